@@ -1,0 +1,166 @@
+import { dtypeOf, fromArray, isNormkitError, toTypedArray } from '@normkit/core';
+import type { Dtype, Normalizer, Tensor, TensorMap } from '@normkit/core';
+import { ADAPTERS } from './adapters.js';
+import type { ArrayComparison } from './compare.js';
+import { compareArray, toleranceFor } from './compare.js';
+import type { GoldenArray, GoldenCase, GoldenValue } from './format.js';
+
+/** The verdict on one case. */
+export interface CaseResult {
+  /** The case id. */
+  readonly id: string;
+  /** The golden layer. */
+  readonly layer: string;
+  /** `skipped` when no plugin implements the layer. */
+  readonly status: 'pass' | 'fail' | 'skipped';
+  /** Largest absolute error over every compared array (0 when none). */
+  readonly maxAbsErr: number;
+  /** Largest relative error over every compared array (see {@link ArrayComparison.maxRelErr}). */
+  readonly maxRelErr: number;
+  /** What failed, or what was not checked. */
+  readonly message: string;
+  /** Present on second-order cases: their second-order arrays are not checked yet. */
+  readonly secondOrder?: 'skipped';
+}
+
+/** Options of {@link runCase}. */
+export interface RunCaseOptions {
+  /** The dtype inputs are loaded in (inputs are float32-exact). Default `'float64'`. */
+  readonly dtype?: Dtype;
+}
+
+function asArray(value: GoldenValue | undefined): GoldenArray | undefined {
+  return value === undefined || Array.isArray(value) ? undefined : (value as GoldenArray);
+}
+
+function asList(value: GoldenValue | undefined): readonly GoldenArray[] | undefined {
+  return Array.isArray(value) ? (value as readonly GoldenArray[]) : undefined;
+}
+
+function load(a: GoldenArray, dtype: Dtype): Tensor {
+  return fromArray(a.data, a.shape, dtype);
+}
+
+/** The state dtype: running statistics follow the load dtype; the step counter is float64. */
+function loadState(name: string, a: GoldenArray, dtype: Dtype): Tensor {
+  return load(a, name === 'numBatchesTracked' ? 'float64' : dtype);
+}
+
+class Tally {
+  maxAbsErr = 0;
+  maxRelErr = 0;
+  failures: string[] = [];
+  add(name: string, c: ArrayComparison): void {
+    this.maxAbsErr = Math.max(this.maxAbsErr, c.maxAbsErr);
+    this.maxRelErr = Math.max(this.maxRelErr, c.maxRelErr);
+    if (!c.ok) this.failures.push(`${name}: ${c.message}`);
+  }
+  compare(name: string, actual: Tensor | undefined, expected: GoldenArray | undefined, hard: boolean, dtype: Dtype): void {
+    if (expected === undefined) return;
+    if (actual === undefined) {
+      this.failures.push(`${name}: expected an array, got none`);
+      return;
+    }
+    // numBatchesTracked is an integer: compare exactly.
+    const tolerance = name.startsWith('numBatchesTracked') ? { rtol: 0, atol: 0 } : toleranceFor(dtype, hard);
+    this.add(name, compareArray(toTypedArray(actual), actual.shape, expected, tolerance));
+  }
+}
+
+/**
+ * Runs one golden case through a plugin and compares every output at the README's
+ * tolerances for the dtype: the forward output, the next state, and (when the case
+ * has an upstream gradient) `dx` and the parameter gradients. Multi-step cases run
+ * their steps in order on one state. An error case passes when the call throws a
+ * {@link NormkitError} and leaves the state untouched.
+ *
+ * @param c - the case
+ * @param plugin - the plugin implementing `c.layer` (see {@link ADAPTERS})
+ * @param options - dtype
+ */
+export function runCase(c: GoldenCase, plugin: Normalizer, options: RunCaseOptions = {}): CaseResult {
+  const dtype = options.dtype ?? 'float64';
+  const adapter = ADAPTERS[c.layer];
+  const hard = c.numericallyHard === true;
+  const tally = new Tally();
+  const base = { id: c.id, layer: c.layer };
+  const secondOrder = c.secondOrder !== undefined ? { secondOrder: 'skipped' as const } : {};
+  try {
+    const resolved = plugin.resolveOptions(adapter.options(c));
+    const fresh = plugin.init(resolved, dtype);
+    const params: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(fresh.params as Record<string, Tensor | undefined>)) {
+      if (t === undefined) continue;
+      const given = asArray(c.inputs[name]);
+      params[name] = given !== undefined ? load(given, dtype) : t;
+    }
+    let state: TensorMap<string> = {};
+    for (const [name, t] of Object.entries(fresh.state as Record<string, Tensor | undefined>)) {
+      if (t === undefined) continue;
+      const given = asArray(c.inputs[name]);
+      state = { ...state, [name]: given !== undefined ? loadState(name, given, dtype) : t };
+    }
+    const steps = asList(c.inputs[`${adapter.input}s`]);
+    const inputs = steps ?? [asArray(c.inputs[adapter.input]) as GoldenArray];
+    if (c.expectError) {
+      const before = snapshot(state);
+      try {
+        plugin.forward({ x: load(inputs[0], dtype), params, state, mode: c.mode }, resolved);
+      } catch (e) {
+        if (!isNormkitError(e)) throw e;
+        const unchanged = snapshot(state) === before;
+        return {
+          ...base,
+          status: unchanged ? 'pass' : 'fail',
+          maxAbsErr: 0,
+          maxRelErr: 0,
+          message: unchanged ? `raised ${e.code}` : `raised ${e.code} but changed the state`,
+        };
+      }
+      return { ...base, status: 'fail', maxAbsErr: 0, maxRelErr: 0, message: 'expected an error, got none' };
+    }
+    const expected = c.expected ?? {};
+    inputs.forEach((input, step) => {
+      const x = load(input, dtype);
+      const result = plugin.forward({ x, params, state, mode: c.mode }, resolved);
+      state = result.state;
+      const suffix = steps !== undefined ? `s[${step}]` : '';
+      const pick = (name: string) => (steps !== undefined ? asList(expected[`${name}s`])?.[step] : asArray(expected[name]));
+      if (dtypeOf(result.y) !== dtype) tally.failures.push(`${adapter.output}: dtype ${dtypeOf(result.y)} ≠ input dtype ${dtype}`);
+      tally.compare(`${adapter.output}${suffix}`, result.y, pick(adapter.output), hard, dtype);
+      for (const name of adapter.state) {
+        tally.compare(`${name}${suffix}`, (state as Record<string, Tensor | undefined>)[name], pick(name), hard, dtype);
+      }
+      const dy = asArray(c.inputs[adapter.upstream]);
+      if (dy !== undefined) {
+        const { dx, grads } = plugin.backward({ dy: load(dy, dtype), params, saved: result.saved }, resolved);
+        tally.compare(adapter.inputGrad, dx, asArray(expected[adapter.inputGrad]), hard, dtype);
+        for (const [goldenName, paramName] of Object.entries(adapter.paramGrads)) {
+          tally.compare(goldenName, (grads as Record<string, Tensor | undefined>)[paramName], asArray(expected[goldenName]), hard, dtype);
+        }
+      }
+    });
+  } catch (e) {
+    const message = isNormkitError(e) ? `unexpected ${e.code}: ${e.message}` : `crashed: ${(e as Error).message ?? String(e)}`;
+    return { ...base, ...secondOrder, status: 'fail', maxAbsErr: Infinity, maxRelErr: Infinity, message };
+  }
+  const ok = tally.failures.length === 0;
+  return {
+    ...base,
+    ...secondOrder,
+    status: ok ? 'pass' : 'fail',
+    maxAbsErr: tally.maxAbsErr,
+    maxRelErr: tally.maxRelErr,
+    message: ok ? (hard && dtype === 'float32' ? 'hard case: shapes and finiteness only in float32' : '') : tally.failures.join('; '),
+  };
+}
+
+function snapshot(state: TensorMap<string>): string {
+  return JSON.stringify(Object.entries(state as Record<string, Tensor>).map(([k, t]) => [k, Array.from(toTypedArray(t))]));
+}
+
+/** A case whose layer no plugin implements. */
+export function skippedCase(c: GoldenCase): CaseResult {
+  return { id: c.id, layer: c.layer, status: 'skipped', maxAbsErr: 0, maxRelErr: 0, message: `no plugin implements ${c.layer}` };
+}
+

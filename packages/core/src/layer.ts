@@ -1,0 +1,248 @@
+import { NormkitError, describeValue } from './errors.js';
+import type { Mode, Normalizer, NormalizerTypes, TensorMap } from './normalizer.js';
+import type { Dtype, Tensor } from './tensor.js';
+import { assertTensor, clone, copyInto, dtypeOf, firstNonFinite, formatShape, isContiguous, shapesEqual, sizeOf, toContiguous, zeros } from './tensor.js';
+
+/** Options of the {@link Layer} constructor beyond the plugin's own. */
+export interface LayerInit {
+  /** dtype of parameters and state (default `'float32'`, as PyTorch and TF.js). */
+  readonly dtype?: Dtype;
+}
+
+/** A state dict: parameter and state names → tensors. */
+export type StateDict = Readonly<Record<string, Tensor>>;
+
+/** Options of {@link Layer.loadStateDict}. */
+export interface LoadStateDictOptions {
+  /** Require every name to be present (default true). Unknown names are always rejected. */
+  readonly strict?: boolean;
+}
+
+/**
+ * The stateful wrapper around a pure {@link Normalizer}, for training loops: it holds
+ * the options, parameters, state and accumulated gradients, and a train/eval switch
+ * (a new layer is in train mode, as in PyTorch).
+ *
+ * Every method validates before it writes: a call that throws leaves parameters,
+ * state and gradients exactly as they were.
+ *
+ * @example
+ * ```ts
+ * const layer = new Layer(batchNorm, { numFeatures: 3 });
+ * const y = layer.forward(x);          // train mode: batch statistics, running stats updated
+ * const dx = layer.backward(dy);       // gradients accumulate into layer.grads
+ * layer.eval();                        // running statistics from now on
+ * ```
+ */
+export class Layer<T extends NormalizerTypes = NormalizerTypes> {
+  /** The plugin this layer runs. */
+  readonly plugin: Normalizer<T>;
+  /** The resolved options. */
+  readonly options: T['Options'];
+  /** The dtype of parameters and state. */
+  readonly dtype: Dtype;
+  /** The parameters (replaced, never mutated, by {@link Layer.loadStateDict}). */
+  params: TensorMap<T['Params']>;
+  /** The state, e.g. running statistics (replaced after each train-mode forward). */
+  state: TensorMap<T['State']>;
+  /** Accumulated parameter gradients, shaped like the parameters; zero at first. */
+  readonly grads: TensorMap<T['Params']>;
+  #mode: Mode = 'train';
+  #saved: T['Saved'] | null = null;
+
+  /**
+   * @param plugin - the normalizer
+   * @param options - its options (validated by `plugin.resolveOptions`)
+   * @param init - dtype of parameters and state
+   * @throws NormkitError `E_OPTION` for bad options
+   */
+  constructor(plugin: Normalizer<T>, options?: T['InputOptions'], init: LayerInit = {}) {
+    this.plugin = plugin;
+    this.options = plugin.resolveOptions(options);
+    const dtype = init.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'float64') {
+      throw new NormkitError('E_OPTION', `Layer init.dtype: expected 'float32' or 'float64', got ${describeValue(dtype)}`, 'init.dtype');
+    }
+    this.dtype = dtype;
+    const fresh = plugin.init(this.options, dtype);
+    this.params = fresh.params;
+    this.state = fresh.state;
+    const grads: Record<string, Tensor> = {};
+    for (const [name, p] of entries(this.params)) grads[name] = zeros(p.shape, dtypeOf(p));
+    this.grads = grads as TensorMap<T['Params']>;
+  }
+
+  /** The current mode. */
+  get mode(): Mode {
+    return this.#mode;
+  }
+
+  /** Is the layer in train mode? */
+  get training(): boolean {
+    return this.#mode === 'train';
+  }
+
+  /** Switches to train mode (batch statistics; running statistics are updated). */
+  train(): this {
+    this.#mode = 'train';
+    return this;
+  }
+
+  /** Switches to eval mode (running statistics, where the plugin has them). */
+  eval(): this {
+    this.#mode = this.plugin.modes.includes('eval') ? 'eval' : 'train';
+    return this;
+  }
+
+  /**
+   * Runs the forward pass in the current mode, keeps what backward needs, and
+   * adopts the next state.
+   *
+   * @param x - the input
+   * @returns the output
+   * @throws NormkitError from the plugin; the layer is unchanged then
+   */
+  forward(x: Tensor): Tensor {
+    const result = this.plugin.forward({ x, params: this.params, state: this.state, mode: this.#mode }, this.options);
+    this.state = result.state;
+    this.#saved = result.saved;
+    return result.y;
+  }
+
+  /**
+   * Backward through the last forward call; parameter gradients are **added** to
+   * {@link Layer.grads} (call {@link Layer.zeroGrad} between steps).
+   *
+   * @param dy - ∂L/∂y for the last output
+   * @returns ∂L/∂x
+   * @throws NormkitError `E_STATE` before any forward call; errors from the plugin
+   */
+  backward(dy: Tensor): Tensor {
+    if (this.#saved === null) {
+      throw new NormkitError('E_STATE', 'Layer.backward: expected a forward call first, got none', 'dy');
+    }
+    const { dx, grads } = this.plugin.backward({ dy, params: this.params, saved: this.#saved }, this.options);
+    for (const [name, g] of entries(grads)) {
+      const target = (this.grads as Record<string, Tensor | undefined>)[name];
+      if (target !== undefined) addInto(target, g);
+    }
+    return dx;
+  }
+
+  /** Sets every accumulated gradient to zero. */
+  zeroGrad(): void {
+    for (const [, g] of entries(this.grads)) fillView(g, 0);
+  }
+
+  /** Names of the parameters, then of the state entries. */
+  get stateNames(): string[] {
+    return [...Object.keys(this.params), ...Object.keys(this.state)];
+  }
+
+  /**
+   * A copy of every parameter and state entry, by name (parameters first).
+   * Changing the copies does not change the layer.
+   */
+  stateDict(): StateDict {
+    const dict: Record<string, Tensor> = {};
+    for (const [name, t] of entries(this.params)) dict[name] = clone(t);
+    for (const [name, t] of entries(this.state)) dict[name] = clone(t);
+    return dict;
+  }
+
+  /**
+   * Replaces parameters and state with copies of the given tensors, after checking
+   * every entry: known name, float tensor, the same shape and dtype as now, finite values.
+   * All or nothing: when it throws, the layer is unchanged.
+   *
+   * @param dict - name → tensor, as {@link Layer.stateDict} returns
+   * @param options - `strict` (default true) requires every name
+   * @throws NormkitError `E_STATE` for a missing, unknown, misshapen or mistyped entry;
+   *   `E_NONFINITE` for NaN or ±Infinity
+   */
+  loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): void {
+    if (typeof dict !== 'object' || dict === null) {
+      throw new NormkitError('E_STATE', `loadStateDict: expected an object of tensors, got ${describeValue(dict)}`, 'dict');
+    }
+    const strict = options.strict ?? true;
+    const current: Record<string, Tensor> = {};
+    for (const [name, t] of entries(this.params)) current[name] = t;
+    for (const [name, t] of entries(this.state)) current[name] = t;
+    const incoming: Record<string, Tensor> = {};
+    for (const name of Object.keys(dict)) {
+      if (!Object.hasOwn(current, name)) {
+        throw new NormkitError(
+          'E_STATE',
+          `loadStateDict: unexpected entry ${JSON.stringify(name)}; expected only ${Object.keys(current).join(', ') || '(none)'}`,
+          name,
+        );
+      }
+      const value: unknown = dict[name];
+      let t: Tensor;
+      try {
+        t = assertTensor(value, name, { allowEmpty: true });
+      } catch (e) {
+        throw new NormkitError('E_STATE', `loadStateDict: ${(e as Error).message}`, name);
+      }
+      const expected = current[name];
+      if (!shapesEqual(t.shape, expected.shape)) {
+        throw new NormkitError('E_STATE', `loadStateDict: ${name} expected shape ${formatShape(expected.shape)}, got ${formatShape(t.shape)}`, name);
+      }
+      if (dtypeOf(t) !== dtypeOf(expected)) {
+        throw new NormkitError('E_STATE', `loadStateDict: ${name} expected dtype ${dtypeOf(expected)}, got ${dtypeOf(t)}`, name);
+      }
+      const bad = firstNonFinite(t);
+      if (bad !== null) {
+        throw new NormkitError('E_NONFINITE', `loadStateDict: ${name} expected finite values, got ${t.get(...bad)} at [${bad.join(', ')}]`, name);
+      }
+      incoming[name] = t;
+    }
+    if (strict) {
+      const missing = Object.keys(current).filter((name) => !Object.hasOwn(incoming, name));
+      if (missing.length > 0) {
+        throw new NormkitError('E_STATE', `loadStateDict: missing entries ${missing.join(', ')}`, missing[0]);
+      }
+    }
+    const params: Record<string, Tensor> = {};
+    const state: Record<string, Tensor> = {};
+    for (const [name, t] of entries(this.params)) params[name] = Object.hasOwn(incoming, name) ? clone(incoming[name]) : t;
+    for (const [name, t] of entries(this.state)) state[name] = Object.hasOwn(incoming, name) ? clone(incoming[name]) : t;
+    this.params = params as TensorMap<T['Params']>;
+    this.state = state as TensorMap<T['State']>;
+  }
+}
+
+/** The present entries of a {@link TensorMap}. */
+export function entries<K extends string>(map: TensorMap<K>): [K, Tensor][] {
+  const out: [K, Tensor][] = [];
+  for (const name of Object.keys(map) as K[]) {
+    const t = map[name];
+    if (t !== undefined) out.push([name, t]);
+  }
+  return out;
+}
+
+/** target += source, elementwise (same shape; target must be row-major contiguous or any view). */
+function addInto(target: Tensor, source: Tensor): void {
+  const src = isContiguous(source) ? source : toContiguous(source);
+  const n = sizeOf(target.shape);
+  if (isContiguous(target)) {
+    const t = target.data;
+    const s = src.data;
+    for (let i = 0, pt = target.offset, ps = src.offset; i < n; i++) t[pt++] += s[ps++];
+    return;
+  }
+  const flat = toContiguous(target);
+  for (let i = 0; i < n; i++) flat.data[i] += src.data[src.offset + i];
+  copyInto(flat, target);
+}
+
+function fillView(t: Tensor, value: number): void {
+  if (isContiguous(t)) {
+    t.data.fill(value, t.offset, t.offset + sizeOf(t.shape));
+    return;
+  }
+  const flat = toContiguous(t);
+  flat.data.fill(value);
+  copyInto(flat, t);
+}

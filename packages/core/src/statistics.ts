@@ -1,0 +1,194 @@
+import type { FloatArray, Shape, Tensor } from './tensor.js';
+import { sizeOf } from './tensor.js';
+import { blockedShape, forEachRun } from './layout.js';
+
+/**
+ * Per-group mean and **biased** variance of a tensor, with the number of values per group.
+ *
+ * `mean[g] = Σ x / count`, `variance[g] = Σ (x − mean[g])² / count`, over the
+ * elements whose group index is `g`.
+ */
+export interface GroupStatistics {
+  /** How many values each group has (the same for every group). */
+  readonly count: number;
+  /** Per-group mean, in float64. */
+  readonly mean: Float64Array;
+  /** Per-group biased variance, in float64. */
+  readonly variance: Float64Array;
+}
+
+/**
+ * Stable per-group mean and biased variance: the kernel, over a raw strided view.
+ *
+ * Two passes with float64 accumulators whatever the data's dtype; the second pass
+ * subtracts `(Σ(x − mean))² / count`, which corrects the rounding of the mean
+ * (never `E[x²] − E[x]²`, which cancels when |mean| ≫ std). Row-major contiguous
+ * views with adjacent group axes take a blocked fast path; every other view is
+ * walked run by run in memory order.
+ *
+ * @param data - the buffer
+ * @param shape - the view's shape
+ * @param strides - the view's strides
+ * @param offset - the view's offset
+ * @param groupAxes - ascending axes whose joint index is the group; the rest are reduced
+ * @param mean - output, length = Π shape[groupAxes]
+ * @param variance - output, same length
+ * @returns the count of values per group
+ */
+export function groupMomentsKernel(
+  data: FloatArray,
+  shape: Shape,
+  strides: readonly number[],
+  offset: number,
+  groupAxes: readonly number[],
+  mean: Float64Array,
+  variance: Float64Array,
+): number {
+  const groups = mean.length;
+  const count = groups === 0 ? 0 : sizeOf(shape) / groups;
+  const drift = variance; // reused as scratch for Σ(x − mean) in pass 2
+  const squares = new Float64Array(groups);
+  mean.fill(0);
+  drift.fill(0);
+  if (count === 0) return 0;
+  const contiguous = isContiguousView(shape, strides);
+  const layout = contiguous ? blockedShape(shape, groupAxes, offset) : null;
+  if (layout !== null) {
+    const { outer, inner } = layout;
+    // Pass 1: sums.
+    let p = offset;
+    if (inner === 1) {
+      for (let o = 0; o < outer; o++) {
+        for (let g = 0; g < groups; g++) mean[g] += data[p++];
+      }
+    } else {
+      for (let o = 0; o < outer; o++) {
+        for (let g = 0; g < groups; g++) {
+          let sum = 0;
+          for (let i = 0; i < inner; i++) sum += data[p++];
+          mean[g] += sum;
+        }
+      }
+    }
+    for (let g = 0; g < groups; g++) mean[g] /= count;
+    // Pass 2: centred sums of squares.
+    p = offset;
+    if (inner === 1) {
+      for (let o = 0; o < outer; o++) {
+        for (let g = 0; g < groups; g++) {
+          const d = data[p++] - mean[g];
+          drift[g] += d;
+          squares[g] += d * d;
+        }
+      }
+    } else {
+      for (let o = 0; o < outer; o++) {
+        for (let g = 0; g < groups; g++) {
+          const m = mean[g];
+          let sumD = 0;
+          let sumD2 = 0;
+          for (let i = 0; i < inner; i++) {
+            const d = data[p++] - m;
+            sumD += d;
+            sumD2 += d * d;
+          }
+          drift[g] += sumD;
+          squares[g] += sumD2;
+        }
+      }
+    }
+  } else {
+    forEachRun(shape, [strides], [offset], groupAxes, (length, group, groupStep, pointers, steps) => {
+      const step = steps[0];
+      let p = pointers[0];
+      if (groupStep === 0) {
+        let sum = 0;
+        for (let i = 0; i < length; i++, p += step) sum += data[p];
+        mean[group] += sum;
+      } else {
+        for (let i = 0, g = group; i < length; i++, p += step, g += groupStep) mean[g] += data[p];
+      }
+    });
+    for (let g = 0; g < groups; g++) mean[g] /= count;
+    forEachRun(shape, [strides], [offset], groupAxes, (length, group, groupStep, pointers, steps) => {
+      const step = steps[0];
+      let p = pointers[0];
+      if (groupStep === 0) {
+        const m = mean[group];
+        let sumD = 0;
+        let sumD2 = 0;
+        for (let i = 0; i < length; i++, p += step) {
+          const d = data[p] - m;
+          sumD += d;
+          sumD2 += d * d;
+        }
+        drift[group] += sumD;
+        squares[group] += sumD2;
+      } else {
+        for (let i = 0, g = group; i < length; i++, p += step, g += groupStep) {
+          const d = data[p] - mean[g];
+          drift[g] += d;
+          squares[g] += d * d;
+        }
+      }
+    });
+  }
+  for (let g = 0; g < groups; g++) {
+    const d = drift[g];
+    variance[g] = Math.max(0, squares[g] - (d * d) / count) / count;
+  }
+  return count;
+}
+
+function isContiguousView(shape: Shape, strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    if (shape[k] !== 1 && strides[k] !== expected) return false;
+    expected *= shape[k];
+  }
+  return true;
+}
+
+/**
+ * Per-group mean and biased variance of a tensor (see {@link groupMomentsKernel}).
+ *
+ * @param x - any float tensor, any strides
+ * @param groupAxes - ascending axes that index the groups; all other axes are reduced
+ * @returns the statistics, with `mean` and `variance` laid out row-major over the group axes
+ * @example
+ * ```ts
+ * // batch-norm statistics of an (N, C, H, W) tensor: one group per channel
+ * const { mean, variance } = groupMoments(x, [1]);
+ * ```
+ */
+export function groupMoments(x: Tensor, groupAxes: readonly number[]): GroupStatistics {
+  let groups = 1;
+  for (const axis of groupAxes) groups *= x.shape[axis];
+  const mean = new Float64Array(groups);
+  const variance = new Float64Array(groups);
+  const count = groupMomentsKernel(x.data, x.shape, x.stride, x.offset, groupAxes, mean, variance);
+  return { count, mean, variance };
+}
+
+/**
+ * Batch-norm statistics: per channel, over every axis except `channelAxis`.
+ *
+ * @param x - a tensor of rank ≥ 1
+ * @param channelAxis - the channel axis (non-negative)
+ */
+export function channelMoments(x: Tensor, channelAxis: number): GroupStatistics {
+  return groupMoments(x, [channelAxis]);
+}
+
+/**
+ * Layer-norm statistics: per leading index, over the trailing `trailingAxes` axes.
+ * `mean` and `variance` are row-major over the leading axes.
+ *
+ * @param x - a tensor of rank ≥ trailingAxes
+ * @param trailingAxes - how many trailing axes to reduce
+ */
+export function rowMoments(x: Tensor, trailingAxes: number): GroupStatistics {
+  const leading: number[] = [];
+  for (let k = 0; k < x.shape.length - trailingAxes; k++) leading.push(k);
+  return groupMoments(x, leading);
+}

@@ -1,0 +1,366 @@
+import ndarray from 'ndarray';
+import type { NdArray } from 'ndarray';
+import { NormkitError, describeValue } from './errors.js';
+
+/** The floating-point dtypes normkit computes in. */
+export type Dtype = 'float32' | 'float64';
+
+/** A typed array of one of the supported dtypes. */
+export type FloatArray = Float32Array | Float64Array;
+
+/**
+ * normkit's currency: an `ndarray` view over a `Float32Array` or `Float64Array`,
+ * with any shape, strides and offset.
+ */
+export type Tensor = NdArray<FloatArray>;
+
+/** A shape: the size of each axis, outermost first. */
+export type Shape = readonly number[];
+
+/** The typed-array constructor for a dtype. */
+export function arrayTypeOf(dtype: Dtype): Float32ArrayConstructor | Float64ArrayConstructor {
+  return dtype === 'float32' ? Float32Array : Float64Array;
+}
+
+/**
+ * The dtype of a typed array or tensor.
+ *
+ * @param data - a `Float32Array`, a `Float64Array`, or a tensor over one
+ */
+export function dtypeOf(data: FloatArray | Tensor): Dtype {
+  const buffer = ArrayBuffer.isView(data) ? data : data.data;
+  return buffer instanceof Float32Array ? 'float32' : 'float64';
+}
+
+/** The number of elements of a shape: Π shape[k] (1 for a 0-d shape). */
+export function sizeOf(shape: Shape): number {
+  let size = 1;
+  for (let k = 0; k < shape.length; k++) size *= shape[k];
+  return size;
+}
+
+/** Row-major (C order) strides for a shape: stride[k] = Π shape[j] for j > k. */
+export function rowMajorStrides(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let stride = 1;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    strides[k] = stride;
+    stride *= shape[k];
+  }
+  return strides;
+}
+
+/**
+ * Wraps a typed array as a row-major tensor of the given shape (no copy).
+ *
+ * @param data - the values in row-major order; `data.length` must equal Π shape
+ * @param shape - the shape; defaults to `[data.length]`
+ * @throws NormkitError `E_SHAPE` when the length does not match the shape
+ */
+export function tensor(data: FloatArray, shape: Shape = [data.length]): Tensor {
+  const size = sizeOf(shape);
+  if (data.length !== size) {
+    throw new NormkitError(
+      'E_SHAPE',
+      `data: expected ${size} values for shape [${shape.join(', ')}], got ${data.length}`,
+      'data',
+    );
+  }
+  return ndarray(data, shape.slice(), rowMajorStrides(shape), 0);
+}
+
+/**
+ * A new row-major tensor filled with `value`.
+ *
+ * @param shape - the shape
+ * @param dtype - `'float64'` (default) or `'float32'`
+ * @param value - the fill value (default 0)
+ */
+export function full(shape: Shape, dtype: Dtype = 'float64', value = 0): Tensor {
+  const Ctor = arrayTypeOf(dtype);
+  const data = new Ctor(sizeOf(shape));
+  if (value !== 0) data.fill(value);
+  return tensor(data, shape);
+}
+
+/** A new row-major tensor of zeros. See {@link full}. */
+export function zeros(shape: Shape, dtype: Dtype = 'float64'): Tensor {
+  return full(shape, dtype, 0);
+}
+
+/** A new row-major tensor of ones. See {@link full}. */
+export function ones(shape: Shape, dtype: Dtype = 'float64'): Tensor {
+  return full(shape, dtype, 1);
+}
+
+/**
+ * A new row-major tensor from plain numbers.
+ *
+ * @param values - the values in row-major order
+ * @param shape - the shape; defaults to `[values.length]`
+ * @param dtype - `'float64'` (default) or `'float32'`
+ */
+export function fromArray(values: ArrayLike<number>, shape: Shape = [values.length], dtype: Dtype = 'float64'): Tensor {
+  const Ctor = arrayTypeOf(dtype);
+  return tensor(Ctor.from(values), shape);
+}
+
+/**
+ * Is the view row-major contiguous: its elements fill `data[offset .. offset+size)` in C order?
+ * Axes of size 1 may have any stride.
+ */
+export function isContiguous(t: Tensor): boolean {
+  const { shape, stride } = t;
+  let expected = 1;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    if (shape[k] !== 1 && stride[k] !== expected) return false;
+    expected *= shape[k];
+  }
+  return true;
+}
+
+/**
+ * A new row-major tensor with the same shape and values as `t`, in `dtype`
+ * (default: the dtype of `t`). Works for any strides.
+ */
+export function toContiguous(t: Tensor, dtype: Dtype = dtypeOf(t)): Tensor {
+  const shape = t.shape.slice();
+  const out = zeros(shape, dtype);
+  copyInto(t, out);
+  return out;
+}
+
+/**
+ * A copy of `t`'s values, in row-major order, as a plain typed array of its dtype.
+ */
+export function toTypedArray(t: Tensor): FloatArray {
+  if (isContiguous(t)) {
+    return t.data.slice(t.offset, t.offset + sizeOf(t.shape));
+  }
+  return toContiguous(t).data;
+}
+
+/**
+ * Copies every element of `source` into `target` (same shape, any strides, any dtypes).
+ *
+ * @throws NormkitError `E_SHAPE` when the shapes differ
+ */
+export function copyInto(source: Tensor, target: Tensor): void {
+  assertSameShape(target, source.shape, 'target');
+  const rank = source.shape.length;
+  const size = sizeOf(source.shape);
+  if (size === 0) return;
+  const shape = source.shape;
+  const src = source.data;
+  const dst = target.data;
+  const sStride = source.stride;
+  const tStride = target.stride;
+  const index = new Array<number>(rank).fill(0);
+  let pS = source.offset;
+  let pT = target.offset;
+  const inner = rank === 0 ? 1 : shape[rank - 1];
+  const sInner = rank === 0 ? 0 : sStride[rank - 1];
+  const tInner = rank === 0 ? 0 : tStride[rank - 1];
+  for (let done = 0; done < size; done += inner) {
+    for (let i = 0, ps = pS, pt = pT; i < inner; i++, ps += sInner, pt += tInner) dst[pt] = src[ps];
+    for (let k = rank - 2; k >= 0; k--) {
+      index[k]++;
+      pS += sStride[k];
+      pT += tStride[k];
+      if (index[k] < shape[k]) break;
+      pS -= sStride[k] * shape[k];
+      pT -= tStride[k] * shape[k];
+      index[k] = 0;
+    }
+  }
+}
+
+/** A deep copy of a tensor (same shape, dtype and values; row-major). */
+export function clone(t: Tensor): Tensor {
+  return toContiguous(t);
+}
+
+/** Are two shapes equal, axis by axis? */
+export function shapesEqual(a: Shape, b: Shape): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+/** `[2, 3]` → `"[2, 3]"`, for messages. */
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * Is `value` a tensor normkit computes on: an ndarray-like object over a
+ * `Float32Array` or `Float64Array` with consistent shape and strides?
+ */
+export function isTensor(value: unknown): value is Tensor {
+  if (typeof value !== 'object' || value === null) return false;
+  const t = value as Partial<Tensor>;
+  return (
+    (t.data instanceof Float32Array || t.data instanceof Float64Array) &&
+    Array.isArray(t.shape) &&
+    Array.isArray(t.stride) &&
+    typeof t.offset === 'number'
+  );
+}
+
+/** Options of {@link assertTensor}. */
+export interface TensorCheck {
+  /** The exact rank required. */
+  readonly rank?: number;
+  /** The smallest rank allowed. */
+  readonly minRank?: number;
+  /** The exact shape required. */
+  readonly shape?: Shape;
+  /** The dtype required. */
+  readonly dtype?: Dtype;
+  /** Allow axes of size 0 (default false). */
+  readonly allowEmpty?: boolean;
+}
+
+/**
+ * Checks that `value` is a float tensor of the expected rank, shape and dtype, and
+ * that its strides address only elements inside its buffer.
+ *
+ * @param value - what the caller handed in
+ * @param name - the argument name, for the message (e.g. `"x"`, `"params.weight"`)
+ * @param check - the expectations
+ * @returns `value`, typed as a {@link Tensor}
+ * @throws NormkitError `E_DTYPE` for anything but a Float32/Float64 ndarray;
+ *   `E_SHAPE` for a wrong rank or shape, empty axes, or strides outside the buffer
+ */
+export function assertTensor(value: unknown, name: string, check: TensorCheck = {}): Tensor {
+  if (!isTensor(value)) {
+    const what =
+      typeof value === 'object' && value !== null && 'data' in value
+        ? `an ndarray over ${describeValue((value as { data: unknown }).data)}`
+        : describeValue(value);
+    throw new NormkitError('E_DTYPE', `${name}: expected an ndarray over a Float32Array or Float64Array, got ${what}`, name);
+  }
+  const t = value;
+  const { shape, stride } = t;
+  if (stride.length !== shape.length) {
+    throw new NormkitError('E_SHAPE', `${name}: has ${shape.length} axes but ${stride.length} strides`, name);
+  }
+  for (let k = 0; k < shape.length; k++) {
+    if (!Number.isInteger(shape[k]) || shape[k] < 0 || !Number.isInteger(stride[k])) {
+      throw new NormkitError('E_SHAPE', `${name}: shape ${formatShape(shape)} / strides ${formatShape(stride)} are not non-negative integers`, name);
+    }
+  }
+  if (check.dtype !== undefined && dtypeOf(t) !== check.dtype) {
+    throw new NormkitError('E_DTYPE', `${name}: expected dtype ${check.dtype}, got ${dtypeOf(t)}`, name);
+  }
+  if (check.rank !== undefined && shape.length !== check.rank) {
+    throw new NormkitError('E_SHAPE', `${name}: expected rank ${check.rank}, got rank ${shape.length} (shape ${formatShape(shape)})`, name);
+  }
+  if (check.minRank !== undefined && shape.length < check.minRank) {
+    throw new NormkitError('E_SHAPE', `${name}: expected rank ≥ ${check.minRank}, got rank ${shape.length} (shape ${formatShape(shape)})`, name);
+  }
+  if (check.shape !== undefined && !shapesEqual(shape, check.shape)) {
+    throw new NormkitError('E_SHAPE', `${name}: expected shape ${formatShape(check.shape)}, got ${formatShape(shape)}`, name);
+  }
+  const size = sizeOf(shape);
+  if (size === 0) {
+    if (check.allowEmpty !== true) {
+      throw new NormkitError('E_SHAPE', `${name}: expected a non-empty tensor, got shape ${formatShape(shape)}`, name);
+    }
+    return t;
+  }
+  // Every addressed element must lie in the buffer.
+  let lowest = t.offset;
+  let highest = t.offset;
+  for (let k = 0; k < shape.length; k++) {
+    const span = stride[k] * (shape[k] - 1);
+    if (span < 0) lowest += span;
+    else highest += span;
+  }
+  if (!Number.isInteger(t.offset) || lowest < 0 || highest >= t.data.length) {
+    throw new NormkitError(
+      'E_SHAPE',
+      `${name}: shape ${formatShape(shape)} with strides ${formatShape(stride)} and offset ${t.offset} addresses elements outside its buffer of ${t.data.length}`,
+      name,
+    );
+  }
+  return t;
+}
+
+/**
+ * Checks that a tensor has the given shape.
+ *
+ * @throws NormkitError `E_SHAPE` naming `name`, the expected and the actual shape
+ */
+export function assertSameShape(t: Tensor, shape: Shape, name: string): void {
+  if (!shapesEqual(t.shape, shape)) {
+    throw new NormkitError('E_SHAPE', `${name}: expected shape ${formatShape(shape)}, got ${formatShape(t.shape)}`, name);
+  }
+}
+
+/**
+ * Checks that every element of `t` is finite.
+ *
+ * @throws NormkitError `E_NONFINITE` naming the first non-finite element's multi-index
+ */
+export function assertFinite(t: Tensor, name: string): void {
+  const index = firstNonFinite(t);
+  if (index !== null) {
+    const value = t.get(...index);
+    throw new NormkitError(
+      'E_NONFINITE',
+      `${name}: expected finite values, got ${Number.isNaN(value) ? 'NaN' : value} at index [${index.join(', ')}]`,
+      name,
+    );
+  }
+}
+
+/** The multi-index of the first NaN or ±Infinity in `t` (row-major order), or `null`. */
+export function firstNonFinite(t: Tensor): number[] | null {
+  const { data, shape, stride } = t;
+  const rank = shape.length;
+  const size = sizeOf(shape);
+  if (size === 0) return null;
+  if (isContiguous(t)) {
+    const end = t.offset + size;
+    for (let p = t.offset; p < end; p++) {
+      const v = data[p];
+      if (v - v !== 0) return unravel(p - t.offset, shape);
+    }
+    return null;
+  }
+  const index = new Array<number>(rank).fill(0);
+  for (let flat = 0; flat < size; flat++) {
+    let p = t.offset;
+    for (let k = 0; k < rank; k++) p += index[k] * stride[k];
+    const v = data[p];
+    if (v - v !== 0) return index.slice();
+    for (let k = rank - 1; k >= 0; k--) {
+      if (++index[k] < shape[k]) break;
+      index[k] = 0;
+    }
+  }
+  return null;
+}
+
+/** The multi-index of row-major flat position `flat` in `shape`. */
+export function unravel(flat: number, shape: Shape): number[] {
+  const index = new Array<number>(shape.length);
+  for (let k = shape.length - 1; k >= 0; k--) {
+    index[k] = flat % shape[k];
+    flat = Math.floor(flat / shape[k]);
+  }
+  return index;
+}
+
+/**
+ * Normalizes a possibly negative axis (`-1` = last) for a tensor of `rank`.
+ *
+ * @throws NormkitError `E_OPTION` when the axis is not an integer in [−rank, rank)
+ */
+export function normalizeAxis(axis: number, rank: number, name: string): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new NormkitError('E_OPTION', `${name}: expected an integer axis in [${-rank}, ${rank - 1}], got ${describeValue(axis)}`, name);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
