@@ -88,9 +88,12 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     return this;
   }
 
-  /** Switches to eval mode (running statistics, where the plugin has them). */
+  /**
+   * Switches to eval mode: running statistics, where the plugin has them. Plugins
+   * without an eval behaviour of their own (layer norm) compute the same in both modes.
+   */
   eval(): this {
-    this.#mode = this.plugin.modes.includes('eval') ? 'eval' : 'train';
+    this.#mode = 'eval';
     return this;
   }
 

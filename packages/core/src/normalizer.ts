@@ -127,7 +127,10 @@ export interface Initialized<T extends NormalizerTypes> {
 export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
   /** Name, version, description, formula. */
   readonly meta: NormalizerMeta;
-  /** The modes the plugin distinguishes (`['train']` when it has no eval behaviour of its own). */
+  /**
+   * The modes the plugin distinguishes (`['train']` when it has no eval behaviour of its
+   * own). `forward` accepts both modes regardless; a checker exercises those listed here.
+   */
   readonly modes: readonly Mode[];
   /**
    * Option sets a checker should exercise by default (each passes `resolveOptions`).

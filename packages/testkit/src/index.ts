@@ -1,0 +1,7 @@
+/**
+ * Private test helpers for normkit's packages.
+ *
+ * @packageDocumentation
+ */
+export * from './random.js';
+export * from './readme.js';
