@@ -20,6 +20,8 @@ export type NormkitErrorCode =
   | 'E_REGISTRY'
   | 'E_PLUGIN';
 
+const ERROR_BRAND: unique symbol = Symbol.for('@normkit/core:NormkitError');
+
 /** Every code in {@link NormkitErrorCode}, in a stable order. */
 export const ERROR_CODES: readonly NormkitErrorCode[] = Object.freeze([
   'E_SHAPE',
@@ -47,6 +49,15 @@ export const ERROR_CODES: readonly NormkitErrorCode[] = Object.freeze([
  * ```
  */
 export class NormkitError extends Error {
+  /**
+   * `instanceof NormkitError` holds for errors thrown by any copy of `@normkit/core`
+   * (two installed versions, or source and build in one process): the check reads a
+   * global brand, not the class identity.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ERROR_BRAND] === true;
+  }
+
   /** The stable machine-readable code. */
   readonly code: NormkitErrorCode;
   /** The argument or option the error is about, e.g. `"x"` or `"options.eps"`. */
@@ -62,6 +73,7 @@ export class NormkitError extends Error {
     this.name = 'NormkitError';
     this.code = code;
     this.argument = argument;
+    Object.defineProperty(this, ERROR_BRAND, { value: true });
   }
 }
 

@@ -1,5 +1,5 @@
 import type { FloatArray, Shape, Tensor } from './tensor.js';
-import { sizeOf } from './tensor.js';
+import { isRowMajor, sizeOf } from './tensor.js';
 import { blockedShape, forEachRun } from './layout.js';
 
 /**
@@ -51,7 +51,7 @@ export function groupMomentsKernel(
   mean.fill(0);
   drift.fill(0);
   if (count === 0) return 0;
-  const contiguous = isContiguousView(shape, strides);
+  const contiguous = isRowMajor(shape, strides);
   const layout = contiguous ? blockedShape(shape, groupAxes, offset) : null;
   if (layout !== null) {
     const { outer, inner } = layout;
@@ -138,15 +138,6 @@ export function groupMomentsKernel(
     variance[g] = Math.max(0, squares[g] - (d * d) / count) / count;
   }
   return count;
-}
-
-function isContiguousView(shape: Shape, strides: readonly number[]): boolean {
-  let expected = 1;
-  for (let k = shape.length - 1; k >= 0; k--) {
-    if (shape[k] !== 1 && strides[k] !== expected) return false;
-    expected *= shape[k];
-  }
-  return true;
 }
 
 /**

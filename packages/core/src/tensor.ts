@@ -110,10 +110,17 @@ export function fromArray(values: ArrayLike<number>, shape: Shape = [values.leng
  * Axes of size 1 may have any stride.
  */
 export function isContiguous(t: Tensor): boolean {
-  const { shape, stride } = t;
+  return isRowMajor(t.shape, t.stride);
+}
+
+/**
+ * Are `strides` the row-major (C order) strides of `shape`? Axes of size 1 may have any
+ * stride. The raw form of {@link isContiguous}, for kernels that take `(shape, strides)`.
+ */
+export function isRowMajor(shape: Shape, strides: readonly number[]): boolean {
   let expected = 1;
   for (let k = shape.length - 1; k >= 0; k--) {
-    if (shape[k] !== 1 && stride[k] !== expected) return false;
+    if (shape[k] !== 1 && strides[k] !== expected) return false;
     expected *= shape[k];
   }
   return true;

@@ -1,0 +1,68 @@
+import { NormkitError, booleanOption, describeValue, numberOption, readOptions } from '@normkit/core';
+
+/** Batch-norm options as a user writes them; every field but `numFeatures` has PyTorch's default. */
+export interface BatchNormInputOptions {
+  /** C, the number of channels (required). */
+  readonly numFeatures: number;
+  /** Added to the variance inside the square root. Default `1e-5`. Must be > 0. */
+  readonly eps?: number;
+  /**
+   * PyTorch's convention: `running ← (1 − momentum)·running + momentum·batch`. Default `0.1`.
+   * `null` gives the cumulative moving average (factor `1/numBatchesTracked`).
+   * Keras/TF.js/ONNX's momentum m corresponds to `1 − m` here.
+   */
+  readonly momentum?: number | null;
+  /** Learn a per-channel `weight` γ (init 1) and `bias` β (init 0). Default `true`. */
+  readonly affine?: boolean;
+  /** Keep running statistics and use them in eval mode. Default `true`. */
+  readonly trackRunningStats?: boolean;
+  /**
+   * The channel axis: `1` (default, PyTorch's `(N, C, *)`) or `-1` for channels-last
+   * data as TF.js and Keras lay it out; any axis works, negative counting from the end.
+   */
+  readonly channelAxis?: number;
+}
+
+/** Resolved batch-norm options (see {@link BatchNormInputOptions}). */
+export interface BatchNormOptions {
+  /** C. */
+  readonly numFeatures: number;
+  /** ε. */
+  readonly eps: number;
+  /** The momentum, or `null` for the cumulative moving average. */
+  readonly momentum: number | null;
+  /** Whether `weight` and `bias` exist. */
+  readonly affine: boolean;
+  /** Whether running statistics exist. */
+  readonly trackRunningStats: boolean;
+  /** The channel axis as given (may be negative; resolved against the input's rank per call). */
+  readonly channelAxis: number;
+}
+
+const KNOWN = ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis'];
+
+/**
+ * Validates batch-norm options and fills PyTorch's defaults.
+ *
+ * @param input - the user's options
+ * @throws NormkitError `E_OPTION` for a missing or non-integer `numFeatures`, `eps ≤ 0`,
+ *   `momentum` outside [0, 1] (and not `null`), non-boolean switches, a non-integer
+ *   `channelAxis`, or an unknown key
+ */
+export function resolveBatchNormOptions(input?: BatchNormInputOptions): BatchNormOptions {
+  const o = readOptions(input, KNOWN, 'batch-norm');
+  const numFeatures = numberOption(o, 'numFeatures', undefined, { integer: true, min: 1 }, 'batch-norm');
+  const eps = numberOption(o, 'eps', 1e-5, { greaterThan: 0 }, 'batch-norm');
+  const momentum = o.momentum === null ? null : numberOption(o, 'momentum', 0.1, { min: 0, max: 1 }, 'batch-norm');
+  const affine = booleanOption(o, 'affine', true, 'batch-norm');
+  const trackRunningStats = booleanOption(o, 'trackRunningStats', true, 'batch-norm');
+  const channelAxis = o.channelAxis ?? 1;
+  if (typeof channelAxis !== 'number' || !Number.isInteger(channelAxis)) {
+    throw new NormkitError(
+      'E_OPTION',
+      `batch-norm options.channelAxis: expected an integer axis (1, or -1 for channels-last), got ${describeValue(channelAxis)}`,
+      'options.channelAxis',
+    );
+  }
+  return { numFeatures, eps, momentum, affine, trackRunningStats, channelAxis };
+}

@@ -1,0 +1,277 @@
+import {
+  NormkitError,
+  arrayTypeOf,
+  assertTensor,
+  defineNormalizer,
+  dtypeOf,
+  formatShape,
+  full,
+  groupMomentsKernel,
+  normalizeAxis,
+  ones,
+  sizeOf,
+  tensor,
+  zeros,
+} from '@normkit/core';
+import type { Invariant, NormalizerTypes, Shape, Tensor, TensorMap } from '@normkit/core';
+import { gradientSumsKernel, inputGradientKernel } from './kernels/backward.js';
+import { normalizeKernel } from './kernels/normalize.js';
+import type { BatchNormInputOptions, BatchNormOptions } from './options.js';
+import { resolveBatchNormOptions } from './options.js';
+import { VERSION } from './version.js';
+
+/**
+ * What batch norm's forward keeps for backward: the input by reference and two
+ * float64 numbers per channel. Extra memory: 16·C bytes, independent of the batch size
+ * (no copy of `x`, no `x̂`). Do not mutate `x` between forward and backward.
+ */
+export interface BatchNormSaved {
+  /** The forward input itself (a reference, not a copy). */
+  readonly x: Tensor;
+  /** The per-channel mean used to normalize: the batch mean, or the running mean in eval. */
+  readonly mean: Float64Array;
+  /** The per-channel 1/√(σ² + ε) used to normalize. */
+  readonly invStd: Float64Array;
+  /** The resolved (non-negative) channel axis. */
+  readonly channelAxis: number;
+  /** True when batch statistics were used (train mode, or eval without running statistics). */
+  readonly usedBatchStats: boolean;
+  /** m: the number of values per channel. */
+  readonly count: number;
+}
+
+/** The type bag of the batch-norm plugin. */
+export interface BatchNormTypes extends NormalizerTypes {
+  InputOptions: BatchNormInputOptions;
+  Options: BatchNormOptions;
+  Params: 'weight' | 'bias';
+  State: 'runningMean' | 'runningVar' | 'numBatchesTracked';
+  Saved: BatchNormSaved;
+}
+
+function paramTensor(params: TensorMap<'weight' | 'bias'>, name: 'weight' | 'bias', channels: number): Tensor {
+  return assertTensor(params[name], `params.${name}`, { shape: [channels] });
+}
+
+function stateTensor(state: TensorMap<BatchNormTypes['State']>, name: BatchNormTypes['State'], shape: Shape): Tensor {
+  return assertTensor(state[name], `state.${name}`, { shape });
+}
+
+/** Reads a per-channel tensor (any strides) into float64. */
+function readChannels(t: Tensor): Float64Array {
+  const out = new Float64Array(t.shape[0]);
+  const step = t.stride[0];
+  for (let c = 0, p = t.offset; c < out.length; c++, p += step) out[c] = t.data[p];
+  return out;
+}
+
+/**
+ * Batch normalization (Ioffe & Szegedy 2015) with PyTorch's semantics, as a normkit plugin.
+ *
+ * Train: `y = (x − μ_B)/√(σ²_B + ε)·γ + β` with per-channel batch mean μ_B and **biased**
+ * batch variance σ²_B over N and every axis but the channel axis; running statistics
+ * are updated with the **unbiased** variance and `numBatchesTracked += 1`.
+ * Eval: the running statistics normalize and nothing changes (with `trackRunningStats:
+ * false`, batch statistics are used in eval too).
+ *
+ * Errors (all thrown before anything is computed, so nothing changes):
+ * `E_SHAPE` (rank < 2, C ≠ numFeatures, misshapen parameters or state, `dy` of another
+ * shape, empty input), `E_DTYPE` (not a Float32/Float64 ndarray), `E_OPTION` (bad options,
+ * channel axis out of range), `E_DEGENERATE` (one value per channel when batch statistics
+ * are needed), `E_NONFINITE` (NaN or ±Infinity in a training batch whose statistics would
+ * enter the running statistics).
+ *
+ * @example
+ * ```ts
+ * const options = batchNorm.resolveOptions({ numFeatures: 3 });
+ * const { params, state } = batchNorm.init(options, 'float64');
+ * const { y, state: next, saved } = batchNorm.forward({ x, params, state, mode: 'train' }, options);
+ * const { dx, grads } = batchNorm.backward({ dy, params, saved }, options);
+ * ```
+ */
+export const batchNorm = defineNormalizer<BatchNormTypes>({
+  meta: {
+    name: 'batch-norm',
+    version: VERSION,
+    description: 'Batch normalization over every axis but the channel axis, with running statistics (PyTorch semantics).',
+    formula: 'y = \\frac{x - \\mu_\\mathcal{B}}{\\sqrt{\\sigma^2_\\mathcal{B} + \\epsilon}}\\,\\gamma + \\beta',
+  },
+  modes: ['train', 'eval'],
+  exampleOptions: [
+    { numFeatures: 3 },
+    { numFeatures: 3, affine: false },
+    { numFeatures: 2, momentum: null },
+    { numFeatures: 3, channelAxis: -1 },
+    { numFeatures: 2, trackRunningStats: false },
+  ],
+
+  resolveOptions: resolveBatchNormOptions,
+
+  paramShapes(options) {
+    return options.affine ? { weight: [options.numFeatures], bias: [options.numFeatures] } : {};
+  },
+
+  stateShapes(options) {
+    const c = options.numFeatures;
+    return options.trackRunningStats ? { runningMean: [c], runningVar: [c], numBatchesTracked: [] } : {};
+  },
+
+  init(options, dtype = 'float32') {
+    const c = options.numFeatures;
+    const params = options.affine ? { weight: ones([c], dtype), bias: zeros([c], dtype) } : {};
+    const state = options.trackRunningStats
+      ? { runningMean: zeros([c], dtype), runningVar: ones([c], dtype), numBatchesTracked: zeros([], 'float64') }
+      : {};
+    return { params, state };
+  },
+
+  exampleShapes(options) {
+    const c = options.numFeatures;
+    const last = options.channelAxis === -1;
+    return last
+      ? [[4, c], [2, 3, c], [2, 2, 3, c]]
+      : [[4, c], [2, c, 5], [2, c, 3, 2]];
+  },
+
+  invariants(options, mode, xShape): readonly Invariant[] {
+    const usesBatchStats = mode === 'train' || !options.trackRunningStats;
+    if (!usesBatchStats) return [];
+    const channelAxis = normalizeAxis(options.channelAxis, xShape.length, 'options.channelAxis');
+    const reduceAxes = xShape.map((_, k) => k).filter((k) => k !== channelAxis);
+    return [{ kind: 'zero-sum', reduceAxes }];
+  },
+
+  forward({ x, params, state, mode }, options) {
+    // Validate everything before computing anything.
+    const input = assertTensor(x, 'x', { minRank: 2 });
+    if (mode !== 'train' && mode !== 'eval') {
+      throw new NormkitError('E_OPTION', `batch-norm mode: expected 'train' or 'eval', got ${String(mode)}`, 'mode');
+    }
+    const rank = input.shape.length;
+    const channelAxis = normalizeAxis(options.channelAxis, rank, 'options.channelAxis');
+    const channels = options.numFeatures;
+    if (input.shape[channelAxis] !== channels) {
+      throw new NormkitError(
+        'E_SHAPE',
+        `x: expected ${channels} channels (numFeatures) on axis ${channelAxis}, got shape ${formatShape(input.shape)}`,
+        'x',
+      );
+    }
+    const weight = options.affine ? paramTensor(params, 'weight', channels) : null;
+    const bias = options.affine ? paramTensor(params, 'bias', channels) : null;
+    const tracked = options.trackRunningStats;
+    const runningMean = tracked ? stateTensor(state, 'runningMean', [channels]) : null;
+    const runningVar = tracked ? stateTensor(state, 'runningVar', [channels]) : null;
+    const numBatchesTracked = tracked ? stateTensor(state, 'numBatchesTracked', []) : null;
+    const count = sizeOf(input.shape) / channels;
+    const usedBatchStats = mode === 'train' || !tracked;
+    if (usedBatchStats && count <= 1) {
+      throw new NormkitError(
+        'E_DEGENERATE',
+        `x: expected more than 1 value per channel when using batch statistics, got input shape ${formatShape(input.shape)}`,
+        'x',
+      );
+    }
+
+    const mean = new Float64Array(channels);
+    const invStd = new Float64Array(channels);
+    let batchVariance: Float64Array | null = null;
+    if (usedBatchStats) {
+      batchVariance = new Float64Array(channels);
+      groupMomentsKernel(input.data, input.shape, input.stride, input.offset, [channelAxis], mean, batchVariance);
+      if (mode === 'train' && tracked) {
+        for (let c = 0; c < channels; c++) {
+          if (!Number.isFinite(mean[c]) || !Number.isFinite(batchVariance[c])) {
+            throw new NormkitError(
+              'E_NONFINITE',
+              `x: expected finite values in a training batch (its statistics update the running statistics), got a non-finite mean or variance in channel ${c}`,
+              'x',
+            );
+          }
+        }
+      }
+      for (let c = 0; c < channels; c++) invStd[c] = 1 / Math.sqrt(batchVariance[c] + options.eps);
+    } else {
+      const runMean = readChannels(runningMean as Tensor);
+      const runVar = readChannels(runningVar as Tensor);
+      for (let c = 0; c < channels; c++) {
+        mean[c] = runMean[c];
+        invStd[c] = 1 / Math.sqrt(runVar[c] + options.eps);
+      }
+    }
+
+    const gamma = weight === null ? null : readChannels(weight);
+    const scale = new Float64Array(channels);
+    const shift = bias === null ? new Float64Array(channels) : readChannels(bias);
+    for (let c = 0; c < channels; c++) scale[c] = gamma === null ? invStd[c] : gamma[c] * invStd[c];
+
+    const y = tensor(new (arrayTypeOf(dtypeOf(input)))(sizeOf(input.shape)), input.shape);
+    normalizeKernel(input.data, input.shape, input.stride, input.offset, channelAxis, mean, scale, shift, y.data);
+
+    let nextState: TensorMap<BatchNormTypes['State']> = state;
+    if (mode === 'train' && tracked) {
+      const steps = (numBatchesTracked as Tensor).data[(numBatchesTracked as Tensor).offset] + 1;
+      const factor = options.momentum === null ? 1 / steps : options.momentum;
+      const unbiased = count / (count - 1);
+      const oldMean = readChannels(runningMean as Tensor);
+      const oldVar = readChannels(runningVar as Tensor);
+      const meanType = dtypeOf(runningMean as Tensor);
+      const varType = dtypeOf(runningVar as Tensor);
+      const nextMean = new (arrayTypeOf(meanType))(channels);
+      const nextVar = new (arrayTypeOf(varType))(channels);
+      for (let c = 0; c < channels; c++) {
+        nextMean[c] = (1 - factor) * oldMean[c] + factor * mean[c];
+        nextVar[c] = (1 - factor) * oldVar[c] + factor * (batchVariance as Float64Array)[c] * unbiased;
+      }
+      nextState = {
+        runningMean: tensor(nextMean, [channels]),
+        runningVar: tensor(nextVar, [channels]),
+        numBatchesTracked: full([], 'float64', steps),
+      };
+    }
+    return { y, state: nextState, saved: { x: input, mean, invStd, channelAxis, usedBatchStats, count } };
+  },
+
+  backward({ dy, params, saved }, options) {
+    const { x, mean, invStd, channelAxis, usedBatchStats, count } = saved;
+    const grad = assertTensor(dy, 'dy', {});
+    if (grad.shape.length !== x.shape.length || grad.shape.some((d, k) => d !== x.shape[k])) {
+      throw new NormkitError('E_SHAPE', `dy: expected the shape of the forward input ${formatShape(x.shape)}, got ${formatShape(grad.shape)}`, 'dy');
+    }
+    const channels = options.numFeatures;
+    if (mean.length !== channels) {
+      throw new NormkitError('E_STATE', `saved: expected statistics for ${channels} channels, got ${mean.length}`, 'saved');
+    }
+    const weight = options.affine ? paramTensor(params, 'weight', channels) : null;
+    const bias = options.affine ? paramTensor(params, 'bias', channels) : null;
+    const gamma = weight === null ? null : readChannels(weight);
+
+    const sumDy = new Float64Array(channels);
+    const sumDyCentered = new Float64Array(channels);
+    gradientSumsKernel(x.data, x.shape, x.stride, x.offset, grad.data, grad.stride, grad.offset, channelAxis, mean, sumDy, sumDyCentered);
+
+    const a = new Float64Array(channels);
+    const b = new Float64Array(channels);
+    const k = new Float64Array(channels);
+    for (let c = 0; c < channels; c++) {
+      const g = gamma === null ? 1 : gamma[c];
+      const s = invStd[c];
+      a[c] = g * s;
+      if (usedBatchStats) {
+        b[c] = (-g * s * s * s * sumDyCentered[c]) / count;
+        k[c] = (-g * s * sumDy[c]) / count;
+      }
+    }
+    const dx = tensor(new (arrayTypeOf(dtypeOf(x)))(sizeOf(x.shape)), x.shape);
+    inputGradientKernel(x.data, x.shape, x.stride, x.offset, grad.data, grad.stride, grad.offset, channelAxis, mean, a, b, k, dx.data);
+
+    if (weight === null || bias === null) return { dx, grads: {} };
+    const dWeight = new (arrayTypeOf(dtypeOf(weight)))(channels);
+    const dBias = new (arrayTypeOf(dtypeOf(bias)))(channels);
+    for (let c = 0; c < channels; c++) {
+      dWeight[c] = sumDyCentered[c] * invStd[c];
+      dBias[c] = sumDy[c];
+    }
+    return { dx, grads: { weight: tensor(dWeight, [channels]), bias: tensor(dBias, [channels]) } };
+  },
+});

@@ -1,0 +1,2 @@
+/** The package version, reported in {@link batchNorm}'s `meta`. */
+export const VERSION = '0.1.0';

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { meanCenter } from '../test/fixtures/mean-center.js';
+import { Layer } from './layer.js';
+import { NormkitError } from './errors.js';
+import { fromArray, zeros } from './tensor.js';
+import type { Tensor } from './tensor.js';
+
+function bytesOf(layer: { stateDict(): Record<string, Tensor> }): string {
+  const dict = layer.stateDict();
+  return JSON.stringify(Object.entries(dict).map(([k, t]) => [k, Array.from(new Uint8Array(t.data.buffer))]));
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof NormkitError ? e.code : `not a NormkitError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+const x = fromArray([1, 2, 3, 4, 5, 6, 7, 8], [4, 2], 'float64');
+
+describe('Layer over a user-written plugin', () => {
+  it('starts in train mode, updates running statistics, and freezes them in eval mode', () => {
+    const layer = new Layer(meanCenter, { numFeatures: 2, momentum: 0.5 }, { dtype: 'float64' });
+    expect(layer.training).toBe(true);
+    const y = layer.forward(x);
+    // channel means are 4 and 5
+    expect(Array.from(y.data)).toEqual([-3, -3, -1, -1, 1, 1, 3, 3]);
+    expect(Array.from((layer.state.runningMean as Tensor).data)).toEqual([2, 2.5]);
+    layer.eval();
+    expect(layer.mode).toBe('eval');
+    const yEval = layer.forward(x);
+    expect(Array.from(yEval.data)).toEqual([-1, -0.5, 1, 1.5, 3, 3.5, 5, 5.5]);
+    expect(Array.from((layer.state.runningMean as Tensor).data)).toEqual([2, 2.5]);
+  });
+
+  it('accumulates gradients across backward calls until zeroGrad', () => {
+    const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+    layer.forward(x);
+    const dy = fromArray([1, 0, 2, 0, 3, 0, 4, 1], [4, 2]);
+    const dx = layer.backward(dy);
+    // train: dx = dy − mean_c(dy): channel 0 mean 2.5, channel 1 mean 0.25
+    expect(Array.from(dx.data)).toEqual([-1.5, -0.25, -0.5, -0.25, 0.5, -0.25, 1.5, 0.75]);
+    layer.backward(dy);
+    expect(Array.from((layer.grads.bias as Tensor).data)).toEqual([20, 2]);
+    layer.zeroGrad();
+    expect(Array.from((layer.grads.bias as Tensor).data)).toEqual([0, 0]);
+  });
+
+  it('refuses backward before forward with E_STATE', () => {
+    const layer = new Layer(meanCenter, { numFeatures: 2 });
+    expect(codeOf(() => layer.backward(zeros([4, 2])))).toBe('E_STATE');
+  });
+
+  it('defaults to float32 parameters, as PyTorch and TF.js do', () => {
+    const layer = new Layer(meanCenter, { numFeatures: 2 });
+    expect(layer.dtype).toBe('float32');
+    expect((layer.params.bias as Tensor).data).toBeInstanceOf(Float32Array);
+  });
+
+  it('round-trips its state dict, and the dict is a copy', () => {
+    const a = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+    a.forward(x);
+    const dict = a.stateDict();
+    expect(Object.keys(dict)).toEqual(['bias', 'runningMean']);
+    const b = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+    b.loadStateDict(dict);
+    expect(bytesOf(b)).toBe(bytesOf(a));
+    dict.runningMean.data[0] = 99;
+    expect((b.state.runningMean as Tensor).data[0]).not.toBe(99);
+    expect((a.state.runningMean as Tensor).data[0]).not.toBe(99);
+  });
+
+  it('rejects bad state dicts with a stable code and changes nothing', () => {
+    const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+    layer.forward(x);
+    const before = bytesOf(layer);
+    const good = layer.stateDict();
+    const cases: [string, unknown, string][] = [
+      ['missing entry', { bias: good.bias }, 'E_STATE'],
+      ['extra entry', { ...good, extra: zeros([2]) }, 'E_STATE'],
+      ['misshapen entry', { ...good, bias: zeros([3]) }, 'E_STATE'],
+      ['wrong dtype', { ...good, bias: zeros([2], 'float32') }, 'E_STATE'],
+      ['plain array', { ...good, bias: [0, 0] }, 'E_STATE'],
+      ['NaN value', { ...good, runningMean: fromArray([0, NaN]) }, 'E_NONFINITE'],
+      ['__proto__ key', JSON.parse('{"__proto__": {"shape": [2]}, "bias": 1}'), 'E_STATE'],
+      ['constructor key', { ...good, constructor: zeros([2]) }, 'E_STATE'],
+      ['not an object', null, 'E_STATE'],
+    ];
+    for (const [, dict, code] of cases) {
+      expect(codeOf(() => layer.loadStateDict(dict as never))).toBe(code);
+      expect(bytesOf(layer)).toBe(before);
+    }
+    // non-strict loading accepts a subset
+    layer.loadStateDict({ bias: fromArray([1, 2]) }, { strict: false });
+    expect(Array.from((layer.params.bias as Tensor).data)).toEqual([1, 2]);
+  });
+
+  it('leaves state untouched when forward throws', () => {
+    const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+    layer.forward(x);
+    const before = bytesOf(layer);
+    expect(codeOf(() => layer.forward(zeros([4, 3])))).toBe('E_SHAPE');
+    expect(codeOf(() => layer.forward([1, 2] as never))).toBe('E_DTYPE');
+    expect(bytesOf(layer)).toBe(before);
+  });
+
+  it('rejects bad options with E_OPTION naming the option', () => {
+    expect(codeOf(() => new Layer(meanCenter, { numFeatures: 0 }))).toBe('E_OPTION');
+    expect(codeOf(() => new Layer(meanCenter, { numFeatures: 2, momentum: 2 }))).toBe('E_OPTION');
+    expect(codeOf(() => new Layer(meanCenter, { numFeatures: 2, momentun: 0.1 } as never))).toBe('E_OPTION');
+    expect(codeOf(() => new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'int32' as never }))).toBe('E_OPTION');
+    try {
+      new Layer(meanCenter, { numFeatures: 2, momentum: -1 });
+    } catch (e) {
+      expect((e as NormkitError).argument).toBe('options.momentum');
+      expect((e as Error).message).toContain('got -1');
+    }
+  });
+});

@@ -1,0 +1,129 @@
+import type { FloatArray } from '@normkit/core';
+
+/**
+ * The dense forward pass `y = x·Wᵀ + b` over row-major blocks:
+ * `y[n, o] = Σ_i x[n, i]·W[o, i] + b[o]`, with float64 accumulators.
+ *
+ * @param x - the input buffer, `rows × inFeatures` row-major from `xOffset`
+ * @param xOffset - index of `x[0, 0]`
+ * @param rows - the number of input rows (the product of the leading axes)
+ * @param inFeatures - the length of a row of `x`
+ * @param weight - `W`, `outFeatures × inFeatures` row-major, in float64
+ * @param bias - `b` (length `outFeatures`), or `null` for none
+ * @param outFeatures - the length of a row of `y`
+ * @param y - output, `rows × outFeatures` row-major
+ */
+export function linearForwardKernel(
+  x: FloatArray,
+  xOffset: number,
+  rows: number,
+  inFeatures: number,
+  weight: Float64Array,
+  bias: Float64Array | null,
+  outFeatures: number,
+  y: FloatArray,
+): void {
+  for (let n = 0, xRow = xOffset, yRow = 0; n < rows; n++, xRow += inFeatures, yRow += outFeatures) {
+    for (let o = 0, wRow = 0; o < outFeatures; o++, wRow += inFeatures) {
+      let acc = 0;
+      for (let i = 0; i < inFeatures; i++) acc += x[xRow + i] * weight[wRow + i];
+      y[yRow + o] = bias === null ? acc : acc + bias[o];
+    }
+  }
+}
+
+/**
+ * The dense backward pass for `y = x·Wᵀ + b`:
+ *
+ * ```
+ * dx = dy·W          dW = dyᵀ·x          db = Σ_n dy[n, :]
+ * ```
+ *
+ * @param x - the forward input, `rows × inFeatures` row-major from `xOffset`
+ * @param xOffset - index of `x[0, 0]`
+ * @param rows - the number of rows
+ * @param inFeatures - the length of a row of `x`
+ * @param weight - `W`, `outFeatures × inFeatures` row-major, in float64
+ * @param outFeatures - the length of a row of `dy`
+ * @param dy - the upstream gradient, `rows × outFeatures` row-major from `dyOffset`
+ * @param dyOffset - index of `dy[0, 0]`
+ * @param dx - output, `rows × inFeatures` row-major
+ * @param dWeight - output, `outFeatures × inFeatures` (overwritten)
+ * @param dBias - output, length `outFeatures` (overwritten), or `null` to skip
+ */
+export function linearBackwardKernel(
+  x: FloatArray,
+  xOffset: number,
+  rows: number,
+  inFeatures: number,
+  weight: Float64Array,
+  outFeatures: number,
+  dy: FloatArray,
+  dyOffset: number,
+  dx: FloatArray,
+  dWeight: Float64Array,
+  dBias: Float64Array | null,
+): void {
+  dWeight.fill(0);
+  dBias?.fill(0);
+  const rowAcc = new Float64Array(inFeatures);
+  for (let n = 0, xRow = xOffset, dyRow = dyOffset, dxRow = 0; n < rows; n++, xRow += inFeatures, dyRow += outFeatures, dxRow += inFeatures) {
+    rowAcc.fill(0);
+    for (let o = 0, wRow = 0; o < outFeatures; o++, wRow += inFeatures) {
+      const d = dy[dyRow + o];
+      if (dBias !== null) dBias[o] += d;
+      for (let i = 0; i < inFeatures; i++) {
+        rowAcc[i] += d * weight[wRow + i];
+        dWeight[wRow + i] += d * x[xRow + i];
+      }
+    }
+    for (let i = 0; i < inFeatures; i++) dx[dxRow + i] = rowAcc[i];
+  }
+}
+
+/**
+ * Per-unit mean and **biased** variance over the rows of the pre-activations
+ * `t[n, o] = Σ_i x[n, i]·D[o, i]`, in two passes (mean first, then centred squares with
+ * the rounding correction `(Σ d)²/rows`), never `E[t²] − E[t]²`.
+ *
+ * @param x - the input, `rows × inFeatures` row-major from `xOffset`
+ * @param xOffset - index of `x[0, 0]`
+ * @param rows - the number of rows (≥ 1)
+ * @param inFeatures - the length of a row of `x`
+ * @param direction - `D`, `outFeatures × inFeatures` row-major, in float64
+ * @param outFeatures - the number of units
+ * @param mean - output, length `outFeatures`
+ * @param variance - output, length `outFeatures`
+ */
+export function preActivationMoments(
+  x: FloatArray,
+  xOffset: number,
+  rows: number,
+  inFeatures: number,
+  direction: Float64Array,
+  outFeatures: number,
+  mean: Float64Array,
+  variance: Float64Array,
+): void {
+  mean.fill(0);
+  variance.fill(0);
+  const drift = new Float64Array(outFeatures);
+  for (let n = 0, xRow = xOffset; n < rows; n++, xRow += inFeatures) {
+    for (let o = 0, dRow = 0; o < outFeatures; o++, dRow += inFeatures) {
+      let t = 0;
+      for (let i = 0; i < inFeatures; i++) t += x[xRow + i] * direction[dRow + i];
+      mean[o] += t;
+    }
+  }
+  for (let o = 0; o < outFeatures; o++) mean[o] /= rows;
+  for (let n = 0, xRow = xOffset; n < rows; n++, xRow += inFeatures) {
+    for (let o = 0, dRow = 0; o < outFeatures; o++, dRow += inFeatures) {
+      let t = 0;
+      for (let i = 0; i < inFeatures; i++) t += x[xRow + i] * direction[dRow + i];
+      const d = t - mean[o];
+      drift[o] += d;
+      variance[o] += d * d;
+    }
+  }
+  for (let o = 0; o < outFeatures; o++) variance[o] = Math.max(0, (variance[o] - (drift[o] * drift[o]) / rows) / rows);
+}
