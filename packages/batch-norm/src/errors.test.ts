@@ -1,0 +1,146 @@
+import ndarray from 'ndarray';
+import { NormkitError, fromArray, zeros } from '@normkit/core';
+import type { Tensor } from '@normkit/core';
+import { randn } from '@normkit/testkit';
+import { describe, expect, it } from 'vitest';
+import { BatchNorm } from './batch-norm.js';
+import { batchNorm } from './plugin.js';
+
+function bytes(t: Tensor | undefined): string {
+  return t === undefined ? '-' : Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('hex');
+}
+
+function snapshot(layer: BatchNorm): string {
+  return [layer.weight, layer.bias, layer.runningMean, layer.runningVar, layer.state.numBatchesTracked, layer.grads.weight, layer.grads.bias].map(bytes).join('|');
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof NormkitError)) return `not a NormkitError: ${String(e)}`;
+    return e.code;
+  }
+  return undefined;
+}
+
+/** A layer that has seen one batch and one backward, so every buffer holds non-trivial values. */
+function trainedLayer(): BatchNorm {
+  const layer = new BatchNorm({ numFeatures: 3 }, { dtype: 'float64' });
+  layer.forward(randn([4, 3, 2, 2], 1));
+  layer.backward(randn([4, 3, 2, 2], 2));
+  return layer;
+}
+
+describe('bad input: a NormkitError with its code, and nothing changes', () => {
+  const forwardCases: [string, () => unknown, string][] = [
+    ['rank 1 input', () => randn([3], 1), 'E_SHAPE'],
+    ['C ≠ numFeatures', () => randn([4, 5, 2], 1), 'E_SHAPE'],
+    ['empty batch (size-0 axis)', () => zeros([0, 3]), 'E_SHAPE'],
+    ['plain array data', () => ndarray([1, 2, 3, 4, 5, 6], [2, 3]), 'E_DTYPE'],
+    ['Int32Array data', () => ndarray(new Int32Array(6), [2, 3]), 'E_DTYPE'],
+    ['a plain JS array', () => [[1, 2, 3]], 'E_DTYPE'],
+    ['one value per channel in training', () => randn([1, 3], 1), 'E_DEGENERATE'],
+    ['one value per channel, 4-D', () => randn([1, 3, 1, 1], 1), 'E_DEGENERATE'],
+    ['NaN in a training batch', () => fromArray([1, 2, NaN, 4, 5, 6], [2, 3]), 'E_NONFINITE'],
+    ['Infinity in a training batch', () => fromArray([1, 2, Infinity, 4, 5, 6], [2, 3]), 'E_NONFINITE'],
+  ];
+  for (const [name, makeX, code] of forwardCases) {
+    it(`forward: ${name} → ${code}`, () => {
+      const layer = trainedLayer();
+      const before = snapshot(layer);
+      expect(codeOf(() => layer.forward(makeX() as Tensor))).toBe(code);
+      expect(snapshot(layer)).toBe(before);
+    });
+  }
+
+  it('forward: misshapen or mistyped parameters and state → E_SHAPE / E_DTYPE, no new state', () => {
+    const options = batchNorm.resolveOptions({ numFeatures: 3 });
+    const { params, state } = batchNorm.init(options, 'float64');
+    const x = randn([4, 3], 1);
+    const before = [params.weight, params.bias, state.runningMean, state.runningVar, state.numBatchesTracked].map(bytes).join('|');
+    const bad: [Record<string, unknown>, Record<string, unknown>, string][] = [
+      [{ ...params, weight: zeros([4], 'float64') }, state, 'E_SHAPE'],
+      [{ ...params, bias: zeros([3, 1], 'float64') }, state, 'E_SHAPE'],
+      [{ weight: params.weight }, state, 'E_DTYPE'],
+      [{ ...params, weight: [1, 1, 1] }, state, 'E_DTYPE'],
+      [params, { ...state, runningVar: zeros([2], 'float64') }, 'E_SHAPE'],
+      [params, { ...state, numBatchesTracked: zeros([1], 'float64') }, 'E_SHAPE'],
+      [params, { runningMean: state.runningMean }, 'E_DTYPE'],
+    ];
+    for (const [p, s, code] of bad) {
+      expect(codeOf(() => batchNorm.forward({ x, params: p as never, state: s as never, mode: 'train' }, options))).toBe(code);
+    }
+    expect([params.weight, params.bias, state.runningMean, state.runningVar, state.numBatchesTracked].map(bytes).join('|')).toBe(before);
+  });
+
+  it('backward: dy of another shape or dtype → E_SHAPE / E_DTYPE, gradients unchanged', () => {
+    const layer = trainedLayer();
+    layer.forward(randn([4, 3, 2, 2], 3));
+    const before = snapshot(layer);
+    expect(codeOf(() => layer.backward(randn([4, 3, 2, 1], 4)))).toBe('E_SHAPE');
+    expect(codeOf(() => layer.backward(randn([2, 3, 2, 2], 4)))).toBe('E_SHAPE');
+    expect(codeOf(() => layer.backward(ndarray(new Int32Array(48), [4, 3, 2, 2]) as never))).toBe('E_DTYPE');
+    expect(snapshot(layer)).toBe(before);
+  });
+
+  it('options: eps ≤ 0, momentum outside [0, 1], bad types and unknown keys → E_OPTION', () => {
+    const bad: unknown[] = [
+      {},
+      { numFeatures: 0 },
+      { numFeatures: 2.5 },
+      { numFeatures: 3, eps: 0 },
+      { numFeatures: 3, eps: -1e-5 },
+      { numFeatures: 3, momentum: -0.1 },
+      { numFeatures: 3, momentum: 1.5 },
+      { numFeatures: 3, momentum: NaN },
+      { numFeatures: 3, affine: 'yes' },
+      { numFeatures: 3, trackRunningStats: 1 },
+      { numFeatures: 3, channelAxis: 1.5 },
+      { numFeatures: 3, momentun: 0.1 },
+      'numFeatures',
+    ];
+    for (const options of bad) expect(codeOf(() => new BatchNorm(options as never))).toBe('E_OPTION');
+    // an axis that does not exist for this input is an option error at call time
+    const layer = new BatchNorm({ numFeatures: 3, channelAxis: 4 });
+    expect(codeOf(() => layer.forward(randn([2, 3], 1, 'float32')))).toBe('E_OPTION');
+    // momentum 0 and 1 are allowed, as in PyTorch
+    expect(new BatchNorm({ numFeatures: 3, momentum: 0 }).options.momentum).toBe(0);
+    expect(new BatchNorm({ numFeatures: 3, momentum: 1 }).options.momentum).toBe(1);
+  });
+
+  it('messages name the argument, what was expected and what came', () => {
+    const layer = new BatchNorm({ numFeatures: 3 });
+    try {
+      layer.forward(randn([4, 5], 1, 'float32'));
+      expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toBe('x: expected 3 channels (numFeatures) on axis 1, got shape [4, 5]');
+    }
+    try {
+      new BatchNorm({ numFeatures: 3, eps: 0 });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toBe('batch-norm options.eps: expected a finite number > 0, got 0');
+    }
+  });
+});
+
+describe('NaN policy', () => {
+  it('eval mode lets NaN through to the output and changes nothing (as PyTorch)', () => {
+    const layer = trainedLayer().eval();
+    const before = snapshot(layer);
+    const y = layer.forward(fromArray([1, NaN, 3, 4, 5, 6], [2, 3]));
+    expect(Number.isNaN(y.get(0, 1))).toBe(true);
+    expect(Number.isFinite(y.get(0, 0))).toBe(true);
+    expect(snapshot(layer)).toBe(before);
+  });
+
+  it('training without running statistics lets NaN through (nothing to poison)', () => {
+    const options = batchNorm.resolveOptions({ numFeatures: 3, trackRunningStats: false });
+    const { params } = batchNorm.init(options, 'float64');
+    const { y } = batchNorm.forward({ x: fromArray([1, NaN, 3, 4, 5, 6], [2, 3]), params, state: {}, mode: 'train' }, options);
+    expect(Number.isNaN(y.get(1, 1))).toBe(true);
+    expect(y.get(1, 0)).toBeCloseTo(1 / Math.sqrt(1 + 1e-5 / 2.25), 12);
+  });
+});

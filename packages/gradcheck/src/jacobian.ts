@@ -1,0 +1,153 @@
+import { unravel } from '@normkit/core';
+import { coordinatePath, numericDerivative, relativeStep } from './finite-difference.js';
+import type { Problem } from './problem.js';
+import { ErrorTracker, scaleOf } from './tolerance.js';
+import type { Tolerance } from './tolerance.js';
+
+/** What the comparison of one slot (x or a parameter) came to. */
+export interface SlotOutcome {
+  /** The accumulated comparisons. */
+  readonly tracker: ErrorTracker;
+  /** Set when the plugin threw while this slot was being checked. */
+  readonly error?: string;
+  /** One line saying what was compared. */
+  readonly summary: string;
+}
+
+/** How a Jacobian or projection check runs. */
+export interface CompareOptions {
+  /** rtol and atol. */
+  readonly tolerance: Tolerance;
+  /** How many worst entries to keep. */
+  readonly keep: number;
+  /** Richardson extrapolation of the central differences. */
+  readonly richardson: boolean;
+}
+
+/** The message of anything thrown. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}`;
+  return String(e);
+}
+
+/**
+ * The numeric Jacobian ∂y/∂s of one slot s, row-major with `ySize` rows and `size(s)`
+ * columns: column j is the central difference of y along coordinate j, with the relative
+ * step h = ∛ε·max(1, |sⱼ|) (two forward calls per column, four with Richardson).
+ *
+ * @param problem - the frozen forward call
+ * @param slot - 0 for x, then the parameters in order
+ * @param richardson - extrapolate (4·D(h/2) − D(h))/3
+ */
+export function numericJacobian(problem: Problem, slot: number, richardson = false): Float64Array {
+  const values = problem.slots[slot].values.slice();
+  const cols = values.length;
+  const rows = problem.ySize;
+  const jacobian = new Float64Array(rows * cols);
+  const f = (v: Float64Array): Float64Array => problem.output(slot, v);
+  for (let j = 0; j < cols; j++) {
+    const column = numericDerivative(coordinatePath(values, j, f), relativeStep(values[j]), richardson);
+    for (let i = 0; i < rows; i++) jacobian[i * cols + j] = column[i];
+  }
+  return jacobian;
+}
+
+/**
+ * The analytic Jacobian of every slot, from one backward call per output element with a
+ * one-hot dy (row i of ∂y/∂s is the gradient for dy = eᵢ). Row-major, `ySize` rows each.
+ *
+ * @param problem - the frozen forward call
+ */
+export function analyticJacobians(problem: Problem): Float64Array[] {
+  const rows = problem.ySize;
+  const out = problem.slots.map((s) => new Float64Array(rows * s.values.length));
+  const dy = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    dy[i] = 1;
+    const grads = problem.vjp(dy);
+    dy[i] = 0;
+    grads.forEach((g, k) => out[k].set(g, i * g.length));
+  }
+  return out;
+}
+
+/**
+ * The full check, for small sizes: for each slot s,
+ *
+ * 1. the gradient of the loss L = Σ r⊙y: backward with dy = r against rᵀ·J_num, i.e. the
+ *    central difference of L (computed from the per-element differences of y, which keeps
+ *    the rounding of the large sum Σ r⊙y out of the numerator);
+ * 2. every Jacobian entry: analytic rows (one-hot backward) against numeric columns.
+ *
+ * Scales: max(1, max |numeric|) over the gradient and over the Jacobian, separately.
+ *
+ * @param problem - the frozen forward call
+ * @param r - the cotangent (loss weights), shaped like y, flat
+ * @param options - tolerance, number of worst entries, Richardson
+ */
+export function checkFullJacobian(problem: Problem, r: Float64Array, options: CompareOptions): SlotOutcome[] {
+  const slots = problem.slots;
+  const ny = problem.ySize;
+  const trackers = slots.map(() => new ErrorTracker(options.tolerance, options.keep));
+  const errors: (string | undefined)[] = slots.map(() => undefined);
+  const numeric = slots.map((_, k) => {
+    try {
+      return numericJacobian(problem, k, options.richardson);
+    } catch (e) {
+      errors[k] = `forward threw under a perturbation of ${slots[k].name}: ${errorMessage(e)}`;
+      return null;
+    }
+  });
+  const finish = (): SlotOutcome[] =>
+    slots.map((s, k) => ({
+      tracker: trackers[k],
+      ...(errors[k] === undefined ? {} : { error: errors[k] }),
+      summary: `full Jacobian ${ny}×${s.values.length} and the ${s.values.length}-element gradient of Σ r⊙y`,
+    }));
+
+  let gradients: Float64Array[];
+  try {
+    gradients = problem.vjp(r);
+  } catch (e) {
+    for (let k = 0; k < slots.length; k++) errors[k] ??= `backward threw: ${errorMessage(e)}`;
+    return finish();
+  }
+  slots.forEach((s, k) => {
+    const jac = numeric[k];
+    if (jac === null) return;
+    const n = s.values.length;
+    const gNum = new Float64Array(n);
+    for (let i = 0; i < ny; i++) {
+      const ri = r[i];
+      for (let j = 0; j < n; j++) gNum[j] += ri * jac[i * n + j];
+    }
+    const scale = scaleOf(gNum);
+    for (let j = 0; j < n; j++) trackers[k].add(gradients[k][j], gNum[j], scale, 'gradient', () => unravel(j, s.shape));
+  });
+
+  const scales = numeric.map((jac) => (jac === null ? 1 : scaleOf(jac)));
+  const dy = new Float64Array(ny);
+  for (let i = 0; i < ny; i++) {
+    dy[i] = 1;
+    let rows: Float64Array[];
+    try {
+      rows = problem.vjp(dy);
+    } catch (e) {
+      for (let k = 0; k < slots.length; k++) errors[k] ??= `backward threw for a one-hot dy at y[${unravel(i, problem.yShape).join(', ')}]: ${errorMessage(e)}`;
+      return finish();
+    }
+    dy[i] = 0;
+    slots.forEach((s, k) => {
+      const jac = numeric[k];
+      if (jac === null) return;
+      const n = s.values.length;
+      const row = rows[k];
+      const tracker = trackers[k];
+      const base = i * n;
+      for (let j = 0; j < n; j++) {
+        tracker.add(row[j], jac[base + j], scales[k], 'jacobian', () => unravel(j, s.shape), () => unravel(i, problem.yShape));
+      }
+    });
+  }
+  return finish();
+}

@@ -1,0 +1,137 @@
+import { dtypeOf, tensor, toTypedArray } from '@normkit/core';
+import type { Dtype, Mode, Normalizer, NormalizerTypes, Tensor } from '@normkit/core';
+
+/**
+ * The type bag every plugin is seen through inside the checker: any parameter and state
+ * names, options and saved values opaque.
+ */
+export interface AnyTypes extends NormalizerTypes {
+  InputOptions: object;
+  Options: object;
+  Params: string;
+  State: string;
+  Saved: object;
+}
+
+/** A plugin seen through {@link AnyTypes}. */
+export type AnyNormalizer = Normalizer<AnyTypes>;
+
+/** A record of named tensors. */
+export type TensorRecord = Record<string, Tensor>;
+
+/** One differentiable input of a forward call: `x` or a parameter. */
+export interface Slot {
+  /** `'x'` or the parameter name. */
+  readonly name: string;
+  /** Its shape. */
+  readonly shape: readonly number[];
+  /** Its values at the point of differentiation, row-major (never modified). */
+  readonly values: Float64Array;
+}
+
+/** The tensors present in a record, without `undefined` entries. */
+export function presentTensors(map: object): TensorRecord {
+  const out: TensorRecord = {};
+  for (const [key, value] of Object.entries(map)) if (value !== undefined) out[key] = value as Tensor;
+  return out;
+}
+
+/**
+ * A forward call frozen at one point (options, mode, x, params, state) with the function
+ * of each differentiable input and the vector–Jacobian product at that point: what the
+ * numeric and analytic Jacobian code works on.
+ */
+export class Problem {
+  /** `x` first, then each parameter present, in the order `init` returned them. */
+  readonly slots: readonly Slot[];
+  /** The shape of y. */
+  readonly yShape: readonly number[];
+  /** y at the point, row-major. */
+  readonly y: Float64Array;
+  /** The dtype forward gave y. */
+  readonly yDtype: Dtype;
+  private readonly saved: object;
+
+  /**
+   * Runs the forward pass at the point.
+   *
+   * @throws whatever the plugin's forward throws
+   */
+  constructor(
+    readonly plugin: AnyNormalizer,
+    readonly options: object,
+    readonly mode: Mode,
+    readonly x: Tensor,
+    readonly params: TensorRecord,
+    readonly state: TensorRecord,
+  ) {
+    const result = plugin.forward({ x, params, state, mode }, options);
+    this.yShape = result.y.shape.slice();
+    this.y = asFloat64(toTypedArray(result.y));
+    this.yDtype = dtypeOf(result.y);
+    this.saved = result.saved;
+    const slots: Slot[] = [{ name: 'x', shape: x.shape.slice(), values: asFloat64(toTypedArray(x)) }];
+    for (const [name, p] of Object.entries(params)) slots.push({ name, shape: p.shape.slice(), values: asFloat64(toTypedArray(p)) });
+    this.slots = slots;
+  }
+
+  /** The number of elements of y. */
+  get ySize(): number {
+    return this.y.length;
+  }
+
+  /**
+   * y as a function of one slot: forward with that slot replaced by `values` (wrapped
+   * without a copy) and everything else as at the point.
+   *
+   * @throws Error when y changes size
+   */
+  output(slot: number, values: Float64Array): Float64Array {
+    const s = this.slots[slot];
+    const t = tensor(values, s.shape);
+    const x = slot === 0 ? t : this.x;
+    const params = slot === 0 ? this.params : { ...this.params, [s.name]: t };
+    const y = asFloat64(toTypedArray(this.plugin.forward({ x, params, state: this.state, mode: this.mode }, this.options).y));
+    if (y.length !== this.y.length) throw new Error(`forward: y changed size from ${this.y.length} to ${y.length} under a perturbation of ${s.name}`);
+    return y;
+  }
+
+  /** The raw backward result for `dy` (shaped like y) at the point. */
+  backwardRaw(dy: Tensor): { dx: Tensor; grads: TensorRecord } {
+    const result = this.plugin.backward({ dy, params: this.params, saved: this.saved }, this.options);
+    return { dx: result.dx, grads: presentTensors(result.grads) };
+  }
+
+  /**
+   * The vector–Jacobian products for cotangent `dy` (flat, y's row-major order): one flat
+   * array per slot, in slot order. Shapes are not checked here (the shape contract does
+   * that); sizes are.
+   *
+   * @throws Error when a gradient is missing or has the wrong number of elements
+   */
+  vjp(dy: Float64Array): Float64Array[] {
+    const { dx, grads } = this.backwardRaw(tensor(dy, this.yShape));
+    return this.slots.map((s, k) => {
+      const g = k === 0 ? dx : grads[s.name];
+      const label = k === 0 ? 'dx' : `grads.${s.name}`;
+      if (g === undefined || g === null || typeof g !== 'object' || !ArrayBuffer.isView(g.data)) {
+        throw new Error(`backward: ${label} is missing`);
+      }
+      const flat = asFloat64(toTypedArray(g));
+      if (flat.length !== s.values.length) {
+        throw new Error(`backward: ${label} has ${flat.length} elements, expected ${s.values.length} (shape [${s.shape.join(', ')}])`);
+      }
+      return flat;
+    });
+  }
+}
+
+/** A `Float64Array` with the same values (the same array when it already is one). */
+export function asFloat64(values: Float32Array | Float64Array): Float64Array {
+  return values instanceof Float64Array ? values : Float64Array.from(values);
+}
+
+/** The values of a tensor, row-major, in float64. */
+export function flatValues(t: Tensor): Float64Array {
+  return asFloat64(toTypedArray(t));
+}
