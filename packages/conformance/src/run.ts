@@ -72,7 +72,7 @@ class Tally {
  * tolerances for the dtype: the forward output, the next state, and (when the case
  * has an upstream gradient) `dx` and the parameter gradients. Multi-step cases run
  * their steps in order on one state. An error case passes when the call throws a
- * {@link NormkitError} and leaves the state untouched.
+ * `NormkitError` and leaves the state untouched.
  *
  * @param c - the case
  * @param plugin - the plugin implementing `c.layer` (see {@link ADAPTERS})

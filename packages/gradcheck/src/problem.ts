@@ -1,5 +1,5 @@
-import { dtypeOf, tensor, toTypedArray } from '@normkit/core';
-import type { Dtype, Mode, Normalizer, NormalizerTypes, Tensor } from '@normkit/core';
+import { tensor, toTypedArray } from '@normkit/core';
+import type { Mode, Normalizer, NormalizerTypes, Tensor } from '@normkit/core';
 
 /**
  * The type bag every plugin is seen through inside the checker: any parameter and state
@@ -48,8 +48,8 @@ export class Problem {
   readonly yShape: readonly number[];
   /** y at the point, row-major. */
   readonly y: Float64Array;
-  /** The dtype forward gave y. */
-  readonly yDtype: Dtype;
+  /** y as forward returned it (for the shape and dtype checks). */
+  readonly yTensor: Tensor;
   private readonly saved: object;
 
   /**
@@ -68,7 +68,7 @@ export class Problem {
     const result = plugin.forward({ x, params, state, mode }, options);
     this.yShape = result.y.shape.slice();
     this.y = asFloat64(toTypedArray(result.y));
-    this.yDtype = dtypeOf(result.y);
+    this.yTensor = result.y;
     this.saved = result.saved;
     const slots: Slot[] = [{ name: 'x', shape: x.shape.slice(), values: asFloat64(toTypedArray(x)) }];
     for (const [name, p] of Object.entries(params)) slots.push({ name, shape: p.shape.slice(), values: asFloat64(toTypedArray(p)) });

@@ -1,0 +1,112 @@
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NormkitError, defineNormalizer, toContiguous, zeros } from '@normkit/core';
+import type { NormalizerTypes } from '@normkit/core';
+import { describe, expect, it } from 'vitest';
+import { compareArray, toleranceFor } from './compare.js';
+import { loadCase, loadCases } from './load.js';
+import { runCase, skippedCase } from './run.js';
+
+interface FakeTypes extends NormalizerTypes {
+  InputOptions: Record<string, unknown>;
+  Options: Record<string, unknown>;
+  Params: 'weight' | 'bias';
+  State: never;
+  Saved: { shape: number[] };
+}
+
+/** Returns its input unchanged: wrong for every normalizer, so every value comparison must fail. */
+const passThrough = defineNormalizer<FakeTypes>({
+  meta: { name: 'pass-through', version: '0', description: 'y = x', formula: 'y = x' },
+  modes: ['train'],
+  exampleOptions: [{}],
+  resolveOptions: (o) => ({ ...o }),
+  paramShapes: () => ({}),
+  stateShapes: () => ({}),
+  init: () => ({ params: {}, state: {} }),
+  exampleShapes: () => [[2, 2]],
+  forward: ({ x, state }) => ({ y: toContiguous(x), state, saved: { shape: x.shape.slice() } }),
+  backward: ({ dy, saved }) => ({ dx: toContiguous(dy), grads: { weight: zeros([saved.shape[saved.shape.length - 1]]) } }),
+});
+
+describe('the vendored vectors', () => {
+  it('load: 52 cases across six layers, sorted by id', () => {
+    const cases = loadCases();
+    expect(cases.length).toBe(52);
+    const layers = new Map<string, number>();
+    for (const c of cases) layers.set(c.layer, (layers.get(c.layer) ?? 0) + 1);
+    expect(Object.fromEntries(layers)).toEqual({ batch_norm: 22, group_norm: 7, instance_norm: 4, layer_norm: 9, rms_norm: 4, weight_norm: 6 });
+    expect(cases.map((c) => c.id)).toEqual(cases.map((c) => c.id).slice().sort());
+  });
+
+  it('reject malformed files and folders with E_STATE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'normkit-cases-'));
+    try {
+      const bad: [string, string][] = [
+        ['not-json.json', '{'],
+        ['no-layer.json', JSON.stringify({ id: 'a', layer: 'foo_norm', mode: 'train', expectError: false, options: {}, inputs: {}, expected: {} })],
+        ['short-data.json', JSON.stringify({ id: 'b', layer: 'batch_norm', mode: 'train', expectError: false, options: {}, inputs: { x: { shape: [2, 2], data: [1, 2, 3] } }, expected: {} })],
+      ];
+      for (const [name, text] of bad) {
+        writeFileSync(join(dir, name), text);
+        let caught: unknown;
+        try {
+          loadCase(join(dir, name));
+        } catch (e) {
+          caught = e;
+        }
+        expect(caught).toBeInstanceOf(NormkitError);
+        expect((caught as NormkitError).code).toBe('E_STATE');
+      }
+      expect(() => loadCases(join(dir, 'missing'))).toThrow(NormkitError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('compareArray', () => {
+  const expected = { shape: [3], data: [1, -2, 1e-14] };
+  it('passes within |a − e| ≤ rtol·|e| + atol·max(1, max|e|) and fails beyond', () => {
+    const tol = toleranceFor('float64', false)!;
+    expect(compareArray([1 + 5e-11, -2, 0], [3], expected, tol).ok).toBe(true);
+    const off = compareArray([1 + 1e-9, -2, 0], [3], expected, tol);
+    expect(off.ok).toBe(false);
+    expect(off.worstIndex).toBe(0);
+    expect(Math.abs(off.maxAbsErr - 1e-9)).toBeLessThan(1e-15);
+    expect(compareArray([1, -2], [2], expected, tol).ok).toBe(false);
+    expect(compareArray([1, NaN, 0], [3], expected, tol).ok).toBe(false);
+    // null tolerance: shape and finiteness only
+    expect(compareArray([5, 5, 5], [3], expected, null).ok).toBe(true);
+  });
+
+  it('uses the README tolerances', () => {
+    expect(toleranceFor('float64', false)).toEqual({ rtol: 1e-10, atol: 1e-12 });
+    expect(toleranceFor('float64', true)).toEqual({ rtol: 1e-7, atol: 1e-8 });
+    expect(toleranceFor('float32', false)).toEqual({ rtol: 1e-4, atol: 1e-5 });
+    expect(toleranceFor('float32', true)).toBeNull();
+  });
+});
+
+describe('runCase', () => {
+  it('fails a wrong plugin, naming the array that is off', () => {
+    const c = loadCases().find((k) => k.id === 'layernorm-lastdim-2d-001')!;
+    const result = runCase(c, passThrough);
+    expect(result.status).toBe('fail');
+    expect(result.message).toMatch(/^y: flat index/);
+    expect(result.message).toContain('dx:');
+  });
+
+  it('fails an error case whose call does not throw', () => {
+    const c = loadCases().find((k) => k.id === 'layernorm-error-shape-001')!;
+    expect(runCase(c, passThrough).message).toBe('expected an error, got none');
+  });
+
+  it('marks second-order cases and skips layers without a plugin', () => {
+    const c = loadCases().find((k) => k.id === 'layernorm-secondorder-3d-001')!;
+    expect(runCase(c, passThrough).secondOrder).toBe('skipped');
+    const g = loadCases().find((k) => k.layer === 'group_norm')!;
+    expect(skippedCase(g)).toMatchObject({ status: 'skipped', message: 'no plugin implements group_norm' });
+  });
+});
