@@ -1,0 +1,114 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const packageDir = new URL('..', import.meta.url).pathname;
+const bin = join(packageDir, 'bin', 'normkit.js');
+const vectors = join(packageDir, '..', 'conformance', 'vectors');
+
+function normkit(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// A user's project outside the repo: their plugin file and their node_modules/@normkit/core.
+let userDir = '';
+beforeAll(() => {
+  userDir = mkdtempSync(join(tmpdir(), 'normkit-user-'));
+  mkdirSync(join(userDir, 'node_modules', '@normkit'), { recursive: true });
+  symlinkSync(join(packageDir, '..', 'core'), join(userDir, 'node_modules', '@normkit', 'core'), 'dir');
+  copyFileSync(join(packageDir, 'test', 'fixtures', 'scale-shift.mjs'), join(userDir, 'scale-shift.mjs'));
+  writeFileSync(join(userDir, 'good.mjs'), "import { makeScaleShift } from './scale-shift.mjs';\nexport default makeScaleShift(false);\n");
+  writeFileSync(join(userDir, 'broken.mjs'), "import { makeScaleShift } from './scale-shift.mjs';\nexport const plugin = makeScaleShift(true);\n");
+  writeFileSync(join(userDir, 'nothing.mjs'), 'export const answer = 42;\n');
+  writeFileSync(join(userDir, 'not-a-plugin.mjs'), 'export default { meta: { name: "x" } };\n');
+  writeFileSync(join(userDir, 'syntax-error.mjs'), 'export default {\n');
+  mkdirSync(join(userDir, 'cases'));
+  writeFileSync(join(userDir, 'cases', 'bad.json'), '{"id": 1}');
+});
+afterAll(() => rmSync(userDir, { recursive: true, force: true }));
+
+describe('normkit conformance', () => {
+  it('passes every vendored case a plugin implements, and skips the rest', () => {
+    const r = normkit('conformance', vectors);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.at(-1)).toBe('37 passed, 0 failed, 15 skipped');
+    expect(lines.filter((l) => l.startsWith('PASS')).length).toBe(37);
+  });
+
+  it('passes in float32 at the float32 tolerances', () => {
+    const r = normkit('conformance', vectors, '--dtype', 'float32');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('37 passed, 0 failed, 15 skipped');
+  });
+
+  it('prints stable JSON with --json', () => {
+    const r = normkit('conformance', vectors, '--json');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as { cases: Record<string, unknown>[]; passed: number; failed: number; skipped: number };
+    expect([json.passed, json.failed, json.skipped]).toEqual([37, 0, 15]);
+    expect(Object.keys(json.cases[0]).slice(0, 6)).toEqual(['id', 'layer', 'status', 'maxAbsErr', 'maxRelErr', 'message']);
+    const second = json.cases.find((c) => c.id === 'batchnorm-train-secondorder-2d-001');
+    expect(second).toMatchObject({ status: 'pass', secondOrder: 'skipped' });
+  });
+
+  it('exits 2 with one line for a missing folder, a malformed case, a bad dtype', () => {
+    for (const args of [[join(userDir, 'nope')], [join(userDir, 'cases')], [vectors, '--dtype', 'float16'], [], [vectors, '--bogus']]) {
+      const r = normkit('conformance', ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n').length).toBe(1);
+      expect(r.stderr).toMatch(/^normkit: /);
+      expect(r.stderr).not.toContain('    at ');
+    }
+  });
+});
+
+describe('normkit gradcheck', () => {
+  it('checks a built-in plugin by name and prints a table and a summary', () => {
+    const r = normkit('gradcheck', 'layer-norm', '--seed', '3');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/STATUS\s+PLUGIN\s+MODE\s+SHAPE\s+TENSOR/);
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^\d+ passed, 0 failed$/);
+    expect(r.stderr).toContain('gradcheck layer-norm');
+  });
+
+  it("checks a user's plugin module written outside the repo", () => {
+    const r = normkit('gradcheck', join(userDir, 'good.mjs'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('scale-shift');
+  });
+
+  it('exits 1 on a broken plugin module, showing the failing tensor', () => {
+    const r = normkit('gradcheck', join(userDir, 'broken.mjs'));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL\s+scale-shift-broken\s+train\s+\[4, 3\]\s+x/);
+    const json = JSON.parse(normkit('gradcheck', join(userDir, 'broken.mjs'), '--json').stdout) as { failed: number; cases: { tensor: string; status: string }[] };
+    expect(json.failed).toBeGreaterThan(0);
+    expect(json.cases.filter((c) => c.status === 'fail').map((c) => c.tensor)).toContain('x');
+    expect(json.cases.find((c) => c.tensor === 'weight')?.status).toBe('pass');
+  });
+
+  it('exits 2 with one line for unknown names, unreadable paths, modules without a plugin, bad flags', () => {
+    const bad = [
+      ['gradcheck', 'no-such-norm'],
+      ['gradcheck', join(userDir, 'missing.mjs')],
+      ['gradcheck', join(userDir, 'nothing.mjs')],
+      ['gradcheck', join(userDir, 'not-a-plugin.mjs')],
+      ['gradcheck', join(userDir, 'syntax-error.mjs')],
+      ['gradcheck', '--seed', 'x'],
+      ['frobnicate'],
+      [],
+    ];
+    for (const args of bad) {
+      const r = normkit(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).not.toContain('    at ');
+    }
+    expect(normkit('gradcheck', 'no-such-norm').stderr).toBe(
+      'normkit: unknown plugin "no-such-norm"; built-in plugins: batch-norm, layer-norm, weight-norm, weight-norm-linear\n',
+    );
+  });
+});

@@ -1,0 +1,77 @@
+import { ADAPTERS, loadCases, runCase, skippedCase } from '@normkit/conformance';
+import type { CaseResult } from '@normkit/conformance';
+import { isNormkitError } from '@normkit/core';
+import type { Registry } from '@normkit/core';
+import { UsageError, parseArgs } from '../args.js';
+import type { Io } from '../io.js';
+import { formatError, table } from '../io.js';
+
+/** The JSON printed by `normkit conformance --json`. */
+export interface ConformanceJson {
+  /** One entry per case. */
+  readonly cases: readonly {
+    id: string;
+    layer: string;
+    status: 'pass' | 'fail' | 'skipped';
+    maxAbsErr: number | null;
+    maxRelErr: number | null;
+    message: string;
+    secondOrder?: 'skipped';
+  }[];
+  /** How many passed. */
+  readonly passed: number;
+  /** How many failed. */
+  readonly failed: number;
+  /** How many had no plugin. */
+  readonly skipped: number;
+}
+
+/** JSON has no Infinity: a crashed case reports `null` errors. */
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+/**
+ * `normkit conformance DIR [--dtype float64|float32] [--json]`: every `*.json` case in DIR
+ * through the matching built-in plugin. Exit 0 when none fails, 1 otherwise.
+ */
+export function conformanceCommand(argv: readonly string[], io: Io, registry: Registry): number {
+  const { positionals, flags } = parseArgs(argv, ['dtype'], ['json']);
+  if (positionals.length !== 1) throw new UsageError('usage: normkit conformance DIR [--dtype float64|float32] [--json]');
+  const dtype = flags.get('dtype') ?? 'float64';
+  if (dtype !== 'float64' && dtype !== 'float32') throw new UsageError(`--dtype: expected float64 or float32, got ${String(dtype)}`);
+  const json = flags.has('json');
+  let cases;
+  try {
+    cases = loadCases(positionals[0]);
+  } catch (e) {
+    if (isNormkitError(e)) throw new UsageError(e.message);
+    throw e;
+  }
+  const results: CaseResult[] = [];
+  if (!json) io.out(table([['STATUS ', 'CASE'.padEnd(38), 'MAX ABS ERR', 'MAX REL ERR', 'NOTE']]));
+  for (const c of cases) {
+    const adapter = ADAPTERS[c.layer];
+    const result = registry.has(adapter.plugin) ? runCase(c, registry.get(adapter.plugin), { dtype }) : skippedCase(c);
+    results.push(result);
+    if (!json) {
+      const note = result.secondOrder === 'skipped' ? `${result.message} (second-order arrays not checked)`.trim() : result.message;
+      io.out(table([[result.status.toUpperCase().padEnd(7), c.id.padEnd(38), formatError(result.maxAbsErr).padEnd(11), formatError(result.maxRelErr).padEnd(11), note]]));
+    }
+  }
+  const passed = results.filter((r) => r.status === 'pass').length;
+  const failed = results.filter((r) => r.status === 'fail').length;
+  const skipped = results.filter((r) => r.status === 'skipped').length;
+  if (json) {
+    const payload: ConformanceJson = {
+      cases: results.map((r) => ({ ...r, maxAbsErr: finiteOrNull(r.maxAbsErr), maxRelErr: finiteOrNull(r.maxRelErr) })),
+      passed,
+      failed,
+      skipped,
+    };
+    io.out(`${JSON.stringify(payload, null, 2)}\n`);
+  } else {
+    io.out(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);
+  }
+  return failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,131 @@
+import type { Normalizer, Registry } from '@normkit/core';
+import { isNormkitError } from '@normkit/core';
+import { checkGradients, formatReport } from '@normkit/gradcheck';
+import type { GradcheckReport } from '@normkit/gradcheck';
+import { UsageError, parseArgs } from '../args.js';
+import type { Io } from '../io.js';
+import { formatError, table } from '../io.js';
+import { loadPluginModule, looksLikePath } from '../load-plugin.js';
+
+/** One entry of `normkit gradcheck --json`: a tensor check (plugin × options × mode × shape × tensor) or a contract check. */
+export interface GradcheckJsonEntry {
+  id: string;
+  plugin: string;
+  options: string;
+  mode: string;
+  shape: number[];
+  tensor: string;
+  status: 'pass' | 'fail';
+  maxAbsErr: number | null;
+  maxRelErr: number | null;
+  message: string;
+}
+
+/** The JSON printed by `normkit gradcheck --json` (the shape of the conformance JSON). */
+export interface GradcheckJson {
+  readonly cases: readonly GradcheckJsonEntry[];
+  readonly passed: number;
+  readonly failed: number;
+  readonly skipped: number;
+}
+
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+/** Flattens a report into JSON entries: every tensor check, then every contract check. */
+export function reportEntries(report: GradcheckReport): GradcheckJsonEntry[] {
+  const tensors = report.checks.map((c) => ({
+    id: c.id,
+    plugin: c.plugin,
+    options: c.options,
+    mode: c.mode,
+    shape: c.shape,
+    tensor: c.tensor,
+    status: c.ok ? ('pass' as const) : ('fail' as const),
+    maxAbsErr: finiteOrNull(c.maxAbsErr),
+    maxRelErr: finiteOrNull(c.maxRelErr),
+    message: c.message,
+  }));
+  const contracts = report.contracts.map((c) => ({
+    id: c.id,
+    plugin: c.plugin,
+    options: c.options,
+    mode: c.mode,
+    shape: c.shape,
+    tensor: `contract:${c.name}`,
+    status: c.ok ? ('pass' as const) : ('fail' as const),
+    maxAbsErr: null,
+    maxRelErr: null,
+    message: c.message,
+  }));
+  return [...tensors, ...contracts];
+}
+
+/**
+ * `normkit gradcheck [NAME|PATH ...] [--seed N] [--json]`: checks built-in plugins by name
+ * (all when none is named) or a user's ES module by path. Exit 0 when everything passes, 1 otherwise.
+ */
+export async function gradcheckCommand(argv: readonly string[], io: Io, registry: Registry): Promise<number> {
+  const { positionals, flags } = parseArgs(argv, ['seed'], ['json']);
+  const seedText = flags.get('seed');
+  const seed = seedText === undefined ? 0 : Number(seedText);
+  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed: expected a non-negative integer, got ${String(seedText)}`);
+  const json = flags.has('json');
+  const targets = positionals.length > 0 ? positionals : registry.list();
+  // Resolve every target before checking any, so a typo fails fast with exit code 2.
+  const plugins: Normalizer[] = [];
+  for (const target of targets) {
+    if (looksLikePath(target)) plugins.push(await loadPluginModule(target));
+    else if (registry.has(target)) plugins.push(registry.get(target));
+    else throw new UsageError(`unknown plugin ${JSON.stringify(target)}; built-in plugins: ${registry.list().join(', ')}`);
+  }
+  const entries: GradcheckJsonEntry[] = [];
+  const reports: GradcheckReport[] = [];
+  for (const plugin of plugins) {
+    io.err(`gradcheck ${plugin.meta.name} … `);
+    const started = performance.now();
+    let report: GradcheckReport;
+    try {
+      report = checkGradients(plugin, { seed });
+    } catch (e) {
+      if (isNormkitError(e)) throw new UsageError(`${plugin.meta.name}: ${e.message}`);
+      throw e;
+    }
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    const own = reportEntries(report);
+    const failures = own.filter((e) => e.status === 'fail').length;
+    io.err(`${own.length - failures} passed, ${failures} failed (${seconds} s)\n`);
+    entries.push(...own);
+    reports.push(report);
+  }
+  const passed = entries.filter((e) => e.status === 'pass').length;
+  const failed = entries.length - passed;
+  if (json) {
+    const payload: GradcheckJson = { cases: entries, passed, failed, skipped: 0 };
+    io.out(`${JSON.stringify(payload, null, 2)}\n`);
+    return failed > 0 ? 1 : 0;
+  }
+  const rows: string[][] = [['STATUS', 'PLUGIN', 'MODE', 'SHAPE', 'TENSOR', 'MAX ABS ERR', 'MAX REL ERR', 'OPTIONS']];
+  for (const report of reports) {
+    for (const c of report.checks) {
+      rows.push([c.ok ? 'PASS' : 'FAIL', c.plugin, c.mode, `[${c.shape.join(', ')}]`, c.tensor, formatError(c.maxAbsErr), formatError(c.maxRelErr), c.options]);
+    }
+    const contractFailures = report.contracts.filter((c) => !c.ok);
+    const contractCount = report.contracts.length;
+    rows.push([
+      contractFailures.length === 0 ? 'PASS' : 'FAIL',
+      report.plugin,
+      '*',
+      '*',
+      `${contractCount} contract checks`,
+      '',
+      '',
+      contractFailures.length === 0 ? 'purity, determinism, zero dy, linearity, shapes, invariants' : `${contractFailures.length} failed`,
+    ]);
+  }
+  io.out(table(rows));
+  for (const report of reports) if (!report.ok) io.out(`\n${formatReport(report)}\n`);
+  io.out(`${passed} passed, ${failed} failed\n`);
+  return failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,14 @@
+/**
+ * `@normkit/cli`: the `normkit` command, also usable as a library.
+ *
+ * - `normkit gradcheck [NAME|PATH ...] [--seed N] [--json]`
+ * - `normkit conformance DIR [--dtype float64|float32] [--json]`
+ *
+ * @packageDocumentation
+ */
+export { main, USAGE } from './main.js';
+export { builtinRegistry } from './plugins.js';
+export { loadPluginModule } from './load-plugin.js';
+export type { Io } from './io.js';
+export type { ConformanceJson } from './commands/conformance.js';
+export type { GradcheckJson, GradcheckJsonEntry } from './commands/gradcheck.js';

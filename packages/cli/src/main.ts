@@ -1,0 +1,56 @@
+import { isNormkitError } from '@normkit/core';
+import { UsageError } from './args.js';
+import { conformanceCommand } from './commands/conformance.js';
+import { gradcheckCommand } from './commands/gradcheck.js';
+import type { Io } from './io.js';
+import { processIo } from './io.js';
+import { builtinRegistry } from './plugins.js';
+
+/** The help text. */
+export const USAGE = `usage: normkit <command> [options]
+
+commands:
+  gradcheck [NAME|PATH ...] [--seed N] [--json]
+      check backward passes by finite differences: built-in plugins by name
+      (all of them when none is named), or your ES module by path (its default
+      export, or an export named "plugin")
+  conformance DIR [--dtype float64|float32] [--json]
+      run every *.json PyTorch case in DIR through the matching built-in plugin
+
+exit codes: 0 all passed, 1 something failed, 2 bad arguments or input
+`;
+
+/**
+ * Runs the `normkit` command.
+ *
+ * @param argv - the arguments after the command name
+ * @param io - where to write (default: stdout and stderr)
+ * @returns the exit code: 0 all passed, 1 a check failed, 2 bad arguments or input
+ */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'gradcheck':
+        return await gradcheckCommand(rest, io, builtinRegistry());
+      case 'conformance':
+        return conformanceCommand(rest, io, builtinRegistry());
+      case '--help':
+      case '-h':
+      case 'help':
+        io.out(USAGE);
+        return 0;
+      case undefined:
+        io.err(USAGE);
+        return 2;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)} (expected gradcheck or conformance; see normkit --help)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || isNormkitError(e)) {
+      io.err(`normkit: ${e.message.split('\n')[0]}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
