@@ -5,7 +5,7 @@ import type { LayerNormTypes } from './plugin.js';
 import { layerNorm } from './plugin.js';
 
 /**
- * A stateful layer-norm layer for training loops: core's {@link Layer} around the
+ * A stateful layer-norm layer for training loops: core's `Layer` around the
  * {@link layerNorm} plugin, holding `weight` (ones) and `bias` (zeros) and accumulating
  * their gradients. Train and eval compute the same.
  *

@@ -15,7 +15,7 @@ import {
   toContiguous,
   zeros,
 } from '@normkit/core';
-import type { Dtype, Mode, NormalizerTypes, Shape, Tensor, TensorMap } from '@normkit/core';
+import type { Dtype, Mode, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import { layerNormBackwardKernel } from './kernels/backward.js';
 import { layerNormForwardKernel, rowStatisticsKernel } from './kernels/forward.js';
 import type { LayerNormInputOptions, LayerNormOptions } from './options.js';
@@ -262,7 +262,7 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
       y.data,
     );
     const saved: LayerNormSaved = { x: input, mean: tensor(mean, leadingShape), invStd: tensor(invStd, leadingShape) };
-    return { y, state: state as TensorMap<never>, saved };
+    return { y, state, saved };
   },
 
   backward({ dy, params, saved }, options) {

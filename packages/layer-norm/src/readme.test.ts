@@ -8,6 +8,7 @@ describe('README', () => {
     expect(output).toContain('y  row 0: -1.3416 -0.4472 0.4472 1.3416');
     expect(output).toContain('y  row 1: -1.3416 -0.4472 0.4472 1.3416');
     expect(output).toContain('mean: 2.5 25');
+    expect(output).toContain('dx row 0: 0.2683 -0.3578 -0.0894 0.1789');
     expect(output).toContain('dbias: 1 0 0 1');
   });
 });

@@ -1,6 +1,6 @@
 import type { FloatArray, Shape } from '@normkit/core';
-import { forEachRun, rowMajorStrides } from '@normkit/core';
-import { featureBroadcastStrides, isRowMajorView, leadingAxes } from './views.js';
+import { forEachRun, isRowMajor, rowMajorStrides } from '@normkit/core';
+import { featureBroadcastStrides, leadingAxes } from './views.js';
 
 /**
  * The layer-norm backward pass (vector–Jacobian product) over raw strided views.
@@ -53,7 +53,7 @@ export function layerNormBackwardKernel(
   const featureCount = scale.length;
   if (rowCount === 0 || featureCount === 0) return;
   const inverseFeatureCount = 1 / featureCount;
-  if (isRowMajorView(shape, xStrides) && isRowMajorView(shape, dyStrides)) {
+  if (isRowMajor(shape, xStrides) && isRowMajor(shape, dyStrides)) {
     let rowStart = 0;
     for (let row = 0; row < rowCount; row++, rowStart += featureCount) {
       const rowMean = mean[row];

@@ -1,6 +1,6 @@
 import type { FloatArray, Shape } from '@normkit/core';
-import { forEachRun, groupMomentsKernel, rowMajorStrides } from '@normkit/core';
-import { featureBroadcastStrides, isRowMajorView, leadingAxes } from './views.js';
+import { forEachRun, groupMomentsKernel, isRowMajor, rowMajorStrides } from '@normkit/core';
+import { featureBroadcastStrides, leadingAxes } from './views.js';
 
 /**
  * Per-row statistics of a raw strided view: the mean and the inverse standard deviation
@@ -74,7 +74,7 @@ export function layerNormForwardKernel(
   const rowCount = mean.length;
   const featureCount = scale.length;
   if (rowCount === 0 || featureCount === 0) return;
-  if (isRowMajorView(shape, strides)) {
+  if (isRowMajor(shape, strides)) {
     let inputIndex = offset;
     let outputIndex = 0;
     for (let row = 0; row < rowCount; row++) {

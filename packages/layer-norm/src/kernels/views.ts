@@ -2,23 +2,6 @@ import type { Shape } from '@normkit/core';
 import { rowMajorStrides } from '@normkit/core';
 
 /**
- * Is a raw view row-major (C order) contiguous: do its elements fill
- * `data[offset .. offset + size)` in order? Axes of size 1 may have any stride.
- *
- * @param shape - the view's shape
- * @param strides - the view's strides
- * @returns true when element `i` (row-major) sits at `offset + i`
- */
-export function isRowMajorView(shape: Shape, strides: readonly number[]): boolean {
-  let expected = 1;
-  for (let axis = shape.length - 1; axis >= 0; axis--) {
-    if (shape[axis] !== 1 && strides[axis] !== expected) return false;
-    expected *= shape[axis];
-  }
-  return true;
-}
-
-/**
  * The strides under which a row-major vector of `Π shape[leadingRank..]` per-feature
  * values (a compacted `weight` or `bias`) is read as if broadcast to `shape`:
  * 0 along the leading axes, row-major along the normalized ones.
