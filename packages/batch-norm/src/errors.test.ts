@@ -54,7 +54,7 @@ describe('bad input: a NormkitError with its code, and nothing changes', () => {
     });
   }
 
-  it('forward: misshapen or mistyped parameters and state → E_SHAPE / E_DTYPE, no new state', () => {
+  it('forward: misshapen, mistyped, missing or unexpected parameters and state → E_SHAPE / E_DTYPE / E_STATE, no new state', () => {
     const options = batchNorm.resolveOptions({ numFeatures: 3 });
     const { params, state } = batchNorm.init(options, 'float64');
     const x = randn([4, 3], 1);
@@ -62,11 +62,13 @@ describe('bad input: a NormkitError with its code, and nothing changes', () => {
     const bad: [Record<string, unknown>, Record<string, unknown>, string][] = [
       [{ ...params, weight: zeros([4], 'float64') }, state, 'E_SHAPE'],
       [{ ...params, bias: zeros([3, 1], 'float64') }, state, 'E_SHAPE'],
-      [{ weight: params.weight }, state, 'E_DTYPE'],
+      [{ weight: params.weight }, state, 'E_STATE'],
+      [{ ...params, gamma: params.weight }, state, 'E_STATE'],
       [{ ...params, weight: [1, 1, 1] }, state, 'E_DTYPE'],
       [params, { ...state, runningVar: zeros([2], 'float64') }, 'E_SHAPE'],
       [params, { ...state, numBatchesTracked: zeros([1], 'float64') }, 'E_SHAPE'],
-      [params, { runningMean: state.runningMean }, 'E_DTYPE'],
+      [params, { runningMean: state.runningMean }, 'E_STATE'],
+      [params, 'state', 'E_STATE'],
     ];
     for (const [p, s, code] of bad) {
       expect(codeOf(() => batchNorm.forward({ x, params: p as never, state: s as never, mode: 'train' }, options))).toBe(code);

@@ -2,6 +2,7 @@ import {
   NormkitError,
   arrayTypeOf,
   assertTensor,
+  assertTensorMap,
   defineNormalizer,
   dtypeOf,
   formatShape,
@@ -13,7 +14,7 @@ import {
   tensor,
   zeros,
 } from '@normkit/core';
-import type { Invariant, NormalizerTypes, Shape, Tensor, TensorMap } from '@normkit/core';
+import type { Invariant, NormalizerTypes, Tensor, TensorMap } from '@normkit/core';
 import { gradientSumsKernel, inputGradientKernel } from './kernels/backward.js';
 import { normalizeKernel } from './kernels/normalize.js';
 import type { BatchNormInputOptions, BatchNormOptions } from './options.js';
@@ -49,14 +50,6 @@ export interface BatchNormTypes extends NormalizerTypes {
   Saved: BatchNormSaved;
 }
 
-function paramTensor(params: TensorMap<'weight' | 'bias'>, name: 'weight' | 'bias', channels: number): Tensor {
-  return assertTensor(params[name], `params.${name}`, { shape: [channels] });
-}
-
-function stateTensor(state: TensorMap<BatchNormTypes['State']>, name: BatchNormTypes['State'], shape: Shape): Tensor {
-  return assertTensor(state[name], `state.${name}`, { shape });
-}
-
 /** Reads a per-channel tensor (any strides) into float64. */
 function readChannels(t: Tensor): Float64Array {
   const out = new Float64Array(t.shape[0]);
@@ -76,7 +69,8 @@ function readChannels(t: Tensor): Float64Array {
  *
  * Errors (all thrown before anything is computed, so nothing changes):
  * `E_SHAPE` (rank < 2, C ≠ numFeatures, misshapen parameters or state, `dy` of another
- * shape, empty input), `E_DTYPE` (not a Float32/Float64 ndarray), `E_OPTION` (bad options,
+ * shape, empty input), `E_DTYPE` (not a Float32/Float64 ndarray), `E_STATE` (a missing or
+ * unexpected parameter or state entry), `E_OPTION` (bad options,
  * channel axis out of range), `E_DEGENERATE` (one value per channel when batch statistics
  * are needed), `E_NONFINITE` (NaN or ±Infinity in a training batch whose statistics would
  * enter the running statistics).
@@ -157,12 +151,14 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
         'x',
       );
     }
-    const weight = options.affine ? paramTensor(params, 'weight', channels) : null;
-    const bias = options.affine ? paramTensor(params, 'bias', channels) : null;
+    const checkedParams = assertTensorMap(params, batchNorm.paramShapes(options), 'params');
+    const checkedState = assertTensorMap(state, batchNorm.stateShapes(options), 'state');
+    const weight = checkedParams.weight ?? null;
+    const bias = checkedParams.bias ?? null;
     const tracked = options.trackRunningStats;
-    const runningMean = tracked ? stateTensor(state, 'runningMean', [channels]) : null;
-    const runningVar = tracked ? stateTensor(state, 'runningVar', [channels]) : null;
-    const numBatchesTracked = tracked ? stateTensor(state, 'numBatchesTracked', []) : null;
+    const runningMean = checkedState.runningMean ?? null;
+    const runningVar = checkedState.runningVar ?? null;
+    const numBatchesTracked = checkedState.numBatchesTracked ?? null;
     const count = sizeOf(input.shape) / channels;
     const usedBatchStats = mode === 'train' || !tracked;
     if (usedBatchStats && count <= 1) {
@@ -242,8 +238,9 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     if (mean.length !== channels) {
       throw new NormkitError('E_STATE', `saved: expected statistics for ${channels} channels, got ${mean.length}`, 'saved');
     }
-    const weight = options.affine ? paramTensor(params, 'weight', channels) : null;
-    const bias = options.affine ? paramTensor(params, 'bias', channels) : null;
+    const checkedParams = assertTensorMap(params, batchNorm.paramShapes(options), 'params');
+    const weight = checkedParams.weight ?? null;
+    const bias = checkedParams.bias ?? null;
     const gamma = weight === null ? null : readChannels(weight);
 
     const sumDy = new Float64Array(channels);

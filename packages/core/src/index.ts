@@ -21,3 +21,4 @@ export * from './json.js';
 export * from './plugin.js';
 export * from './registry.js';
 export * from './layer.js';
+export * from './tensor-map.js';

@@ -86,3 +86,18 @@ describe('tensors', () => {
     expect(codeOf(() => normalizeAxis(1.5, 4, 'channelAxis'))).toBe('E_OPTION');
   });
 });
+
+describe('assertTensorMap', () => {
+  it('accepts exactly the expected names and shapes', async () => {
+    const { assertTensorMap } = await import('./tensor-map.js');
+    const ok = assertTensorMap({ weight: zeros([3]), bias: zeros([3]) }, { weight: [3], bias: [3] }, 'params');
+    expect(Object.keys(ok)).toEqual(['weight', 'bias']);
+    expect(assertTensorMap({}, {}, 'state')).toEqual({});
+    expect(codeOf(() => assertTensorMap({ weight: zeros([3]) }, { weight: [3], bias: [3] }, 'params'))).toBe('E_STATE');
+    expect(codeOf(() => assertTensorMap({ weight: zeros([3]), extra: zeros([3]) }, { weight: [3] }, 'params'))).toBe('E_STATE');
+    expect(codeOf(() => assertTensorMap({ weight: zeros([4]) }, { weight: [3] }, 'params'))).toBe('E_SHAPE');
+    expect(codeOf(() => assertTensorMap({ weight: [0, 0, 0] }, { weight: [3] }, 'params'))).toBe('E_DTYPE');
+    expect(codeOf(() => assertTensorMap(null, { weight: [3] }, 'params'))).toBe('E_STATE');
+    expect(codeOf(() => assertTensorMap(JSON.parse('{"__proto__": 1}'), {}, 'params'))).toBe('E_STATE');
+  });
+});

@@ -382,15 +382,16 @@ describe('NaN policy and edge shapes', () => {
     expect(Number.isFinite(out.invStd.get())).toBe(true);
   });
 
-  it('an empty leading axis gives empty outputs and zero parameter gradients (as PyTorch)', () => {
+  it('an empty input (a size-0 axis) is refused with E_SHAPE, as in every normkit plugin', () => {
     const options = layerNorm.resolveOptions({ normalizedShape: [4] });
     const params = randomParams(options, 121);
-    const out = run(zeros([0, 4]), params, zeros([0, 4]), options);
-    expect(out.y.shape).toEqual([0, 4]);
-    expect(out.dx.shape).toEqual([0, 4]);
-    expect(out.mean.shape).toEqual([0]);
-    expect(Array.from(toTypedArray(out.grads.weight!))).toEqual([0, 0, 0, 0]);
-    expect(Array.from(toTypedArray(out.grads.bias!))).toEqual([0, 0, 0, 0]);
+    let code: string | undefined;
+    try {
+      run(zeros([0, 4]), params, zeros([0, 4]), options);
+    } catch (e) {
+      code = (e as { code?: string }).code;
+    }
+    expect(code).toBe('E_SHAPE');
   });
 
   it('saved.x is the input itself (no copy); state is passed through', () => {

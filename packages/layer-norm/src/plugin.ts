@@ -79,7 +79,7 @@ function trailingShapeProblem(shape: Shape, normalizedShape: Shape): string | nu
 }
 
 function checkInput(x: unknown, options: LayerNormOptions): Tensor {
-  const input = assertTensor(x, 'x', { allowEmpty: true });
+  const input = assertTensor(x, 'x');
   const problem = trailingShapeProblem(input.shape, options.normalizedShape);
   if (problem !== null) throw new NormkitError('E_SHAPE', `x: ${problem}`, 'x');
   return input;
@@ -267,7 +267,7 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
 
   backward({ dy, params, saved }, options) {
     const { x, mean, invStd } = checkSaved(saved, options);
-    const upstream = assertTensor(dy, 'dy', { shape: x.shape, allowEmpty: true });
+    const upstream = assertTensor(dy, 'dy', { shape: x.shape });
     const { weight, bias } = checkParams(params, options);
 
     const leadingRank = x.shape.length - options.normalizedShape.length;
