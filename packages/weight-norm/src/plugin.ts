@@ -12,8 +12,7 @@ import {
   sizeOf,
   tensor,
   toContiguous,
-  toTypedArray,
-} from '@normkit/core';
+  toTypedArray, assertTensorMap } from '@normkit/core';
 import type { Dtype, LayerInit, NormalizerTypes, Tensor } from '@normkit/core';
 import { rawView, scaleSlices, sliceNorms, weightNormBackwardKernel } from './kernels/weight-norm.js';
 import type { WeightNormInputOptions, WeightNormOptions } from './options.js';
@@ -40,8 +39,12 @@ export interface WeightNormTypes extends NormalizerTypes {
 }
 
 /**
- * `‖v‖` per slice, checked.
+ * `‖v‖` per slice, checked: `sqrt(Σv² + eps)` over every axis except `dim`.
  *
+ * @param v - the direction, of `options.shape` (any strides)
+ * @param options - resolved options
+ * @param name - the argument name for the error message (default `"x"`)
+ * @returns one float64 norm per slice
  * @throws NormkitError `E_DEGENERATE` when a slice has zero norm and there is no eps
  */
 export function directionNorms(v: Tensor, options: WeightNormOptions, name = 'x'): Float64Array {
@@ -118,7 +121,7 @@ export const weightNorm = defineNormalizer<WeightNormTypes>({
   },
   forward({ x, params, state }, options) {
     const v = assertTensor(x, 'x', { shape: options.shape });
-    const g = assertTensor(params.g, 'params.g', { shape: gShapeOf(options) });
+    const g = assertTensorMap(params, { g: gShapeOf(options) }, 'params').g;
     const vNorm = directionNorms(v, options);
     const gValues = sliceValues(g);
     const scale = new Float64Array(vNorm.length);
@@ -130,7 +133,7 @@ export const weightNorm = defineNormalizer<WeightNormTypes>({
   backward({ dy, params, saved }, options) {
     const dw = assertTensor(dy, 'dy', { shape: options.shape });
     const gShape = gShapeOf(options);
-    const g = assertTensor(params.g, 'params.g', { shape: gShape });
+    const g = assertTensorMap(params, { g: gShape }, 'params').g;
     const sliceCount = sliceCountOf(options);
     checkSaved(saved, options, sliceCount);
     const gValues = sliceValues(g);

@@ -16,8 +16,7 @@ import {
   tensor,
   toContiguous,
   toTypedArray,
-  zeros,
-} from '@normkit/core';
+  zeros, assertTensorMap } from '@normkit/core';
 import type { Dtype, LayerInit, NormalizerTypes, Tensor, TensorMap } from '@normkit/core';
 import { linearBackwardKernel, linearForwardKernel, preActivationMoments } from './kernels/linear.js';
 import { rawView, rowMajorView, scaleSlices, sliceNorms, weightNormBackwardKernel } from './kernels/weight-norm.js';
@@ -119,10 +118,11 @@ interface CheckedParams {
 
 function checkParams(params: WeightNormLinearParams, options: WeightNormLinearOptions): CheckedParams {
   const { inFeatures, outFeatures } = options;
-  const v = assertTensor(params.v, 'params.v', { shape: [outFeatures, inFeatures] });
-  const g = assertTensor(params.g, 'params.g', { shape: [outFeatures] });
-  const bias = options.bias ? assertTensor(params.bias, 'params.bias', { shape: [outFeatures] }) : null;
-  return { v, g, bias };
+  const expected = options.bias
+    ? { v: [outFeatures, inFeatures], g: [outFeatures], bias: [outFeatures] }
+    : { v: [outFeatures, inFeatures], g: [outFeatures] };
+  const checked = assertTensorMap(params, expected, 'params');
+  return { v: checked.v, g: checked.g, bias: checked.bias ?? null };
 }
 
 function checkInput(x: unknown, options: WeightNormLinearOptions): Tensor {
@@ -296,7 +296,7 @@ function checkSaved(saved: WeightNormLinearSaved, options: WeightNormLinearOptio
  */
 export function materializeLinearWeight(params: WeightNormLinearParams, options: WeightNormLinearInputOptions): Tensor {
   const resolved = resolveWeightNormLinearOptions(options);
-  const { v, g } = checkParams(params, { ...resolved, bias: false });
+  const { v, g } = checkParams({ v: params.v, g: params.g }, { ...resolved, bias: false });
   const vNorm = rowNorms(v, resolved);
   const gValues = toTypedArray(g);
   const scale = new Float64Array(resolved.outFeatures);

@@ -1,4 +1,4 @@
-import { blockedShape, forEachRun, rowMajorStrides } from '@normkit/core';
+import { blockedShape, forEachRun, isRowMajor, rowMajorStrides } from '@normkit/core';
 import type { FloatArray, RunVisitor, Shape, Tensor } from '@normkit/core';
 
 /**
@@ -26,16 +26,6 @@ export function rowMajorView(data: FloatArray, shape: Shape): RawView {
   return { data, shape, strides: rowMajorStrides(shape), offset: 0 };
 }
 
-/** Is the view row-major contiguous (axes of size 1 may have any stride)? */
-export function isRowMajorView(shape: Shape, strides: readonly number[]): boolean {
-  let expected = 1;
-  for (let k = shape.length - 1; k >= 0; k--) {
-    if (shape[k] !== 1 && strides[k] !== expected) return false;
-    expected *= shape[k];
-  }
-  return true;
-}
-
 /**
  * Σv² per slice below this (or non-finite) makes {@link sliceNorms} recompute the slice with
  * scaling: squares of tiny float64 values lose bits as subnormals or vanish, and squares
@@ -55,7 +45,7 @@ const SCALE_BELOW = 2 ** -900;
 export function sliceSumsOfSquares(v: RawView, sliceAxes: readonly number[], sums: Float64Array): void {
   sums.fill(0);
   const { data } = v;
-  const layout = isRowMajorView(v.shape, v.strides) ? blockedShape(v.shape, sliceAxes, v.offset) : null;
+  const layout = isRowMajor(v.shape, v.strides) ? blockedShape(v.shape, sliceAxes, v.offset) : null;
   if (layout !== null) {
     const { outer, groups, inner } = layout;
     let p = layout.offset;
@@ -92,7 +82,7 @@ export function sliceSumsOfSquares(v: RawView, sliceAxes: readonly number[], sum
 
 /** Walks a view run by run (blocked for row-major views): the slow but general driver. */
 function visitRuns(v: RawView, sliceAxes: readonly number[], visit: RunVisitor): void {
-  const layout = isRowMajorView(v.shape, v.strides) ? blockedShape(v.shape, sliceAxes, v.offset) : null;
+  const layout = isRowMajor(v.shape, v.strides) ? blockedShape(v.shape, sliceAxes, v.offset) : null;
   if (layout === null) {
     forEachRun(v.shape, [v.strides], [v.offset], sliceAxes, visit);
     return;
@@ -185,7 +175,7 @@ function rescaledNorms(v: RawView, sliceAxes: readonly number[], eps: number, ra
  */
 export function scaleSlices(v: RawView, sliceAxes: readonly number[], scale: Float64Array, out: FloatArray): void {
   const { data } = v;
-  const layout = isRowMajorView(v.shape, v.strides) ? blockedShape(v.shape, sliceAxes, v.offset) : null;
+  const layout = isRowMajor(v.shape, v.strides) ? blockedShape(v.shape, sliceAxes, v.offset) : null;
   if (layout !== null) {
     const { outer, groups, inner } = layout;
     let p = layout.offset;
@@ -244,7 +234,7 @@ export function weightNormBackwardKernel(
   const vData = v.data;
   const dwData = dw.data;
   const sliceCount = dg.length;
-  const contiguous = isRowMajorView(v.shape, v.strides) && isRowMajorView(dw.shape, dw.strides);
+  const contiguous = isRowMajor(v.shape, v.strides) && isRowMajor(dw.shape, dw.strides);
   const layout = contiguous ? blockedShape(v.shape, sliceAxes, 0) : null;
   if (layout !== null) {
     const { outer, groups, inner } = layout;
