@@ -1,2 +1,3 @@
-/** The package version, reported in {@link batchNorm}'s `meta`. */
-export const VERSION = '0.1.0';
+// Written by scripts/sync-versions.mjs from package.json; do not edit by hand.
+/** The version of this package, reported in its plugins' `meta.version`. */
+export const VERSION = '0.0.0';

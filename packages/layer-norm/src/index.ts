@@ -16,3 +16,4 @@ export type { LayerNormSaved, LayerNormTypes } from './plugin.js';
 export { LayerNorm } from './layer.js';
 export { layerNormForwardKernel, rowStatisticsKernel } from './kernels/forward.js';
 export { layerNormBackwardKernel } from './kernels/backward.js';
+export { VERSION } from './version.js';

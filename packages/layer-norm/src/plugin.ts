@@ -1,3 +1,4 @@
+import { VERSION } from './version.js';
 import {
   NormkitError,
   assertTensor,
@@ -194,7 +195,7 @@ function rowVector(t: Tensor): Float64Array {
 export const layerNorm = defineNormalizer<LayerNormTypes>({
   meta: {
     name: 'layer-norm',
-    version: '0.1.0',
+    version: VERSION,
     description: 'Layer normalization: per-row mean and biased variance over the trailing normalizedShape axes, then a per-element affine (PyTorch semantics).',
     formula: LAYER_NORM_FORMULA,
   },

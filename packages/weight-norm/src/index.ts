@@ -18,3 +18,4 @@ export * from './pytorch.js';
 export type { RawView } from './kernels/weight-norm.js';
 export { rawView, rowMajorView, sliceNorms, sliceSumsOfSquares, scaleSlices, weightNormBackwardKernel } from './kernels/weight-norm.js';
 export { linearForwardKernel, linearBackwardKernel, preActivationMoments } from './kernels/linear.js';
+export { VERSION } from './version.js';

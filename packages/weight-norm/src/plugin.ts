@@ -18,8 +18,7 @@ import { rawView, scaleSlices, sliceNorms, weightNormBackwardKernel } from './ke
 import type { WeightNormInputOptions, WeightNormOptions } from './options.js';
 import { WEIGHT_NORM_NAME, gShapeOf, normAxesOf, resolveWeightNormOptions, sliceAxesOf, sliceCountOf } from './options.js';
 
-/** The package version, reported in `meta`. */
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
 
 /** What the weight-norm forward pass hands to its backward pass. */
 export interface WeightNormSaved {

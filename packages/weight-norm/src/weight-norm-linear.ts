@@ -22,7 +22,7 @@ import { linearBackwardKernel, linearForwardKernel, preActivationMoments } from 
 import { rawView, rowMajorView, scaleSlices, sliceNorms, weightNormBackwardKernel } from './kernels/weight-norm.js';
 import type { GInit } from './options.js';
 import { epsOption, gInitOption } from './options.js';
-import { VERSION } from './plugin.js';
+import { VERSION } from './version.js';
 import { seededNormal } from './random.js';
 
 /** The name the weight-normalized dense layer uses in messages and registries. */
