@@ -1,5 +1,5 @@
 import { NormkitError, assertNormalizer, sizeOf, tensor, toContiguous } from '@normkit/core';
-import type { Mode, Normalizer, NormalizerTypes, Shape, Tensor } from '@normkit/core';
+import type { Invariant, Mode, Normalizer, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import {
   checkBackwardDeterminism,
   checkBackwardPurity,
@@ -9,7 +9,6 @@ import {
   checkLinearity,
   checkShapesDtypes,
   checkZeroDy,
-  guarded,
   snapshot,
 } from './contract-checks.js';
 import type { ContractOutcome } from './contract-checks.js';
@@ -99,7 +98,6 @@ export function checkId(label: CaseLabel, suffix: string): string {
 
 interface Settings extends ReportSettings {
   readonly seed: number;
-  readonly worst: number;
 }
 
 class ReportBuilder {
@@ -124,8 +122,8 @@ class ReportBuilder {
       status,
       compared: t.compared,
       failures: t.failures,
-      maxAbsErr: t.maxAbsErr,
-      maxRelErr: t.maxRelErr,
+      maxAbsErr: status === 'error' ? Number.NaN : t.maxAbsErr,
+      maxRelErr: status === 'error' ? Number.NaN : t.maxRelErr,
       worst: t.worst(),
       message,
     });
@@ -142,8 +140,8 @@ class ReportBuilder {
       status: 'error',
       compared: 0,
       failures: 0,
-      maxAbsErr: 0,
-      maxRelErr: 0,
+      maxAbsErr: Number.NaN,
+      maxRelErr: Number.NaN,
       worst: [],
       message,
     });
@@ -241,17 +239,14 @@ function runCase(
       return { x: x32, params: params32, y: forward.y, result: plugin.backward({ dy, params: params32, saved: forward.saved }, options) };
     }),
   );
-  let invariants: readonly { kind: 'zero-sum' | 'orthogonal-to-input'; reduceAxes: readonly number[] }[] = [];
-  let invariantError: ContractOutcome | null = null;
-  if (plugin.invariants !== undefined) {
-    invariantError = guarded('invariant', () => {
-      invariants = plugin.invariants!(options, label.mode, x.shape.slice()) ?? [];
-      if (!Array.isArray(invariants)) throw new Error('invariants() did not return a list');
-      return { name: 'invariant', status: 'pass', message: '' };
-    });
-    if (invariantError.status === 'pass') invariantError = null;
+  let invariants: readonly Invariant[] = [];
+  try {
+    invariants = plugin.invariants?.(options, label.mode, x.shape.slice()) ?? [];
+    if (!Array.isArray(invariants)) throw new Error(`expected a list, got ${optionsLabel(invariants)}`);
+  } catch (e) {
+    invariants = [];
+    builder.contract(label, { name: 'invariant', status: 'error', message: `invariants() failed: ${errorMessage(e)}` });
   }
-  if (invariantError !== null) builder.contract(label, invariantError);
   for (const invariant of invariants) builder.contract(label, checkInvariant(problem, r, invariant));
   builder.contract(label, checkForwardPurity(before, { x, params, state }));
 }
@@ -304,6 +299,9 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
   const optionSets: readonly object[] =
     config.options === undefined ? p.exampleOptions : Array.isArray(config.options) ? (config.options as readonly object[]) : [config.options as object];
   const modes = config.modes ?? p.modes;
+  if (!Array.isArray(modes) || modes.some((m) => m !== 'train' && m !== 'eval')) {
+    throw new NormkitError('E_OPTION', `gradcheck config.modes: expected a list of 'train' | 'eval', got ${optionsLabel(modes)}`, 'config.modes');
+  }
   const builder = new ReportBuilder();
   const name = p.meta.name;
 
@@ -344,7 +342,7 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
     });
   });
 
-  const { seed, worst: _worst, ...reportSettings } = settings;
+  const { seed, ...reportSettings } = settings;
   return {
     plugin: name,
     version: p.meta.version,

@@ -110,7 +110,9 @@ export class Problem {
    * @throws Error when a gradient is missing or has the wrong number of elements
    */
   vjp(dy: Float64Array): Float64Array[] {
-    const { dx, grads } = this.backwardRaw(tensor(dy, this.yShape));
+    // A copy, so a backward that writes into dy cannot corrupt the caller's cotangent
+    // (that bug is reported by the backward-purity check instead).
+    const { dx, grads } = this.backwardRaw(tensor(dy.slice(), this.yShape));
     return this.slots.map((s, k) => {
       const g = k === 0 ? dx : grads[s.name];
       const label = k === 0 ? 'dx' : `grads.${s.name}`;

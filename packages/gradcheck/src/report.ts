@@ -71,9 +71,9 @@ export interface TensorCheck extends CaseLabel {
   compared: number;
   /** How many were out of tolerance. */
   failures: number;
-  /** The largest |analytic − numeric|. */
+  /** The largest |analytic − numeric| (NaN when the status is `'error'`; Infinity when a value was not finite). */
   maxAbsErr: number;
-  /** The largest relative error (see {@link WorstEntry.relErr}). */
+  /** The largest relative error (see {@link WorstEntry.relErr}; NaN when the status is `'error'`). */
   maxRelErr: number;
   /** The worst entries, worst first (ranked by how far past tolerance). */
   worst: WorstEntry[];
@@ -121,6 +121,8 @@ export interface ReportSettings {
   projections: number;
   /** Gradient elements checked per tensor in projection mode. */
   subsetSize: number;
+  /** How many worst entries each check keeps. */
+  worst: number;
 }
 
 /** The result of {@link checkGradients}. */
@@ -147,6 +149,11 @@ export function formatNumber(v: number): string {
   if (!Number.isFinite(v)) return v > 0 ? 'Inf' : '-Inf';
   if (v === 0) return '0';
   return v.toExponential(2);
+}
+
+function shortNumber(v: number): string {
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e4) ? v.toExponential() : String(v);
 }
 
 function formatValue(v: number): string {
@@ -190,7 +197,7 @@ export function formatReport(report: GradcheckReport): string {
   lines.push(`gradcheck ${report.plugin}@${report.version}: ${report.ok ? 'PASS' : 'FAIL'}`);
   lines.push(
     `  ${passedChecks}/${report.checks.length} gradient checks passed, ${passedContracts}/${report.contracts.length} contract checks passed` +
-      ` (seed ${report.seed}, rtol ${s.rtol}, atol ${s.atol}·scale, ${s.richardson ? 'Richardson' : 'central'} differences)`,
+      ` (seed ${report.seed}, rtol ${shortNumber(s.rtol)}, atol ${shortNumber(s.atol)}·scale, ${s.richardson ? 'Richardson' : 'central'} differences)`,
   );
   lines.push('');
   const rows: string[][] = [['', 'options', 'mode', 'shape', 'tensor', 'method', 'max abs err', 'max rel err']];

@@ -1,0 +1,55 @@
+/**
+ * `@normkit/gradcheck`: finite-difference gradient checking for any normkit plugin.
+ *
+ * - {@link checkGradients}: compares a plugin's `backward` with central differences of its
+ *   `forward` (full Jacobians at small sizes, random projections at large ones) and checks
+ *   its contract (purity, determinism, linearity in dy, shapes and dtypes, invariants).
+ * - {@link formatReport}: the report as a table a person reads at a glance.
+ * - {@link assertGradients}: the one-line test helper; throws with the table.
+ *
+ * @packageDocumentation
+ */
+export { checkGradients, checkId, optionsLabel } from './check.js';
+export type { GradcheckConfig } from './check.js';
+export {
+  DEFAULT_FULL_JACOBIAN_MAX_SIZE,
+  DEFAULT_PROJECTIONS,
+  DEFAULT_SUBSET_SIZE,
+  DEFAULT_WORST,
+  PARAM_NOISE,
+} from './check.js';
+export { assertGradients } from './assert.js';
+export { formatReport, formatNumber } from './report.js';
+export type {
+  CaseLabel,
+  CheckStatus,
+  ContractCheck,
+  ContractName,
+  GradcheckReport,
+  ReportSettings,
+  TensorCheck,
+  WorstEntry,
+  WorstSource,
+} from './report.js';
+export { DEFAULT_ATOL, DEFAULT_RTOL, ErrorTracker, relativeError, scaleOf } from './tolerance.js';
+export type { Tolerance } from './tolerance.js';
+export {
+  FLOAT64_EPSILON,
+  STEP_FACTOR,
+  centralDifference,
+  coordinatePath,
+  directionPath,
+  numericDerivative,
+  relativeStep,
+  richardsonDifference,
+} from './finite-difference.js';
+export type { DifferencePath } from './finite-difference.js';
+export { Problem } from './problem.js';
+export type { AnyNormalizer, AnyTypes, Slot, TensorRecord } from './problem.js';
+export { analyticJacobians, checkFullJacobian, numericJacobian } from './jacobian.js';
+export type { CompareOptions, SlotOutcome } from './jacobian.js';
+export { checkProjections, numericProjection } from './projection.js';
+export type { ProjectionOptions } from './projection.js';
+export { INVARIANT_RTOL, LINEARITY_ALPHAS, LINEARITY_RTOL } from './contract-checks.js';
+export { deriveSeed, normalRng, randomNormalTensor, randomValues, sampleIndices, uniformRng } from './random.js';
+export type { Rng } from './random.js';
