@@ -4,7 +4,7 @@ import { assertNormalizer, dtypeOf, isContiguous, fromArray, toContiguous, toTyp
 import type { Dtype, Tensor } from '@normkit/core';
 import { randn, uniform } from '@normkit/testkit';
 import { referenceBatchNormColumns, referenceLayerNorm, scaledError, valuesOf } from '../test/reference.js';
-import { LAYER_NORM_FORMULA, layerNorm } from './index.js';
+import { LAYER_NORM_FORMULA, VERSION, layerNorm } from './index.js';
 import type { LayerNormInputOptions, LayerNormOptions } from './index.js';
 
 type Params = { weight?: Tensor; bias?: Tensor };
@@ -29,7 +29,7 @@ describe('plugin metadata and shapes', () => {
   it('passes core assertNormalizer and names itself', () => {
     expect(assertNormalizer(layerNorm, 'layerNorm')).toBe(layerNorm);
     expect(layerNorm.meta.name).toBe('layer-norm');
-    expect(layerNorm.meta.version).toBe('0.1.0');
+    expect(layerNorm.meta.version).toBe(VERSION);
     expect(layerNorm.meta.formula).toBe(LAYER_NORM_FORMULA);
     expect(layerNorm.modes).toEqual(['train']);
   });
