@@ -68,7 +68,7 @@ describe('bad input: a NormkitError with its code, and nothing changes', () => {
       [params, { ...state, runningVar: zeros([2], 'float64') }, 'E_SHAPE'],
       [params, { ...state, numBatchesTracked: zeros([1], 'float64') }, 'E_SHAPE'],
       [params, { runningMean: state.runningMean }, 'E_STATE'],
-      [params, 'state', 'E_STATE'],
+      [params, 'state' as never, 'E_STATE'],
     ];
     for (const [p, s, code] of bad) {
       expect(codeOf(() => batchNorm.forward({ x, params: p as never, state: s as never, mode: 'train' }, options))).toBe(code);

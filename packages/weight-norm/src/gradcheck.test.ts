@@ -1,4 +1,5 @@
 import { assertGradients, checkGradients } from '@normkit/gradcheck';
+import type { Normalizer } from '@normkit/core';
 import { describe, expect, it } from 'vitest';
 import { weightNorm, weightNormLinear } from './index.js';
 
@@ -7,7 +8,7 @@ import { weightNorm, weightNormLinear } from './index.js';
 // checks (purity, zero dy, linearity, determinism, shapes and dtypes, invariants).
 // Tolerance: @normkit/gradcheck's defaults, rtol 1e-5 and atol 1e-6 × scale.
 describe('gradcheck', () => {
-  for (const plugin of [weightNorm, weightNormLinear]) {
+  for (const plugin of [weightNorm, weightNormLinear] as readonly Normalizer[]) {
     it(`${plugin.meta.name}: passes over 10 seeds with no false alarm`, () => {
       for (let seed = 0; seed < 10; seed++) {
         const report = assertGradients(plugin, { seed });
