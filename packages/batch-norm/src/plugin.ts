@@ -9,6 +9,7 @@ import {
   full,
   groupMomentsKernel,
   normalizeAxis,
+  outputTensor,
   ones,
   sizeOf,
   tensor,
@@ -135,7 +136,7 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     return [{ kind: 'zero-sum', reduceAxes }];
   },
 
-  forward({ x, params, state, mode }, options) {
+  forward({ x, params, state, mode, out }, options) {
     // Validate everything before computing anything.
     const input = assertTensor(x, 'x', { minRank: 2 });
     if (mode !== 'train' && mode !== 'eval') {
@@ -169,6 +170,8 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
       );
     }
 
+    const y = outputTensor(out, input.shape, dtypeOf(input), 'out', [input]);
+
     const mean = new Float64Array(channels);
     const invStd = new Float64Array(channels);
     let batchVariance: Float64Array | null = null;
@@ -201,7 +204,6 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     const shift = bias === null ? new Float64Array(channels) : readChannels(bias);
     for (let c = 0; c < channels; c++) scale[c] = gamma === null ? invStd[c] : gamma[c] * invStd[c];
 
-    const y = tensor(new (arrayTypeOf(dtypeOf(input)))(sizeOf(input.shape)), input.shape);
     normalizeKernel(input.data, input.shape, input.stride, input.offset, channelAxis, mean, scale, shift, y.data);
 
     let nextState: TensorMap<BatchNormTypes['State']> = state;
@@ -228,7 +230,7 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     return { y, state: nextState, saved: { x: input, mean, invStd, channelAxis, usedBatchStats, count } };
   },
 
-  backward({ dy, params, saved }, options) {
+  backward({ dy, params, saved, out }, options) {
     const { x, mean, invStd, channelAxis, usedBatchStats, count } = saved;
     const grad = assertTensor(dy, 'dy', {});
     if (grad.shape.length !== x.shape.length || grad.shape.some((d, k) => d !== x.shape[k])) {
@@ -259,7 +261,7 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
         k[c] = (-g * s * sumDy[c]) / count;
       }
     }
-    const dx = tensor(new (arrayTypeOf(dtypeOf(x)))(sizeOf(x.shape)), x.shape);
+    const dx = outputTensor(out, x.shape, dtypeOf(x), 'out', [x, grad]);
     inputGradientKernel(x.data, x.shape, x.stride, x.offset, grad.data, grad.stride, grad.offset, channelAxis, mean, a, b, k, dx.data);
 
     if (weight === null || bias === null) return { dx, grads: {} };

@@ -102,11 +102,13 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * adopts the next state.
    *
    * @param x - the input
+   * @param out - optional preallocated output (row-major, `x`'s shape and dtype), reused across steps
    * @returns the output
    * @throws NormkitError from the plugin; the layer is unchanged then
    */
-  forward(x: Tensor): Tensor {
-    const result = this.plugin.forward({ x, params: this.params, state: this.state, mode: this.#mode }, this.options);
+  forward(x: Tensor, out?: Tensor): Tensor {
+    const args = { x, params: this.params, state: this.state, mode: this.#mode };
+    const result = this.plugin.forward(out === undefined ? args : { ...args, out }, this.options);
     this.state = result.state;
     this.#saved = result.saved;
     return result.y;
@@ -117,14 +119,16 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * {@link Layer.grads} (call {@link Layer.zeroGrad} between steps).
    *
    * @param dy - ∂L/∂y for the last output
+   * @param out - optional preallocated `dx` (row-major, `x`'s shape and dtype)
    * @returns ∂L/∂x
    * @throws NormkitError `E_STATE` before any forward call; errors from the plugin
    */
-  backward(dy: Tensor): Tensor {
+  backward(dy: Tensor, out?: Tensor): Tensor {
     if (this.#saved === null) {
       throw new NormkitError('E_STATE', 'Layer.backward: expected a forward call first, got none', 'dy');
     }
-    const { dx, grads } = this.plugin.backward({ dy, params: this.params, saved: this.#saved }, this.options);
+    const args = { dy, params: this.params, saved: this.#saved };
+    const { dx, grads } = this.plugin.backward(out === undefined ? args : { ...args, out }, this.options);
     for (const [name, g] of entries(grads)) {
       const target = (this.grads as Record<string, Tensor | undefined>)[name];
       if (target !== undefined) addInto(target, g);

@@ -59,6 +59,12 @@ export interface ForwardArgs<T extends NormalizerTypes> {
   readonly state: TensorMap<T['State']>;
   /** Train or eval. */
   readonly mode: Mode;
+  /**
+   * Optional preallocated output: a row-major contiguous tensor with `x`'s shape and dtype,
+   * not overlapping `x`. When given, `y` is written into it and returned, so a training
+   * loop allocates no output per step. Plugins that do not support it ignore it.
+   */
+  readonly out?: Tensor;
 }
 
 /** What {@link Normalizer.forward} returns. */
@@ -79,6 +85,11 @@ export interface BackwardArgs<T extends NormalizerTypes> {
   readonly params: TensorMap<T['Params']>;
   /** The `saved` value of the forward call being differentiated. */
   readonly saved: T['Saved'];
+  /**
+   * Optional preallocated output for `dx`: a row-major contiguous tensor with `x`'s shape
+   * and dtype, not overlapping `x` or `dy`. Plugins that do not support it ignore it.
+   */
+  readonly out?: Tensor;
 }
 
 /** What {@link Normalizer.backward} returns: the vector–Jacobian products. */

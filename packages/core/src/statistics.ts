@@ -1,5 +1,6 @@
 import type { FloatArray, Shape, Tensor } from './tensor.js';
 import { isRowMajor, sizeOf } from './tensor.js';
+import { blockedMomentsKernel } from './blocked-moments.js';
 import { blockedShape, forEachRun } from './layout.js';
 
 /**
@@ -23,8 +24,9 @@ export interface GroupStatistics {
  * Two passes with float64 accumulators whatever the data's dtype; the second pass
  * subtracts `(Σ(x − mean))² / count`, which corrects the rounding of the mean
  * (never `E[x²] − E[x]²`, which cancels when |mean| ≫ std). Row-major contiguous
- * views with adjacent group axes take a blocked fast path; every other view is
- * walked run by run in memory order.
+ * views with adjacent group axes take the blocked fast path ({@link blockedMomentsKernel}:
+ * two passes per cache-sized chunk, chunks merged exactly, one read from memory); every
+ * other view is walked run by run in memory order.
  *
  * @param data - the buffer
  * @param shape - the view's shape
@@ -46,93 +48,56 @@ export function groupMomentsKernel(
 ): number {
   const groups = mean.length;
   const count = groups === 0 ? 0 : sizeOf(shape) / groups;
-  const drift = variance; // reused as scratch for Σ(x − mean) in pass 2
-  const squares = new Float64Array(groups);
-  mean.fill(0);
-  drift.fill(0);
-  if (count === 0) return 0;
+  if (count === 0) {
+    mean.fill(0);
+    variance.fill(0);
+    return 0;
+  }
   const contiguous = isRowMajor(shape, strides);
   const layout = contiguous ? blockedShape(shape, groupAxes, offset) : null;
   if (layout !== null) {
-    const { outer, inner } = layout;
-    // Pass 1: sums.
-    let p = offset;
-    if (inner === 1) {
-      for (let o = 0; o < outer; o++) {
-        for (let g = 0; g < groups; g++) mean[g] += data[p++];
-      }
-    } else {
-      for (let o = 0; o < outer; o++) {
-        for (let g = 0; g < groups; g++) {
-          let sum = 0;
-          for (let i = 0; i < inner; i++) sum += data[p++];
-          mean[g] += sum;
-        }
-      }
-    }
-    for (let g = 0; g < groups; g++) mean[g] /= count;
-    // Pass 2: centred sums of squares.
-    p = offset;
-    if (inner === 1) {
-      for (let o = 0; o < outer; o++) {
-        for (let g = 0; g < groups; g++) {
-          const d = data[p++] - mean[g];
-          drift[g] += d;
-          squares[g] += d * d;
-        }
-      }
-    } else {
-      for (let o = 0; o < outer; o++) {
-        for (let g = 0; g < groups; g++) {
-          const m = mean[g];
-          let sumD = 0;
-          let sumD2 = 0;
-          for (let i = 0; i < inner; i++) {
-            const d = data[p++] - m;
-            sumD += d;
-            sumD2 += d * d;
-          }
-          drift[g] += sumD;
-          squares[g] += sumD2;
-        }
-      }
-    }
-  } else {
-    forEachRun(shape, [strides], [offset], groupAxes, (length, group, groupStep, pointers, steps) => {
-      const step = steps[0];
-      let p = pointers[0];
-      if (groupStep === 0) {
-        let sum = 0;
-        for (let i = 0; i < length; i++, p += step) sum += data[p];
-        mean[group] += sum;
-      } else {
-        for (let i = 0, g = group; i < length; i++, p += step, g += groupStep) mean[g] += data[p];
-      }
-    });
-    for (let g = 0; g < groups; g++) mean[g] /= count;
-    forEachRun(shape, [strides], [offset], groupAxes, (length, group, groupStep, pointers, steps) => {
-      const step = steps[0];
-      let p = pointers[0];
-      if (groupStep === 0) {
-        const m = mean[group];
-        let sumD = 0;
-        let sumD2 = 0;
-        for (let i = 0; i < length; i++, p += step) {
-          const d = data[p] - m;
-          sumD += d;
-          sumD2 += d * d;
-        }
-        drift[group] += sumD;
-        squares[group] += sumD2;
-      } else {
-        for (let i = 0, g = group; i < length; i++, p += step, g += groupStep) {
-          const d = data[p] - mean[g];
-          drift[g] += d;
-          squares[g] += d * d;
-        }
-      }
-    });
+    blockedMomentsKernel(data, offset, layout.outer, groups, layout.inner, mean, variance);
+    return count;
   }
+  // General strided path: two passes run by run in memory order.
+  const drift = variance; // scratch for Σ(x − mean) in pass 2
+  const squares = new Float64Array(groups);
+  mean.fill(0);
+  drift.fill(0);
+  forEachRun(shape, [strides], [offset], groupAxes, (length, group, groupStep, pointers, steps) => {
+    const step = steps[0];
+    let p = pointers[0];
+    if (groupStep === 0) {
+      let sum = 0;
+      for (let i = 0; i < length; i++, p += step) sum += data[p];
+      mean[group] += sum;
+    } else {
+      for (let i = 0, g = group; i < length; i++, p += step, g += groupStep) mean[g] += data[p];
+    }
+  });
+  for (let g = 0; g < groups; g++) mean[g] /= count;
+  forEachRun(shape, [strides], [offset], groupAxes, (length, group, groupStep, pointers, steps) => {
+    const step = steps[0];
+    let p = pointers[0];
+    if (groupStep === 0) {
+      const m = mean[group];
+      let sumD = 0;
+      let sumD2 = 0;
+      for (let i = 0; i < length; i++, p += step) {
+        const d = data[p] - m;
+        sumD += d;
+        sumD2 += d * d;
+      }
+      drift[group] += sumD;
+      squares[group] += sumD2;
+    } else {
+      for (let i = 0, g = group; i < length; i++, p += step, g += groupStep) {
+        const d = data[p] - mean[g];
+        drift[g] += d;
+        squares[g] += d * d;
+      }
+    }
+  });
   for (let g = 0; g < groups; g++) {
     const d = drift[g];
     variance[g] = Math.max(0, squares[g] - (d * d) / count) / count;

@@ -1,5 +1,6 @@
 import { blockedShape, forEachRun, isRowMajor, rowMajorStrides } from '@normkit/core';
 import type { FloatArray, Shape } from '@normkit/core';
+import { tileRows } from './tiles.js';
 
 /**
  * The reduction pass of batch norm's backward: per channel, in float64,
@@ -34,18 +35,12 @@ export function gradientSumsKernel(
   sumDyCentered.fill(0);
   if (isRowMajor(shape, xStrides) && isRowMajor(shape, dyStrides)) {
     const { outer, inner } = blockedShape(shape, [channelAxis]) as { outer: number; inner: number };
-    let p = xOffset;
-    let q = dyOffset;
     if (inner === 1) {
-      for (let o = 0; o < outer; o++) {
-        for (let c = 0; c < channels; c++) {
-          const g = dy[q++];
-          sumDy[c] += g;
-          sumDyCentered[c] += g * (x[p++] - mean[c]);
-        }
-      }
+      gradientSumsChannelsLast(x, xOffset, dy, dyOffset, outer, channels, mean, sumDy, sumDyCentered);
       return;
     }
+    let p = xOffset;
+    let q = dyOffset;
     for (let o = 0; o < outer; o++) {
       for (let c = 0; c < channels; c++) {
         const m = mean[c];
@@ -124,15 +119,13 @@ export function inputGradientKernel(
   const channels = mean.length;
   if (isRowMajor(shape, xStrides) && isRowMajor(shape, dyStrides)) {
     const { outer, inner } = blockedShape(shape, [channelAxis]) as { outer: number; inner: number };
+    if (inner === 1) {
+      inputGradientChannelsLast(x, xOffset, dy, dyOffset, outer, channels, mean, a, b, k, dx);
+      return;
+    }
     let p = xOffset;
     let q = dyOffset;
     let r = 0;
-    if (inner === 1) {
-      for (let o = 0; o < outer; o++) {
-        for (let c = 0; c < channels; c++) dx[r++] = a[c] * dy[q++] + b[c] * (x[p++] - mean[c]) + k[c];
-      }
-      return;
-    }
     for (let o = 0; o < outer; o++) {
       for (let c = 0; c < channels; c++) {
         const m = mean[c];
@@ -170,4 +163,107 @@ export function inputGradientKernel(
       }
     },
   );
+}
+
+/**
+ * The channel-innermost case of {@link gradientSumsKernel}: tiles of whole rows, four
+ * channels at a time with their sums in registers.
+ */
+function gradientSumsChannelsLast(
+  x: FloatArray,
+  xOffset: number,
+  dy: FloatArray,
+  dyOffset: number,
+  rows: number,
+  channels: number,
+  mean: Float64Array,
+  sumDy: Float64Array,
+  sumDyCentered: Float64Array,
+): void {
+  const perTile = tileRows(channels);
+  const wide = channels - (channels % 4);
+  for (let r0 = 0; r0 < rows; r0 += perTile) {
+    const tileEnd = Math.min(rows, r0 + perTile);
+    for (let c = 0; c < wide; c += 4) {
+      const m0 = mean[c], m1 = mean[c + 1], m2 = mean[c + 2], m3 = mean[c + 3];
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+      for (let r = r0, p = xOffset + r0 * channels + c, q = dyOffset + r0 * channels + c; r < tileEnd; r++, p += channels, q += channels) {
+        const g0 = dy[q], g1 = dy[q + 1], g2 = dy[q + 2], g3 = dy[q + 3];
+        s0 += g0;
+        s1 += g1;
+        s2 += g2;
+        s3 += g3;
+        t0 += g0 * (x[p] - m0);
+        t1 += g1 * (x[p + 1] - m1);
+        t2 += g2 * (x[p + 2] - m2);
+        t3 += g3 * (x[p + 3] - m3);
+      }
+      sumDy[c] += s0;
+      sumDy[c + 1] += s1;
+      sumDy[c + 2] += s2;
+      sumDy[c + 3] += s3;
+      sumDyCentered[c] += t0;
+      sumDyCentered[c + 1] += t1;
+      sumDyCentered[c + 2] += t2;
+      sumDyCentered[c + 3] += t3;
+    }
+    for (let c = wide; c < channels; c++) {
+      const m = mean[c];
+      let s = 0;
+      let t = 0;
+      for (let r = r0, p = xOffset + r0 * channels + c, q = dyOffset + r0 * channels + c; r < tileEnd; r++, p += channels, q += channels) {
+        const g = dy[q];
+        s += g;
+        t += g * (x[p] - m);
+      }
+      sumDy[c] += s;
+      sumDyCentered[c] += t;
+    }
+  }
+}
+
+/**
+ * The channel-innermost case of {@link inputGradientKernel}: tiles of whole rows, four
+ * channels at a time with their coefficients in registers.
+ */
+function inputGradientChannelsLast(
+  x: FloatArray,
+  xOffset: number,
+  dy: FloatArray,
+  dyOffset: number,
+  rows: number,
+  channels: number,
+  mean: Float64Array,
+  a: Float64Array,
+  b: Float64Array,
+  k: Float64Array,
+  dx: FloatArray,
+): void {
+  const perTile = tileRows(channels);
+  const wide = channels - (channels % 4);
+  for (let r0 = 0; r0 < rows; r0 += perTile) {
+    const tileEnd = Math.min(rows, r0 + perTile);
+    for (let c = 0; c < wide; c += 4) {
+      const m0 = mean[c], m1 = mean[c + 1], m2 = mean[c + 2], m3 = mean[c + 3];
+      const a0 = a[c], a1 = a[c + 1], a2 = a[c + 2], a3 = a[c + 3];
+      const b0 = b[c], b1 = b[c + 1], b2 = b[c + 2], b3 = b[c + 3];
+      const k0 = k[c], k1 = k[c + 1], k2 = k[c + 2], k3 = k[c + 3];
+      for (let r = r0, o = r0 * channels + c, p = xOffset + o, q = dyOffset + o; r < tileEnd; r++, p += channels, q += channels, o += channels) {
+        dx[o] = a0 * dy[q] + b0 * (x[p] - m0) + k0;
+        dx[o + 1] = a1 * dy[q + 1] + b1 * (x[p + 1] - m1) + k1;
+        dx[o + 2] = a2 * dy[q + 2] + b2 * (x[p + 2] - m2) + k2;
+        dx[o + 3] = a3 * dy[q + 3] + b3 * (x[p + 3] - m3) + k3;
+      }
+    }
+    for (let c = wide; c < channels; c++) {
+      const m = mean[c];
+      const ac = a[c];
+      const bc = b[c];
+      const kc = k[c];
+      for (let r = r0, o = r0 * channels + c, p = xOffset + o, q = dyOffset + o; r < tileEnd; r++, p += channels, q += channels, o += channels) {
+        dx[o] = ac * dy[q] + bc * (x[p] - m) + kc;
+      }
+    }
+  }
 }
