@@ -10,6 +10,7 @@ import {
   isContiguous,
   isTensor,
   ones,
+  outputTensor,
   shapesEqual,
   sizeOf,
   tensor,
@@ -236,7 +237,7 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
     return [{ kind: 'zero-sum', reduceAxes }];
   },
 
-  forward({ x, params, state, mode }, options) {
+  forward({ x, params, state, mode, out }, options) {
     checkMode(mode);
     const input = checkInput(x, options);
     const { weight, bias } = checkParams(params, options);
@@ -245,11 +246,11 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
     const leadingShape = input.shape.slice(0, leadingRank);
     const rowCount = sizeOf(leadingShape);
     const featureCount = sizeOf(options.normalizedShape);
+    const y = outputTensor(out, input.shape, dtypeOf(input), 'out', [input]);
     const mean = new Float64Array(rowCount);
     const invStd = new Float64Array(rowCount);
     rowStatisticsKernel(input.data, input.shape, input.stride, input.offset, leadingRank, options.eps, mean, invStd);
 
-    const y = zeros(input.shape, dtypeOf(input));
     layerNormForwardKernel(
       input.data,
       input.shape,
@@ -266,14 +267,14 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
     return { y, state, saved };
   },
 
-  backward({ dy, params, saved }, options) {
+  backward({ dy, params, saved, out }, options) {
     const { x, mean, invStd } = checkSaved(saved, options);
     const upstream = assertTensor(dy, 'dy', { shape: x.shape });
     const { weight, bias } = checkParams(params, options);
 
     const leadingRank = x.shape.length - options.normalizedShape.length;
     const featureCount = sizeOf(options.normalizedShape);
-    const dx = zeros(x.shape, dtypeOf(x));
+    const dx = outputTensor(out, x.shape, dtypeOf(x), 'out', [x, upstream]);
     const dscale = new Float64Array(featureCount);
     const dshift = new Float64Array(featureCount);
     layerNormBackwardKernel(

@@ -1,23 +1,22 @@
 import {
   Layer,
   NormkitError,
-  arrayTypeOf,
   assertTensor,
+  assertTensorMap,
   defineNormalizer,
   dtypeOf,
   formatShape,
   fromArray,
   ones,
+  outputTensor,
   shapesEqual,
-  sizeOf,
-  tensor,
   toContiguous,
-  toTypedArray, assertTensorMap } from '@normkit/core';
+  toTypedArray,
+} from '@normkit/core';
 import type { Dtype, LayerInit, NormalizerTypes, Tensor } from '@normkit/core';
 import { rawView, scaleSlices, sliceNorms, weightNormBackwardKernel } from './kernels/weight-norm.js';
 import type { WeightNormInputOptions, WeightNormOptions } from './options.js';
 import { WEIGHT_NORM_NAME, gShapeOf, normAxesOf, resolveWeightNormOptions, sliceAxesOf, sliceCountOf } from './options.js';
-
 import { VERSION } from './version.js';
 
 /** What the weight-norm forward pass hands to its backward pass. */
@@ -118,18 +117,18 @@ export const weightNorm = defineNormalizer<WeightNormTypes>({
     // With eps, ⟨dv, v⟩ = (g·Σdw·v/‖v‖)·eps/‖v‖² — small but not an identity.
     return options.eps === null ? [{ kind: 'orthogonal-to-input', reduceAxes: normAxesOf(options) }] : [];
   },
-  forward({ x, params, state }, options) {
+  forward({ x, params, state, out }, options) {
     const v = assertTensor(x, 'x', { shape: options.shape });
     const g = assertTensorMap(params, { g: gShapeOf(options) }, 'params').g;
     const vNorm = directionNorms(v, options);
     const gValues = sliceValues(g);
     const scale = new Float64Array(vNorm.length);
     for (let s = 0; s < scale.length; s++) scale[s] = gValues[s] / vNorm[s];
-    const w = new (arrayTypeOf(dtypeOf(v)))(sizeOf(options.shape));
-    scaleSlices(rawView(v), sliceAxesOf(options), scale, w);
-    return { y: tensor(w, options.shape), state, saved: { v, vNorm } };
+    const w = outputTensor(out, options.shape, dtypeOf(v), 'out', [v]);
+    scaleSlices(rawView(v), sliceAxesOf(options), scale, w.data);
+    return { y: w, state, saved: { v, vNorm } };
   },
-  backward({ dy, params, saved }, options) {
+  backward({ dy, params, saved, out }, options) {
     const dw = assertTensor(dy, 'dy', { shape: options.shape });
     const gShape = gShapeOf(options);
     const g = assertTensorMap(params, { g: gShape }, 'params').g;
@@ -143,9 +142,9 @@ export const weightNorm = defineNormalizer<WeightNormTypes>({
       scale[s] = gValues[s] * invNorm[s];
     }
     const dg = new Float64Array(sliceCount);
-    const dv = new (arrayTypeOf(dtypeOf(saved.v)))(sizeOf(options.shape));
-    weightNormBackwardKernel(rawView(saved.v), rawView(dw), sliceAxesOf(options), invNorm, scale, dg, dv);
-    return { dx: tensor(dv, options.shape), grads: { g: fromArray(dg, gShape, dtypeOf(g)) } };
+    const dv = outputTensor(out, options.shape, dtypeOf(saved.v), 'out', [saved.v, dw]);
+    weightNormBackwardKernel(rawView(saved.v), rawView(dw), sliceAxesOf(options), invNorm, scale, dg, dv.data);
+    return { dx: dv, grads: { g: fromArray(dg, gShape, dtypeOf(g)) } };
   },
 });
 

@@ -3,6 +3,7 @@ import {
   NormkitError,
   arrayTypeOf,
   assertTensor,
+  assertTensorMap,
   booleanOption,
   defineNormalizer,
   dtypeOf,
@@ -16,7 +17,8 @@ import {
   tensor,
   toContiguous,
   toTypedArray,
-  zeros, assertTensorMap } from '@normkit/core';
+  zeros,
+} from '@normkit/core';
 import type { Dtype, LayerInit, NormalizerTypes, Tensor, TensorMap } from '@normkit/core';
 import { linearBackwardKernel, linearForwardKernel, preActivationMoments } from './kernels/linear.js';
 import { rawView, rowMajorView, scaleSlices, sliceNorms, weightNormBackwardKernel } from './kernels/weight-norm.js';
