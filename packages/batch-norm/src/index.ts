@@ -11,6 +11,7 @@
 export * from './options.js';
 export * from './plugin.js';
 export * from './batch-norm.js';
+export * from './backend.js';
 export * from './kernels/normalize.js';
 export * from './kernels/backward.js';
 export { VERSION } from './version.js';

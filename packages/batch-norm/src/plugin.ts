@@ -15,9 +15,11 @@ import {
   tensor,
   zeros,
 } from '@normkit/core';
-import type { Invariant, NormalizerTypes, Tensor, TensorMap } from '@normkit/core';
+import type { Dtype, Invariant, NormalizerTypes, Shape, Tensor, TensorMap } from '@normkit/core';
 import { gradientSumsKernel, inputGradientKernel } from './kernels/backward.js';
 import { normalizeKernel } from './kernels/normalize.js';
+import { getBatchNormBackend } from './backend.js';
+import type { BatchNormBackend } from './backend.js';
 import type { BatchNormInputOptions, BatchNormOptions } from './options.js';
 import { resolveBatchNormOptions } from './options.js';
 import { VERSION } from './version.js';
@@ -49,6 +51,15 @@ export interface BatchNormTypes extends NormalizerTypes {
   Params: 'weight' | 'bias';
   State: 'runningMean' | 'runningVar' | 'numBatchesTracked';
   Saved: BatchNormSaved;
+}
+
+/** The output buffer: the caller's `out` (checked), else the backend's memory, else the JS heap. */
+function outputFor(backend: BatchNormBackend | null, out: Tensor | undefined, shape: Shape, dtype: Dtype, inputs: readonly Tensor[]): Tensor {
+  if (out === undefined && backend?.allocate !== undefined) {
+    const pooled = backend.allocate(shape, dtype);
+    if (pooled !== null) return pooled;
+  }
+  return outputTensor(out, shape, dtype, 'out', inputs);
 }
 
 /** Reads a per-channel tensor (any strides) into float64. */
@@ -170,14 +181,17 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
       );
     }
 
-    const y = outputTensor(out, input.shape, dtypeOf(input), 'out', [input]);
+    const backend = getBatchNormBackend();
+    if (out !== undefined) outputTensor(out, input.shape, dtypeOf(input), 'out', [input]); // validate before any work
 
     const mean = new Float64Array(channels);
     const invStd = new Float64Array(channels);
     let batchVariance: Float64Array | null = null;
     if (usedBatchStats) {
       batchVariance = new Float64Array(channels);
-      groupMomentsKernel(input.data, input.shape, input.stride, input.offset, [channelAxis], mean, batchVariance);
+      if (backend?.statistics?.(input, channelAxis, mean, batchVariance) !== true) {
+        groupMomentsKernel(input.data, input.shape, input.stride, input.offset, [channelAxis], mean, batchVariance);
+      }
       if (mode === 'train' && tracked) {
         for (let c = 0; c < channels; c++) {
           if (!Number.isFinite(mean[c]) || !Number.isFinite(batchVariance[c])) {
@@ -204,7 +218,10 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     const shift = bias === null ? new Float64Array(channels) : readChannels(bias);
     for (let c = 0; c < channels; c++) scale[c] = gamma === null ? invStd[c] : gamma[c] * invStd[c];
 
-    normalizeKernel(input.data, input.shape, input.stride, input.offset, channelAxis, mean, scale, shift, y.data);
+    const y = outputFor(backend, out, input.shape, dtypeOf(input), [input]);
+    if (backend?.normalize?.(input, channelAxis, mean, scale, shift, y) !== true) {
+      normalizeKernel(input.data, input.shape, input.stride, input.offset, channelAxis, mean, scale, shift, y.data);
+    }
 
     let nextState: TensorMap<BatchNormTypes['State']> = state;
     if (mode === 'train' && tracked) {
@@ -247,7 +264,10 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
 
     const sumDy = new Float64Array(channels);
     const sumDyCentered = new Float64Array(channels);
-    gradientSumsKernel(x.data, x.shape, x.stride, x.offset, grad.data, grad.stride, grad.offset, channelAxis, mean, sumDy, sumDyCentered);
+    const backend = getBatchNormBackend();
+    if (backend?.gradientSums?.(x, grad, channelAxis, mean, sumDy, sumDyCentered) !== true) {
+      gradientSumsKernel(x.data, x.shape, x.stride, x.offset, grad.data, grad.stride, grad.offset, channelAxis, mean, sumDy, sumDyCentered);
+    }
 
     const a = new Float64Array(channels);
     const b = new Float64Array(channels);
@@ -261,8 +281,10 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
         k[c] = (-g * s * sumDy[c]) / count;
       }
     }
-    const dx = outputTensor(out, x.shape, dtypeOf(x), 'out', [x, grad]);
-    inputGradientKernel(x.data, x.shape, x.stride, x.offset, grad.data, grad.stride, grad.offset, channelAxis, mean, a, b, k, dx.data);
+    const dx = outputFor(backend, out, x.shape, dtypeOf(x), [x, grad]);
+    if (backend?.inputGradient?.(x, grad, channelAxis, mean, a, b, k, dx) !== true) {
+      inputGradientKernel(x.data, x.shape, x.stride, x.offset, grad.data, grad.stride, grad.offset, channelAxis, mean, a, b, k, dx.data);
+    }
 
     if (weight === null || bias === null) return { dx, grads: {} };
     const dWeight = new (arrayTypeOf(dtypeOf(weight)))(channels);

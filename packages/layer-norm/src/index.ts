@@ -17,3 +17,5 @@ export { LayerNorm } from './layer.js';
 export { layerNormForwardKernel, rowStatisticsKernel } from './kernels/forward.js';
 export { layerNormBackwardKernel } from './kernels/backward.js';
 export { VERSION } from './version.js';
+export { getLayerNormBackend, setLayerNormBackend } from './backend.js';
+export type { LayerNormBackend } from './backend.js';

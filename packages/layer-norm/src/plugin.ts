@@ -1,4 +1,6 @@
 import { VERSION } from './version.js';
+import { getLayerNormBackend } from './backend.js';
+import type { LayerNormBackend } from './backend.js';
 import {
   NormkitError,
   assertTensor,
@@ -157,6 +159,15 @@ function rowVector(t: Tensor): Float64Array {
   return t.offset === 0 && data.length === rowCount ? data : data.subarray(t.offset, t.offset + rowCount);
 }
 
+/** The output buffer: the caller's `out` (checked), else the backend's memory, else the JS heap. */
+function outputFor(backend: LayerNormBackend | null, out: Tensor | undefined, shape: Shape, dtype: Dtype, inputs: readonly Tensor[]): Tensor {
+  if (out === undefined && backend?.allocate !== undefined) {
+    const pooled = backend.allocate(shape, dtype);
+    if (pooled !== null) return pooled;
+  }
+  return outputTensor(out, shape, dtype, 'out', inputs);
+}
+
 /**
  * Layer normalization (Ba, Kiros & Hinton 2016) with PyTorch's semantics
  * (`torch.nn.LayerNorm`), as a normkit plugin.
@@ -246,23 +257,18 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
     const leadingShape = input.shape.slice(0, leadingRank);
     const rowCount = sizeOf(leadingShape);
     const featureCount = sizeOf(options.normalizedShape);
-    const y = outputTensor(out, input.shape, dtypeOf(input), 'out', [input]);
+    const backend = getLayerNormBackend();
+    const y = outputFor(backend, out, input.shape, dtypeOf(input), [input]);
     const mean = new Float64Array(rowCount);
     const invStd = new Float64Array(rowCount);
-    rowStatisticsKernel(input.data, input.shape, input.stride, input.offset, leadingRank, options.eps, mean, invStd);
-
-    layerNormForwardKernel(
-      input.data,
-      input.shape,
-      input.stride,
-      input.offset,
-      leadingRank,
-      mean,
-      invStd,
-      featureVector(weight, featureCount, 1),
-      featureVector(bias, featureCount, 0),
-      y.data,
-    );
+    if (backend?.statistics?.(input, leadingRank, options.eps, mean, invStd) !== true) {
+      rowStatisticsKernel(input.data, input.shape, input.stride, input.offset, leadingRank, options.eps, mean, invStd);
+    }
+    const scale = featureVector(weight, featureCount, 1);
+    const shift = featureVector(bias, featureCount, 0);
+    if (backend?.forward?.(input, leadingRank, mean, invStd, scale, shift, y) !== true) {
+      layerNormForwardKernel(input.data, input.shape, input.stride, input.offset, leadingRank, mean, invStd, scale, shift, y.data);
+    }
     const saved: LayerNormSaved = { x: input, mean: tensor(mean, leadingShape), invStd: tensor(invStd, leadingShape) };
     return { y, state, saved };
   },
@@ -274,25 +280,31 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
 
     const leadingRank = x.shape.length - options.normalizedShape.length;
     const featureCount = sizeOf(options.normalizedShape);
-    const dx = outputTensor(out, x.shape, dtypeOf(x), 'out', [x, upstream]);
+    const backend = getLayerNormBackend();
+    const dx = outputFor(backend, out, x.shape, dtypeOf(x), [x, upstream]);
     const dscale = new Float64Array(featureCount);
     const dshift = new Float64Array(featureCount);
-    layerNormBackwardKernel(
-      x.data,
-      x.shape,
-      x.stride,
-      x.offset,
-      upstream.data,
-      upstream.stride,
-      upstream.offset,
-      leadingRank,
-      rowVector(mean),
-      rowVector(invStd),
-      featureVector(weight, featureCount, 1),
-      dx.data,
-      dscale,
-      dshift,
-    );
+    const rowMean = rowVector(mean);
+    const rowInvStd = rowVector(invStd);
+    const scale = featureVector(weight, featureCount, 1);
+    if (backend?.backward?.(x, upstream, leadingRank, rowMean, rowInvStd, scale, dx, dscale, dshift) !== true) {
+      layerNormBackwardKernel(
+        x.data,
+        x.shape,
+        x.stride,
+        x.offset,
+        upstream.data,
+        upstream.stride,
+        upstream.offset,
+        leadingRank,
+        rowMean,
+        rowInvStd,
+        scale,
+        dx.data,
+        dscale,
+        dshift,
+      );
+    }
     const grads: { weight?: Tensor; bias?: Tensor } = {};
     if (weight !== undefined) grads.weight = fromArray(dscale, options.normalizedShape, dtypeOf(weight));
     if (bias !== undefined) grads.bias = fromArray(dshift, options.normalizedShape, dtypeOf(bias));
