@@ -54,8 +54,52 @@ export function layerNormBackwardKernel(
   if (rowCount === 0 || featureCount === 0) return;
   const inverseFeatureCount = 1 / featureCount;
   if (isRowMajor(shape, xStrides) && isRowMajor(shape, dyStrides)) {
-    let rowStart = 0;
-    for (let row = 0; row < rowCount; row++, rowStart += featureCount) {
+    // Two rows at a time: each load of γ and each update of dγ, dβ serves both rows.
+    let row = 0;
+    for (; row + 1 < rowCount; row += 2) {
+      const mean0 = mean[row];
+      const mean1 = mean[row + 1];
+      const invStd0 = invStd[row];
+      const invStd1 = invStd[row + 1];
+      const start0 = row * featureCount;
+      const start1 = start0 + featureCount;
+      const x0 = xOffset + start0;
+      const x1 = xOffset + start1;
+      const dy0 = dyOffset + start0;
+      const dy1 = dyOffset + start1;
+      let sumG0 = 0;
+      let sumG1 = 0;
+      let sumGXhat0 = 0;
+      let sumGXhat1 = 0;
+      for (let feature = 0; feature < featureCount; feature++) {
+        const gamma = scale[feature];
+        const xhat0 = (x[x0 + feature] - mean0) * invStd0;
+        const xhat1 = (x[x1 + feature] - mean1) * invStd1;
+        const upstream0 = dy[dy0 + feature];
+        const upstream1 = dy[dy1 + feature];
+        const g0 = upstream0 * gamma;
+        const g1 = upstream1 * gamma;
+        sumG0 += g0;
+        sumG1 += g1;
+        sumGXhat0 += g0 * xhat0;
+        sumGXhat1 += g1 * xhat1;
+        dscale[feature] += upstream0 * xhat0 + upstream1 * xhat1;
+        dshift[feature] += upstream0 + upstream1;
+      }
+      const meanG0 = sumG0 * inverseFeatureCount;
+      const meanG1 = sumG1 * inverseFeatureCount;
+      const meanGXhat0 = sumGXhat0 * inverseFeatureCount;
+      const meanGXhat1 = sumGXhat1 * inverseFeatureCount;
+      for (let feature = 0; feature < featureCount; feature++) {
+        const gamma = scale[feature];
+        const xhat0 = (x[x0 + feature] - mean0) * invStd0;
+        const xhat1 = (x[x1 + feature] - mean1) * invStd1;
+        dx[start0 + feature] = invStd0 * (dy[dy0 + feature] * gamma - meanG0 - xhat0 * meanGXhat0);
+        dx[start1 + feature] = invStd1 * (dy[dy1 + feature] * gamma - meanG1 - xhat1 * meanGXhat1);
+      }
+    }
+    if (row < rowCount) {
+      const rowStart = row * featureCount;
       const rowMean = mean[row];
       const rowInvStd = invStd[row];
       const xStart = xOffset + rowStart;

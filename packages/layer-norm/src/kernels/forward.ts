@@ -75,13 +75,31 @@ export function layerNormForwardKernel(
   const featureCount = scale.length;
   if (rowCount === 0 || featureCount === 0) return;
   if (isRowMajor(shape, strides)) {
-    let inputIndex = offset;
-    let outputIndex = 0;
-    for (let row = 0; row < rowCount; row++) {
+    // Two rows at a time share each load of γ and β.
+    let row = 0;
+    for (; row + 1 < rowCount; row += 2) {
+      const mean0 = mean[row];
+      const mean1 = mean[row + 1];
+      const invStd0 = invStd[row];
+      const invStd1 = invStd[row + 1];
+      const in0 = offset + row * featureCount;
+      const in1 = in0 + featureCount;
+      const out0 = row * featureCount;
+      const out1 = out0 + featureCount;
+      for (let feature = 0; feature < featureCount; feature++) {
+        const gamma = scale[feature];
+        const beta = shift[feature];
+        out[out0 + feature] = (data[in0 + feature] - mean0) * invStd0 * gamma + beta;
+        out[out1 + feature] = (data[in1 + feature] - mean1) * invStd1 * gamma + beta;
+      }
+    }
+    if (row < rowCount) {
       const rowMean = mean[row];
       const rowInvStd = invStd[row];
+      const inputStart = offset + row * featureCount;
+      const outputStart = row * featureCount;
       for (let feature = 0; feature < featureCount; feature++) {
-        out[outputIndex++] = (data[inputIndex++] - rowMean) * rowInvStd * scale[feature] + shift[feature];
+        out[outputStart + feature] = (data[inputStart + feature] - rowMean) * rowInvStd * scale[feature] + shift[feature];
       }
     }
     return;
