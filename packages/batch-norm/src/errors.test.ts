@@ -1,7 +1,7 @@
 import ndarray from 'ndarray';
-import { NormkitError, fromArray, zeros } from '@normkit/core';
+import { fromArray, zeros } from '@normkit/core';
 import type { Tensor } from '@normkit/core';
-import { randn } from '@normkit/testkit';
+import { errorCode, randn } from '@normkit/testkit';
 import { describe, expect, it } from 'vitest';
 import { BatchNorm } from './batch-norm.js';
 import { batchNorm } from './plugin.js';
@@ -14,15 +14,7 @@ function snapshot(layer: BatchNorm): string {
   return [layer.weight, layer.bias, layer.runningMean, layer.runningVar, layer.state.numBatchesTracked, layer.grads.weight, layer.grads.bias].map(bytes).join('|');
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof NormkitError)) return `not a NormkitError: ${String(e)}`;
-    return e.code;
-  }
-  return undefined;
-}
+const codeOf = errorCode;
 
 /** A layer that has seen one batch and one backward, so every buffer holds non-trivial values. */
 function trainedLayer(): BatchNorm {

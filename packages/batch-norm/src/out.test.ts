@@ -1,17 +1,10 @@
-import { NormkitError, toTypedArray, zeros } from '@normkit/core';
-import { randn } from '@normkit/testkit';
+import { toTypedArray, zeros } from '@normkit/core';
+import { errorCode, randn } from '@normkit/testkit';
 import { describe, expect, it } from 'vitest';
 import { BatchNorm } from './batch-norm.js';
 import { batchNorm } from './plugin.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof NormkitError ? e.code : 'other';
-  }
-  return undefined;
-}
+const codeOf = errorCode;
 
 describe('preallocated outputs (out)', () => {
   it('writes y and dx into the given buffers and returns them, bit-identical to fresh outputs', () => {

@@ -1,14 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { pluginVersions } from '@normkit/testkit';
 import { describe, expect, it } from 'vitest';
-import { VERSION } from './version.js';
 import * as api from './index.js';
+import { VERSION } from './version.js';
 
 describe('version', () => {
   it("every plugin reports the package's version (scripts/sync-versions.mjs keeps them equal)", () => {
-    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { version, reported } = pluginVersions(api as Record<string, unknown>, new URL('../package.json', import.meta.url));
     expect(VERSION).toBe(version);
-    const plugins = Object.values(api as Record<string, unknown>).filter((v): v is { meta: { version: string } } => typeof v === 'object' && v !== null && 'meta' in v);
-    expect(plugins.length).toBeGreaterThan(0);
-    for (const plugin of plugins) expect(plugin.meta.version).toBe(version);
+    expect(reported.length).toBeGreaterThan(0);
+    expect(reported.every((v) => v === version)).toBe(true);
   });
 });

@@ -5,3 +5,4 @@
  */
 export * from './random.js';
 export * from './readme.js';
+export * from './checks.js';

@@ -1,25 +1,15 @@
 import { fromArray } from '@normkit/core';
 import type { Dtype, Shape, Tensor } from '@normkit/core';
+import { normalRng, uniformRng } from '@normkit/gradcheck';
 
-/** A seeded uniform generator on [0, 1) (mulberry32): the same seed gives the same stream. */
+/** A seeded uniform generator on [0, 1): gradcheck's mulberry32 stream. */
 export function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return uniformRng(seed);
 }
 
-/** A seeded standard normal generator (Box–Muller over {@link uniform}). */
+/** A seeded standard normal generator: gradcheck's Box–Muller stream. */
 export function normal(seed: number): () => number {
-  const u = uniform(seed);
-  return () => {
-    const r = Math.sqrt(-2 * Math.log(1 - u()));
-    return r * Math.cos(2 * Math.PI * u());
-  };
+  return normalRng(seed);
 }
 
 /**
@@ -27,7 +17,7 @@ export function normal(seed: number): () => number {
  * numbers load exactly in either dtype.
  */
 export function randn(shape: Shape, seed: number, dtype: Dtype = 'float64', mean = 0, std = 1): Tensor {
-  const next = normal(seed);
+  const next = normalRng(seed);
   let size = 1;
   for (const d of shape) size *= d;
   const values = new Float64Array(size);

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { NormkitError } from '@normkit/core';
+import type { Normalizer } from '@normkit/core';
+import { assertGradients, checkGradients } from '@normkit/gradcheck';
+
+/**
+ * The `code` of the `NormkitError` that `fn` throws; `undefined` when it returns, and a
+ * description when it throws anything else (so a test comparing codes shows what came).
+ */
+export function errorCode(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof NormkitError ? e.code : `not a NormkitError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+/**
+ * The plugins exported by a package module (values with a `meta`), and the version in its
+ * `package.json`, for the test that every plugin reports the package's version.
+ */
+export function pluginVersions(api: Record<string, unknown>, packageJsonUrl: URL): { version: string; reported: string[] } {
+  const { version } = JSON.parse(readFileSync(packageJsonUrl, 'utf8')) as { version: string };
+  const reported = Object.values(api)
+    .filter((v): v is { meta: { version: string } } => typeof v === 'object' && v !== null && 'meta' in v)
+    .map((plugin) => plugin.meta.version);
+  return { version, reported };
+}
+
+/**
+ * Runs `@normkit/gradcheck` on a plugin over seeds `0 … seeds−1` with its defaults
+ * (rtol 1e-5, atol 1e-6·scale), throwing the formatted report on the first failure, and
+ * once with Richardson extrapolation at rtol 1e-8 / atol 1e-9.
+ *
+ * @returns the ids of the checks that failed the Richardson run (expected: none)
+ */
+export function gradcheckAcrossSeeds(plugin: Normalizer, seeds: number): string[] {
+  for (let seed = 0; seed < seeds; seed++) assertGradients(plugin, { seed });
+  const tight = checkGradients(plugin, { seed: 42, richardson: true, rtol: 1e-8, atol: 1e-9 });
+  return tight.checks.filter((c) => !c.ok).map((c) => c.id);
+}
