@@ -171,16 +171,7 @@ function prepareBatchNormKernels(workload: Workload, data: WorkloadData): Prepar
   };
   const step =
     workload.op === 'batch-norm-eval-forward' ? evalForward : workload.op === 'batch-norm-train-forward' ? trainForward : trainForwardBackward;
-  return preparedFromStep(() => {
-    const out = step();
-    return Object.fromEntries(Object.entries(out).map(([name, values]) => [name, (values as FloatArray).slice()]));
-  }) && {
-    run: () => {
-      step();
-    },
-    outputs: async () => Object.fromEntries(Object.entries(step()).map(([name, values]) => [name, (values as FloatArray).slice()])),
-    dispose: async () => {},
-  };
+  return preparedWithBuffers(step);
 }
 
 function prepareLayerNormKernels(workload: Workload, data: WorkloadData): PreparedRun {
@@ -214,13 +205,7 @@ function prepareLayerNormKernels(workload: Workload, data: WorkloadData): Prepar
     dbias.set(dshift);
     return { y, dx, dweight, dbias };
   };
-  return {
-    run: () => {
-      step();
-    },
-    outputs: async () => copyOutputs(step()),
-    dispose: async () => {},
-  };
+  return preparedWithBuffers(step);
 }
 
 function prepareWeightNormKernels(workload: Workload, data: WorkloadData): PreparedRun {
@@ -249,16 +234,19 @@ function prepareWeightNormKernels(workload: Workload, data: WorkloadData): Prepa
     dg.set(dgSums);
     return { w, dv, dg };
   };
+  return preparedWithBuffers(step);
+}
+
+/**
+ * A prepared run from a step that writes into preallocated buffers: the outputs handed to
+ * the check are copies, so later calls cannot overwrite checked values.
+ */
+function preparedWithBuffers(step: () => Outputs): PreparedRun {
   return {
     run: () => {
       step();
     },
-    outputs: async () => copyOutputs(step()),
+    outputs: async () => Object.fromEntries(Object.entries(step()).map(([name, values]) => [name, (values as FloatArray).slice()])),
     dispose: async () => {},
   };
-}
-
-/** Copies preallocated output buffers so later calls do not overwrite checked values. */
-function copyOutputs(outputs: Outputs): Outputs {
-  return Object.fromEntries(Object.entries(outputs).map(([name, values]) => [name, (values as FloatArray).slice()]));
 }

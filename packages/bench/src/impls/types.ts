@@ -14,6 +14,8 @@ export type Outputs = Readonly<Record<string, ArrayLike<number>>>;
 export interface PreparedRun {
   /** One call of the workload (synchronous, or a promise for ONNX Runtime). Outputs are dropped. */
   run(): void | Promise<void>;
+  /** Untimed, before the warm-up and before each sample (TF.js: make this impl's backend the active one). */
+  beforeSample?(): Promise<void>;
   /** One call whose outputs are returned for the agreement check; `null` when there is nothing to check (the copy ceiling). */
   outputs(): Promise<Outputs | null>;
   /** Frees what `prepare` allocated outside the JS heap (TF.js tensors, ORT sessions). */
