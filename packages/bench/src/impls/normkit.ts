@@ -29,13 +29,16 @@ function preparedFromStep(step: () => Outputs): PreparedRun {
  */
 export const normkitApi: Implementation = {
   name: 'normkit',
-  description: 'normkit public plugin API (forward/backward of batchNorm, layerNorm, weightNorm)',
+  description: 'normkit public plugin API (forward/backward of batchNorm, layerNorm, weightNorm), reusing preallocated `out` buffers as a training loop does',
   unsupported: () => null,
   async prepare(workload: Workload, data: WorkloadData): Promise<PreparedRun> {
     const { shape, dtype } = workload;
     const p = parameterCount(workload);
     const x = tensor(data.x, shape);
     const dy = data.dy === null ? null : tensor(data.dy, shape);
+    // A training loop keeps its output buffers across steps (the `out` argument).
+    const yOut = zeros(shape, dtype);
+    const dxOut = zeros(shape, dtype);
     switch (workload.op) {
       case 'batch-norm-train-forward':
       case 'batch-norm-train-forward-backward':
@@ -45,11 +48,11 @@ export const normkitApi: Implementation = {
         const state = { runningMean: tensor(data.runningMean, [p]), runningVar: tensor(data.runningVar, [p]), numBatchesTracked: zeros([], 'float64') };
         const mode = workload.op === 'batch-norm-eval-forward' ? 'eval' : 'train';
         if (dy === null) {
-          return preparedFromStep(() => ({ y: batchNorm.forward({ x, params, state, mode }, options).y.data }));
+          return preparedFromStep(() => ({ y: batchNorm.forward({ x, params, state, mode, out: yOut }, options).y.data }));
         }
         return preparedFromStep(() => {
-          const forward = batchNorm.forward({ x, params, state, mode }, options);
-          const { dx, grads } = batchNorm.backward({ dy, params, saved: forward.saved }, options);
+          const forward = batchNorm.forward({ x, params, state, mode, out: yOut }, options);
+          const { dx, grads } = batchNorm.backward({ dy, params, saved: forward.saved, out: dxOut }, options);
           return { y: forward.y.data, dx: dx.data, dweight: (grads.weight as Tensor).data, dbias: (grads.bias as Tensor).data };
         });
       }
@@ -58,11 +61,11 @@ export const normkitApi: Implementation = {
         const options = layerNorm.resolveOptions({ normalizedShape: [p], eps: data.eps });
         const params = { weight: tensor(data.gamma, [p]), bias: tensor(data.beta, [p]) };
         if (dy === null) {
-          return preparedFromStep(() => ({ y: layerNorm.forward({ x, params, state: {}, mode: 'train' }, options).y.data }));
+          return preparedFromStep(() => ({ y: layerNorm.forward({ x, params, state: {}, mode: 'train', out: yOut }, options).y.data }));
         }
         return preparedFromStep(() => {
-          const forward = layerNorm.forward({ x, params, state: {}, mode: 'train' }, options);
-          const { dx, grads } = layerNorm.backward({ dy, params, saved: forward.saved }, options);
+          const forward = layerNorm.forward({ x, params, state: {}, mode: 'train', out: yOut }, options);
+          const { dx, grads } = layerNorm.backward({ dy, params, saved: forward.saved, out: dxOut }, options);
           return { y: forward.y.data, dx: dx.data, dweight: (grads.weight as Tensor).data, dbias: (grads.bias as Tensor).data };
         });
       }
@@ -71,8 +74,8 @@ export const normkitApi: Implementation = {
         const params = { g: tensor(data.gamma, [p, ...shape.slice(1).map(() => 1)]) };
         const dw = dy as Tensor;
         return preparedFromStep(() => {
-          const forward = weightNorm.forward({ x, params, state: {}, mode: 'train' }, options);
-          const { dx, grads } = weightNorm.backward({ dy: dw, params, saved: forward.saved }, options);
+          const forward = weightNorm.forward({ x, params, state: {}, mode: 'train', out: yOut }, options);
+          const { dx, grads } = weightNorm.backward({ dy: dw, params, saved: forward.saved, out: dxOut }, options);
           return { w: forward.y.data, dv: dx.data, dg: (grads.g as Tensor).data };
         });
       }
