@@ -1,0 +1,296 @@
+/**
+ * Bad input loses nothing: a table over every public entry point (plugin forward/backward,
+ * Layer methods, loadStateDict, option resolution, initFromBatch; the CLI is in cli.test.ts)
+ * and every kind of bad input. Each row must throw a NormkitError with the documented code
+ * and leave parameters, running statistics, accumulated gradients, the saved context and
+ * the caller's tensors bit-for-bit as they were (byte copies of whole buffers, taken before).
+ *
+ * "dy from another call" can only be detected by its shape: a dy of another call's shape is
+ * E_SHAPE; a dy of the same shape is indistinguishable from a legitimate one (last test).
+ */
+import { describe, expect, it } from 'vitest';
+import ndarray from 'ndarray';
+import { isNormkitError, toContiguous, full } from '@normkit/core';
+import type { Layer, Tensor } from '@normkit/core';
+import { initFromBatch, WeightNormLinear } from '@normkit/weight-norm';
+import { randn } from '@normkit/testkit';
+import { changedEntries, layerBytes, layerChanges, recordBytes, valuesOf } from '../src/index.js';
+import { FIXTURES, withOwnKey } from './fixtures.js';
+import type { Fixture } from './fixtures.js';
+
+type Code = 'E_SHAPE' | 'E_DTYPE' | 'E_OPTION' | 'E_DEGENERATE' | 'E_NONFINITE' | 'E_STATE';
+
+/** Runs `call`, expects NormkitError `code`, and that the layer and the tensors are byte-identical. */
+function expectRejected(code: Code, layer: Layer<any> | null, tensors: Record<string, unknown>, call: () => unknown): void {
+  const before = layer === null ? null : layerBytes(layer);
+  const given = recordBytes(tensors);
+  let thrown: unknown = null;
+  try {
+    call();
+  } catch (e) {
+    thrown = e;
+  }
+  if (thrown === null) throw new Error(`expected ${code}, but the call returned`);
+  if (!isNormkitError(thrown)) throw new Error(`expected NormkitError ${code}, got ${String(thrown)}`);
+  expect(thrown.code, thrown.message).toBe(code);
+  if (before !== null && layer !== null) expect(layerChanges(before, layer)).toEqual([]);
+  expect(changedEntries(given, recordBytes(tensors))).toEqual([]);
+}
+
+/** The layer still differentiates its last good forward call: backward(dy) is what it was. */
+function expectSavedIntact(f: Fixture, expectedDx: Float64Array): void {
+  const grads = layerBytes(f.layer).grads;
+  const dx = f.layer.backward(f.dy);
+  expect(Array.from(valuesOf(dx))).toEqual(Array.from(expectedDx));
+  void grads;
+}
+
+/** dx that backward(dy) gives after the fixture's last good forward, from a twin fixture. */
+function referenceDx(make: () => Fixture): Float64Array {
+  const twin = make();
+  return valuesOf(twin.layer.backward(twin.dy));
+}
+
+const int32 = (shape: number[]): unknown => ndarray(new Int32Array(shape.reduce((a, b) => a * b, 1)), shape);
+const uint8 = (shape: number[]): unknown => ndarray(new Uint8Array(shape.reduce((a, b) => a * b, 1)), shape);
+const plainArray = (t: Tensor): unknown => Array.from(valuesOf(t));
+const outOfBuffer = (t: Tensor): unknown => ndarray(new Float64Array(2), t.shape.slice());
+const badShape = (t: Tensor): unknown => ({ data: new Float64Array(4), shape: t.shape.map(() => 1.5), stride: t.shape.map(() => 1), offset: 0 });
+
+/** Kinds of bad `x`, each → its code (the same for every plugin). */
+function badInputs(f: Fixture): [string, unknown, Code][] {
+  return [
+    ['wrong rank', f.wrongRank, 'E_SHAPE'],
+    ['mismatched shape', f.mismatched, 'E_SHAPE'],
+    ['empty (size-0 axis)', f.empty, 'E_SHAPE'],
+    ['Int32Array data', int32(f.x.shape), 'E_DTYPE'],
+    ['Uint8Array data', uint8(f.x.shape), 'E_DTYPE'],
+    ['a plain array', plainArray(f.x), 'E_DTYPE'],
+    ['nested plain arrays', [[1, 2], [3, 4]], 'E_DTYPE'],
+    ['null', null, 'E_DTYPE'],
+    ['undefined', undefined, 'E_DTYPE'],
+    ['a number', 3, 'E_DTYPE'],
+    ['a string', 'x', 'E_DTYPE'],
+    ['strides outside the buffer', outOfBuffer(f.x), 'E_SHAPE'],
+    ['non-integer shape', badShape(f.x), 'E_SHAPE'],
+  ];
+}
+
+/** Kinds of bad `dy`. */
+function badGradients(f: Fixture): [string, unknown, Code][] {
+  return [
+    ['dy from another call (another shape)', f.otherDy, 'E_SHAPE'],
+    ['dy of the wrong rank', f.wrongRank, 'E_SHAPE'],
+    ['empty dy', f.empty, 'E_SHAPE'],
+    ['Int32Array dy', int32(f.dy.shape), 'E_DTYPE'],
+    ['plain-array dy', plainArray(f.dy), 'E_DTYPE'],
+    ['null dy', null, 'E_DTYPE'],
+  ];
+}
+
+/** Kinds of bad `params` (built from the layer's own). */
+function badParams(f: Fixture): [string, unknown, Code][] {
+  const params = f.layer.params as Record<string, Tensor>;
+  const [first] = Object.keys(params);
+  const rest = { ...params };
+  delete rest[first];
+  const p = params[first];
+  return [
+    [`params.${first} missing`, rest, 'E_STATE'],
+    ['an extra parameter', { ...params, gamma: p }, 'E_STATE'],
+    [`params.${first} misshapen`, { ...params, [first]: randn([...p.shape.map((d) => d + 1)], 7) }, 'E_SHAPE'],
+    [`params.${first} Int32Array`, { ...params, [first]: int32(p.shape.slice()) }, 'E_DTYPE'],
+    [`params.${first} a plain array`, { ...params, [first]: plainArray(p) }, 'E_DTYPE'],
+    ['params null', null, 'E_STATE'],
+    ['params with an own "__proto__" key', withOwnKey(params, '__proto__', p), 'E_STATE'],
+    ['params with an own "constructor" key', withOwnKey(params, 'constructor', p), 'E_STATE'],
+  ];
+}
+
+/** Kinds of bad state dicts for loadStateDict (from the layer's own). */
+function badStateDicts(f: Fixture): [string, unknown, Code, object?][] {
+  const dict = f.layer.stateDict() as Record<string, Tensor>;
+  const names = Object.keys(dict);
+  const [first] = names;
+  const t = dict[first];
+  const missing = { ...dict };
+  delete missing[first];
+  const nan = toContiguous(t);
+  nan.data[0] = Number.NaN;
+  const inf = toContiguous(t);
+  inf.data[inf.data.length - 1] = -Infinity;
+  const otherDtype = toContiguous(t, 'float32');
+  return [
+    [`missing ${first} (strict)`, missing, 'E_STATE'],
+    ['an extra entry', { ...dict, extra: t }, 'E_STATE'],
+    ['an extra entry, strict: false', { ...dict, extra: t }, 'E_STATE', { strict: false }],
+    [`${first} misshapen`, { ...dict, [first]: randn([...t.shape, 2], 3) }, 'E_STATE'],
+    [`${first} float32 instead of float64`, { ...dict, [first]: otherDtype }, 'E_STATE'],
+    [`${first} a string`, { ...dict, [first]: 'abc' }, 'E_STATE'],
+    [`${first} a plain array`, { ...dict, [first]: plainArray(t) }, 'E_STATE'],
+    [`${first} Int32Array`, { ...dict, [first]: int32(t.shape.slice()) }, 'E_STATE'],
+    [`${first} null`, { ...dict, [first]: null }, 'E_STATE'],
+    [`${first} with strides outside its buffer`, { ...dict, [first]: outOfBuffer(t) }, 'E_STATE'],
+    [`${first} holding NaN`, { ...dict, [first]: nan }, 'E_NONFINITE'],
+    [`${first} holding −Infinity`, { ...dict, [first]: inf }, 'E_NONFINITE'],
+    ['an own "__proto__" key (JSON.parse)', Object.assign(JSON.parse('{"__proto__": 1}') as object, dict), 'E_STATE'],
+    ['an own "constructor" key', withOwnKey(dict, 'constructor', t), 'E_STATE'],
+    ['null', null, 'E_STATE'],
+    ['a number', 42, 'E_STATE'],
+  ];
+}
+
+describe.each(FIXTURES.map((make) => [make().name, make] as const))('%s', (_name, make) => {
+  const proto = make();
+
+  describe('plugin.forward', () => {
+    it.each(badInputs(proto))('x: %s → %s', (_k, bad, code) => {
+      const f = make();
+      const { plugin } = f.layer;
+      expectRejected(code, f.layer, { x: f.x, bad }, () =>
+        plugin.forward({ x: bad as Tensor, params: f.layer.params, state: f.layer.state, mode: f.layer.mode }, f.layer.options),
+      );
+    });
+    it.each(badParams(proto))('%s → %s', (_k, bad, code) => {
+      const f = make();
+      expectRejected(code, f.layer, { x: f.x }, () => f.layer.plugin.forward({ x: f.x, params: bad as never, state: f.layer.state, mode: 'train' }, f.layer.options));
+    });
+  });
+
+  describe('plugin.backward', () => {
+    it.each(badGradients(proto))('%s → %s', (_k, bad, code) => {
+      const f = make();
+      const fwd = f.layer.plugin.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'train' }, f.layer.options);
+      expectRejected(code, f.layer, { x: f.x, bad }, () => f.layer.plugin.backward({ dy: bad as Tensor, params: f.layer.params, saved: fwd.saved }, f.layer.options));
+    });
+    it.each([
+      ['saved null', null],
+      ['saved {}', {}],
+      ['saved a number', 7],
+    ] as const)('%s → E_STATE', (_k, saved) => {
+      const f = make();
+      if (f.name === 'batch-norm') return; // KNOWN BUG: TypeError instead — see regressions.test.ts
+      expectRejected('E_STATE', f.layer, { dy: f.dy }, () => f.layer.plugin.backward({ dy: f.dy, params: f.layer.params, saved: saved as never }, f.layer.options));
+    });
+    it.each(badParams(proto))('%s → %s', (_k, bad, code) => {
+      const f = make();
+      const fwd = f.layer.plugin.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'train' }, f.layer.options);
+      expectRejected(code, f.layer, { dy: f.dy }, () => f.layer.plugin.backward({ dy: f.dy, params: bad as never, saved: fwd.saved }, f.layer.options));
+    });
+  });
+
+  describe('Layer.forward keeps params, state, grads and the saved context', () => {
+    it.each(badInputs(proto))('x: %s → %s', (_k, bad, code) => {
+      const f = make();
+      const dx = referenceDx(make);
+      expectRejected(code, f.layer, { x: f.x, bad }, () => f.layer.forward(bad as Tensor));
+      expectSavedIntact(f, dx);
+    });
+  });
+
+  describe('Layer.backward', () => {
+    it.each(badGradients(proto))('%s → %s', (_k, bad, code) => {
+      const f = make();
+      const dx = referenceDx(make);
+      expectRejected(code, f.layer, { bad }, () => f.layer.backward(bad as Tensor));
+      expectSavedIntact(f, dx);
+    });
+    it('before any forward call → E_STATE', () => {
+      const f = make();
+      const fresh = new (f.layer.constructor as new (o: object, i: object) => Layer<any>)(f.options, { dtype: 'float64' });
+      expectRejected('E_STATE', fresh, { dy: f.dy }, () => fresh.backward(f.dy));
+    });
+  });
+
+  describe('Layer.loadStateDict (all or nothing)', () => {
+    it.each(badStateDicts(proto))('%s → %s', (_k, dict, code, options) => {
+      const f = make();
+      const dx = referenceDx(make);
+      expectRejected(code, f.layer, { dict: dict as object }, () => f.layer.loadStateDict(dict as never, options as never));
+      expectSavedIntact(f, dx);
+    });
+  });
+
+  describe('options', () => {
+    it.each(proto.badOptions)('%s → E_OPTION (resolveOptions and the Layer constructor)', (_k, options) => {
+      const f = make();
+      expectRejected('E_OPTION', null, {}, () => f.layer.plugin.resolveOptions(options as never));
+      const Ctor = f.layer.constructor as new (o: unknown, i: object) => Layer<any>;
+      if (f.name === 'weight-norm' && options === null) return; // KNOWN BUG: TypeError instead — see regressions.test.ts
+      expectRejected('E_OPTION', null, {}, () => new Ctor(options, { dtype: 'float64' }));
+    });
+    it('a mode other than train/eval → E_OPTION (batch norm and layer norm document it)', () => {
+      const f = make();
+      if (f.name !== 'batch-norm' && f.name !== 'layer-norm') return; // weight norm ignores mode: see README
+      expectRejected('E_OPTION', f.layer, { x: f.x }, () => f.layer.plugin.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'test' as never }, f.layer.options));
+    });
+    it('Layer init.dtype other than float32/float64 → E_OPTION', () => {
+      const f = make();
+      const Ctor = f.layer.constructor as new (o: unknown, i: object) => Layer<any>;
+      expectRejected('E_OPTION', null, {}, () => new Ctor(f.options, { dtype: 'int32' }));
+    });
+  });
+
+  it('dy from another call of the same shape cannot be detected (documented): it is accepted', () => {
+    const f = make();
+    const other = randn(f.dy.shape, 1234);
+    expect(() => f.layer.backward(other)).not.toThrow();
+  });
+});
+
+describe('plugin-specific rejections', () => {
+  it('batch norm: state entries missing, extra or misshapen', () => {
+    const f = FIXTURES[0]();
+    const state = f.layer.state as Record<string, Tensor>;
+    const { runningMean, ...noMean } = state;
+    const cases: [unknown, Code][] = [
+      [noMean, 'E_STATE'],
+      [{ ...state, extra: runningMean }, 'E_STATE'],
+      [{ ...state, runningMean: randn([4], 1) }, 'E_SHAPE'],
+      [{ ...state, runningVar: int32([3]) }, 'E_DTYPE'],
+      [null, 'E_STATE'],
+      [withOwnKey(state, 'constructor', runningMean), 'E_STATE'],
+    ];
+    for (const [bad, code] of cases) {
+      expectRejected(code, f.layer, { x: f.x }, () => f.layer.plugin.forward({ x: f.x, params: f.layer.params, state: bad as never, mode: 'train' }, f.layer.options));
+    }
+  });
+
+  it('batch norm: one value per channel with batch statistics → E_DEGENERATE (train, and eval without running statistics)', () => {
+    const f = FIXTURES[0]();
+    expectRejected('E_DEGENERATE', f.layer, {}, () => f.layer.forward(randn([1, 3], 5)));
+    expectRejected('E_DEGENERATE', f.layer, {}, () => f.layer.forward(randn([1, 3, 1, 1], 5)));
+    f.layer.eval();
+    expect(() => f.layer.forward(randn([1, 3], 5))).not.toThrow(); // eval uses running statistics
+  });
+
+  it('batch norm: a channel axis the input lacks → E_OPTION', () => {
+    const f = FIXTURES[0]();
+    const o = f.layer.plugin.resolveOptions({ numFeatures: 3, channelAxis: 5 });
+    expectRejected('E_OPTION', f.layer, { x: f.x }, () => f.layer.plugin.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'train' }, o));
+  });
+
+  it('weight norm: a zero-norm slice without eps → E_DEGENERATE; with eps it is finite', () => {
+    const f = FIXTURES[2]();
+    const v = toContiguous(f.x);
+    for (let j = 0; j < 4; j++) v.set(1, j, 0);
+    expectRejected('E_DEGENERATE', f.layer, { v }, () => f.layer.forward(v));
+    const withEps = f.layer.plugin.resolveOptions({ shape: [3, 4], dim: 0, eps: 1e-6 });
+    const out = f.layer.plugin.forward({ x: v, params: f.layer.params, state: {}, mode: 'train' }, withEps);
+    expect(valuesOf(out.y).every(Number.isFinite)).toBe(true);
+  });
+
+  it('weight-norm-linear: a zero row of v → E_DEGENERATE; initFromBatch with < 2 rows or a constant unit → E_DEGENERATE', () => {
+    const f = FIXTURES[3]();
+    const layer = f.layer as WeightNormLinear;
+    const params = layer.params as Record<string, Tensor>;
+    const v = toContiguous(params.v);
+    for (let i = 0; i < 4; i++) v.set(2, i, 0);
+    expectRejected('E_DEGENERATE', layer, { x: f.x }, () => layer.plugin.forward({ x: f.x, params: { ...params, v }, state: {}, mode: 'train' }, layer.options));
+    expectRejected('E_DEGENERATE', layer, {}, () => layer.initFromBatch(randn([1, 4], 3)));
+    expectRejected('E_DEGENERATE', layer, {}, () => layer.initFromBatch(full([6, 4], 'float64', 2)));
+    expectRejected('E_SHAPE', layer, {}, () => layer.initFromBatch(randn([6, 5], 3)));
+    expectRejected('E_DTYPE', layer, {}, () => layer.initFromBatch([[1, 2, 3, 4]] as never));
+    expectRejected('E_OPTION', null, {}, () => initFromBatch(params, f.x, { inFeatures: 4, outFeatures: 3, eps: -1 }));
+  });
+});

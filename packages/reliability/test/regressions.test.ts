@@ -1,0 +1,119 @@
+/**
+ * Named regression tests: shrunk counterexamples found by the property suites and the
+ * bad-input table. Tests marked `it.fails` document a bug that is NOT fixed yet (in another
+ * package): they pass while the bug is there and will fail — flip them to `it` — once fixed.
+ */
+import { describe, expect, it } from 'vitest';
+import { BatchNorm, batchNorm } from '@normkit/batch-norm';
+import { NormkitError, fromArray, full, isNormkitError } from '@normkit/core';
+import type { Tensor } from '@normkit/core';
+import { checkGradients } from '@normkit/gradcheck';
+import { LayerNorm, layerNorm } from '@normkit/layer-norm';
+import { randn } from '@normkit/testkit';
+import { WeightNorm, weightNorm } from '@normkit/weight-norm';
+import { layerBytes, layerChanges, valuesOf } from '../src/index.js';
+
+function codeOf(call: () => unknown): string {
+  try {
+    call();
+  } catch (e) {
+    return isNormkitError(e) ? e.code : `${(e as Error).name}: ${(e as Error).message}`;
+  }
+  return 'no error';
+}
+
+describe('bugs found (not fixed yet: it.fails)', () => {
+  // Found by the bad-input table ("saved null/{}/a number → E_STATE"): batchNorm.backward
+  // destructures `saved` without checking it. Minimal: batchNorm.backward({ dy, params, saved: null }).
+  it.fails('batch-norm backward with a saved value that is not a forward result → E_STATE (got TypeError)', () => {
+    const options = batchNorm.resolveOptions({ numFeatures: 3 });
+    const { params } = batchNorm.init(options, 'float64');
+    for (const saved of [null, {}, 7]) {
+      expect(codeOf(() => batchNorm.backward({ dy: randn([2, 3], 1), params, saved: saved as never }, options))).toBe('E_STATE');
+    }
+  });
+
+  // Found by the bad-input table ("null → E_OPTION", Layer constructor): `options.shape ?? …`
+  // on null. Minimal: new WeightNorm(null).
+  it.fails('new WeightNorm(null) → E_OPTION (got TypeError)', () => {
+    expect(codeOf(() => new WeightNorm(null as never))).toBe('E_OPTION');
+  });
+
+  // A state dict may carry any finite numBatchesTracked: -1 makes the next step 0 and, with
+  // momentum null, the factor 1/0 poisons the running statistics with NaN silently.
+  // Minimal: BatchNorm({ numFeatures: 2, momentum: null }), load numBatchesTracked = -1, forward.
+  it.fails('batch-norm: a negative numBatchesTracked from loadStateDict poisons the running statistics (momentum null)', () => {
+    const bn = new BatchNorm({ numFeatures: 2, momentum: null }, { dtype: 'float64' });
+    const dict = { ...bn.stateDict(), numBatchesTracked: full([], 'float64', -1) };
+    let rejected = false;
+    try {
+      bn.loadStateDict(dict);
+      bn.forward(fromArray([1, 2, 3, 4, 5, 6, 7, 8], [4, 2]));
+    } catch (e) {
+      rejected = e instanceof NormkitError;
+    }
+    expect(rejected || valuesOf(bn.runningMean as Tensor).every(Number.isFinite)).toBe(true);
+  });
+
+  // Found by the "finite outputs" property beyond its stated range: the two-pass moments
+  // square (x − μ) in float64 and subtract (Σd)²/n; for |x − μ| ≳ 1e154 both overflow and
+  // Inf − Inf = NaN. Finite float64 inputs then give NaN (layer norm, batch norm without
+  // tracking) or a spurious E_NONFINITE (batch norm in training). Minimal: a row [3e200, 2e200].
+  it.fails('layer-norm: finite float64 input [3e200, 2e200] gives NaN (variance overflow in groupMomentsKernel)', () => {
+    const options = layerNorm.resolveOptions({ normalizedShape: 2, elementwiseAffine: false });
+    const { y } = layerNorm.forward({ x: fromArray([3e200, 2e200], [1, 2]), params: {}, state: {}, mode: 'train' }, options);
+    expect(valuesOf(y).every(Number.isFinite)).toBe(true);
+  });
+
+  it.fails('batch-norm: finite float64 training batch with |x| ~ 1e200 → E_NONFINITE although every value is finite', () => {
+    const bn = new BatchNorm({ numFeatures: 1 }, { dtype: 'float64' });
+    expect(codeOf(() => bn.forward(fromArray([3e200, 2e200, -1e200], [3, 1])))).toBe('no error');
+  });
+
+  // Layer norm reads params with record[name], so inherited entries count; every other plugin
+  // uses core's assertTensorMap (own properties only) and says E_STATE.
+  it.fails('layer-norm: params inherited through __proto__ are accepted (others: E_STATE)', () => {
+    const ln = new LayerNorm({ normalizedShape: 4 }, { dtype: 'float64' });
+    const inherited = Object.create(ln.params) as object;
+    const run = (plugin: typeof layerNorm): string =>
+      codeOf(() => plugin.forward({ x: randn([2, 4], 1), params: inherited as never, state: {}, mode: 'train' }, ln.options));
+    expect(run(layerNorm)).toBe('E_STATE');
+  });
+
+  // Found by the gradcheck property (shrunk to shape [1]): with one element per slice dv ≡ 0,
+  // and gradcheck's linearity check scales its bound by max|dv| itself, so it compares rounding
+  // noise (≈1e-15) with exactly 0. A false alarm of @normkit/gradcheck, not a weight-norm bug.
+  it.fails('gradcheck linearity false alarm when a gradient is identically zero (weight-norm, shape [1], dim 0)', () => {
+    expect(checkGradients(weightNorm, { options: { shape: [1], dim: 0 }, shapes: [[1]], seed: 0 }).ok).toBe(true);
+  });
+
+  // Found by the fuzz run of the gradcheck property (base seed 1038259669): a slice of 2 small
+  // values has a small norm, and central differences with h = ∛ε·max(1, |v|) are too coarse
+  // (rel. error 1.1e-5 > 1e-5); Richardson extrapolation passes. A gradcheck false alarm.
+  it.fails('gradcheck truncation false alarm: weight-norm shape [2, 5], dim 1, seed 2', () => {
+    expect(checkGradients(weightNorm, { options: { shape: [2, 5], dim: 1, eps: null }, shapes: [[2, 5]], modes: ['train', 'eval'], seed: 2 }).ok).toBe(true);
+  });
+
+  // Found by a fuzz run of the gradcheck property (base seed 2080784848): with 2 values per
+  // channel, x̂ = ±1 and dx ≡ 0 up to eps/σ², so Σ|dx| ≈ 3e-8 while the rounding of the sum is
+  // ≈ 4e-16 (terms of size |dy·γ·invStd| ≈ 1 cancel); the zero-sum bound 1e-8·Σ|dx| is 3e-16.
+  // A false alarm of @normkit/gradcheck's invariant check, not a batch-norm bug.
+  it.fails('gradcheck zero-sum false alarm: batch-norm with 2 values per channel, shape [5, 1, 2], seed 1047407745', () => {
+    const options = { numFeatures: 5, channelAxis: 0, eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: false };
+    expect(checkGradients(batchNorm, { options, shapes: [[5, 1, 2]], modes: ['train', 'eval'], seed: 1047407745 }).ok).toBe(true);
+  });
+});
+
+describe('fixed behaviour pinned by shrunk counterexamples', () => {
+  it('Richardson extrapolation clears the weight-norm truncation alarm (so the backward pass is right)', () => {
+    expect(checkGradients(weightNorm, { options: { shape: [2, 5], dim: 1, eps: null }, shapes: [[2, 5]], modes: ['train', 'eval'], seed: 2, richardson: true }).ok).toBe(true);
+  });
+
+  it('batch-norm eval: channel count 1 per batch is fine with running statistics (no E_DEGENERATE)', () => {
+    const bn = new BatchNorm({ numFeatures: 3 }, { dtype: 'float64' });
+    bn.eval();
+    const before = layerBytes(bn);
+    expect(() => bn.forward(randn([1, 3], 1))).not.toThrow();
+    expect(layerChanges(before, bn)).toEqual([]);
+  });
+});
