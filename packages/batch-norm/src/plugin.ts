@@ -4,10 +4,12 @@ import {
   assertTensor,
   assertTensorMap,
   defineNormalizer,
+  describeValue,
   dtypeOf,
   formatShape,
   full,
   groupMomentsKernel,
+  isTensor,
   normalizeAxis,
   outputTensor,
   ones,
@@ -60,6 +62,33 @@ function outputFor(backend: BatchNormBackend | null, out: Tensor | undefined, sh
     if (pooled !== null) return pooled;
   }
   return outputTensor(out, shape, dtype, 'out', inputs);
+}
+
+/**
+ * Checks that `saved` is what a batch-norm forward call with these options returned.
+ *
+ * @throws NormkitError `E_STATE` otherwise
+ */
+function checkSaved(saved: unknown, options: BatchNormOptions): BatchNormSaved {
+  const fail = (what: string): never => {
+    throw new NormkitError('E_STATE', `saved: expected the saved value of a batch-norm forward call with these options, got ${what}`, 'saved');
+  };
+  if (typeof saved !== 'object' || saved === null) return fail(describeValue(saved));
+  const s = saved as Partial<Record<keyof BatchNormSaved, unknown>>;
+  if (!isTensor(s.x)) return fail('no input tensor x');
+  const channels = options.numFeatures;
+  const axis = s.channelAxis;
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < 0 || axis >= s.x.shape.length || s.x.shape[axis] !== channels) {
+    return fail(`channelAxis ${describeValue(axis)} for an input of shape ${formatShape(s.x.shape)}`);
+  }
+  for (const name of ['mean', 'invStd'] as const) {
+    const v = s[name];
+    if (!(v instanceof Float64Array) || v.length !== channels) return fail(`${name} that is not a Float64Array of ${channels} values`);
+  }
+  if (typeof s.usedBatchStats !== 'boolean' || typeof s.count !== 'number' || s.count !== sizeOf(s.x.shape) / channels) {
+    return fail('inconsistent usedBatchStats or count');
+  }
+  return saved as BatchNormSaved;
 }
 
 /** Reads a per-channel tensor (any strides) into float64. */
@@ -171,6 +200,12 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     const runningMean = checkedState.runningMean ?? null;
     const runningVar = checkedState.runningVar ?? null;
     const numBatchesTracked = checkedState.numBatchesTracked ?? null;
+    if (numBatchesTracked !== null) {
+      const steps = numBatchesTracked.data[numBatchesTracked.offset];
+      if (!Number.isInteger(steps) || steps < 0) {
+        throw new NormkitError('E_STATE', `state.numBatchesTracked: expected a non-negative integer, got ${describeValue(steps)}`, 'state.numBatchesTracked');
+      }
+    }
     const count = sizeOf(input.shape) / channels;
     const usedBatchStats = mode === 'train' || !tracked;
     if (usedBatchStats && count <= 1) {
@@ -197,7 +232,7 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
           if (!Number.isFinite(mean[c]) || !Number.isFinite(batchVariance[c])) {
             throw new NormkitError(
               'E_NONFINITE',
-              `x: expected finite values in a training batch (its statistics update the running statistics), got a non-finite mean or variance in channel ${c}`,
+              `x: expected finite values in a training batch (its statistics update the running statistics), got a non-finite mean or variance in channel ${c} (NaN or ±Infinity in the batch, or |x − mean| above ~1e150, where the variance overflows)`,
               'x',
             );
           }
@@ -248,15 +283,12 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
   },
 
   backward({ dy, params, saved, out }, options) {
-    const { x, mean, invStd, channelAxis, usedBatchStats, count } = saved;
+    const { x, mean, invStd, channelAxis, usedBatchStats, count } = checkSaved(saved, options);
     const grad = assertTensor(dy, 'dy', {});
     if (grad.shape.length !== x.shape.length || grad.shape.some((d, k) => d !== x.shape[k])) {
       throw new NormkitError('E_SHAPE', `dy: expected the shape of the forward input ${formatShape(x.shape)}, got ${formatShape(grad.shape)}`, 'dy');
     }
     const channels = options.numFeatures;
-    if (mean.length !== channels) {
-      throw new NormkitError('E_STATE', `saved: expected statistics for ${channels} channels, got ${mean.length}`, 'saved');
-    }
     const checkedParams = assertTensorMap(params, batchNorm.paramShapes(options), 'params');
     const weight = checkedParams.weight ?? null;
     const bias = checkedParams.bias ?? null;

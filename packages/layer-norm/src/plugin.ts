@@ -4,6 +4,7 @@ import type { LayerNormBackend } from './backend.js';
 import {
   NormkitError,
   assertTensor,
+  assertTensorMap,
   defineNormalizer,
   describeValue,
   dtypeOf,
@@ -95,30 +96,10 @@ interface AffineParams {
 }
 
 function checkParams(params: unknown, options: LayerNormOptions): AffineParams {
-  if (typeof params !== 'object' || params === null) {
-    throw new NormkitError('E_STATE', `params: expected an object of tensors, got ${describeValue(params)}`, 'params');
-  }
-  const record = params as Record<string, unknown>;
-  const expected: string[] = [];
-  if (hasWeight(options)) expected.push('weight');
-  if (hasBias(options)) expected.push('bias');
-  for (const name of Object.keys(record)) {
-    if (record[name] !== undefined && !expected.includes(name)) {
-      throw new NormkitError(
-        'E_STATE',
-        `params.${name}: unexpected parameter; with elementwiseAffine ${options.elementwiseAffine} and bias ${options.bias} layer norm has ${expected.length === 0 ? 'no parameters' : expected.join(' and ')}`,
-        `params.${name}`,
-      );
-    }
-  }
-  const found: Record<string, Tensor | undefined> = { weight: undefined, bias: undefined };
-  for (const name of expected) {
-    const value = record[name];
-    if (value === undefined) {
-      throw new NormkitError('E_STATE', `params.${name}: expected a tensor of shape ${formatShape(options.normalizedShape)}, got none`, `params.${name}`);
-    }
-    found[name] = assertTensor(value, `params.${name}`, { shape: options.normalizedShape });
-  }
+  const expected: Record<string, readonly number[]> = {};
+  if (hasWeight(options)) expected.weight = options.normalizedShape;
+  if (hasBias(options)) expected.bias = options.normalizedShape;
+  const found = assertTensorMap(params, expected, 'params');
   return { weight: found.weight, bias: found.bias };
 }
 

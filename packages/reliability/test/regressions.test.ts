@@ -1,7 +1,8 @@
 /**
  * Named regression tests: shrunk counterexamples found by the property suites and the
- * bad-input table. Tests marked `it.fails` document a bug that is NOT fixed yet (in another
- * package): they pass while the bug is there and will fail — flip them to `it` — once fixed.
+ * bad-input table. Tests titled `fixed:` guard a bug that was found and fixed; tests marked
+ * `it.fails` document a bug or limit that is NOT fixed yet: they pass while it is there and will
+ * fail — flip them to `it` — once fixed.
  */
 import { describe, expect, it } from 'vitest';
 import { BatchNorm, batchNorm } from '@normkit/batch-norm';
@@ -22,10 +23,10 @@ function codeOf(call: () => unknown): string {
   return 'no error';
 }
 
-describe('bugs found (not fixed yet: it.fails)', () => {
+describe('bugs found by the suites (it: fixed; it.fails: not fixed yet)', () => {
   // Found by the bad-input table ("saved null/{}/a number → E_STATE"): batchNorm.backward
   // destructures `saved` without checking it. Minimal: batchNorm.backward({ dy, params, saved: null }).
-  it.fails('batch-norm backward with a saved value that is not a forward result → E_STATE (got TypeError)', () => {
+  it('fixed: batch-norm backward with a saved value that is not a forward result → E_STATE (was a TypeError)', () => {
     const options = batchNorm.resolveOptions({ numFeatures: 3 });
     const { params } = batchNorm.init(options, 'float64');
     for (const saved of [null, {}, 7]) {
@@ -35,14 +36,14 @@ describe('bugs found (not fixed yet: it.fails)', () => {
 
   // Found by the bad-input table ("null → E_OPTION", Layer constructor): `options.shape ?? …`
   // on null. Minimal: new WeightNorm(null).
-  it.fails('new WeightNorm(null) → E_OPTION (got TypeError)', () => {
+  it('fixed: new WeightNorm(null) → E_OPTION (was a TypeError)', () => {
     expect(codeOf(() => new WeightNorm(null as never))).toBe('E_OPTION');
   });
 
   // A state dict may carry any finite numBatchesTracked: -1 makes the next step 0 and, with
   // momentum null, the factor 1/0 poisons the running statistics with NaN silently.
   // Minimal: BatchNorm({ numFeatures: 2, momentum: null }), load numBatchesTracked = -1, forward.
-  it.fails('batch-norm: a negative numBatchesTracked from loadStateDict poisons the running statistics (momentum null)', () => {
+  it('fixed: batch-norm refuses a negative numBatchesTracked (E_STATE) instead of poisoning the running statistics (momentum null)', () => {
     const bn = new BatchNorm({ numFeatures: 2, momentum: null }, { dtype: 'float64' });
     const dict = { ...bn.stateDict(), numBatchesTracked: full([], 'float64', -1) };
     let rejected = false;
@@ -72,7 +73,7 @@ describe('bugs found (not fixed yet: it.fails)', () => {
 
   // Layer norm reads params with record[name], so inherited entries count; every other plugin
   // uses core's assertTensorMap (own properties only) and says E_STATE.
-  it.fails('layer-norm: params inherited through __proto__ are accepted (others: E_STATE)', () => {
+  it('fixed: layer-norm refuses params inherited through __proto__ with E_STATE, like the other plugins', () => {
     const ln = new LayerNorm({ normalizedShape: 4 }, { dtype: 'float64' });
     const inherited = Object.create(ln.params) as object;
     const run = (plugin: typeof layerNorm): string =>

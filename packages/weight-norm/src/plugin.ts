@@ -4,6 +4,7 @@ import {
   assertTensor,
   assertTensorMap,
   defineNormalizer,
+  describeValue,
   dtypeOf,
   formatShape,
   fromArray,
@@ -232,6 +233,12 @@ export class WeightNorm extends Layer<WeightNormTypes> {
    * @throws NormkitError `E_OPTION` for bad options; `E_SHAPE`, `E_DTYPE`, `E_DEGENERATE` for a bad weight
    */
   constructor(options: WeightNormFromWeightOptions = {}, init: WeightNormLayerInit = {}) {
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new NormkitError('E_OPTION', `weight-norm options: expected an object, got ${describeValue(options)}`, 'options');
+    }
+    if (typeof init !== 'object' || init === null) {
+      throw new NormkitError('E_OPTION', `WeightNorm init: expected an object, got ${describeValue(init)}`, 'init');
+    }
     const weight = init.weight === undefined ? undefined : assertTensor(init.weight, 'init.weight');
     const shape = options.shape ?? weight?.shape;
     const dtype = init.dtype ?? (weight === undefined ? 'float32' : dtypeOf(weight));
