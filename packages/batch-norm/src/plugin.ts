@@ -1,6 +1,7 @@
 import {
   NormkitError,
   arrayTypeOf,
+  assertMode,
   assertTensor,
   assertTensorMap,
   defineNormalizer,
@@ -11,8 +12,8 @@ import {
   groupMomentsKernel,
   isTensor,
   normalizeAxis,
-  outputTensor,
   ones,
+  outputTensor,
   sizeOf,
   tensor,
   zeros,
@@ -179,9 +180,7 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
   forward({ x, params, state, mode, out }, options) {
     // Validate everything before computing anything.
     const input = assertTensor(x, 'x', { minRank: 2 });
-    if (mode !== 'train' && mode !== 'eval') {
-      throw new NormkitError('E_OPTION', `batch-norm mode: expected 'train' or 'eval', got ${String(mode)}`, 'mode');
-    }
+    assertMode(mode, 'batch-norm');
     const rank = input.shape.length;
     const channelAxis = normalizeAxis(options.channelAxis, rank, 'options.channelAxis');
     const channels = options.numFeatures;

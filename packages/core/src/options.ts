@@ -120,3 +120,17 @@ export function shapeOption(options: Record<string, unknown>, key: string, plugi
   }
   return (list as number[]).slice();
 }
+
+/**
+ * Checks a forward call's mode.
+ *
+ * @param mode - what came
+ * @param plugin - the plugin name, for the message
+ * @throws NormkitError `E_OPTION` unless it is `'train'` or `'eval'`
+ */
+export function assertMode(mode: unknown, plugin: string): 'train' | 'eval' {
+  if (mode !== 'train' && mode !== 'eval') {
+    throw new NormkitError('E_OPTION', `${plugin} forward: mode expected 'train' or 'eval', got ${describeValue(mode)}`, 'mode');
+  }
+  return mode;
+}

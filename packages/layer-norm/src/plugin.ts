@@ -3,6 +3,7 @@ import { getLayerNormBackend } from './backend.js';
 import type { LayerNormBackend } from './backend.js';
 import {
   NormkitError,
+  assertMode,
   assertTensor,
   assertTensorMap,
   defineNormalizer,
@@ -20,7 +21,7 @@ import {
   toContiguous,
   zeros,
 } from '@normkit/core';
-import type { Dtype, Mode, NormalizerTypes, Shape, Tensor } from '@normkit/core';
+import type { Dtype, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import { layerNormBackwardKernel } from './kernels/backward.js';
 import { layerNormForwardKernel, rowStatisticsKernel } from './kernels/forward.js';
 import type { LayerNormInputOptions, LayerNormOptions } from './options.js';
@@ -62,13 +63,6 @@ export interface LayerNormTypes extends NormalizerTypes {
 export const LAYER_NORM_FORMULA =
   'y = \\frac{x - \\mathrm{E}[x]}{\\sqrt{\\mathrm{Var}[x] + \\epsilon}} \\odot \\gamma + \\beta,' +
   '\\quad \\mathrm{E},\\ \\mathrm{Var}\\ \\text{(biased) over the trailing } \\texttt{normalizedShape} \\text{ axes of each row}';
-
-function checkMode(mode: unknown): Mode {
-  if (mode !== 'train' && mode !== 'eval') {
-    throw new NormkitError('E_OPTION', `layer-norm forward: mode expected 'train' or 'eval', got ${describeValue(mode)}`, 'mode');
-  }
-  return mode;
-}
 
 /** The trailing-shape check shared by `forward` and the saved context. */
 function trailingShapeProblem(shape: Shape, normalizedShape: Shape): string | null {
@@ -230,7 +224,8 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
   },
 
   forward({ x, params, state, mode, out }, options) {
-    checkMode(mode);
+    assertMode(mode, 'layer-norm');
+    assertTensorMap(state, {}, 'state');
     const input = checkInput(x, options);
     const { weight, bias } = checkParams(params, options);
 

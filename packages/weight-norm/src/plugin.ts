@@ -1,6 +1,7 @@
 import {
   Layer,
   NormkitError,
+  assertMode,
   assertTensor,
   assertTensorMap,
   defineNormalizer,
@@ -118,7 +119,9 @@ export const weightNorm = defineNormalizer<WeightNormTypes>({
     // With eps, ⟨dv, v⟩ = (g·Σdw·v/‖v‖)·eps/‖v‖² — small but not an identity.
     return options.eps === null ? [{ kind: 'orthogonal-to-input', reduceAxes: normAxesOf(options) }] : [];
   },
-  forward({ x, params, state, out }, options) {
+  forward({ x, params, state, mode, out }, options) {
+    assertMode(mode, 'weight-norm');
+    assertTensorMap(state, {}, 'state');
     const v = assertTensor(x, 'x', { shape: options.shape });
     const g = assertTensorMap(params, { g: gShapeOf(options) }, 'params').g;
     const vNorm = directionNorms(v, options);

@@ -2,6 +2,7 @@ import {
   Layer,
   NormkitError,
   arrayTypeOf,
+  assertMode,
   assertTensor,
   assertTensorMap,
   booleanOption,
@@ -222,7 +223,9 @@ export const weightNormLinear = defineNormalizer<WeightNormLinearTypes>({
   invariants() {
     return [];
   },
-  forward({ x, params, state }, options) {
+  forward({ x, params, state, mode }, options) {
+    assertMode(mode, 'weight-norm-linear');
+    assertTensorMap(state, {}, 'state');
     const input = checkInput(x, options);
     const { v, g, bias } = checkParams(params, options);
     const vNorm = rowNorms(v, options);
