@@ -10,12 +10,19 @@ import { formatError, table } from '../io.js';
 export interface ConformanceJson {
   /** One entry per case. */
   readonly cases: readonly {
+    /** The case id (the file name without `.json`). */
     id: string;
+    /** The golden layer, e.g. `batch_norm`. */
     layer: string;
+    /** `skipped` when no built-in plugin implements the layer. */
     status: 'pass' | 'fail' | 'skipped';
+    /** Largest absolute error over the compared arrays; `null` when not finite. */
     maxAbsErr: number | null;
+    /** Largest relative error over the compared arrays; `null` when not finite. */
     maxRelErr: number | null;
+    /** What failed, what was raised, or what was not checked. */
     message: string;
+    /** Present on second-order cases, whose second-order arrays are not compared yet. */
     secondOrder?: 'skipped';
   }[];
   /** How many passed. */

@@ -9,23 +9,37 @@ import { loadPluginModule, looksLikePath } from '../load-plugin.js';
 
 /** One entry of `normkit gradcheck --json`: a tensor check (plugin × options × mode × shape × tensor) or a contract check. */
 export interface GradcheckJsonEntry {
+  /** The check's id, e.g. `batch-norm:train:o0:4x3x5x5:weight`. */
   id: string;
+  /** The plugin's `meta.name`. */
   plugin: string;
+  /** The option set checked, as JSON. */
   options: string;
+  /** `'train'` or `'eval'`, or `'*'` for a summary of contract checks. */
   mode: string;
+  /** The input shape checked. */
   shape: number[];
+  /** `x`, a parameter name, or `contract:<name>` for a contract check. */
   tensor: string;
+  /** The verdict. */
   status: 'pass' | 'fail';
+  /** Largest absolute error between analytic and numeric values; `null` when not finite. */
   maxAbsErr: number | null;
+  /** Largest relative error (CS231n's); `null` when not finite. */
   maxRelErr: number | null;
+  /** What failed, or `''`. */
   message: string;
 }
 
 /** The JSON printed by `normkit gradcheck --json` (the shape of the conformance JSON). */
 export interface GradcheckJson {
+  /** One entry per plugin × options × mode × shape × tensor, then the contract checks. */
   readonly cases: readonly GradcheckJsonEntry[];
+  /** How many entries passed. */
   readonly passed: number;
+  /** How many entries failed. */
   readonly failed: number;
+  /** Always 0 for gradcheck (the field mirrors the conformance JSON). */
   readonly skipped: number;
 }
 
