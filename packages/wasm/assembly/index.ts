@@ -1,0 +1,545 @@
+// normkit's WebAssembly SIMD kernels (AssemblyScript, compiled by `asc` during `npm run build`).
+//
+// Conventions
+// - Every pointer is a byte offset into the imported linear memory (`env.memory`); the
+//   JavaScript pool (src/pool.ts) owns all allocation. The module has no data segments
+//   and uses no runtime allocator.
+// - Tensors are float32, row-major. Batch norm sees `(outer, C, inner)` around the channel
+//   axis (inner = 1: channels last / (N, C)); layer norm sees `rows × F`.
+// - Per-channel / per-row statistics and the parameter-gradient sums are float64 arrays,
+//   and every reduction accumulates in float64 lanes (f64x2). Element-wise passes
+//   (normalize, input gradient, LN forward, dx) run in float32 lanes from float32 copies
+//   of their per-channel constants (prepared by the JS side). The float64 mean is split into
+//   two floats `m + mLo`, and `(x − m) − mLo` is computed: x − m is exact when x is near the
+//   mean (Sterbenz), so inputs far from zero with a small spread keep their accuracy.
+// - Statistics follow core's `blockedMomentsKernel` exactly in structure: cache-sized
+//   chunks with an exact two-pass mean and centred sum of squares, merged with Chan's
+//   formula, biased variance clamped at 0.
+// - Tails (sizes not a multiple of 4 or of the unroll) run scalar.
+
+// @ts-ignore: decorator
+@inline const TILE: i32 = 16384;
+
+// Two results of the centred pass (globals: no memory, one copy per instance/thread).
+let gDrift: f64 = 0;
+let gSquares: f64 = 0;
+
+// @ts-ignore: decorator
+@inline function lo64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+// @ts-ignore: decorator
+@inline function hi64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3));
+}
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+// @ts-ignore: decorator
+@inline function ld(p: usize): v128 {
+  return v128.load(p);
+}
+// @ts-ignore: decorator
+@inline function f32At(p: usize, i: i32): f32 {
+  return load<f32>(p + (<usize>i << 2));
+}
+// @ts-ignore: decorator
+@inline function f64At(p: usize, i: i32): f64 {
+  return load<f64>(p + (<usize>i << 3));
+}
+// @ts-ignore: decorator
+@inline function f64Set(p: usize, i: i32, v: f64): void {
+  store<f64>(p + (<usize>i << 3), v);
+}
+
+/** Σ of `n` contiguous floats at `p`, in float64 lanes. */
+function sumRun(p: usize, n: i32): f64 {
+  let a0 = f64x2.splat(0);
+  let a1 = f64x2.splat(0);
+  let a2 = f64x2.splat(0);
+  let a3 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const q = p + (<usize>i << 2);
+    const v = ld(q);
+    const w = ld(q + 16);
+    a0 = f64x2.add(a0, lo64(v));
+    a1 = f64x2.add(a1, hi64(v));
+    a2 = f64x2.add(a2, lo64(w));
+    a3 = f64x2.add(a3, hi64(w));
+  }
+  if (i + 4 <= n) {
+    const v = ld(p + (<usize>i << 2));
+    a0 = f64x2.add(a0, lo64(v));
+    a1 = f64x2.add(a1, hi64(v));
+    i += 4;
+  }
+  let s = hsum(f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3)));
+  for (; i < n; i++) s += <f64>f32At(p, i);
+  return s;
+}
+
+/** Σ (x − m) → gDrift and Σ (x − m)² → gSquares over `n` contiguous floats, float64 lanes. */
+function centredRun(p: usize, n: i32, m: f64): void {
+  const mv = f64x2.splat(m);
+  let d0 = f64x2.splat(0);
+  let d1 = f64x2.splat(0);
+  let q0 = f64x2.splat(0);
+  let q1 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = ld(p + (<usize>i << 2));
+    const e0 = f64x2.sub(lo64(v), mv);
+    const e1 = f64x2.sub(hi64(v), mv);
+    d0 = f64x2.add(d0, e0);
+    d1 = f64x2.add(d1, e1);
+    q0 = f64x2.add(q0, f64x2.mul(e0, e0));
+    q1 = f64x2.add(q1, f64x2.mul(e1, e1));
+  }
+  let d = hsum(f64x2.add(d0, d1));
+  let q = hsum(f64x2.add(q0, q1));
+  for (; i < n; i++) {
+    const e = <f64>f32At(p, i) - m;
+    d += e;
+    q += e * e;
+  }
+  gDrift = d;
+  gSquares = q;
+}
+
+/** Chan's merge of a chunk `(countB, meanB, m2B)` into group g's running moments (count countA). */
+// @ts-ignore: decorator
+@inline function mergeInto(mean: usize, m2: usize, g: i32, countA: f64, countB: f64, meanB: f64, m2B: f64): void {
+  const total = countA + countB;
+  const m = f64At(mean, g);
+  const delta = meanB - m;
+  f64Set(mean, g, m + (delta * countB) / total);
+  f64Set(m2, g, f64At(m2, g) + m2B + (delta * delta * countA * countB) / total);
+}
+
+/**
+ * Per-group mean and biased variance of a row-major float32 block `(outer, groups, inner)`
+ * (core's `blockedMomentsKernel`, in float64 lanes). Layer norm calls it with
+ * `(1, rows, F)`. `mean` and `variance` are float64 arrays of `groups`.
+ */
+export function moments(x: usize, outer: i32, groups: i32, inner: i32, mean: usize, variance: usize): void {
+  const m2 = variance;
+  memory.fill(mean, 0, <usize>groups << 3);
+  memory.fill(m2, 0, <usize>groups << 3);
+  if (inner > 1) {
+    const chunk = min(inner, TILE);
+    for (let o = 0; o < outer; o++) {
+      const countA0 = <f64>o * <f64>inner;
+      for (let g = 0; g < groups; g++) {
+        const base = x + ((<usize>o * <usize>groups + <usize>g) * <usize>inner << 2);
+        for (let start = 0; start < inner; start += chunk) {
+          const length = min(chunk, inner - start);
+          const p = base + (<usize>start << 2);
+          const len = <f64>length;
+          const chunkMean = sumRun(p, length) / len;
+          centredRun(p, length, chunkMean);
+          mergeInto(mean, m2, g, countA0 + <f64>start, len, chunkMean, gSquares - (gDrift * gDrift) / len);
+        }
+      }
+    }
+  } else {
+    // Channels last: tiles of whole rows, columns of 4 groups summed down the rows.
+    const tileRows = max(1, TILE / groups);
+    const wide = groups & ~3;
+    const rowBytes = <usize>groups << 2;
+    for (let t0 = 0; t0 < outer; t0 += tileRows) {
+      const rows = min(tileRows, outer - t0);
+      const n = <f64>rows;
+      const nv = f64x2.splat(n);
+      const tile = x + (<usize>t0 * rowBytes);
+      for (let g = 0; g < wide; g += 4) {
+        let s0 = f64x2.splat(0);
+        let s1 = f64x2.splat(0);
+        let p = tile + (<usize>g << 2);
+        for (let r = 0; r < rows; r++, p += rowBytes) {
+          const v = ld(p);
+          s0 = f64x2.add(s0, lo64(v));
+          s1 = f64x2.add(s1, hi64(v));
+        }
+        const m0 = f64x2.div(s0, nv);
+        const m1 = f64x2.div(s1, nv);
+        let d0 = f64x2.splat(0);
+        let d1 = f64x2.splat(0);
+        let q0 = f64x2.splat(0);
+        let q1 = f64x2.splat(0);
+        p = tile + (<usize>g << 2);
+        for (let r = 0; r < rows; r++, p += rowBytes) {
+          const v = ld(p);
+          const e0 = f64x2.sub(lo64(v), m0);
+          const e1 = f64x2.sub(hi64(v), m1);
+          d0 = f64x2.add(d0, e0);
+          d1 = f64x2.add(d1, e1);
+          q0 = f64x2.add(q0, f64x2.mul(e0, e0));
+          q1 = f64x2.add(q1, f64x2.mul(e1, e1));
+        }
+        const countA = <f64>t0;
+        let dd = f64x2.extract_lane(d0, 0);
+        mergeInto(mean, m2, g, countA, n, f64x2.extract_lane(m0, 0), f64x2.extract_lane(q0, 0) - (dd * dd) / n);
+        dd = f64x2.extract_lane(d0, 1);
+        mergeInto(mean, m2, g + 1, countA, n, f64x2.extract_lane(m0, 1), f64x2.extract_lane(q0, 1) - (dd * dd) / n);
+        dd = f64x2.extract_lane(d1, 0);
+        mergeInto(mean, m2, g + 2, countA, n, f64x2.extract_lane(m1, 0), f64x2.extract_lane(q1, 0) - (dd * dd) / n);
+        dd = f64x2.extract_lane(d1, 1);
+        mergeInto(mean, m2, g + 3, countA, n, f64x2.extract_lane(m1, 1), f64x2.extract_lane(q1, 1) - (dd * dd) / n);
+      }
+      for (let g = wide; g < groups; g++) {
+        let s: f64 = 0;
+        let p = tile + (<usize>g << 2);
+        for (let r = 0; r < rows; r++, p += rowBytes) s += <f64>load<f32>(p);
+        const tileMean = s / n;
+        let d: f64 = 0;
+        let q: f64 = 0;
+        p = tile + (<usize>g << 2);
+        for (let r = 0; r < rows; r++, p += rowBytes) {
+          const e = <f64>load<f32>(p) - tileMean;
+          d += e;
+          q += e * e;
+        }
+        mergeInto(mean, m2, g, <f64>t0, n, tileMean, q - (d * d) / n);
+      }
+    }
+  }
+  const count = <f64>outer * <f64>inner;
+  for (let g = 0; g < groups; g++) f64Set(variance, g, max<f64>(0, f64At(m2, g)) / count);
+}
+
+/** Layer-norm statistics: per-row mean and `invStd = 1/√(var + eps)` (biased variance). */
+export function lnStatistics(x: usize, rows: i32, features: i32, eps: f64, mean: usize, invStd: usize): void {
+  moments(x, 1, rows, features, mean, invStd);
+  for (let r = 0; r < rows; r++) f64Set(invStd, r, 1.0 / Math.sqrt(f64At(invStd, r) + eps));
+}
+
+/**
+ * `y = ((x − m) − mLo)·s + b` over `n` contiguous floats with scalar constants. The mean is
+ * split into float32 `m + mLo` (see the header): `x − m` is exact when x is near the mean.
+ */
+function affineRun(x: usize, y: usize, n: i32, m: f32, mLo: f32, s: f32, b: f32): void {
+  const mv = f32x4.splat(m);
+  const lv = f32x4.splat(mLo);
+  const sv = f32x4.splat(s);
+  const bv = f32x4.splat(b);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const o = <usize>i << 2;
+    const v = ld(x + o);
+    const w = ld(x + o + 16);
+    v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(f32x4.sub(v, mv), lv), sv), bv));
+    v128.store(y + o + 16, f32x4.add(f32x4.mul(f32x4.sub(f32x4.sub(w, mv), lv), sv), bv));
+  }
+  if (i + 4 <= n) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(f32x4.mul(f32x4.sub(f32x4.sub(ld(x + o), mv), lv), sv), bv));
+    i += 4;
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, (load<f32>(x + o) - m - mLo) * s + b);
+  }
+}
+
+/**
+ * Batch-norm forward (train and eval): `y = (x − mean[c])·scale[c] + shift[c]` over
+ * `(outer, C, inner)`; `mean`, `scale`, `shift` are float32 arrays of C.
+ */
+export function bnNormalize(x: usize, outer: i32, channels: i32, inner: i32, mean: usize, meanLo: usize, scale: usize, shift: usize, y: usize): void {
+  if (inner > 1) {
+    const plane = <usize>inner << 2;
+    let p = x;
+    let q = y;
+    for (let o = 0; o < outer; o++) {
+      for (let c = 0; c < channels; c++, p += plane, q += plane) {
+        affineRun(p, q, inner, f32At(mean, c), f32At(meanLo, c), f32At(scale, c), f32At(shift, c));
+      }
+    }
+    return;
+  }
+  const wide = channels & ~3;
+  const rowBytes = <usize>channels << 2;
+  let p = x;
+  let q = y;
+  for (let r = 0; r < outer; r++, p += rowBytes, q += rowBytes) {
+    let c = 0;
+    for (; c < wide; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(q + o, f32x4.add(f32x4.mul(f32x4.sub(f32x4.sub(ld(p + o), ld(mean + o)), ld(meanLo + o)), ld(scale + o)), ld(shift + o)));
+    }
+    for (; c < channels; c++) {
+      const o = <usize>c << 2;
+      store<f32>(q + o, (load<f32>(p + o) - load<f32>(mean + o) - load<f32>(meanLo + o)) * load<f32>(scale + o) + load<f32>(shift + o));
+    }
+  }
+}
+
+/**
+ * Batch-norm backward reductions: `sumDy[c] = Σ dy`, `sumDyCentered[c] = Σ dy·(x − mean[c])`
+ * in float64 lanes (`mean`, `sumDy`, `sumDyCentered`: float64 arrays of C; overwritten).
+ */
+export function bnGradientSums(x: usize, dy: usize, outer: i32, channels: i32, inner: i32, mean: usize, sumDy: usize, sumDyCentered: usize): void {
+  memory.fill(sumDy, 0, <usize>channels << 3);
+  memory.fill(sumDyCentered, 0, <usize>channels << 3);
+  if (inner > 1) {
+    let p = x;
+    let q = dy;
+    for (let o = 0; o < outer; o++) {
+      for (let c = 0; c < channels; c++) {
+        const m = f64At(mean, c);
+        const mv = f64x2.splat(m);
+        let s0 = f64x2.splat(0);
+        let s1 = f64x2.splat(0);
+        let t0 = f64x2.splat(0);
+        let t1 = f64x2.splat(0);
+        let i = 0;
+        for (; i + 4 <= inner; i += 4) {
+          const o4 = <usize>i << 2;
+          const v = ld(p + o4);
+          const g = ld(q + o4);
+          const g0 = lo64(g);
+          const g1 = hi64(g);
+          s0 = f64x2.add(s0, g0);
+          s1 = f64x2.add(s1, g1);
+          t0 = f64x2.add(t0, f64x2.mul(g0, f64x2.sub(lo64(v), mv)));
+          t1 = f64x2.add(t1, f64x2.mul(g1, f64x2.sub(hi64(v), mv)));
+        }
+        let s = hsum(f64x2.add(s0, s1));
+        let t = hsum(f64x2.add(t0, t1));
+        for (; i < inner; i++) {
+          const g = <f64>f32At(q, i);
+          s += g;
+          t += g * (<f64>f32At(p, i) - m);
+        }
+        f64Set(sumDy, c, f64At(sumDy, c) + s);
+        f64Set(sumDyCentered, c, f64At(sumDyCentered, c) + t);
+        p += <usize>inner << 2;
+        q += <usize>inner << 2;
+      }
+    }
+    return;
+  }
+  // Channels last: tiles of rows, columns of 4 channels with float64 sums in registers.
+  const tileRows = max(1, TILE / channels);
+  const wide = channels & ~3;
+  const rowBytes = <usize>channels << 2;
+  for (let t0 = 0; t0 < outer; t0 += tileRows) {
+    const rows = min(tileRows, outer - t0);
+    const tx = x + <usize>t0 * rowBytes;
+    const td = dy + <usize>t0 * rowBytes;
+    for (let c = 0; c < wide; c += 4) {
+      const m0 = v128.load(mean + (<usize>c << 3));
+      const m1 = v128.load(mean + (<usize>c << 3) + 16);
+      let s0 = f64x2.splat(0);
+      let s1 = f64x2.splat(0);
+      let u0 = f64x2.splat(0);
+      let u1 = f64x2.splat(0);
+      let p = tx + (<usize>c << 2);
+      let q = td + (<usize>c << 2);
+      for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes) {
+        const v = ld(p);
+        const g = ld(q);
+        const g0 = lo64(g);
+        const g1 = hi64(g);
+        s0 = f64x2.add(s0, g0);
+        s1 = f64x2.add(s1, g1);
+        u0 = f64x2.add(u0, f64x2.mul(g0, f64x2.sub(lo64(v), m0)));
+        u1 = f64x2.add(u1, f64x2.mul(g1, f64x2.sub(hi64(v), m1)));
+      }
+      const a = sumDy + (<usize>c << 3);
+      const b = sumDyCentered + (<usize>c << 3);
+      v128.store(a, f64x2.add(v128.load(a), s0));
+      v128.store(a + 16, f64x2.add(v128.load(a + 16), s1));
+      v128.store(b, f64x2.add(v128.load(b), u0));
+      v128.store(b + 16, f64x2.add(v128.load(b + 16), u1));
+    }
+    for (let c = wide; c < channels; c++) {
+      const m = f64At(mean, c);
+      let s: f64 = 0;
+      let u: f64 = 0;
+      let p = tx + (<usize>c << 2);
+      let q = td + (<usize>c << 2);
+      for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes) {
+        const g = <f64>load<f32>(q);
+        s += g;
+        u += g * (<f64>load<f32>(p) - m);
+      }
+      f64Set(sumDy, c, f64At(sumDy, c) + s);
+      f64Set(sumDyCentered, c, f64At(sumDyCentered, c) + u);
+    }
+  }
+}
+
+/**
+ * Batch-norm input gradient: `dx = a[c]·dy + b[c]·(x − mean[c]) + k[c]` over
+ * `(outer, C, inner)`; `mean`, `a`, `b`, `k` are float32 arrays of C.
+ */
+export function bnInputGradient(x: usize, dy: usize, outer: i32, channels: i32, inner: i32, mean: usize, meanLo: usize, a: usize, b: usize, k: usize, dx: usize): void {
+  if (inner > 1) {
+    let p = x;
+    let q = dy;
+    let r = dx;
+    for (let o = 0; o < outer; o++) {
+      for (let c = 0; c < channels; c++) {
+        const m = f32At(mean, c);
+        const ml = f32At(meanLo, c);
+        const lv = f32x4.splat(ml);
+        const ac = f32At(a, c);
+        const bc = f32At(b, c);
+        const kc = f32At(k, c);
+        const mv = f32x4.splat(m);
+        const av = f32x4.splat(ac);
+        const bv = f32x4.splat(bc);
+        const kv = f32x4.splat(kc);
+        let i = 0;
+        for (; i + 8 <= inner; i += 8) {
+          const o4 = <usize>i << 2;
+          v128.store(r + o4, f32x4.add(f32x4.add(f32x4.mul(av, ld(q + o4)), f32x4.mul(bv, f32x4.sub(f32x4.sub(ld(p + o4), mv), lv))), kv));
+          v128.store(r + o4 + 16, f32x4.add(f32x4.add(f32x4.mul(av, ld(q + o4 + 16)), f32x4.mul(bv, f32x4.sub(f32x4.sub(ld(p + o4 + 16), mv), lv))), kv));
+        }
+        if (i + 4 <= inner) {
+          const o4 = <usize>i << 2;
+          v128.store(r + o4, f32x4.add(f32x4.add(f32x4.mul(av, ld(q + o4)), f32x4.mul(bv, f32x4.sub(f32x4.sub(ld(p + o4), mv), lv))), kv));
+          i += 4;
+        }
+        for (; i < inner; i++) {
+          const o4 = <usize>i << 2;
+          store<f32>(r + o4, ac * load<f32>(q + o4) + bc * (load<f32>(p + o4) - m - ml) + kc);
+        }
+        const plane = <usize>inner << 2;
+        p += plane;
+        q += plane;
+        r += plane;
+      }
+    }
+    return;
+  }
+  const wide = channels & ~3;
+  const rowBytes = <usize>channels << 2;
+  let p = x;
+  let q = dy;
+  let r = dx;
+  for (let row = 0; row < outer; row++, p += rowBytes, q += rowBytes, r += rowBytes) {
+    let c = 0;
+    for (; c < wide; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(r + o, f32x4.add(f32x4.add(f32x4.mul(ld(a + o), ld(q + o)), f32x4.mul(ld(b + o), f32x4.sub(f32x4.sub(ld(p + o), ld(mean + o)), ld(meanLo + o)))), ld(k + o)));
+    }
+    for (; c < channels; c++) {
+      const o = <usize>c << 2;
+      store<f32>(r + o, load<f32>(a + o) * load<f32>(q + o) + load<f32>(b + o) * (load<f32>(p + o) - load<f32>(mean + o) - load<f32>(meanLo + o)) + load<f32>(k + o));
+    }
+  }
+}
+
+/**
+ * Layer-norm forward: `y = (x − mean[r])·invStd[r]·scale[f] + shift[f]` over `rows × F`;
+ * `mean`, `invStd` float64 arrays of rows, `scale`, `shift` float32 arrays of F.
+ */
+export function lnForward(x: usize, rows: i32, features: i32, mean: usize, invStd: usize, scale: usize, shift: usize, y: usize): void {
+  const rowBytes = <usize>features << 2;
+  let p = x;
+  let q = y;
+  for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes) {
+    const m64 = f64At(mean, r);
+    const m = <f32>m64;
+    const ml = <f32>(m64 - <f64>m);
+    const s = <f32>f64At(invStd, r);
+    const mv = f32x4.splat(m);
+    const lv = f32x4.splat(ml);
+    const sv = f32x4.splat(s);
+    let i = 0;
+    for (; i + 8 <= features; i += 8) {
+      const o = <usize>i << 2;
+      v128.store(q + o, f32x4.add(f32x4.mul(f32x4.mul(f32x4.sub(f32x4.sub(ld(p + o), mv), lv), sv), ld(scale + o)), ld(shift + o)));
+      v128.store(q + o + 16, f32x4.add(f32x4.mul(f32x4.mul(f32x4.sub(f32x4.sub(ld(p + o + 16), mv), lv), sv), ld(scale + o + 16)), ld(shift + o + 16)));
+    }
+    if (i + 4 <= features) {
+      const o = <usize>i << 2;
+      v128.store(q + o, f32x4.add(f32x4.mul(f32x4.mul(f32x4.sub(f32x4.sub(ld(p + o), mv), lv), sv), ld(scale + o)), ld(shift + o)));
+      i += 4;
+    }
+    for (; i < features; i++) {
+      const o = <usize>i << 2;
+      store<f32>(q + o, (load<f32>(p + o) - m - ml) * s * load<f32>(scale + o) + load<f32>(shift + o));
+    }
+  }
+}
+
+/**
+ * Layer-norm backward over `rows × F`: writes `dx` and **adds** `Σ_rows dy·x̂` to `dscale`
+ * and `Σ_rows dy` to `dshift` (float64 arrays of F). With `g = dy·scale`:
+ * `dx = invStd·(g − mean(g) − x̂·mean(g·x̂))`. Row sums and parameter sums accumulate in
+ * float64 lanes; `scale` is a float32 array of F.
+ */
+export function lnBackward(x: usize, dy: usize, rows: i32, features: i32, mean: usize, invStd: usize, scale: usize, dx: usize, dscale: usize, dshift: usize): void {
+  const rowBytes = <usize>features << 2;
+  const wide = features & ~3;
+  const inverse: f64 = 1.0 / <f64>features;
+  let p = x;
+  let q = dy;
+  let w = dx;
+  for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes, w += rowBytes) {
+    const m64 = f64At(mean, r);
+    const m = <f32>m64;
+    const ml = <f32>(m64 - <f64>m);
+    const s = <f32>f64At(invStd, r);
+    const mv = f32x4.splat(m);
+    const lv = f32x4.splat(ml);
+    const sv = f32x4.splat(s);
+    let g0 = f64x2.splat(0);
+    let g1 = f64x2.splat(0);
+    let h0 = f64x2.splat(0);
+    let h1 = f64x2.splat(0);
+    let i = 0;
+    for (; i < wide; i += 4) {
+      const o = <usize>i << 2;
+      const xhat = f32x4.mul(f32x4.sub(f32x4.sub(ld(p + o), mv), lv), sv);
+      const up = ld(q + o);
+      const g = f32x4.mul(up, ld(scale + o));
+      const gx = f32x4.mul(g, xhat);
+      const ux = f32x4.mul(up, xhat);
+      g0 = f64x2.add(g0, lo64(g));
+      g1 = f64x2.add(g1, hi64(g));
+      h0 = f64x2.add(h0, lo64(gx));
+      h1 = f64x2.add(h1, hi64(gx));
+      const a = dscale + (<usize>i << 3);
+      const b = dshift + (<usize>i << 3);
+      v128.store(a, f64x2.add(v128.load(a), lo64(ux)));
+      v128.store(a + 16, f64x2.add(v128.load(a + 16), hi64(ux)));
+      v128.store(b, f64x2.add(v128.load(b), lo64(up)));
+      v128.store(b + 16, f64x2.add(v128.load(b + 16), hi64(up)));
+    }
+    let sumG = hsum(f64x2.add(g0, g1));
+    let sumGX = hsum(f64x2.add(h0, h1));
+    for (; i < features; i++) {
+      const o = <usize>i << 2;
+      const xhat = (load<f32>(p + o) - m - ml) * s;
+      const up = load<f32>(q + o);
+      const g = up * load<f32>(scale + o);
+      sumG += <f64>g;
+      sumGX += <f64>(g * xhat);
+      f64Set(dscale, i, f64At(dscale, i) + <f64>(up * xhat));
+      f64Set(dshift, i, f64At(dshift, i) + <f64>up);
+    }
+    const meanG = <f32>(sumG * inverse);
+    const meanGX = <f32>(sumGX * inverse);
+    const mgv = f32x4.splat(meanG);
+    const mgxv = f32x4.splat(meanGX);
+    i = 0;
+    for (; i < wide; i += 4) {
+      const o = <usize>i << 2;
+      const xhat = f32x4.mul(f32x4.sub(f32x4.sub(ld(p + o), mv), lv), sv);
+      const g = f32x4.mul(ld(q + o), ld(scale + o));
+      v128.store(w + o, f32x4.mul(sv, f32x4.sub(f32x4.sub(g, mgv), f32x4.mul(xhat, mgxv))));
+    }
+    for (; i < features; i++) {
+      const o = <usize>i << 2;
+      const xhat = (load<f32>(p + o) - m - ml) * s;
+      const g = load<f32>(q + o) * load<f32>(scale + o);
+      store<f32>(w + o, s * (g - meanG - xhat * meanGX));
+    }
+  }
+}

@@ -1,0 +1,200 @@
+import { batchNorm } from '@normkit/batch-norm';
+import { layerNorm } from '@normkit/layer-norm';
+import { isNormkitError, tensor, toTypedArray } from '@normkit/core';
+import { randn } from '@normkit/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WasmPool, disableWasm, enableWasm } from './index.js';
+
+afterEach(() => disableWasm());
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return isNormkitError(e) ? e.code : `not a NormkitError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+describe('WasmPool', () => {
+  it('reserves its memory up front and hands out aligned float32 views', () => {
+    const pool = WasmPool.create(1 << 20);
+    expect(pool.memory.buffer.byteLength).toBe(1 << 20);
+    const a = pool.tensor([3, 5]);
+    const b = pool.tensor([7]);
+    expect(a.data).toBeInstanceOf(Float32Array);
+    expect(a.data.buffer).toBe(pool.memory.buffer);
+    expect(a.data.byteOffset % 16).toBe(0);
+    expect(b.data.byteOffset % 16).toBe(0);
+    expect(Array.from(a.data)).toEqual(new Array(15).fill(0));
+    expect(a.shape).toEqual([3, 5]);
+    expect(a.stride).toEqual([5, 1]);
+    expect(pool.stats().liveTensors).toBe(2);
+    expect(pool.stats().usedBytes).toBe(64 + 32);
+  });
+
+  it('frees and coalesces: after disposing everything one block covers the capacity', () => {
+    const pool = WasmPool.create(1 << 20);
+    const { capacityBytes } = pool.stats();
+    const ts = Array.from({ length: 20 }, (_, i) => pool.tensor([i + 1, 3]));
+    for (let i = 0; i < ts.length; i += 2) ts[i].dispose();
+    for (let i = 1; i < ts.length; i += 2) pool.dispose(ts[i]);
+    expect(pool.stats()).toEqual({ capacityBytes, usedBytes: 0, freeBytes: capacityBytes, largestFreeBytes: capacityBytes, liveTensors: 0 });
+    // the whole capacity is one allocation again
+    const big = pool.tensor([capacityBytes / 4]);
+    expect(big.data.length).toBe(capacityBytes / 4);
+  });
+
+  it('copies tensors in (any dtype and strides) and from arrays', () => {
+    const pool = WasmPool.create(1 << 20);
+    const src = tensor(new Float64Array([1, 2, 3, 4, 5, 6]), [2, 3]).transpose(1, 0);
+    const t = pool.fromTensor(src);
+    expect(t.shape).toEqual([3, 2]);
+    expect(Array.from(t.data)).toEqual([1, 4, 2, 5, 3, 6]);
+    expect(Array.from(pool.fromArray([1, 2, 3], [3, 1]).data)).toEqual([1, 2, 3]);
+    expect(code(() => pool.fromArray([1, 2], [3]))).toBe('E_SHAPE');
+  });
+
+  it('throws E_STATE "out of memory" when no block is large enough, and recovers after dispose', () => {
+    const pool = WasmPool.create(1 << 16);
+    const a = pool.tensor([8100]); // 64 KiB minus a 1 KiB header holds one, not two
+    let error: unknown;
+    try {
+      pool.tensor([8100]);
+    } catch (e) {
+      error = e;
+    }
+    expect(isNormkitError(error, 'E_STATE')).toBe(true);
+    expect((error as Error).message).toMatch(/^wasm pool: out of memory: a tensor of shape \[8100\] needs 32400 bytes/);
+    expect(pool.tryTensor([8100])).toBeNull();
+    a.dispose();
+    expect(pool.tensor([8100]).data.length).toBe(8100);
+  });
+
+  it('rejects a second dispose and foreign tensors with E_STATE', () => {
+    const pool = WasmPool.create(1 << 16);
+    const t = pool.tensor([4]);
+    t.dispose();
+    expect(code(() => t.dispose())).toBe('E_STATE');
+    expect(code(() => pool.dispose(randn([4], 1, 'float32')))).toBe('E_STATE');
+    expect(code(() => WasmPool.create(1 << 16).dispose(pool.tensor([2])))).toBe('E_STATE');
+  });
+
+  it('scope frees what was allocated inside except what it returns; scopes nest', () => {
+    const pool = WasmPool.create(1 << 20);
+    const outer = pool.tensor([4]);
+    const kept = pool.scope(() => {
+      pool.tensor([100]);
+      const inner = pool.scope(() => {
+        pool.tensor([10]);
+        return { a: pool.tensor([3]), list: [pool.tensor([5])] };
+      });
+      expect(pool.stats().liveTensors).toBe(1 + 1 + 2);
+      const disposed = pool.tensor([6]);
+      disposed.dispose(); // disposing inside a scope is fine
+      return inner.a;
+    });
+    expect(pool.stats().liveTensors).toBe(2);
+    expect(pool.isLive(outer)).toBe(true);
+    expect(pool.isLive(kept)).toBe(true);
+    kept.dispose();
+    outer.dispose();
+    expect(pool.stats().usedBytes).toBe(0);
+  });
+
+  it('scope frees everything when the function throws, and keep() exempts a tensor', () => {
+    const pool = WasmPool.create(1 << 20);
+    let escaped = pool.tensor([1]);
+    escaped.dispose();
+    expect(() =>
+      pool.scope(() => {
+        pool.tensor([10]);
+        escaped = pool.keep(pool.tensor([2]));
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(pool.stats().liveTensors).toBe(1);
+    expect(pool.isLive(escaped)).toBe(true);
+  });
+
+  it('rejects bad sizes with E_OPTION', () => {
+    expect(code(() => WasmPool.create(0))).toBe('E_OPTION');
+    expect(code(() => WasmPool.create(8 * 1024 ** 3))).toBe('E_OPTION');
+  });
+});
+
+describe('kernel outputs and the pool', () => {
+  it('outputs are pool tensors that scope frees; resident inputs are not copied', async () => {
+    const wasm = await enableWasm({ memoryBytes: 1 << 22 });
+    if (wasm === false) throw new Error('no SIMD');
+    const { pool } = wasm;
+    const options = layerNorm.resolveOptions({ normalizedShape: [6] });
+    const { params } = layerNorm.init(options, 'float32');
+    const x = pool.fromTensor(randn([5, 6], 1, 'float32'));
+    const dy = pool.fromTensor(randn([5, 6], 2, 'float32'));
+    const copied = wasm.counters.copiedIn;
+    const dx = pool.scope(() => {
+      const f = layerNorm.forward({ x, params, state: {}, mode: 'train' }, options);
+      expect(pool.isLive(f.y)).toBe(true);
+      return layerNorm.backward({ dy, params, saved: f.saved }, options).dx;
+    });
+    expect(wasm.counters.copiedIn).toBe(copied);
+    expect(pool.stats().liveTensors).toBe(3); // x, dy, dx
+    expect(pool.isLive(dx)).toBe(true);
+  });
+
+  it('a JS-heap input is copied in once per forward (statistics and normalize share the copy)', async () => {
+    const wasm = await enableWasm({ memoryBytes: 1 << 22 });
+    if (wasm === false) throw new Error('no SIMD');
+    const options = batchNorm.resolveOptions({ numFeatures: 3 });
+    const { params, state } = batchNorm.init(options, 'float32');
+    const x = randn([4, 3, 5], 1, 'float32');
+    const dy = randn([4, 3, 5], 2, 'float32');
+    const f = batchNorm.forward({ x, params, state, mode: 'train' }, options);
+    expect(wasm.counters.copiedIn).toBe(1);
+    batchNorm.backward({ dy, params, saved: f.saved }, options);
+    expect(wasm.counters.copiedIn).toBe(3); // x and dy, once for both backward kernels
+    // every temporary copy is freed: only y and dx remain
+    expect(wasm.pool.stats().liveTensors).toBe(2);
+  });
+
+  it('throws E_STATE when a disposed pool tensor reaches a wasm kernel', async () => {
+    const wasm = await enableWasm({ memoryBytes: 1 << 22 });
+    if (wasm === false) throw new Error('no SIMD');
+    const options = batchNorm.resolveOptions({ numFeatures: 3 });
+    const { params, state } = batchNorm.init(options, 'float32');
+    const x = wasm.pool.fromTensor(randn([4, 3], 1, 'float32'));
+    x.dispose();
+    let error: unknown;
+    try {
+      batchNorm.forward({ x, params, state, mode: 'train' }, options);
+    } catch (e) {
+      error = e;
+    }
+    expect(isNormkitError(error, 'E_STATE')).toBe(true);
+    expect((error as Error).message).toBe('x: wasm pool tensor used after dispose()');
+    const lo = layerNorm.resolveOptions({ normalizedShape: [3] });
+    const y = layerNorm.forward({ x: wasm.pool.fromTensor(randn([2, 3], 1, 'float32')), params: layerNorm.init(lo, 'float32').params, state: {}, mode: 'train' }, lo).y;
+    const saved = wasm.pool.scope(() => layerNorm.forward({ x: y, params: layerNorm.init(lo, 'float32').params, state: {}, mode: 'train' }, lo).saved);
+    (y as unknown as { dispose(): void }).dispose();
+    expect(code(() => layerNorm.backward({ dy: randn([2, 3], 3, 'float32'), params: layerNorm.init(lo, 'float32').params, saved }, lo))).toBe('E_STATE');
+  });
+
+  it('when the pool is full, outputs go to the JS heap and the results stay correct', async () => {
+    const wasm = await enableWasm({ memoryBytes: 1 << 16 });
+    if (wasm === false) throw new Error('no SIMD');
+    const options = layerNorm.resolveOptions({ normalizedShape: [64] });
+    const { params } = layerNorm.init(options, 'float32');
+    const filler = wasm.pool.tensor([7500]); // leaves ~34 KB: neither y nor a copy of x (38 KB) fits
+    const x = randn([150, 64], 1, 'float32');
+    const withWasm = layerNorm.forward({ x, params, state: {}, mode: 'train' }, options).y;
+    await disableWasm();
+    const reference = layerNorm.forward({ x, params, state: {}, mode: 'train' }, options).y;
+    expect(withWasm.data.buffer).not.toBe(wasm.pool.buffer);
+    const a = toTypedArray(withWasm);
+    const b = toTypedArray(reference);
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-5);
+    expect(wasm.counters.declined).toBe(2);
+    expect(wasm.pool.isLive(filler)).toBe(true);
+  });
+});

@@ -1,0 +1,171 @@
+import { batchNorm } from '@normkit/batch-norm';
+import { layerNorm } from '@normkit/layer-norm';
+import { toTypedArray } from '@normkit/core';
+import type { Shape, Tensor } from '@normkit/core';
+import { randn, uniform } from '@normkit/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disableWasm, enableWasm } from './index.js';
+import type { WasmBackend } from './index.js';
+
+// wasm vs TypeScript kernels on random shapes: tails (sizes not a multiple of 4 or 8),
+// size-1 axes, (N, C), NCHW, channels last, several layer-norm trailing axes, chunk and tile
+// boundaries of the statistics. Outputs agree to float32 accuracy; the statistics (float64
+// lanes) to ~1e-12.
+
+let backend: WasmBackend;
+beforeAll(async () => {
+  const b = await enableWasm({ memoryBytes: 64 * 1024 * 1024 });
+  if (b === false) throw new Error('no wasm SIMD on this host');
+  backend = b;
+});
+afterAll(() => disableWasm());
+
+/** Runs `fn` once on wasm and once on TypeScript. */
+async function both<T>(fn: () => T): Promise<{ wasm: T; ts: T }> {
+  const wasm = fn();
+  const bn = backend.batchNorm;
+  const ln = backend.layerNorm;
+  const { setBatchNormBackend } = await import('@normkit/batch-norm');
+  const { setLayerNormBackend } = await import('@normkit/layer-norm');
+  setBatchNormBackend(null);
+  setLayerNormBackend(null);
+  try {
+    return { wasm, ts: fn() };
+  } finally {
+    setBatchNormBackend(bn);
+    setLayerNormBackend(ln);
+  }
+}
+
+/** max |a − b| / (1 + max |b|): float32 agreement relative to the scale of the output. */
+function scaledError(a: Tensor | Float64Array, b: Tensor | Float64Array): number {
+  const x = a instanceof Float64Array ? a : toTypedArray(a);
+  const y = b instanceof Float64Array ? b : toTypedArray(b);
+  expect(x.length).toBe(y.length);
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < y.length; i++) {
+    scale = Math.max(scale, Math.abs(y[i]));
+    err = Math.max(err, Math.abs(x[i] - y[i]));
+  }
+  return err / (1 + scale);
+}
+
+function relativeError(a: Float64Array, b: Float64Array): number {
+  let err = 0;
+  for (let i = 0; i < b.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]) / Math.max(1e-300, Math.abs(b[i])));
+  return err;
+}
+
+const int = (rand: () => number, lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+
+interface BnCase {
+  shape: Shape;
+  channelAxis: number;
+}
+
+function bnCases(): BnCase[] {
+  const rand = uniform(20261125);
+  const out: BnCase[] = [
+    { shape: [3000, 7], channelAxis: 1 }, // several row tiles, C % 4 = 3
+    { shape: [1, 2, 130, 131], channelAxis: 1 }, // planes longer than one 16384-element chunk
+    { shape: [2, 5, 3, 1], channelAxis: 3 }, // channels last with C = 1... plus size-1 axes
+    { shape: [2, 1, 5], channelAxis: 1 }, // one channel
+    { shape: [1, 9, 1, 1, 2], channelAxis: 1 },
+  ];
+  for (let i = 0; i < 60; i++) {
+    const kind = i % 3;
+    if (kind === 0) out.push({ shape: [int(rand, 2, 40), int(rand, 1, 19)], channelAxis: 1 });
+    else if (kind === 1) out.push({ shape: [int(rand, 1, 4), int(rand, 1, 9), int(rand, 1, 7), int(rand, 1, 9)], channelAxis: 1 });
+    else out.push({ shape: [int(rand, 1, 4), int(rand, 1, 6), int(rand, 1, 5), int(rand, 1, 13)], channelAxis: 3 });
+  }
+  return out.filter((c) => c.shape.reduce((a, b) => a * b, 1) / c.shape[c.channelAxis] > 1);
+}
+
+describe('batch norm: wasm agrees with the TypeScript kernels', () => {
+  const cases = bnCases();
+  it.each(cases.map((c, i) => [i, c.shape.join('×'), c.channelAxis, c] as const))('case %i: %s, channel axis %i', async (i, _s, _a, c) => {
+    const channels = c.shape[c.channelAxis];
+    const options = batchNorm.resolveOptions({ numFeatures: channels, channelAxis: c.channelAxis });
+    const weight = randn([channels], 100 + i, 'float32', 1, 0.5);
+    const bias = randn([channels], 200 + i, 'float32');
+    const { state } = batchNorm.init(options, 'float32');
+    const x = randn(c.shape, 300 + i, 'float32', 3, 2);
+    const dy = randn(c.shape, 400 + i, 'float32');
+    for (const mode of ['train', 'eval'] as const) {
+      const before = backend.counters.handled;
+      const r = await both(() => {
+        const f = batchNorm.forward({ x, params: { weight, bias }, state, mode }, options);
+        const b = batchNorm.backward({ dy, params: { weight, bias }, saved: f.saved }, options);
+        return { f, b };
+      });
+      expect(backend.counters.handled - before).toBe(mode === 'train' ? 4 : 3);
+      expect(r.wasm.f.y.data.buffer).toBe(backend.pool.buffer);
+      expect(scaledError(r.wasm.f.y, r.ts.f.y)).toBeLessThan(2e-6);
+      // dx = a·dy + b·(x − mean) + k cancels to ~0 with few values per channel: float32
+      // rounding is relative to the size of the terms, max |γ·invStd|·max |dy|.
+      const invStd = r.ts.f.saved.invStd;
+      let terms = 0;
+      for (let c = 0; c < channels; c++) terms = Math.max(terms, Math.abs(weight.data[c] * invStd[c]));
+      terms *= Math.max(...Array.from(dy.data, Math.abs));
+      expect(scaledError(r.wasm.b.dx, r.ts.b.dx)).toBeLessThan(2e-6 * (1 + terms));
+      expect(scaledError(r.wasm.b.grads.weight!, r.ts.b.grads.weight!)).toBeLessThan(2e-6);
+      expect(scaledError(r.wasm.b.grads.bias!, r.ts.b.grads.bias!)).toBeLessThan(2e-6);
+      if (mode === 'train') {
+        expect(relativeError(r.wasm.f.saved.mean, r.ts.f.saved.mean)).toBeLessThan(1e-11);
+        expect(relativeError(r.wasm.f.saved.invStd, r.ts.f.saved.invStd)).toBeLessThan(1e-10);
+        expect(scaledError(r.wasm.f.state.runningVar!, r.ts.f.state.runningVar!)).toBeLessThan(1e-7);
+      }
+    }
+  });
+});
+
+interface LnCase {
+  leading: Shape;
+  normalized: Shape;
+}
+
+function lnCases(): LnCase[] {
+  const rand = uniform(7);
+  const out: LnCase[] = [
+    { leading: [2], normalized: [17003] }, // rows longer than one chunk, F % 8 = 3
+    { leading: [3], normalized: [1] }, // one feature
+    { leading: [1, 1], normalized: [5, 1] },
+    { leading: [], normalized: [6] }, // a single row
+  ];
+  for (let i = 0; i < 50; i++) {
+    const rank = int(rand, 0, 2);
+    const leading = Array.from({ length: rank }, () => int(rand, 1, 6));
+    const normalized = i % 4 === 0 ? [int(rand, 1, 5), int(rand, 1, 7)] : [int(rand, 1, 70)];
+    out.push({ leading, normalized });
+  }
+  return out;
+}
+
+describe('layer norm: wasm agrees with the TypeScript kernels', () => {
+  const cases = lnCases();
+  it.each(cases.map((c, i) => [i, [...c.leading, ...c.normalized].join('×'), c.normalized.length, c] as const))(
+    'case %i: %s over the last %i axes',
+    async (i, _s, _n, c) => {
+      const shape = [...c.leading, ...c.normalized];
+      const options = layerNorm.resolveOptions({ normalizedShape: c.normalized });
+      const weight = randn(c.normalized, 10 + i, 'float32', 1, 0.5);
+      const bias = randn(c.normalized, 20 + i, 'float32');
+      const x = randn(shape, 30 + i, 'float32', -2, 3);
+      const dy = randn(shape, 40 + i, 'float32');
+      const before = backend.counters.handled;
+      const r = await both(() => {
+        const f = layerNorm.forward({ x, params: { weight, bias }, state: {}, mode: 'train' }, options);
+        const b = layerNorm.backward({ dy, params: { weight, bias }, saved: f.saved }, options);
+        return { f, b };
+      });
+      expect(backend.counters.handled - before).toBe(3);
+      expect(scaledError(r.wasm.f.y, r.ts.f.y)).toBeLessThan(2e-6);
+      expect(scaledError(r.wasm.b.dx, r.ts.b.dx)).toBeLessThan(4e-6);
+      expect(scaledError(r.wasm.b.grads.weight!, r.ts.b.grads.weight!)).toBeLessThan(2e-6);
+      expect(scaledError(r.wasm.b.grads.bias!, r.ts.b.grads.bias!)).toBeLessThan(2e-6);
+      expect(relativeError(r.wasm.f.saved.mean.data as Float64Array, r.ts.f.saved.mean.data as Float64Array)).toBeLessThan(1e-11);
+      expect(relativeError(r.wasm.f.saved.invStd.data as Float64Array, r.ts.f.saved.invStd.data as Float64Array)).toBeLessThan(1e-10);
+    },
+  );
+});
