@@ -20,6 +20,7 @@ import type { Timed } from './harness.js';
 import { FULL_HARNESS, QUICK_HARNESS, measureInterleaved } from './harness.js';
 import { copyCeiling } from './impls/copy.js';
 import { normkitApi, normkitKernel } from './impls/normkit.js';
+import { disposeWasmBackends, normkitWasm, normkitWasmCopy, normkitWasmTwoThreads } from './impls/wasm.js';
 import { loadOrt, onnxRuntime } from './impls/ort.js';
 import type { TfInfo } from './impls/tfjs.js';
 import { loadTf, tfjsImplementation } from './impls/tfjs.js';
@@ -113,7 +114,7 @@ export interface BenchReport {
 
 /** The implementations, in the order they run on each workload (normkit first: it is the reference). */
 export function implementations(): Implementation[] {
-  return [normkitApi, normkitKernel, tfjsImplementation('wasm'), tfjsImplementation('cpu'), onnxRuntime, copyCeiling];
+  return [normkitApi, normkitKernel, normkitWasm, normkitWasmCopy, normkitWasmTwoThreads, tfjsImplementation('wasm'), tfjsImplementation('cpu'), onnxRuntime, copyCeiling];
 }
 
 /** Where progress and the table go. */
@@ -279,6 +280,7 @@ export async function main(argv: readonly string[], io: Io = DEFAULT_IO): Promis
     skipped.push(...notTimed);
     tables.set(workload, formatWorkloadTable(workload, rows, notTimed));
   }
+  await disposeWasmBackends();
   const targets = evaluateTargets(results);
   const cpuList = os.cpus();
   const report: BenchReport = {

@@ -48,17 +48,17 @@ export interface WasmBackend {
 let active: WasmBackend | null = null;
 
 /**
- * Turns on the WebAssembly SIMD kernels for every float32 batch-norm and layer-norm call in
- * this process: forward and backward of the plugins (and of the `BatchNorm` / `LayerNorm`
- * layers) run in wasm when the tensors are float32 and row-major, and the TypeScript kernels
- * run otherwise (float64, strided views, a full pool).
+ * Builds a WebAssembly SIMD backend — its own memory pool, kernels and (with `threads: 2`)
+ * worker — **without** installing it: pass `backend.batchNorm` / `backend.layerNorm` to
+ * `setBatchNormBackend` / `setLayerNormBackend` to route calls through it, or use
+ * {@link enableWasm}, which builds and installs one. Several backends can coexist (a
+ * benchmark compares one and two threads); each `dispose()`s its own resources.
  *
- * @returns the backend, or `false` when the host has no WebAssembly SIMD (nothing changes:
- *   the TypeScript kernels keep running)
+ * @returns the backend, or `false` when the host has no WebAssembly SIMD
  * @throws NormkitError `E_OPTION` for a bad `memoryBytes`, `threads` or `threadThreshold`, or
  *   `threads: 2` on a host without shared WebAssembly memory
  */
-export async function enableWasm(options: EnableWasmOptions = {}): Promise<WasmBackend | false> {
+export async function createWasmBackend(options: EnableWasmOptions = {}): Promise<WasmBackend | false> {
   const threads = options.threads ?? 1;
   if (threads !== 1 && threads !== 2) {
     throw new NormkitError('E_OPTION', `threads: expected 1 or 2, got ${String(threads)}`, 'threads');
@@ -78,7 +78,6 @@ export async function enableWasm(options: EnableWasmOptions = {}): Promise<WasmB
   const kernels = new WasmKernels(pool, exports, workers);
   const bn = batchNormBackend(kernels);
   const ln = layerNormBackend(kernels);
-  if (active !== null) await active.disable();
   const backend: WasmBackend = {
     pool,
     threads,
@@ -93,8 +92,26 @@ export async function enableWasm(options: EnableWasmOptions = {}): Promise<WasmB
       await workers?.terminate();
     },
   };
-  setBatchNormBackend(bn);
-  setLayerNormBackend(ln);
+  return backend;
+}
+
+/**
+ * Turns on the WebAssembly SIMD kernels for every float32 batch-norm and layer-norm call in
+ * this process: forward and backward of the plugins (and of the `BatchNorm` / `LayerNorm`
+ * layers) run in wasm when the tensors are float32 and row-major, and the TypeScript kernels
+ * run otherwise (float64, strided views, a full pool). A backend enabled before is disabled.
+ *
+ * @returns the backend, or `false` when the host has no WebAssembly SIMD (nothing changes:
+ *   the TypeScript kernels keep running)
+ * @throws NormkitError `E_OPTION` for a bad `memoryBytes`, `threads` or `threadThreshold`, or
+ *   `threads: 2` on a host without shared WebAssembly memory
+ */
+export async function enableWasm(options: EnableWasmOptions = {}): Promise<WasmBackend | false> {
+  const backend = await createWasmBackend(options);
+  if (backend === false) return false;
+  if (active !== null) await active.disable();
+  setBatchNormBackend(backend.batchNorm);
+  setLayerNormBackend(backend.layerNorm);
   active = backend;
   return backend;
 }

@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-export { enableWasm, disableWasm, activeWasm } from './enable.js';
+export { createWasmBackend, enableWasm, disableWasm, activeWasm } from './enable.js';
 export type { EnableWasmOptions, WasmBackend } from './enable.js';
 export { WasmPool, DEFAULT_MEMORY_BYTES, POOL_ALIGNMENT, WASM_PAGE_BYTES } from './pool.js';
 export type { PoolTensor, PoolStats } from './pool.js';

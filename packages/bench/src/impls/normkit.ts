@@ -1,7 +1,7 @@
 import { arrayTypeOf, groupMomentsKernel, rowMajorStrides, tensor, zeros } from '@normkit/core';
 import type { FloatArray, Tensor } from '@normkit/core';
-import { batchNorm, gradientSumsKernel, inputGradientKernel, normalizeKernel } from '@normkit/batch-norm';
-import { layerNorm, layerNormBackwardKernel, layerNormForwardKernel, rowStatisticsKernel } from '@normkit/layer-norm';
+import { batchNorm, gradientSumsKernel, inputGradientKernel, normalizeKernel, setBatchNormBackend } from '@normkit/batch-norm';
+import { layerNorm, layerNormBackwardKernel, layerNormForwardKernel, rowStatisticsKernel, setLayerNormBackend } from '@normkit/layer-norm';
 import { rowMajorView, scaleSlices, sliceNorms, weightNorm, weightNormBackwardKernel } from '@normkit/weight-norm';
 import type { WorkloadData } from '../data.js';
 import type { Workload } from '../workloads.js';
@@ -12,8 +12,15 @@ import type { Implementation, Outputs, PreparedRun } from './types.js';
 const MOMENTUM = 0.1;
 
 /** A prepared run from a synchronous step that returns its outputs. */
+/** The TypeScript kernels: no accelerated backend installed (the wasm rows install theirs per sample). */
+async function useTypeScriptKernels(): Promise<void> {
+  setBatchNormBackend(null);
+  setLayerNormBackend(null);
+}
+
 function preparedFromStep(step: () => Outputs): PreparedRun {
   return {
+    beforeSample: useTypeScriptKernels,
     run: () => {
       step();
     },

@@ -2,7 +2,16 @@ import type { WorkloadData } from '../data.js';
 import type { Workload } from '../workloads.js';
 
 /** The implementations the benchmark compares. */
-export type ImplName = 'normkit' | 'normkit-kernel' | 'tfjs-cpu' | 'tfjs-wasm' | 'ort' | 'copy';
+export type ImplName =
+  | 'normkit'
+  | 'normkit-kernel'
+  | 'normkit-wasm'
+  | 'normkit-wasm-copy'
+  | 'normkit-wasm-2t'
+  | 'tfjs-cpu'
+  | 'tfjs-wasm'
+  | 'ort'
+  | 'copy';
 
 /**
  * Named outputs of one call, row-major in the workload's layout, for the agreement check:
