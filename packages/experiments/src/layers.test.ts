@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { Layer, dtypeOf, fromArray, tensor, toTypedArray } from '@normkit/core';
+import type { Normalizer, NormalizerTypes } from '@normkit/core';
+import { assertGradients } from '@normkit/gradcheck';
+import { dense } from './layers/dense.js';
+import { drawNoise, noisyBatchNorm } from './layers/noisy-batch-norm.js';
+import { relu } from './layers/relu.js';
+import { crossEntropy, softmaxCrossEntropy } from './layers/softmax-cross-entropy.js';
+import { Mlp, VARIANTS } from './model.js';
+import type { Variant } from './model.js';
+import { SgdMomentum } from './optim.js';
+
+describe('the network pieces pass @normkit/gradcheck', () => {
+  it('dense: dx, dW and db', () => {
+    assertGradients(dense);
+  });
+
+  it('ReLU (inputs away from the kink at 0)', () => {
+    // x ~ N(0, 1) puts no value within a step of 0, so central differences are valid.
+    assertGradients(relu, { seed: 3 });
+  });
+
+  it('softmax cross-entropy with fixed labels', () => {
+    assertGradients(softmaxCrossEntropy);
+  });
+
+  it('noisy batch norm: the noise is a pure function of the step, so it differences cleanly', () => {
+    assertGradients(noisyBatchNorm);
+  });
+});
+
+/** The whole MLP as one plugin (input x, every parameter), so gradcheck checks the composed backward. */
+function mlpPlugin(variant: Variant): Normalizer<NormalizerTypes> {
+  const config = { inputs: 5, hidden: 4, depth: 2, classes: 3, seed: 11, dtype: 'float64' as const };
+  const template = new Mlp(variant, config);
+  template.initFromBatch(tensor(Float64Array.from({ length: 30 }, (_, i) => Math.sin(i * 1.7) + 0.3), [6, 5]));
+  const refs = template.parameters();
+  const shapes: Record<string, number[]> = Object.fromEntries(refs.map((r) => [r.id, [...(r.layer.params as Record<string, { shape: number[] }>)[r.name].shape]]));
+  const initialState = template.snapshot().state;
+  const run = (x: ReturnType<typeof tensor>, params: Record<string, ReturnType<typeof tensor> | undefined>): ReturnType<typeof tensor> => {
+    template.layers.forEach((layer: Layer, k: number) => {
+      const next: Record<string, ReturnType<typeof tensor>> = {};
+      for (const name of Object.keys(layer.params)) next[name] = params[`${k}.${name}`] as ReturnType<typeof tensor>;
+      layer.params = next;
+    });
+    template.restoreState(initialState);
+    template.zeroGrad();
+    return template.forward(x);
+  };
+  return {
+    meta: { name: `mlp-${variant}`, version: '0.0.0', description: 'test MLP', formula: 'f(x)' },
+    modes: ['train'],
+    exampleOptions: [{}],
+    resolveOptions: () => ({}),
+    paramShapes: () => shapes,
+    stateShapes: () => ({}),
+    init: () => ({ params: Object.fromEntries(refs.map((r) => [r.id, fromArray(toTypedArray((r.layer.params as Record<string, ReturnType<typeof tensor>>)[r.name]), shapes[r.id], 'float64')])), state: {} }),
+    exampleShapes: () => [[6, 5]],
+    forward({ x, params, state }) {
+      const y = run(x, params as Record<string, ReturnType<typeof tensor>>);
+      return { y: fromArray(toTypedArray(y), y.shape, dtypeOf(x)), state, saved: { x, params } };
+    },
+    backward({ dy, saved }) {
+      const { x, params } = saved as { x: ReturnType<typeof tensor>; params: Record<string, ReturnType<typeof tensor>> };
+      run(x, params); // replay: the layers keep only their last forward
+      const dx = inputGradient(template, x, dy);
+      // Gradients in the dtype of the parameters handed in (gradcheck also runs float32).
+      const grads = Object.fromEntries(
+        refs.map((r) => [r.id, fromArray(toTypedArray((r.layer.grads as Record<string, ReturnType<typeof tensor>>)[r.name]), shapes[r.id], dtypeOf(params[r.id]))]),
+      );
+      return { dx: fromArray(toTypedArray(dx), x.shape, dtypeOf(x)), grads };
+    },
+  } as Normalizer<NormalizerTypes>;
+}
+
+/**
+ * Backward through the whole network, and dx: the first dense layer of the model skips dx
+ * (its input is data), so its dx is recomputed here with the plain plugin.
+ */
+function inputGradient(model: Mlp, x: ReturnType<typeof tensor>, dy: ReturnType<typeof tensor>): ReturnType<typeof tensor> {
+  let g = dy;
+  for (let k = model.layers.length - 1; k >= 1; k--) g = model.layers[k].backward(g);
+  const first = model.layers[0];
+  if (first.plugin.meta.name === 'dense') {
+    first.backward(g); // its parameter gradients
+    const o = { ...(first.options as ReturnType<typeof dense.resolveOptions>), inputGrad: true };
+    const saved = dense.forward({ x, params: first.params, state: {}, mode: 'train' }, o).saved;
+    return dense.backward({ dy: g, params: first.params, saved }, o).dx;
+  }
+  return first.backward(g);
+}
+
+describe('the composed MLP backward, every variant', () => {
+  for (const variant of VARIANTS) {
+    it(variant, () => {
+      assertGradients(mlpPlugin(variant), { seed: 5 });
+    });
+  }
+});
+
+describe('SGD with momentum', () => {
+  it('follows v ← μv + g, θ ← θ − ηv exactly (float64)', () => {
+    const layer = new Layer(dense, { inFeatures: 2, outFeatures: 1, bias: false }, { dtype: 'float64' });
+    layer.params = { weight: fromArray([1, -2], [2, 1], 'float64') };
+    const opt = new SgdMomentum([{ id: 'w', layer, name: 'weight' }], { lr: 0.1, momentum: 0.9 });
+    // Gradient of ½‖θ‖² is θ: replay the recursion by hand.
+    let theta = [1, -2];
+    let v = [0, 0];
+    for (let step = 0; step < 5; step++) {
+      layer.zeroGrad();
+      const g = toTypedArray(layer.params.weight as ReturnType<typeof tensor>);
+      (layer.grads.weight as ReturnType<typeof tensor>).data.set(g);
+      opt.step();
+      v = v.map((vi, i) => 0.9 * vi + theta[i]);
+      theta = theta.map((t, i) => t - 0.1 * v[i]);
+      expect(Array.from(toTypedArray(layer.params.weight as ReturnType<typeof tensor>))).toEqual(theta);
+    }
+  });
+
+  it('decreases a training loss on a fixed batch', () => {
+    const model = new Mlp('batch-norm', { inputs: 6, hidden: 8, depth: 2, classes: 3, seed: 1, dtype: 'float64' });
+    const x = tensor(Float64Array.from({ length: 60 }, (_, i) => Math.cos(i * 0.37)), [10, 6]);
+    const labels = Uint8Array.from({ length: 10 }, (_, i) => i % 3);
+    const opt = new SgdMomentum(model.parameters(), { lr: 0.05 });
+    const losses: number[] = [];
+    for (let s = 0; s < 30; s++) {
+      model.zeroGrad();
+      const r = crossEntropy(model.forward(x), labels, 3);
+      model.backward(r.dLogits);
+      opt.step();
+      losses.push(r.loss);
+    }
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
+  });
+});
+
+describe('noise of noisy batch norm', () => {
+  it('is the same for the same step and different for the next', () => {
+    const o = noisyBatchNorm.resolveOptions({ numFeatures: 3 }).noise;
+    expect(drawNoise(o, 4, 2, 3)).toEqual(drawNoise(o, 4, 2, 3));
+    expect(drawNoise(o, 5, 2, 3).add).not.toEqual(drawNoise(o, 4, 2, 3).add);
+  });
+});
