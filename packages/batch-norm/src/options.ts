@@ -45,9 +45,15 @@ const KNOWN = ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 
  * Validates batch-norm options and fills PyTorch's defaults.
  *
  * @param input - the user's options
+ * @returns the resolved options (`channelAxis` as given; it is resolved per call)
  * @throws NormkitError `E_OPTION` for a missing or non-integer `numFeatures`, `eps ≤ 0`,
  *   `momentum` outside [0, 1] (and not `null`), non-boolean switches, a non-integer
  *   `channelAxis`, or an unknown key
+ * @example
+ * ```ts
+ * resolveBatchNormOptions({ numFeatures: 64 });
+ * // → { numFeatures: 64, eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: true, channelAxis: 1 }
+ * ```
  */
 export function resolveBatchNormOptions(input?: BatchNormInputOptions): BatchNormOptions {
   const o = readOptions(input, KNOWN, 'batch-norm');

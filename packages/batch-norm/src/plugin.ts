@@ -49,10 +49,15 @@ export interface BatchNormSaved {
 
 /** The type bag of the batch-norm plugin. */
 export interface BatchNormTypes extends NormalizerTypes {
+  /** See {@link BatchNormInputOptions}. */
   InputOptions: BatchNormInputOptions;
+  /** See {@link BatchNormOptions}. */
   Options: BatchNormOptions;
+  /** γ and β, each of shape `[numFeatures]`, when `affine` is on. */
   Params: 'weight' | 'bias';
+  /** The running statistics (`[numFeatures]` each) and the 0-d float64 step counter, when `trackRunningStats` is on. */
   State: 'runningMean' | 'runningVar' | 'numBatchesTracked';
+  /** See {@link BatchNormSaved}. */
   Saved: BatchNormSaved;
 }
 
@@ -103,19 +108,27 @@ function readChannels(t: Tensor): Float64Array {
 /**
  * Batch normalization (Ioffe & Szegedy 2015) with PyTorch's semantics, as a normkit plugin.
  *
- * Train: `y = (x − μ_B)/√(σ²_B + ε)·γ + β` with per-channel batch mean μ_B and **biased**
- * batch variance σ²_B over N and every axis but the channel axis; running statistics
- * are updated with the **unbiased** variance and `numBatchesTracked += 1`.
+ * $$y = \frac{x - \mu_c}{\sqrt{\sigma_c^2 + \epsilon}}\,\gamma_c + \beta_c$$
+ *
+ * Train: per-channel batch mean $`\mu_c`$ and **biased** batch variance $`\sigma_c^2`$ over N
+ * and every axis but the channel axis; the running statistics are updated with the
+ * **unbiased** variance, $`r \leftarrow (1 - \mathrm{momentum})\,r + \mathrm{momentum}\cdot b`$
+ * (factor $`1/t`$ at step $`t`$ with `momentum: null`), and `numBatchesTracked += 1`.
  * Eval: the running statistics normalize and nothing changes (with `trackRunningStats:
  * false`, batch statistics are used in eval too).
  *
- * Errors (all thrown before anything is computed, so nothing changes):
- * `E_SHAPE` (rank < 2, C ≠ numFeatures, misshapen parameters or state, `dy` of another
- * shape, empty input), `E_DTYPE` (not a Float32/Float64 ndarray), `E_STATE` (a missing or
- * unexpected parameter or state entry), `E_OPTION` (bad options,
- * channel axis out of range), `E_DEGENERATE` (one value per channel when batch statistics
- * are needed), `E_NONFINITE` (NaN or ±Infinity in a training batch whose statistics would
- * enter the running statistics).
+ * Every error is thrown before anything is computed, so nothing changes.
+ *
+ * @throws NormkitError from `resolveOptions`: `E_OPTION` for bad options. From `forward`:
+ *   `E_SHAPE` (rank < 2, C ≠ numFeatures, misshapen parameters or state, empty input, a bad
+ *   `out`), `E_DTYPE` (not a Float32/Float64 ndarray, or an `out` of another dtype),
+ *   `E_STATE` (a missing or unexpected parameter or state entry, a `numBatchesTracked` that
+ *   is not a non-negative integer), `E_OPTION` (a mode other than `'train'`/`'eval'`, a
+ *   channel axis out of range), `E_DEGENERATE` (one value per channel when batch statistics
+ *   are needed), `E_NONFINITE` (NaN or ±Infinity in a training batch whose statistics would
+ *   enter the running statistics). From `backward`: `E_SHAPE` / `E_DTYPE` for a `dy` that is
+ *   not a float tensor of `x`'s shape, or for misshapen parameters; `E_STATE` for a missing or
+ *   unexpected parameter, or a `saved` value that does not fit the options.
  *
  * @example
  * ```ts

@@ -1,8 +1,16 @@
 /** Where a command writes: injectable so tests can capture output. */
 export interface Io {
-  /** Results (the JSON with `--json`). */
+  /**
+   * Writes results (the JSON with `--json`).
+   *
+   * @param text - the text, newlines included
+   */
   out(text: string): void;
-  /** Progress and errors. */
+  /**
+   * Writes progress and errors.
+   *
+   * @param text - the text, newlines included
+   */
   err(text: string): void;
 }
 

@@ -11,9 +11,14 @@ export function looksLikePath(arg: string): boolean {
 }
 
 /**
- * Loads a user's plugin from an ES module: its default export, or an export named `plugin`.
+ * Loads a user's plugin from an ES module: its default export, or an export named `plugin`,
+ * checked with core's `assertNormalizer`.
  *
- * @throws UsageError when the file is missing, cannot be imported, or exports no normalizer
+ * @param path - the module's file path, relative to the working directory or absolute
+ * @returns the plugin
+ * @throws UsageError (the CLI's own error, which `main` turns into exit code 2) when the file
+ *   is missing, cannot be imported, or exports no normalizer (the message then carries the
+ *   `E_PLUGIN` reason)
  */
 export async function loadPluginModule(path: string): Promise<Normalizer> {
   const file = resolve(path);

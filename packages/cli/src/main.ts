@@ -6,7 +6,7 @@ import type { Io } from './io.js';
 import { processIo } from './io.js';
 import { builtinRegistry } from './plugins.js';
 
-/** The help text. */
+/** The help text, printed by `normkit --help` (to stdout) and by a bare `normkit` (to stderr). */
 export const USAGE = `usage: normkit <command> [options]
 
 commands:
@@ -23,9 +23,20 @@ exit codes: 0 all passed, 1 something failed, 2 bad arguments or input
 /**
  * Runs the `normkit` command.
  *
+ * Bad arguments and bad input do not throw: an unknown command or flag, an unknown plugin,
+ * a module that exports no normalizer, or a `NormkitError` raised while loading (e.g.
+ * `E_STATE` for a malformed case file) is printed to `io.err` as one line and returns 2.
+ *
  * @param argv - the arguments after the command name
  * @param io - where to write (default: stdout and stderr)
  * @returns the exit code: 0 all passed, 1 a check failed, 2 bad arguments or input
+ * @throws Error only for an internal failure (anything but a usage error or a `NormkitError`)
+ * @example
+ * ```ts
+ * const lines: string[] = [];
+ * const code = await main(['gradcheck', 'layer-norm', '--json'], { out: (t) => lines.push(t), err: () => {} });
+ * const report: GradcheckJson = JSON.parse(lines.join(''));
+ * ```
  */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const [command, ...rest] = argv;

@@ -20,7 +20,12 @@ export interface LayerAdapter {
   readonly paramGrads: Readonly<Record<string, string>>;
   /** Golden names of the state entries (same names in the contract). */
   readonly state: readonly string[];
-  /** The plugin options for a case. */
+  /**
+   * The plugin options for a case.
+   *
+   * @param c - the golden case
+   * @returns the options to pass to the plugin's `resolveOptions`
+   */
   options(c: GoldenCase): Record<string, unknown>;
 }
 

@@ -1,6 +1,9 @@
 import type { GoldenArray } from './format.js';
 
-/** A tolerance: `|a − e| ≤ rtol·|e| + atol·max(1, max_j |e_j|)`. */
+/**
+ * A tolerance: an element $`a`$ with expected value $`e`$ passes when
+ * $`\lvert a - e \rvert \le \mathrm{rtol}\,\lvert e \rvert + \mathrm{atol}\cdot\max(1, \max_j \lvert e_j \rvert)`$.
+ */
 export interface Tolerance {
   /** Relative part. */
   readonly rtol: number;
@@ -14,6 +17,8 @@ export interface Tolerance {
  * float32 rtol 1e-4 / atol 1e-5 (hard cases are only checked for shape and finiteness,
  * since float32 cannot resolve their inputs to better than 0.1σ).
  *
+ * @param dtype - the dtype the case was run in
+ * @param hard - whether the case is marked `numericallyHard`
  * @returns the tolerance, or `null` where values are not compared (float32, hard)
  */
 export function toleranceFor(dtype: 'float32' | 'float64', hard: boolean): Tolerance | null {
@@ -45,6 +50,8 @@ export interface ArrayComparison {
  * @param actualShape - their shape
  * @param expected - the golden array
  * @param tolerance - the tolerance; `null` checks only shape and finiteness
+ * @returns the verdict with the largest absolute and relative errors; a shape mismatch or a
+ *   non-finite value fails at once with infinite errors
  */
 export function compareArray(
   actual: ArrayLike<number>,

@@ -34,6 +34,7 @@ function checkValues(file: string, group: string, record: unknown): void {
  * Parses and validates one case file.
  *
  * @param file - path to a `*.json` case
+ * @returns the case, as parsed
  * @throws NormkitError `E_STATE` when the file is not valid JSON or not a case
  */
 export function loadCase(file: string): GoldenCase {
@@ -59,6 +60,7 @@ export function loadCase(file: string): GoldenCase {
  * Loads every `*.json` case of a folder, sorted by id.
  *
  * @param dir - the folder (default: the vectors shipped with this package)
+ * @returns every case, sorted by `id`
  * @throws NormkitError `E_STATE` when the folder cannot be read or a case is malformed
  */
 export function loadCases(dir: string = vectorsDir): GoldenCase[] {

@@ -74,9 +74,22 @@ class Tally {
  * their steps in order on one state. An error case passes when the call throws a
  * `NormkitError` and leaves the state untouched.
  *
+ * Never throws for a bad plugin: an unexpected error (a `NormkitError` in a case that
+ * should pass, or a crash) is reported as a failure with infinite errors.
+ *
  * @param c - the case
  * @param plugin - the plugin implementing `c.layer` (see {@link ADAPTERS})
  * @param options - dtype
+ * @returns the verdict, with the largest errors over every compared array
+ * @example
+ * ```ts
+ * const registry = createRegistry([batchNorm, layerNorm]);
+ * for (const c of loadCases()) {
+ *   const name = ADAPTERS[c.layer].plugin;
+ *   const result = registry.has(name) ? runCase(c, registry.get(name), { dtype: 'float32' }) : skippedCase(c);
+ *   if (result.status === 'fail') console.log(c.id, result.message);
+ * }
+ * ```
  */
 export function runCase(c: GoldenCase, plugin: Normalizer, options: RunCaseOptions = {}): CaseResult {
   const dtype = options.dtype ?? 'float64';
@@ -159,7 +172,12 @@ function snapshot(state: TensorMap<string>): string {
   return JSON.stringify(Object.entries(state as Record<string, Tensor>).map(([k, t]) => [k, Array.from(toTypedArray(t))]));
 }
 
-/** A case whose layer no plugin implements. */
+/**
+ * The verdict for a case whose layer no plugin implements.
+ *
+ * @param c - the case
+ * @returns a `skipped` result with zero errors
+ */
 export function skippedCase(c: GoldenCase): CaseResult {
   return { id: c.id, layer: c.layer, status: 'skipped', maxAbsErr: 0, maxRelErr: 0, message: `no plugin implements ${c.layer}` };
 }

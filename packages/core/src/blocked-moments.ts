@@ -25,6 +25,11 @@ function mergeInto(mean: Float64Array, m2: Float64Array, g: number, countA: numb
  * gets an exact two-pass mean and centred sum of squares (its second pass hits the cache),
  * and the chunks merge with Chan's formula. Float64 accumulators throughout.
  *
+ * A chunk B of $`n_B`$ values with mean $`\bar x_B`$ and centred sum of squares $`m_{2,B}`$
+ * merges into the running $`(n_A, \bar x, m_2)`$ of its group as
+ * $`\bar x \mathrel{+}= \delta\, n_B / n`$, $`m_2 \mathrel{+}= m_{2,B} + \delta^2 n_A n_B / n`$
+ * with $`\delta = \bar x_B - \bar x`$ and $`n = n_A + n_B`$; finally $`\sigma^2 = m_2 / (\mathrm{outer}\cdot\mathrm{inner})`$.
+ *
  * - `inner > 1` (NCHW, layer-norm rows): chunks are runs of ≤ {@link MOMENTS_TILE_ELEMENTS}
  *   elements of one group, summed in registers.
  * - `inner = 1` (channels last, `(N, C)`): chunks are tiles of whole rows; within a tile
@@ -35,8 +40,8 @@ function mergeInto(mean: Float64Array, m2: Float64Array, g: number, countA: numb
  * @param outer - product of the axes before the group axes
  * @param groups - number of groups
  * @param inner - product of the axes after the group axes
- * @param mean - output, per group
- * @param variance - output, per group (biased)
+ * @param mean - output, per group (overwritten)
+ * @param variance - output, per group (overwritten; biased)
  */
 export function blockedMomentsKernel(
   data: FloatArray,

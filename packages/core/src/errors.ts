@@ -53,6 +53,9 @@ export class NormkitError extends Error {
    * `instanceof NormkitError` holds for errors thrown by any copy of `@normkit/core`
    * (two installed versions, or source and build in one process): the check reads a
    * global brand, not the class identity.
+   *
+   * @param value - anything, typically a caught error
+   * @returns whether `value` carries the `NormkitError` brand
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ERROR_BRAND] === true;
@@ -82,6 +85,14 @@ export class NormkitError extends Error {
  *
  * @param value - anything caught
  * @param code - when given, the code it must carry
+ * @returns `true` when `value` is a `NormkitError` (with `code`, when given)
+ * @example
+ * ```ts
+ * try { batchNorm.forward(args, options); } catch (e) {
+ *   if (isNormkitError(e, 'E_DEGENERATE')) console.warn(e.message);
+ *   else throw e;
+ * }
+ * ```
  */
 export function isNormkitError(value: unknown, code?: NormkitErrorCode): value is NormkitError {
   return value instanceof NormkitError && (code === undefined || value.code === code);
@@ -91,6 +102,7 @@ export function isNormkitError(value: unknown, code?: NormkitErrorCode): value i
  * Renders a value for an error message: short, and never throwing.
  *
  * @param value - what came
+ * @returns a short description, e.g. `NaN`, `"abc"`, `an array of length 3`, `a Float32Array`
  */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';

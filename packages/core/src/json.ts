@@ -14,7 +14,12 @@ export interface TensorJSON {
   readonly data: readonly number[];
 }
 
-/** A tensor as {@link TensorJSON} (any strides; values copied). */
+/**
+ * A tensor as {@link TensorJSON} (any strides; values copied).
+ *
+ * @param t - the tensor
+ * @returns its shape and its values in row-major order, as plain arrays
+ */
 export function tensorToJSON(t: Tensor): TensorJSON {
   return { shape: t.shape.slice(), data: Array.from(toTypedArray(t)) };
 }
@@ -25,6 +30,7 @@ export function tensorToJSON(t: Tensor): TensorJSON {
  * @param json - the parsed value
  * @param dtype - the dtype to store it in
  * @param name - the entry name, for messages
+ * @returns a new row-major tensor of `dtype`
  * @throws NormkitError `E_STATE` when the value is not `{shape, data}` of matching length and numbers
  */
 export function tensorFromJSON(json: unknown, dtype: Dtype, name: string): Tensor {

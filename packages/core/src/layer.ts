@@ -54,7 +54,8 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * @param plugin - the normalizer
    * @param options - its options (validated by `plugin.resolveOptions`)
    * @param init - dtype of parameters and state
-   * @throws NormkitError `E_OPTION` for bad options
+   * @throws NormkitError `E_OPTION` for bad options (from `plugin.resolveOptions`) or an
+   *   `init.dtype` other than `'float32'` / `'float64'`
    */
   constructor(plugin: Normalizer<T>, options?: T['InputOptions'], init: LayerInit = {}) {
     this.plugin = plugin;
@@ -82,7 +83,11 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     return this.#mode === 'train';
   }
 
-  /** Switches to train mode (batch statistics; running statistics are updated). */
+  /**
+   * Switches to train mode (batch statistics; running statistics are updated).
+   *
+   * @returns this layer
+   */
   train(): this {
     this.#mode = 'train';
     return this;
@@ -91,6 +96,8 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
   /**
    * Switches to eval mode: running statistics, where the plugin has them. Plugins
    * without an eval behaviour of their own (layer norm) compute the same in both modes.
+   *
+   * @returns this layer
    */
   eval(): this {
     this.#mode = 'eval';
@@ -104,7 +111,8 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * @param x - the input
    * @param out - optional preallocated output (row-major, `x`'s shape and dtype), reused across steps
    * @returns the output
-   * @throws NormkitError from the plugin; the layer is unchanged then
+   * @throws NormkitError whatever the plugin's `forward` throws (`E_SHAPE`, `E_DTYPE`,
+   *   `E_DEGENERATE`, `E_NONFINITE`, …; see the plugin); the layer is unchanged then
    */
   forward(x: Tensor, out?: Tensor): Tensor {
     const args = { x, params: this.params, state: this.state, mode: this.#mode };
@@ -121,7 +129,8 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * @param dy - ∂L/∂y for the last output
    * @param out - optional preallocated `dx` (row-major, `x`'s shape and dtype)
    * @returns ∂L/∂x
-   * @throws NormkitError `E_STATE` before any forward call; errors from the plugin
+   * @throws NormkitError `E_STATE` before any forward call; whatever the plugin's `backward`
+   *   throws (e.g. `E_SHAPE` for a `dy` of another shape), with the gradients unchanged
    */
   backward(dy: Tensor, out?: Tensor): Tensor {
     if (this.#saved === null) {
@@ -149,6 +158,8 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
   /**
    * A copy of every parameter and state entry, by name (parameters first).
    * Changing the copies does not change the layer.
+   *
+   * @returns name → row-major copy, for {@link Layer.loadStateDict}
    */
   stateDict(): StateDict {
     const dict: Record<string, Tensor> = {};
@@ -164,8 +175,8 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    *
    * @param dict - name → tensor, as {@link Layer.stateDict} returns
    * @param options - `strict` (default true) requires every name
-   * @throws NormkitError `E_STATE` for a missing, unknown, misshapen or mistyped entry;
-   *   `E_NONFINITE` for NaN or ±Infinity
+   * @throws NormkitError `E_STATE` for a non-object `dict`, or a missing, unknown, misshapen or
+   *   mistyped entry; `E_NONFINITE` for NaN or ±Infinity
    */
   loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): void {
     if (typeof dict !== 'object' || dict === null) {
@@ -219,7 +230,12 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
   }
 }
 
-/** The present entries of a {@link TensorMap}. */
+/**
+ * The present entries of a {@link TensorMap}.
+ *
+ * @param map - the record of named tensors
+ * @returns `[name, tensor]` pairs for every entry that is not `undefined`, in key order
+ */
 export function entries<K extends string>(map: TensorMap<K>): [K, Tensor][] {
   const out: [K, Tensor][] = [];
   for (const name of Object.keys(map) as K[]) {

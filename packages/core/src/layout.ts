@@ -26,6 +26,7 @@ export interface BlockedLayout {
  *
  * @param t - the tensor
  * @param groupAxes - ascending axes whose joint index names the group (may be empty: one group)
+ * @returns the layout, or `null` when there is none
  */
 export function blockedLayout(t: Tensor, groupAxes: readonly number[]): BlockedLayout | null {
   if (!isContiguous(t)) return null;
@@ -35,6 +36,11 @@ export function blockedLayout(t: Tensor, groupAxes: readonly number[]): BlockedL
 /**
  * The `(outer, groups, inner)` split of a shape for ascending adjacent group axes, or
  * `null` when the axes are not adjacent. Ignores strides: see {@link blockedLayout}.
+ *
+ * @param shape - the shape
+ * @param groupAxes - ascending axes whose joint index names the group (empty: one group)
+ * @param offset - copied into the result (default 0)
+ * @returns the split, or `null` when `groupAxes` are not one run of adjacent axes
  */
 export function blockedShape(shape: Shape, groupAxes: readonly number[], offset = 0): BlockedLayout | null {
   const rank = shape.length;
@@ -136,6 +142,10 @@ export function forEachRun(
 /**
  * The axes of a tensor of `rank` that are not in `keep`, ascending: the axes a
  * normalizer reduces over.
+ *
+ * @param rank - the tensor's rank
+ * @param keep - the axes to leave out (non-negative)
+ * @returns the other axes of `[0, rank)`, ascending
  */
 export function complementAxes(rank: number, keep: readonly number[]): number[] {
   const axes: number[] = [];

@@ -22,17 +22,27 @@ export const EMPTY_MOMENTS: Moments = Object.freeze({ count: 0, mean: 0, m2: 0 }
 
 /**
  * The moments of a list of values, two-pass in float64:
- * `mean = Σx / n`, then `m2 = Σ(x − mean)² − (Σ(x − mean))² / n` (the second term
- * corrects the rounding of `mean`).
  *
- * @param values - any array-like of numbers (a typed array, or a strided read via {@link momentsOfStrided})
+ * $$\bar x = \tfrac1n \textstyle\sum_i x_i,\qquad m_2 = \textstyle\sum_i (x_i - \bar x)^2 - \tfrac1n \big(\sum_i (x_i - \bar x)\big)^2$$
+ *
+ * (the second term corrects the rounding of the mean; $`m_2`$ is clamped at 0).
+ *
+ * @param values - any array-like of numbers (for a strided read use {@link momentsOfStrided})
+ * @returns `{ count, mean, m2 }`; {@link EMPTY_MOMENTS} for no values
  */
 export function momentsOf(values: ArrayLike<number>): Moments {
   return momentsOfStrided(values, values.length, 1, 0);
 }
 
 /**
- * The moments of `n` values read from `data` at `offset + i·stride` (a BLAS-style strided read).
+ * The moments of `n` values read from `data` at `offset + i·stride` (a BLAS-style strided
+ * read), with the two-pass formula of {@link momentsOf}.
+ *
+ * @param data - the buffer
+ * @param n - how many values to read
+ * @param stride - the step between consecutive values (may be negative)
+ * @param offset - the index of the first value
+ * @returns `{ count: n, mean, m2 }`; {@link EMPTY_MOMENTS} when `n` is 0
  */
 export function momentsOfStrided(data: ArrayLike<number>, n: number, stride: number, offset: number): Moments {
   if (n === 0) return EMPTY_MOMENTS;
@@ -53,10 +63,19 @@ export function momentsOfStrided(data: ArrayLike<number>, n: number, stride: num
  * Merges the moments of two disjoint sets of values into the moments of their union
  * (Chan, Golub & LeVeque):
  *
- * `n = nA + nB`, `δ = meanB − meanA`, `mean = meanA + δ·nB/n`, `m2 = m2A + m2B + δ²·nA·nB/n`.
+ * $$n = n_A + n_B,\quad \delta = \bar x_B - \bar x_A,\quad \bar x = \bar x_A + \delta\,\frac{n_B}{n},\quad m_2 = m_{2,A} + m_{2,B} + \delta^2\,\frac{n_A n_B}{n}$$
  *
  * It is exact in real arithmetic for any counts, so statistics computed on parts
  * (batches, workers, ghost batches) combine to the statistics of the whole.
+ *
+ * @param a - the moments of one part
+ * @param b - the moments of the other part
+ * @returns the moments of both parts together (`a` or `b` itself when the other is empty)
+ * @example
+ * ```ts
+ * const whole = mergeMoments(momentsOf([1, 2]), momentsOf([3, 4, 5]));
+ * varianceOf(whole); // 2, the biased variance of 1..5
+ * ```
  */
 export function mergeMoments(a: Moments, b: Moments): Moments {
   if (a.count === 0) return b;
@@ -69,10 +88,11 @@ export function mergeMoments(a: Moments, b: Moments): Moments {
 }
 
 /**
- * The variance of a {@link Moments}: `m2 / (count − correction)`.
+ * The variance of a {@link Moments}: $`\sigma^2 = m_2 / (n - c)`$ with $`c`$ the correction.
  *
  * @param m - the moments
  * @param correction - 0 for the biased (population) variance, 1 for the unbiased one (Bessel)
+ * @returns the variance
  * @throws NormkitError `E_DEGENERATE` when `count − correction ≤ 0`
  */
 export function varianceOf(m: Moments, correction: 0 | 1 = 0): number {

@@ -152,14 +152,26 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
   /**
    * Validates user options and fills defaults.
    *
+   * @param input - the user's options (`undefined` counts as `{}`)
+   * @returns the resolved options every other method receives
    * @throws NormkitError `E_OPTION` naming the bad option, what was expected and what came
    */
   resolveOptions(input?: T['InputOptions']): T['Options'];
 
-  /** The shape of each parameter under these options (absent names have no parameter). */
+  /**
+   * The shape of each parameter under these options (absent names have no parameter).
+   *
+   * @param options - resolved options
+   * @returns parameter name → shape
+   */
   paramShapes(options: T['Options']): { readonly [P in T['Params']]?: Shape };
 
-  /** The shape of each state entry under these options. */
+  /**
+   * The shape of each state entry under these options.
+   *
+   * @param options - resolved options
+   * @returns state name → shape (`[]` for a 0-d scalar such as a step counter)
+   */
   stateShapes(options: T['Options']): { readonly [P in T['State']]?: Shape };
 
   /**
@@ -167,36 +179,64 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
    *
    * @param options - resolved options
    * @param dtype - the dtype of parameters and floating state (default `'float32'`)
+   * @returns new parameter and state tensors, shaped as {@link Normalizer.paramShapes} and
+   *   {@link Normalizer.stateShapes} say
    */
   init(options: T['Options'], dtype?: Dtype): Initialized<T>;
 
-  /** A few valid input shapes for these options, small enough for a full Jacobian. */
+  /**
+   * A few valid input shapes for these options, small enough for a full Jacobian.
+   *
+   * @param options - resolved options
+   * @returns at least one shape `forward` accepts
+   */
   exampleShapes(options: T['Options']): readonly Shape[];
 
   /**
    * The exact identities the backward pass obeys for this input shape and mode
    * (see {@link Invariant}); none when omitted.
+   *
+   * @param options - resolved options
+   * @param mode - the mode of the forward call being differentiated
+   * @param xShape - the input's shape
+   * @returns the identities that hold exactly (may be empty)
    */
   invariants?(options: T['Options'], mode: Mode, xShape: Shape): readonly Invariant[];
 
   /**
-   * The forward pass.
+   * The forward pass. Pure: `x`, `params` and `state` are not mutated.
    *
-   * @throws NormkitError on bad input; nothing has changed then
+   * @param args - `x`, `params`, `state`, `mode`, and optionally a preallocated `out`
+   * @param options - resolved options (from {@link Normalizer.resolveOptions})
+   * @returns `y`, the next state and what `backward` needs
+   * @throws NormkitError on bad input, before anything is computed: typically `E_DTYPE` /
+   *   `E_SHAPE` for `x`, parameters or `out`, `E_STATE` for a missing or extra parameter or
+   *   state entry, `E_OPTION` for a bad mode, and plugin-specific `E_DEGENERATE` /
+   *   `E_NONFINITE`
    */
   forward(args: ForwardArgs<T>, options: T['Options']): ForwardResult<T>;
 
   /**
-   * The backward pass: vector–Jacobian products of `forward` with `dy`.
+   * The backward pass: vector–Jacobian products of `forward` with `dy`,
+   * $`dx = (\partial y / \partial x)^\top dy`$ and $`dp = (\partial y / \partial p)^\top dy`$
+   * for every parameter $`p`$.
    *
-   * @throws NormkitError on bad input (e.g. `dy` of another shape)
+   * @param args - `dy`, the `params` and the `saved` value of the forward call, and optionally `out`
+   * @param options - the resolved options of that forward call
+   * @returns `dx` and the parameter gradients
+   * @throws NormkitError on bad input: `E_SHAPE` / `E_DTYPE` for a `dy` that is not a float
+   *   tensor of `y`'s shape (or a bad `out`), `E_STATE` for a `saved` value that does not fit
    */
   backward(args: BackwardArgs<T>, options: T['Options']): BackwardResult<T>;
 }
 
 /**
  * Identity function that types a plugin object: write your normalizer inside it and
- * TypeScript checks it against the contract with no casts.
+ * TypeScript checks it against the contract with no casts. It checks nothing at run time
+ * (use {@link assertNormalizer} for that).
+ *
+ * @param plugin - the plugin object
+ * @returns `plugin` itself
  *
  * @example
  * ```ts

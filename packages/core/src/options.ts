@@ -54,11 +54,18 @@ function rangeText(c: NumberConstraint): string {
 /**
  * A numeric option: the value given, or the default, checked against the constraint.
  *
+ * @example
+ * ```ts
+ * const o = readOptions(input, ['eps'], 'my-norm');
+ * const eps = numberOption(o, 'eps', 1e-5, { greaterThan: 0 }, 'my-norm');
+ * ```
+ *
  * @param options - the record from {@link readOptions}
  * @param key - the option name
  * @param fallback - the default; `undefined` makes the option required
  * @param constraint - range and integrality
  * @param plugin - the plugin name, for messages
+ * @returns the checked value
  * @throws NormkitError `E_OPTION` when missing, not a number, not finite or out of range
  */
 export function numberOption(
@@ -89,6 +96,11 @@ export function numberOption(
 /**
  * A boolean option: the value given or the default.
  *
+ * @param options - the record from {@link readOptions}
+ * @param key - the option name
+ * @param fallback - the default, used when `key` is absent
+ * @param plugin - the plugin name, for messages
+ * @returns the option's value
  * @throws NormkitError `E_OPTION` when the value is not a boolean
  */
 export function booleanOption(options: Record<string, unknown>, key: string, fallback: boolean, plugin: string): boolean {
@@ -102,6 +114,10 @@ export function booleanOption(options: Record<string, unknown>, key: string, fal
 /**
  * A list of positive integers (a shape), given as one number or an array.
  *
+ * @param options - the record from {@link readOptions}
+ * @param key - the option name (the option is required)
+ * @param plugin - the plugin name, for messages
+ * @returns a new array: `[n]` for a number `n`, a copy of the list otherwise
  * @throws NormkitError `E_OPTION` when missing, empty, or holding anything but positive integers
  */
 export function shapeOption(options: Record<string, unknown>, key: string, plugin: string): number[] {
@@ -126,6 +142,7 @@ export function shapeOption(options: Record<string, unknown>, key: string, plugi
  *
  * @param mode - what came
  * @param plugin - the plugin name, for the message
+ * @returns `mode`, typed as a {@link Mode}
  * @throws NormkitError `E_OPTION` unless it is `'train'` or `'eval'`
  */
 export function assertMode(mode: unknown, plugin: string): 'train' | 'eval' {

@@ -40,6 +40,9 @@ export function outputTensor(out: Tensor | undefined, shape: Shape, dtype: Dtype
  * The half-open byte range `[start, end)` of the buffer that a tensor's elements occupy
  * (from its lowest to its highest addressed element), for overlap checks between views of
  * one `ArrayBuffer` (e.g. tensors of one wasm memory pool).
+ *
+ * @param t - the tensor (any strides, including negative)
+ * @returns `[start, end)` in bytes from the start of `t.data.buffer`
  */
 export function byteRange(t: Tensor): [number, number] {
   let low = t.offset;

@@ -9,6 +9,7 @@ const REQUIRED_METHODS = ['resolveOptions', 'paramShapes', 'stateShapes', 'init'
  *
  * @param value - the candidate
  * @param name - where it came from, for messages
+ * @returns `value`, typed as a {@link Normalizer}
  * @throws NormkitError `E_PLUGIN` naming the first missing or malformed member
  */
 export function assertNormalizer(value: unknown, name = 'plugin'): Normalizer {

@@ -16,18 +16,31 @@ export interface Registry {
   /**
    * Adds a plugin under `plugin.meta.name`.
    *
+   * @param plugin - the normalizer (checked with {@link assertNormalizer})
+   * @returns the registry, for chaining
    * @throws NormkitError `E_REGISTRY` when the name is taken; `E_PLUGIN` when it is not a normalizer
    */
   register(plugin: Normalizer): this;
   /**
    * The plugin with this name.
    *
+   * @param name - a `meta.name`, e.g. `"batch-norm"`
+   * @returns the registered plugin
    * @throws NormkitError `E_REGISTRY` when there is none (the message lists the names there are)
    */
   get(name: string): Normalizer;
-  /** Is a plugin registered under this name? */
+  /**
+   * Is a plugin registered under this name?
+   *
+   * @param name - a `meta.name`
+   * @returns whether {@link Registry.get} would find it
+   */
   has(name: string): boolean;
-  /** The registered names, sorted. */
+  /**
+   * The registered names, sorted.
+   *
+   * @returns a new array of names
+   */
   list(): string[];
 }
 
@@ -35,6 +48,15 @@ export interface Registry {
  * A new, empty (or pre-filled) registry.
  *
  * @param plugins - plugins to register now, in order
+ * @returns the registry
+ * @throws NormkitError `E_PLUGIN` when an entry of `plugins` is not a normalizer;
+ *   `E_REGISTRY` when two of them share a name
+ * @example
+ * ```ts
+ * const registry = createRegistry([batchNorm, layerNorm]);
+ * registry.list();                        // ['batch-norm', 'layer-norm']
+ * const plugin = registry.get('layer-norm');
+ * ```
  */
 export function createRegistry(plugins: readonly Normalizer[] = []): Registry {
   const byName = new Map<string, Normalizer>();

@@ -20,6 +20,9 @@ export interface GroupStatistics {
 
 /**
  * Stable per-group mean and biased variance: the kernel, over a raw strided view.
+ * For group $`g`$ with the $`n`$ elements $`x_i`$ whose group index is $`g`$:
+ *
+ * $$\mu_g = \tfrac1n \textstyle\sum_i x_i,\qquad \sigma_g^2 = \tfrac1n\Big(\textstyle\sum_i (x_i - \mu_g)^2 - \tfrac1n\big(\sum_i (x_i - \mu_g)\big)^2\Big)$$
  *
  * Two passes with float64 accumulators whatever the data's dtype; the second pass
  * subtracts `(Σ(x − mean))² / count`, which corrects the rounding of the mean
@@ -33,9 +36,9 @@ export interface GroupStatistics {
  * @param strides - the view's strides
  * @param offset - the view's offset
  * @param groupAxes - ascending axes whose joint index is the group; the rest are reduced
- * @param mean - output, length = Π shape[groupAxes]
- * @param variance - output, same length
- * @returns the count of values per group
+ * @param mean - output, length = Π shape[groupAxes] (overwritten)
+ * @param variance - output, same length (overwritten; biased)
+ * @returns the count of values per group (0 for an empty view, with zero outputs)
  */
 export function groupMomentsKernel(
   data: FloatArray,
@@ -131,6 +134,7 @@ export function groupMoments(x: Tensor, groupAxes: readonly number[]): GroupStat
  *
  * @param x - a tensor of rank ≥ 1
  * @param channelAxis - the channel axis (non-negative)
+ * @returns one mean and one biased variance per channel
  */
 export function channelMoments(x: Tensor, channelAxis: number): GroupStatistics {
   return groupMoments(x, [channelAxis]);
@@ -142,6 +146,7 @@ export function channelMoments(x: Tensor, channelAxis: number): GroupStatistics 
  *
  * @param x - a tensor of rank ≥ trailingAxes
  * @param trailingAxes - how many trailing axes to reduce
+ * @returns one mean and one biased variance per row
  */
 export function rowMoments(x: Tensor, trailingAxes: number): GroupStatistics {
   const leading: number[] = [];

@@ -17,7 +17,12 @@ export type Tensor = NdArray<FloatArray>;
 /** A shape: the size of each axis, outermost first. */
 export type Shape = readonly number[];
 
-/** The typed-array constructor for a dtype. */
+/**
+ * The typed-array constructor for a dtype.
+ *
+ * @param dtype - `'float32'` or `'float64'`
+ * @returns `Float32Array` or `Float64Array`
+ */
 export function arrayTypeOf(dtype: Dtype): Float32ArrayConstructor | Float64ArrayConstructor {
   return dtype === 'float32' ? Float32Array : Float64Array;
 }
@@ -26,20 +31,31 @@ export function arrayTypeOf(dtype: Dtype): Float32ArrayConstructor | Float64Arra
  * The dtype of a typed array or tensor.
  *
  * @param data - a `Float32Array`, a `Float64Array`, or a tensor over one
+ * @returns `'float32'` for a `Float32Array`, `'float64'` otherwise
  */
 export function dtypeOf(data: FloatArray | Tensor): Dtype {
   const buffer = ArrayBuffer.isView(data) ? data : data.data;
   return buffer instanceof Float32Array ? 'float32' : 'float64';
 }
 
-/** The number of elements of a shape: Π shape[k] (1 for a 0-d shape). */
+/**
+ * The number of elements of a shape: $`\prod_k \mathrm{shape}_k`$ (1 for a 0-d shape).
+ *
+ * @param shape - the size of each axis
+ * @returns the product of the sizes
+ */
 export function sizeOf(shape: Shape): number {
   let size = 1;
   for (let k = 0; k < shape.length; k++) size *= shape[k];
   return size;
 }
 
-/** Row-major (C order) strides for a shape: stride[k] = Π shape[j] for j > k. */
+/**
+ * Row-major (C order) strides for a shape: $`\mathrm{stride}_k = \prod_{j > k} \mathrm{shape}_j`$.
+ *
+ * @param shape - the size of each axis
+ * @returns one stride per axis, in elements (the last is 1)
+ */
 export function rowMajorStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
   let stride = 1;
@@ -55,7 +71,13 @@ export function rowMajorStrides(shape: Shape): number[] {
  *
  * @param data - the values in row-major order; `data.length` must equal Π shape
  * @param shape - the shape; defaults to `[data.length]`
+ * @returns a view over `data` with row-major strides and offset 0
  * @throws NormkitError `E_SHAPE` when the length does not match the shape
+ * @example
+ * ```ts
+ * const x = tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+ * x.get(1, 0); // 4
+ * ```
  */
 export function tensor(data: FloatArray, shape: Shape = [data.length]): Tensor {
   const size = sizeOf(shape);
@@ -75,6 +97,7 @@ export function tensor(data: FloatArray, shape: Shape = [data.length]): Tensor {
  * @param shape - the shape
  * @param dtype - `'float64'` (default) or `'float32'`
  * @param value - the fill value (default 0)
+ * @returns a tensor over a new typed array
  */
 export function full(shape: Shape, dtype: Dtype = 'float64', value = 0): Tensor {
   const Ctor = arrayTypeOf(dtype);
@@ -83,22 +106,40 @@ export function full(shape: Shape, dtype: Dtype = 'float64', value = 0): Tensor 
   return tensor(data, shape);
 }
 
-/** A new row-major tensor of zeros. See {@link full}. */
+/**
+ * A new row-major tensor of zeros. See {@link full}.
+ *
+ * @param shape - the shape
+ * @param dtype - `'float64'` (default) or `'float32'`
+ * @returns a tensor over a new, zero-filled typed array
+ */
 export function zeros(shape: Shape, dtype: Dtype = 'float64'): Tensor {
   return full(shape, dtype, 0);
 }
 
-/** A new row-major tensor of ones. See {@link full}. */
+/**
+ * A new row-major tensor of ones. See {@link full}.
+ *
+ * @param shape - the shape
+ * @param dtype - `'float64'` (default) or `'float32'`
+ * @returns a tensor over a new typed array filled with 1
+ */
 export function ones(shape: Shape, dtype: Dtype = 'float64'): Tensor {
   return full(shape, dtype, 1);
 }
 
 /**
- * A new row-major tensor from plain numbers.
+ * A new row-major tensor from plain numbers (copied, and rounded for `'float32'`).
  *
  * @param values - the values in row-major order
  * @param shape - the shape; defaults to `[values.length]`
  * @param dtype - `'float64'` (default) or `'float32'`
+ * @returns a tensor over a new typed array
+ * @throws NormkitError `E_SHAPE` when `values.length` is not Π shape
+ * @example
+ * ```ts
+ * const x = fromArray([1, 2, 3, 4, 5, 6], [2, 3], 'float32');
+ * ```
  */
 export function fromArray(values: ArrayLike<number>, shape: Shape = [values.length], dtype: Dtype = 'float64'): Tensor {
   const Ctor = arrayTypeOf(dtype);
@@ -108,6 +149,9 @@ export function fromArray(values: ArrayLike<number>, shape: Shape = [values.leng
 /**
  * Is the view row-major contiguous: its elements fill `data[offset .. offset+size)` in C order?
  * Axes of size 1 may have any stride.
+ *
+ * @param t - the tensor
+ * @returns whether `t`'s strides are the row-major strides of its shape
  */
 export function isContiguous(t: Tensor): boolean {
   return isRowMajor(t.shape, t.stride);
@@ -116,6 +160,10 @@ export function isContiguous(t: Tensor): boolean {
 /**
  * Are `strides` the row-major (C order) strides of `shape`? Axes of size 1 may have any
  * stride. The raw form of {@link isContiguous}, for kernels that take `(shape, strides)`.
+ *
+ * @param shape - the view's shape
+ * @param strides - the view's strides, one per axis
+ * @returns whether `strides` equals {@link rowMajorStrides} of `shape` on every axis of size > 1
  */
 export function isRowMajor(shape: Shape, strides: readonly number[]): boolean {
   let expected = 1;
@@ -129,6 +177,10 @@ export function isRowMajor(shape: Shape, strides: readonly number[]): boolean {
 /**
  * A new row-major tensor with the same shape and values as `t`, in `dtype`
  * (default: the dtype of `t`). Works for any strides.
+ *
+ * @param t - the tensor to copy
+ * @param dtype - the dtype of the copy (default: `t`'s)
+ * @returns a row-major copy with offset 0
  */
 export function toContiguous(t: Tensor, dtype: Dtype = dtypeOf(t)): Tensor {
   const shape = t.shape.slice();
@@ -139,6 +191,9 @@ export function toContiguous(t: Tensor, dtype: Dtype = dtypeOf(t)): Tensor {
 
 /**
  * A copy of `t`'s values, in row-major order, as a plain typed array of its dtype.
+ *
+ * @param t - the tensor (any strides)
+ * @returns a new `Float32Array` or `Float64Array` of Π shape values
  */
 export function toTypedArray(t: Tensor): FloatArray {
   if (isContiguous(t)) {
@@ -150,6 +205,8 @@ export function toTypedArray(t: Tensor): FloatArray {
 /**
  * Copies every element of `source` into `target` (same shape, any strides, any dtypes).
  *
+ * @param source - the tensor read
+ * @param target - the tensor written, of `source`'s shape
  * @throws NormkitError `E_SHAPE` when the shapes differ
  */
 export function copyInto(source: Tensor, target: Tensor): void {
@@ -182,26 +239,46 @@ export function copyInto(source: Tensor, target: Tensor): void {
   }
 }
 
-/** A deep copy of a tensor (same shape, dtype and values; row-major). */
+/**
+ * A deep copy of a tensor (same shape, dtype and values; row-major).
+ *
+ * @param t - the tensor (any strides)
+ * @returns a new row-major tensor; changing it does not change `t`
+ */
 export function clone(t: Tensor): Tensor {
   return toContiguous(t);
 }
 
-/** Are two shapes equal, axis by axis? */
+/**
+ * Are two shapes equal, axis by axis?
+ *
+ * @param a - a shape
+ * @param b - another shape
+ * @returns whether they have the same rank and the same size on every axis
+ */
 export function shapesEqual(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
   return true;
 }
 
-/** `[2, 3]` → `"[2, 3]"`, for messages. */
+/**
+ * Formats a shape for messages: `[2, 3]` → `"[2, 3]"`.
+ *
+ * @param shape - the shape
+ * @returns the sizes in brackets, comma-separated
+ */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
 /**
  * Is `value` a tensor normkit computes on: an ndarray-like object over a
- * `Float32Array` or `Float64Array` with consistent shape and strides?
+ * `Float32Array` or `Float64Array` with array `shape` and `stride` and a numeric `offset`?
+ * (A structural check only; {@link assertTensor} also checks the strides against the buffer.)
+ *
+ * @param value - anything
+ * @returns whether `value` can be used as a {@link Tensor}
  */
 export function isTensor(value: unknown): value is Tensor {
   if (typeof value !== 'object' || value === null) return false;
@@ -297,6 +374,9 @@ export function assertTensor(value: unknown, name: string, check: TensorCheck = 
 /**
  * Checks that a tensor has the given shape.
  *
+ * @param t - the tensor
+ * @param shape - the shape it must have
+ * @param name - the argument name, for the message
  * @throws NormkitError `E_SHAPE` naming `name`, the expected and the actual shape
  */
 export function assertSameShape(t: Tensor, shape: Shape, name: string): void {
@@ -308,6 +388,8 @@ export function assertSameShape(t: Tensor, shape: Shape, name: string): void {
 /**
  * Checks that every element of `t` is finite.
  *
+ * @param t - the tensor (any strides)
+ * @param name - the argument name, for the message
  * @throws NormkitError `E_NONFINITE` naming the first non-finite element's multi-index
  */
 export function assertFinite(t: Tensor, name: string): void {
@@ -322,7 +404,12 @@ export function assertFinite(t: Tensor, name: string): void {
   }
 }
 
-/** The multi-index of the first NaN or ±Infinity in `t` (row-major order), or `null`. */
+/**
+ * The multi-index of the first NaN or ±Infinity in `t` (row-major order), or `null`.
+ *
+ * @param t - the tensor (any strides)
+ * @returns the index, one entry per axis, or `null` when every element is finite
+ */
 export function firstNonFinite(t: Tensor): number[] | null {
   const { data, shape, stride } = t;
   const rank = shape.length;
@@ -350,7 +437,14 @@ export function firstNonFinite(t: Tensor): number[] | null {
   return null;
 }
 
-/** The multi-index of row-major flat position `flat` in `shape`. */
+/**
+ * The multi-index of row-major flat position `flat` in `shape` (the inverse of
+ * $`\mathrm{flat} = \sum_k \mathrm{index}_k \cdot \mathrm{stride}_k`$ with row-major strides).
+ *
+ * @param flat - a position in `[0, Π shape)`
+ * @param shape - the shape
+ * @returns one index per axis
+ */
 export function unravel(flat: number, shape: Shape): number[] {
   const index = new Array<number>(shape.length);
   for (let k = shape.length - 1; k >= 0; k--) {
@@ -363,6 +457,10 @@ export function unravel(flat: number, shape: Shape): number[] {
 /**
  * Normalizes a possibly negative axis (`-1` = last) for a tensor of `rank`.
  *
+ * @param axis - the axis as given, in [−rank, rank)
+ * @param rank - the tensor's rank
+ * @param name - the option name, for the message (e.g. `"options.channelAxis"`)
+ * @returns the axis in [0, rank): `axis + rank` for a negative one
  * @throws NormkitError `E_OPTION` when the axis is not an integer in [−rank, rank)
  */
 export function normalizeAxis(axis: number, rank: number, name: string): number {

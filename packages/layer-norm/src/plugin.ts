@@ -168,9 +168,12 @@ function outputFor(backend: LayerNormBackend | null, out: Tensor | undefined, sh
  *   `E_DTYPE` when `x` or a parameter is not a Float32/Float64 ndarray;
  *   `E_SHAPE` when `x`'s trailing shape is not `normalizedShape` (naming both shapes),
  *   its rank is smaller than `normalizedShape.length`, or a parameter's shape is not
- *   `normalizedShape`; `E_STATE` for a missing or unexpected parameter; `E_OPTION` for a
- *   mode other than `'train'`/`'eval'`. From `backward`: `E_DTYPE`/`E_SHAPE` when `dy` is
- *   not a float tensor of `x`'s shape; `E_STATE` when `saved` does not fit the options.
+ *   `normalizedShape`; `E_STATE` for a missing or unexpected parameter or a non-empty
+ *   state; `E_OPTION` for a mode other than `'train'`/`'eval'`; `E_SHAPE`/`E_DTYPE` for an
+ *   `out` that is not a row-major tensor of `x`'s shape and dtype, or that overlaps `x`.
+ *   From `backward`: `E_DTYPE`/`E_SHAPE` when `dy` is not a float tensor of `x`'s shape or
+ *   `out` does not fit; `E_STATE` when `saved` does not fit the options. From
+ *   `resolveOptions`: `E_OPTION` (see {@link resolveLayerNormOptions}).
  * @example
  * ```ts
  * const options = layerNorm.resolveOptions({ normalizedShape: [4] });

@@ -41,7 +41,13 @@ export interface WasmBackend {
   readonly batchNorm: BatchNormBackend;
   /** The installed layer-norm hooks. */
   readonly layerNorm: LayerNormBackend;
-  /** Restores the TypeScript kernels (same as {@link disableWasm} when this backend is the active one). */
+  /**
+   * Uninstalls this backend's hooks where they are installed (the TypeScript kernels run
+   * again; same as {@link disableWasm} when this backend is the active one), frees its
+   * kernel scratch and stops its worker. The pool and its tensors stay readable.
+   *
+   * @returns a promise that settles once the worker (if any) has stopped
+   */
   disable(): Promise<void>;
 }
 
@@ -52,11 +58,23 @@ let active: WasmBackend | null = null;
  * worker — **without** installing it: pass `backend.batchNorm` / `backend.layerNorm` to
  * `setBatchNormBackend` / `setLayerNormBackend` to route calls through it, or use
  * {@link enableWasm}, which builds and installs one. Several backends can coexist (a
- * benchmark compares one and two threads); each `dispose()`s its own resources.
+ * benchmark compares one and two threads); each frees its own resources with `disable()`.
  *
+ * @param options - pool size, thread count and split threshold
  * @returns the backend, or `false` when the host has no WebAssembly SIMD
  * @throws NormkitError `E_OPTION` for a bad `memoryBytes`, `threads` or `threadThreshold`, or
  *   `threads: 2` on a host without shared WebAssembly memory
+ * @throws Error when the compiled kernels (`dist/kernels.wasm`) cannot be read (the message
+ *   says to run `npm run build` in `packages/wasm`)
+ * @example
+ * ```ts
+ * const one = await createWasmBackend();
+ * if (one !== false) {
+ *   setBatchNormBackend(one.batchNorm);   // route batch norm only
+ *   // …
+ *   await one.disable();
+ * }
+ * ```
  */
 export async function createWasmBackend(options: EnableWasmOptions = {}): Promise<WasmBackend | false> {
   const threads = options.threads ?? 1;
@@ -101,10 +119,19 @@ export async function createWasmBackend(options: EnableWasmOptions = {}): Promis
  * layers) run in wasm when the tensors are float32 and row-major, and the TypeScript kernels
  * run otherwise (float64, strided views, a full pool). A backend enabled before is disabled.
  *
+ * @param options - pool size (default 256 MiB), thread count (default 1) and split threshold
  * @returns the backend, or `false` when the host has no WebAssembly SIMD (nothing changes:
  *   the TypeScript kernels keep running)
  * @throws NormkitError `E_OPTION` for a bad `memoryBytes`, `threads` or `threadThreshold`, or
  *   `threads: 2` on a host without shared WebAssembly memory
+ * @throws Error when the compiled kernels (`dist/kernels.wasm`) cannot be read
+ * @example
+ * ```ts
+ * const wasm = await enableWasm({ memoryBytes: 64 * 1024 * 1024 });
+ * const bn = new BatchNorm({ numFeatures: 64 });      // float32: runs in wasm now
+ * const y = bn.forward(x);                            // y lives in wasm.pool when x is float32
+ * await disableWasm();                                 // back to the TypeScript kernels
+ * ```
  */
 export async function enableWasm(options: EnableWasmOptions = {}): Promise<WasmBackend | false> {
   const backend = await createWasmBackend(options);
@@ -116,12 +143,21 @@ export async function enableWasm(options: EnableWasmOptions = {}): Promise<WasmB
   return backend;
 }
 
-/** Restores the TypeScript kernels (pool tensors stay readable until disposed or collected). */
+/**
+ * Restores the TypeScript kernels by disabling the backend {@link enableWasm} installed, if
+ * any (pool tensors stay readable until disposed or collected).
+ *
+ * @returns a promise that settles once the backend's worker (if any) has stopped
+ */
 export async function disableWasm(): Promise<void> {
   if (active !== null) await active.disable();
 }
 
-/** The active wasm backend, or `null`. */
+/**
+ * The active wasm backend, or `null`.
+ *
+ * @returns the backend {@link enableWasm} installed last, unless it has been disabled since
+ */
 export function activeWasm(): WasmBackend | null {
   return active;
 }

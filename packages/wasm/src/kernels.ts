@@ -45,7 +45,11 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);
 
-/** Does this host run WebAssembly with 128-bit SIMD (Node ≥ 16.4, Chrome 91, Firefox 89, Safari 16.4)? */
+/**
+ * Does this host run WebAssembly with 128-bit SIMD (Node ≥ 16.4, Chrome 91, Firefox 89, Safari 16.4)?
+ *
+ * @returns whether `WebAssembly.validate` accepts a module with a SIMD instruction (never throws)
+ */
 export function wasmSimdSupported(): boolean {
   try {
     return typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function' && WebAssembly.validate(SIMD_PROBE);
@@ -54,7 +58,11 @@ export function wasmSimdSupported(): boolean {
   }
 }
 
-/** Does this host have shared WebAssembly memory and `worker_threads` (for two threads)? */
+/**
+ * Does this host have shared WebAssembly memory (for `threads: 2`)?
+ *
+ * @returns whether a shared `WebAssembly.Memory` can be created (never throws)
+ */
 export function sharedMemorySupported(): boolean {
   try {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });

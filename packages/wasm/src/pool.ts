@@ -27,7 +27,9 @@ export type PoolTensor = Tensor & {
   /**
    * Returns the memory to the pool. Afterwards the tensor must not be used: the wasm kernels
    * throw `E_STATE` when they meet it (the TypeScript kernels cannot tell, and would read
-   * whatever the memory holds by then). Disposing twice throws `E_STATE`.
+   * whatever the memory holds by then).
+   *
+   * @throws NormkitError `E_STATE` when the tensor was already disposed
    */
   dispose(): void;
 };
@@ -114,6 +116,15 @@ export class WasmPool {
    *
    * @param memoryBytes - the pool size (default {@link DEFAULT_MEMORY_BYTES})
    * @param shared - a shared memory (for two threads)
+   * @returns the pool
+   * @throws NormkitError `E_OPTION` when `memoryBytes` is not a finite number in (0, 4 GiB − 64 KiB]
+   * @example
+   * ```ts
+   * const pool = WasmPool.create(16 * 1024 * 1024);
+   * const x = pool.fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
+   * pool.stats().liveTensors; // 1
+   * x.dispose();
+   * ```
    */
   static create(memoryBytes: number = DEFAULT_MEMORY_BYTES, shared = false): WasmPool {
     if (!Number.isFinite(memoryBytes) || memoryBytes <= 0 || memoryBytes > 4 * 1024 * 1024 * 1024 - WASM_PAGE_BYTES) {
@@ -123,7 +134,11 @@ export class WasmPool {
     return new WasmPool(new WebAssembly.Memory({ initial: pages, maximum: pages, shared }));
   }
 
-  /** Bytes used and free. */
+  /**
+   * Bytes used and free.
+   *
+   * @returns the pool's occupancy now
+   */
   stats(): PoolStats {
     let free = 0;
     let largest = 0;
@@ -137,6 +152,8 @@ export class WasmPool {
   /**
    * A new pool tensor of zeros with this shape (float32, row-major).
    *
+   * @param shape - the shape
+   * @returns the tensor, registered with the innermost open {@link WasmPool.scope}
    * @throws NormkitError `E_STATE` ("wasm pool: out of memory …") when no free block is large enough;
    *   `E_SHAPE` for a shape that is not a list of non-negative integers
    */
@@ -152,6 +169,8 @@ export class WasmPool {
    * A pool tensor holding a copy of `t`'s values (any dtype, any strides), converted to float32.
    * Copy your inputs in once with this, and the kernels read them in place.
    *
+   * @param t - the tensor to copy
+   * @returns a new pool tensor of `t`'s shape
    * @throws NormkitError `E_STATE` when the pool is out of memory
    */
   fromTensor(t: Tensor): PoolTensor {
@@ -160,7 +179,15 @@ export class WasmPool {
     return out;
   }
 
-  /** A pool tensor from plain numbers (row-major). */
+  /**
+   * A pool tensor from plain numbers (row-major), rounded to float32.
+   *
+   * @param values - the values in row-major order
+   * @param shape - the shape (default `[values.length]`)
+   * @returns a new pool tensor
+   * @throws NormkitError `E_SHAPE` when `values.length` is not Π shape or the shape is not a list
+   *   of non-negative integers; `E_STATE` when the pool is out of memory
+   */
   fromArray(values: ArrayLike<number>, shape: Shape = [values.length]): PoolTensor {
     const out = this.tensor(shape);
     if (values.length !== out.data.length) {
@@ -174,8 +201,10 @@ export class WasmPool {
   /**
    * A new pool tensor, or `null` when the pool is full (the backend's `allocate` hook).
    *
+   * @param shape - the shape (not validated: pass a list of non-negative integers)
    * @param zero - fill with zeros (default); `false` leaves whatever the memory held, for
    *   outputs a kernel overwrites entirely
+   * @returns the tensor, or `null` when no free block is large enough
    */
   tryTensor(shape: Shape, zero = true): PoolTensor | null {
     const size = sizeOf(shape);
@@ -197,12 +226,22 @@ export class WasmPool {
     return t;
   }
 
-  /** Is `t` a view into this pool's memory (live or disposed)? */
+  /**
+   * Is `t` a view into this pool's memory (live or disposed)?
+   *
+   * @param t - any tensor
+   * @returns whether `t.data` is a view of the pool's buffer
+   */
   owns(t: Tensor): boolean {
     return t.data.buffer === this.buffer;
   }
 
-  /** Is `t` a live (not disposed) pool tensor or view of one? */
+  /**
+   * Is `t` a live (not disposed) pool tensor?
+   *
+   * @param t - any tensor
+   * @returns whether `t`'s data is the data of a live allocation of this pool
+   */
   isLive(t: Tensor): boolean {
     if (!this.owns(t) || this.dead.has(t.data)) return false;
     const allocation = this.live.get(t.data.byteOffset);
@@ -212,7 +251,9 @@ export class WasmPool {
   /**
    * Throws `E_STATE` when `t` is a view into this pool that has been disposed.
    *
+   * @param t - any tensor (tensors outside the pool pass)
    * @param name - the argument name for the message
+   * @throws NormkitError `E_STATE` when `t` is a disposed pool tensor
    */
   assertUsable(t: Tensor, name: string): void {
     if (this.owns(t) && this.dead.has(t.data)) {
@@ -221,7 +262,9 @@ export class WasmPool {
   }
 
   /**
-   * Frees a pool tensor (or any ndarray view of one).
+   * Frees a pool tensor: the tensor itself, or an ndarray view that shares its data array.
+   *
+   * @param t - the tensor
    *
    * @throws NormkitError `E_STATE` when it was already disposed, or is not from this pool
    */
@@ -241,6 +284,19 @@ export class WasmPool {
    * its return value (the value itself, or the items/values of a returned array or plain
    * object, up to three levels deep), which move to the enclosing scope. Scopes nest; `fn`
    * must be synchronous. Tensors disposed inside the scope are skipped.
+   *
+   * @param fn - the synchronous work
+   * @returns what `fn` returns
+   * @throws NormkitError `E_OPTION` when `fn` returns a promise (the scope's tensors are freed
+   *   first); whatever `fn` throws, after freeing every tensor of the scope
+   * @example
+   * ```ts
+   * const { result } = pool.scope(() => {
+   *   const scratch = pool.tensor([1024]);   // freed when the scope ends
+   *   const result = pool.tensor([4, 3]);
+   *   return { result };                     // kept: found in the return value
+   * });
+   * ```
    */
   scope<T>(fn: () => T): T {
     const scope = new Set<Allocation>();
@@ -275,6 +331,9 @@ export class WasmPool {
   /**
    * Removes `t` from the scope it was allocated in, so the scope's end does not free it
    * (dispose it yourself).
+   *
+   * @param t - a pool tensor (anything else is returned unchanged)
+   * @returns `t`
    */
   keep<T extends Tensor>(t: T): T {
     const allocation = this.isLive(t) ? this.live.get(t.data.byteOffset) : undefined;

@@ -50,6 +50,11 @@ const KNOWN = ['shape', 'dim', 'eps', 'gInit'] as const;
  *
  * @param input - the user's options; `shape` is required
  * @returns the resolved options, with `dim` made non-negative
+ * @example
+ * ```ts
+ * resolveWeightNormOptions({ shape: [64, 128], dim: -1 });
+ * // → { shape: [64, 128], dim: 1, eps: null, gInit: 'norm' }
+ * ```
  * @throws NormkitError `E_OPTION` for an unknown key, a missing or malformed `shape`, a `dim`
  *   that is not `null` or an integer in [−rank, rank), an `eps` that is not a finite number > 0,
  *   or a `gInit` other than `'norm'` / `'one'`
@@ -67,7 +72,10 @@ export function resolveWeightNormOptions(input?: WeightNormInputOptions): Weight
 /**
  * The `eps` option: absent or `null` → `null`; otherwise a finite number > 0.
  *
- * @throws NormkitError `E_OPTION` otherwise
+ * @param record - the options record from core's `readOptions`
+ * @param plugin - the plugin name, for messages
+ * @returns the eps, or `null` for none
+ * @throws NormkitError `E_OPTION` for anything but `null`, absent, or a finite number > 0
  */
 export function epsOption(record: Record<string, unknown>, plugin: string): number | null {
   if (!('eps' in record) || record.eps === null) return null;
@@ -77,7 +85,10 @@ export function epsOption(record: Record<string, unknown>, plugin: string): numb
 /**
  * The `gInit` option: `'norm'` (default) or `'one'`.
  *
- * @throws NormkitError `E_OPTION` otherwise
+ * @param record - the options record from core's `readOptions`
+ * @param plugin - the plugin name, for messages
+ * @returns the option's value, `'norm'` when absent
+ * @throws NormkitError `E_OPTION` for any other value
  */
 export function gInitOption(record: Record<string, unknown>, plugin: string): GInit {
   const value = 'gInit' in record ? record.gInit : 'norm';
@@ -92,6 +103,7 @@ export function gInitOption(record: Record<string, unknown>, plugin: string): GI
  * (a 0-d scalar) when `dim` is `null`. E.g. `[out, 1, 1, 1]` for `dim = 0` on a conv weight.
  *
  * @param options - resolved options
+ * @returns the shape of `g`
  */
 export function gShapeOf(options: Pick<WeightNormOptions, 'shape' | 'dim'>): number[] {
   const { shape, dim } = options;
@@ -103,6 +115,7 @@ export function gShapeOf(options: Pick<WeightNormOptions, 'shape' | 'dim'>): num
  * The axes `‖v‖` is taken over: every axis except `dim`, or all of them for `dim = null`.
  *
  * @param options - resolved options
+ * @returns the reduced axes, ascending
  */
 export function normAxesOf(options: Pick<WeightNormOptions, 'shape' | 'dim'>): number[] {
   const axes: number[] = [];
@@ -114,6 +127,7 @@ export function normAxesOf(options: Pick<WeightNormOptions, 'shape' | 'dim'>): n
  * The axes that index the slices (the group axes of the kernels): `[dim]`, or `[]` for `null`.
  *
  * @param options - resolved options
+ * @returns `[dim]` or `[]`
  */
 export function sliceAxesOf(options: Pick<WeightNormOptions, 'dim'>): number[] {
   return options.dim === null ? [] : [options.dim];
@@ -123,6 +137,7 @@ export function sliceAxesOf(options: Pick<WeightNormOptions, 'dim'>): number[] {
  * How many slices carry their own norm: `shape[dim]`, or 1 for `dim = null`.
  *
  * @param options - resolved options
+ * @returns the number of slices (the length of `g`'s data)
  */
 export function sliceCountOf(options: Pick<WeightNormOptions, 'shape' | 'dim'>): number {
   return options.dim === null ? 1 : options.shape[options.dim];

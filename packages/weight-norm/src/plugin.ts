@@ -31,10 +31,15 @@ export interface WeightNormSaved {
 
 /** The type bag of {@link weightNorm}. */
 export interface WeightNormTypes extends NormalizerTypes {
+  /** See {@link WeightNormInputOptions}. */
   InputOptions: WeightNormInputOptions;
+  /** See {@link WeightNormOptions}. */
   Options: WeightNormOptions;
+  /** The magnitude `g`, in PyTorch's shape (see {@link gShapeOf}). */
   Params: 'g';
+  /** Weight norm keeps no state. */
   State: never;
+  /** See {@link WeightNormSaved}. */
   Saved: WeightNormSaved;
 }
 
@@ -70,20 +75,31 @@ function sliceValues(t: Tensor): Float64Array {
  * Weight normalization as a plugin (Salimans & Kingma 2016): the input is the direction
  * `v`, the one parameter is the magnitude `g`, and the output is the weight
  *
- * ```
- * w = g · v / ‖v‖        ‖v‖ = sqrt(Σ v² + eps) over every axis except `dim` (all for `dim = null`)
- * ```
+ * $$w = g_s\,\frac{v}{\lVert v \rVert_s},\qquad \lVert v \rVert_s = \sqrt{\textstyle\sum v^2 + \epsilon}$$
  *
- * Backward, with `ŵ = v/‖v‖`: `dg = Σ dw·ŵ` per slice and `dv = (g/‖v‖)·(dw − ŵ·Σ(dw·ŵ))`,
- * so `⟨dv, v⟩ = 0` per slice when there is no eps.
+ * per slice $`s`$, the norm taken over every axis except `dim` (all axes for `dim = null`).
+ *
+ * Backward, with $`\hat w = v / \lVert v \rVert_s`$: $`dg_s = \sum dw \cdot \hat w`$ per slice and
+ * $`dv = \frac{g_s}{\lVert v \rVert_s}\big(dw - \hat w\, dg_s\big)`$, so $`\langle dv, v \rangle = 0`$
+ * per slice when there is no eps.
  *
  * `g` has PyTorch's shape (see {@link gShapeOf}). `init` sets `g = 1` because it cannot see
  * `v`; use {@link weightNormFromWeight} or {@link WeightNorm} for PyTorch's `g = ‖v‖`.
  *
- * @throws NormkitError from `forward`: `E_DTYPE` for a non-float `x` or `g`; `E_SHAPE` when
- *   `x` is not of `options.shape` or `g` not of the PyTorch `g` shape; `E_DEGENERATE` for a
- *   zero-norm slice without eps. From `backward`: `E_SHAPE`/`E_DTYPE` for a bad `dy` or `g`,
- *   `E_STATE` for a `saved` that does not fit the options.
+ * @throws NormkitError from `resolveOptions`: `E_OPTION` (see {@link resolveWeightNormOptions}).
+ *   From `forward`: `E_DTYPE` for a non-float `x` or `g`; `E_SHAPE` when `x` is not of
+ *   `options.shape` or `g` not of the PyTorch `g` shape; `E_STATE` for a missing `g` or any
+ *   state entry; `E_OPTION` for a mode other than `'train'`/`'eval'`; `E_DEGENERATE` for a
+ *   zero-norm slice without eps; `E_SHAPE`/`E_DTYPE` for a bad `out`. From `backward`:
+ *   `E_SHAPE`/`E_DTYPE` for a bad `dy`, `g` or `out`, `E_STATE` for a missing `g` or a
+ *   `saved` that does not fit the options.
+ * @example
+ * ```ts
+ * const options = weightNorm.resolveOptions({ shape: [3, 4], dim: 0 });
+ * const { v, g } = weightNormFromWeight(w0, { dim: 0 });      // g = ‖w0‖ per row
+ * const { y: w, saved } = weightNorm.forward({ x: v, params: { g }, state: {}, mode: 'train' }, options);
+ * const { dx: dv, grads } = weightNorm.backward({ dy: dw, params: { g }, saved }, options);  // grads.g
+ * ```
  */
 export const weightNorm = defineNormalizer<WeightNormTypes>({
   meta: {
@@ -194,7 +210,12 @@ export function weightNormFromWeight(
   weight: Tensor,
   options: WeightNormFromWeightOptions = {},
   dtype?: Dtype,
-): { v: Tensor; g: Tensor } {
+): {
+  /** The direction: a row-major copy of the weight, in `dtype`. */
+  v: Tensor;
+  /** The magnitude in PyTorch's shape: `‖weight‖` per slice, or ones with `gInit: 'one'`. */
+  g: Tensor;
+} {
   const w = assertTensor(weight, 'weight');
   const resolved = resolveWeightNormOptions({ ...options, shape: options.shape ?? w.shape });
   if (!shapesEqual(resolved.shape, w.shape)) {

@@ -56,6 +56,10 @@ export interface PyTorchKeys {
 /**
  * The PyTorch entry names for a style, prefix and parameter name.
  *
+ * @param style - `'legacy'` (`weight_g` / `weight_v`) or `'parametrizations'` (`original0` / `original1`)
+ * @param naming - `prefix` (default `''`) and `name` (default `'weight'`); `style` is ignored here
+ * @returns the names of `g`, `v` and the module's bias
+ *
  * @example
  * ```ts
  * pytorchKeys('legacy', { prefix: 'fc1' });          // { g: 'fc1.weight_g', v: 'fc1.weight_v', bias: 'fc1.bias' }
@@ -189,7 +193,15 @@ export interface LoadedFromPyTorch<P> {
  * @throws NormkitError `E_STATE` for a missing, unexpected, malformed or misshapen entry, or
  *   both naming styles at once; `E_OPTION` for bad options
  */
-export function fromPyTorchStateDict(dict: unknown, options: FromPyTorchOptions = {}): LoadedFromPyTorch<{ v: Tensor; g: Tensor }> {
+export function fromPyTorchStateDict(
+  dict: unknown,
+  options: FromPyTorchOptions = {},
+): LoadedFromPyTorch<{
+  /** The direction, shaped as the `v` entry (and `options.shape`). */
+  v: Tensor;
+  /** The magnitude, in PyTorch's shape for `dim`. */
+  g: Tensor;
+}> {
   const entries = checkDict(dict);
   const dtype = checkDtype(options.dtype ?? 'float32');
   const style = detectStyle(entries, options);
@@ -211,7 +223,9 @@ export function fromPyTorchStateDict(dict: unknown, options: FromPyTorchOptions 
  *
  * @param params - `v (out, in)`, `g (out)`, and `bias (out)` when the layer has one
  * @param options - `style` (default `'parametrizations'`), `prefix`, `name`
- * @throws NormkitError `E_STATE` for a missing, non-float or misshapen parameter
+ * @returns entry name → `{shape, data}`
+ * @throws NormkitError `E_STATE` for a missing, non-float or misshapen parameter; `E_OPTION`
+ *   for a `style` other than `'legacy'` / `'parametrizations'`
  */
 export function linearToPyTorchStateDict(params: WeightNormLinearParams, options: PyTorchNaming = {}): Record<string, TensorJSON> {
   const v = stateTensor(params.v, 'v');

@@ -79,10 +79,15 @@ export interface WeightNormLinearSaved {
 
 /** The type bag of {@link weightNormLinear}. */
 export interface WeightNormLinearTypes extends NormalizerTypes {
+  /** See {@link WeightNormLinearInputOptions}. */
   InputOptions: WeightNormLinearInputOptions;
+  /** See {@link WeightNormLinearOptions}. */
   Options: WeightNormLinearOptions;
+  /** The direction `v (out, in)`, the magnitude `g (out)` and, with `bias: true`, `bias (out)`. */
   Params: 'v' | 'g' | 'bias';
+  /** The layer keeps no state. */
   State: never;
+  /** See {@link WeightNormLinearSaved}. */
   Saved: WeightNormLinearSaved;
 }
 
@@ -94,6 +99,9 @@ const KNOWN = ['inFeatures', 'outFeatures', 'bias', 'eps', 'gInit', 'seed', 'ini
 /**
  * Validates the dense layer's options and fills the defaults
  * (`bias: true`, `eps: null`, `gInit: 'norm'`, `seed: 0`, `initStd: 0.05`).
+ *
+ * @param input - the user's options; `inFeatures` and `outFeatures` are required
+ * @returns the resolved options
  *
  * @throws NormkitError `E_OPTION` for an unknown key, a missing or non-positive-integer
  *   `inFeatures`/`outFeatures`, a non-boolean `bias`, an `eps` that is not > 0, a bad `gInit`,
@@ -165,9 +173,7 @@ function scaledRows(v: Tensor, scale: Float64Array): Float64Array {
 /**
  * A dense layer with a weight-normalized weight, as a plugin:
  *
- * ```
- * y = x·Wᵀ + b,   W[o, :] = g[o] · v[o, :] / ‖v[o, :]‖
- * ```
+ * $$y = x W^\top + b,\qquad W_{o,:} = g_o\,\frac{v_{o,:}}{\lVert v_{o,:} \rVert},\quad \lVert v_{o,:} \rVert = \sqrt{\textstyle\sum_i v_{oi}^2 + \epsilon}$$
  *
  * Input `(..., inFeatures)`, output `(..., outFeatures)`; parameters `v (out, in)`,
  * `g (out)` and `bias (out)` (absent with `bias: false`). Backward gives `dx = dy·W`,
@@ -177,10 +183,20 @@ function scaledRows(v: Tensor, scale: Float64Array): Float64Array {
  * `g = ‖v‖` (or 1 with `gInit: 'one'`) and `bias = 0`. See {@link initFromBatch} for the
  * paper's data-dependent initialization.
  *
- * @throws NormkitError from `forward`: `E_DTYPE` for non-float tensors; `E_SHAPE` when the last
- *   axis of `x` is not `inFeatures` or a parameter is misshapen; `E_DEGENERATE` for a zero row
- *   of `v` without eps. From `backward`: `E_SHAPE` for a `dy` not shaped like `y`, `E_STATE` for
- *   a `saved` that does not fit.
+ * @throws NormkitError from `resolveOptions`: `E_OPTION` (see {@link resolveWeightNormLinearOptions}).
+ *   From `forward`: `E_DTYPE` for non-float tensors; `E_SHAPE` when the last axis of `x` is not
+ *   `inFeatures` or a parameter is misshapen; `E_STATE` for a missing or unexpected parameter
+ *   or any state entry; `E_OPTION` for a mode other than `'train'`/`'eval'`; `E_DEGENERATE`
+ *   for a zero row of `v` without eps. From `backward`: `E_SHAPE`/`E_DTYPE` for a `dy` that is
+ *   not a float tensor shaped like `y` or a bad parameter, `E_STATE` for a `saved` that does
+ *   not fit. `forward` and `backward` ignore a preallocated `out`.
+ * @example
+ * ```ts
+ * const options = weightNormLinear.resolveOptions({ inFeatures: 4, outFeatures: 3 });
+ * const { params } = weightNormLinear.init(options, 'float64');   // v ~ N(0, 0.05²), g = ‖v‖, bias = 0
+ * const { y, saved } = weightNormLinear.forward({ x, params, state: {}, mode: 'train' }, options);
+ * const { dx, grads } = weightNormLinear.backward({ dy, params, saved }, options);  // grads.v, .g, .bias
+ * ```
  */
 export const weightNormLinear = defineNormalizer<WeightNormLinearTypes>({
   meta: {
@@ -296,8 +312,10 @@ function checkSaved(saved: WeightNormLinearSaved, options: WeightNormLinearOptio
  *
  * @param params - `v` and `g` (a bias is ignored)
  * @param options - the layer's options
- * @throws NormkitError `E_SHAPE`/`E_DTYPE` for misshapen or non-float parameters;
- *   `E_DEGENERATE` for a zero row of `v` without eps; `E_OPTION` for bad options
+ * @returns a new row-major tensor $`W_{o,:} = g_o\,v_{o,:} / \lVert v_{o,:} \rVert`$
+ * @throws NormkitError `E_SHAPE`/`E_DTYPE` for misshapen or non-float parameters, `E_STATE`
+ *   for a missing `v` or `g`; `E_DEGENERATE` for a zero row of `v` without eps; `E_OPTION`
+ *   for bad options
  */
 export function materializeLinearWeight(params: WeightNormLinearParams, options: WeightNormLinearInputOptions): Tensor {
   const resolved = resolveWeightNormLinearOptions(options);
@@ -330,7 +348,8 @@ export function materializeLinearWeight(params: WeightNormLinearParams, options:
  * @param x - one batch, `(..., inFeatures)` with at least 2 rows
  * @param options - the layer's options
  * @returns the new parameters
- * @throws NormkitError `E_DTYPE`/`E_SHAPE` for bad tensors (last axis of `x` ≠ `inFeatures`);
+ * @throws NormkitError `E_DTYPE`/`E_SHAPE` for bad tensors (last axis of `x` ≠ `inFeatures`),
+ *   `E_STATE` for a missing or unexpected parameter;
  *   `E_DEGENERATE` for fewer than 2 rows, a zero row of `v` without eps, or a unit whose
  *   pre-activations are constant over the batch (σ = 0); `E_OPTION` for bad options
  */
@@ -402,7 +421,12 @@ export class WeightNormLinear extends Layer<WeightNormLinearTypes> {
     return this;
   }
 
-  /** The current materialized weight `W = g·v/‖v‖`, `(out, in)`. */
+  /**
+   * The current materialized weight `W = g·v/‖v‖`, `(out, in)` (see {@link materializeLinearWeight}).
+   *
+   * @returns a new tensor in the parameters' dtype
+   * @throws NormkitError `E_DEGENERATE` when a row of `v` has zero norm and there is no eps
+   */
   weight(): Tensor {
     return materializeLinearWeight(this.params, this.options);
   }

@@ -5,13 +5,19 @@ import { tileRows } from './tiles.js';
 /**
  * The reduction pass of batch norm's backward: per channel, in float64,
  *
- * `sumDy[c] = Σ dy`,  `sumDyCentered[c] = Σ dy·(x − mean[c])`,
+ * $$\mathrm{sumDy}_c = \textstyle\sum dy,\qquad \mathrm{sumDyCentered}_c = \textstyle\sum dy\,(x - \mathrm{mean}_c)$$
  *
+ * over the elements of channel $`c`$,
  * from which `dβ = sumDy`, `dγ = sumDyCentered·invStd` and the mean and variance terms of `dx`
  * follow. One read of `x` and `dy`.
  *
- * @param x - input buffer, with `shape`, `xStrides`, `xOffset`
- * @param dy - upstream gradient buffer, same shape, with `dyStrides`, `dyOffset`
+ * @param x - input buffer
+ * @param shape - the shape of `x` and `dy`
+ * @param xStrides - the strides of `x`, in elements (any, including negative)
+ * @param xOffset - the index in `x` of element (0, …, 0)
+ * @param dy - upstream gradient buffer
+ * @param dyStrides - the strides of `dy`, in elements
+ * @param dyOffset - the index in `dy` of element (0, …, 0)
  * @param channelAxis - the (non-negative) channel axis
  * @param mean - per-channel mean used in forward
  * @param sumDy - output, per channel (overwritten)
@@ -86,14 +92,23 @@ export function gradientSumsKernel(
 /**
  * The elementwise pass of batch norm's backward: per channel constants
  *
- * `dx = a[c]·dy + b[c]·(x − mean[c]) + k[c]`
+ * $$dx = a_c\,dy + b_c\,(x - \mathrm{mean}_c) + k_c$$
  *
- * where, in train mode (batch statistics), `a = γ·invStd`, `b = −γ·invStd³·Σdy(x−μ)/m`,
- * `k = −γ·invStd·Σdy/m`, which is the compact form `dx = invStd/m·(m·g − Σg − x̂·Σ(g·x̂))`
- * with `g = dy·γ`; in eval mode `a = γ·invStd`, `b = k = 0`.
+ * where, with batch statistics (train mode), $`s = 1/\sqrt{\sigma_c^2 + \epsilon}`$ and $`m`$
+ * values per channel,
  *
- * @param x - input buffer, with `shape`, `xStrides`, `xOffset`
- * @param dy - upstream gradient buffer, with `dyStrides`, `dyOffset`
+ * $$a_c = \gamma_c s,\qquad b_c = -\frac{\gamma_c s^3}{m}\textstyle\sum dy\,(x - \mu_c),\qquad k_c = -\frac{\gamma_c s}{m}\textstyle\sum dy$$
+ *
+ * which is the compact form $`dx = \tfrac{s}{m}\big(m g - \sum g - \hat x \sum g \hat x\big)`$
+ * with $`g = dy\cdot\gamma_c`$; with running statistics (eval mode) $`a_c = \gamma_c s`$ and $`b_c = k_c = 0`$.
+ *
+ * @param x - input buffer
+ * @param shape - the shape of `x`, `dy` and `dx`
+ * @param xStrides - the strides of `x`, in elements (any, including negative)
+ * @param xOffset - the index in `x` of element (0, …, 0)
+ * @param dy - upstream gradient buffer
+ * @param dyStrides - the strides of `dy`, in elements
+ * @param dyOffset - the index in `dy` of element (0, …, 0)
  * @param channelAxis - the (non-negative) channel axis
  * @param mean - per-channel mean used in forward
  * @param a - per-channel coefficient of dy

@@ -5,7 +5,7 @@ import { tileRows } from './tiles.js';
 /**
  * The forward kernel of batch norm, for train and eval alike: a per-channel affine map
  *
- * `y = (x − mean[c])·scale[c] + shift[c]`,
+ * $$y = (x - \mathrm{mean}_c)\cdot \mathrm{scale}_c + \mathrm{shift}_c,\qquad \mathrm{scale}_c = \frac{\gamma_c}{\sqrt{\sigma_c^2 + \epsilon}},\quad \mathrm{shift}_c = \beta_c$$
  *
  * with `scale = γ·invStd` and `shift = β` computed once per channel by the caller, so the
  * loop does one subtract, one multiply and one add per element (no square root, no division).

@@ -1,8 +1,11 @@
 import type { FloatArray } from '@normkit/core';
 
 /**
- * The dense forward pass `y = x·Wᵀ + b` over row-major blocks:
- * `y[n, o] = Σ_i x[n, i]·W[o, i] + b[o]`, with float64 accumulators.
+ * The dense forward pass $`y = x W^\top + b`$ over row-major blocks:
+ *
+ * $$y_{no} = \textstyle\sum_i x_{ni} W_{oi} + b_o$$
+ *
+ * with float64 accumulators.
  *
  * @param x - the input buffer, `rows × inFeatures` row-major from `xOffset`
  * @param xOffset - index of `x[0, 0]`
@@ -33,11 +36,11 @@ export function linearForwardKernel(
 }
 
 /**
- * The dense backward pass for `y = x·Wᵀ + b`:
+ * The dense backward pass for $`y = x W^\top + b`$:
  *
- * ```
- * dx = dy·W          dW = dyᵀ·x          db = Σ_n dy[n, :]
- * ```
+ * $$dx = dy\,W,\qquad dW = dy^\top x,\qquad db_o = \textstyle\sum_n dy_{no}$$
+ *
+ * with float64 accumulators.
  *
  * @param x - the forward input, `rows × inFeatures` row-major from `xOffset`
  * @param xOffset - index of `x[0, 0]`
@@ -83,8 +86,12 @@ export function linearBackwardKernel(
 
 /**
  * Per-unit mean and **biased** variance over the rows of the pre-activations
- * `t[n, o] = Σ_i x[n, i]·D[o, i]`, in two passes (mean first, then centred squares with
- * the rounding correction `(Σ d)²/rows`), never `E[t²] − E[t]²`.
+ * $`t_{no} = \sum_i x_{ni} D_{oi}`$, in two passes (mean first, then centred squares with
+ * the rounding correction), never $`\mathrm{E}[t^2] - \mathrm{E}[t]^2`$:
+ *
+ * $$\mu_o = \tfrac1N \textstyle\sum_n t_{no},\qquad \sigma_o^2 = \tfrac1N\Big(\sum_n (t_{no} - \mu_o)^2 - \tfrac1N\big(\sum_n (t_{no} - \mu_o)\big)^2\Big)$$
+ *
+ * with $`N`$ = `rows`.
  *
  * @param x - the input, `rows × inFeatures` row-major from `xOffset`
  * @param xOffset - index of `x[0, 0]`

@@ -16,12 +16,23 @@ export interface RawView {
   readonly offset: number;
 }
 
-/** The raw view of a tensor (no copy). */
+/**
+ * The raw view of a tensor (no copy).
+ *
+ * @param t - the tensor
+ * @returns its buffer, shape, strides and offset
+ */
 export function rawView(t: Tensor): RawView {
   return { data: t.data, shape: t.shape, strides: t.stride, offset: t.offset };
 }
 
-/** A row-major view over a whole buffer (no copy). */
+/**
+ * A row-major view over a whole buffer (no copy).
+ *
+ * @param data - the buffer, `Π shape` long
+ * @param shape - the shape to read it as
+ * @returns the view, with row-major strides and offset 0
+ */
 export function rowMajorView(data: FloatArray, shape: Shape): RawView {
   return { data, shape, strides: rowMajorStrides(shape), offset: 0 };
 }
@@ -34,8 +45,8 @@ export function rowMajorView(data: FloatArray, shape: Shape): RawView {
 const SCALE_BELOW = 2 ** -900;
 
 /**
- * Per-slice sums of squares: `sums[s] = Σ v²` over the elements whose index along the
- * slice axes is `s`. Float64 accumulators; a blocked loop for row-major views, a run-by-run
+ * Per-slice sums of squares: $`\mathrm{sums}_s = \sum v^2`$ over the elements whose index
+ * along the slice axes is $`s`$. Float64 accumulators; a blocked loop for row-major views, a run-by-run
  * strided walk otherwise.
  *
  * @param v - the view
@@ -99,7 +110,8 @@ function visitRuns(v: RawView, sliceAxes: readonly number[], visit: RunVisitor):
 }
 
 /**
- * Per-slice L2 norms with eps inside the root: `norms[s] = sqrt(Σv² + eps)`.
+ * Per-slice L2 norms with eps inside the root: $`\lVert v \rVert_s = \sqrt{\sum v^2 + \epsilon}`$
+ * over the elements of slice $`s`$.
  *
  * A slice whose `Σv² + eps` underflows or overflows float64 is recomputed as
  * `m·sqrt(Σ(v/m)²)` with `m = max|v|` (and combined with `sqrt(eps)` by `hypot`), so
@@ -108,7 +120,7 @@ function visitRuns(v: RawView, sliceAxes: readonly number[], visit: RunVisitor):
  * @param v - the view
  * @param sliceAxes - `[dim]`, or `[]`
  * @param eps - added inside the root (0 for none)
- * @param norms - output, one entry per slice
+ * @param norms - output, one entry per slice (overwritten)
  * @returns the index of the first slice whose norm is 0, or −1 when there is none
  */
 export function sliceNorms(v: RawView, sliceAxes: readonly number[], eps: number, norms: Float64Array): number {
@@ -166,7 +178,8 @@ function rescaledNorms(v: RawView, sliceAxes: readonly number[], eps: number, ra
 
 /**
  * The forward pass of weight norm once the per-slice constants are known:
- * `out[p] = v[p] · scale[s]` with `scale[s] = g[s]/‖v‖_s`, written row-major.
+ * $`w = v \cdot \mathrm{scale}_s`$ with $`\mathrm{scale}_s = g_s / \lVert v \rVert_s`$ for the
+ * elements of slice $`s`$, written row-major.
  *
  * @param v - the direction
  * @param sliceAxes - `[dim]`, or `[]`
@@ -203,12 +216,11 @@ export function scaleSlices(v: RawView, sliceAxes: readonly number[], scale: Flo
 }
 
 /**
- * The backward pass of weight norm: with `v̂ = v/‖v‖` per slice,
+ * The backward pass of weight norm: with $`\hat v = v / \lVert v \rVert_s`$ per slice $`s`$,
  *
- * ```
- * dg[s] = Σ dw · v̂                       (over the slice)
- * dv    = (g/‖v‖) · (dw − v̂ · dg[s])
- * ```
+ * $$dg_s = \textstyle\sum dw \cdot \hat v,\qquad dv = \frac{g_s}{\lVert v \rVert_s}\,\big(dw - \hat v\, dg_s\big)$$
+ *
+ * (the sum runs over the elements of the slice).
  *
  * Two passes with float64 accumulators; `v̂` is formed per element (`v · (1/‖v‖)`), so
  * neither `Σ dw·v` nor `‖v‖²` is ever formed and nothing overflows that the result does not.
@@ -219,7 +231,7 @@ export function scaleSlices(v: RawView, sliceAxes: readonly number[], scale: Flo
  * @param invNorm - `1/‖v‖` per slice
  * @param scale - `g/‖v‖` per slice
  * @param dg - output: `Σ dw·v̂` per slice (overwritten)
- * @param dv - output, row-major, `Π shape` long
+ * @param dv - output, row-major, `Π shape` long (may be a Float32Array or a Float64Array)
  */
 export function weightNormBackwardKernel(
   v: RawView,
