@@ -11,7 +11,8 @@ import {
   checkZeroDy,
   snapshot,
 } from './contract-checks.js';
-import type { ContractOutcome } from './contract-checks.js';
+import type { ContractOutcome, INVARIANT_ATOL, LINEARITY_ATOL } from './contract-checks.js';
+import type { REFINEMENT_LADDER } from './finite-difference.js';
 import { checkFullJacobian, errorMessage } from './jacobian.js';
 import type { SlotOutcome } from './jacobian.js';
 import { Problem, presentTensors } from './problem.js';
@@ -55,7 +56,11 @@ export interface GradcheckConfig<T extends NormalizerTypes = NormalizerTypes> {
   readonly projections?: number;
   /** Gradient elements checked per tensor in projection mode (default 32). */
   readonly subsetSize?: number;
-  /** Richardson extrapolation (4·D(h/2) − D(h))/3 of every difference (default false; twice the forward calls). */
+  /**
+   * Richardson extrapolation (4·D(h/2) − D(h))/3 of every difference (default false; twice
+   * the forward calls). Either way, a value out of tolerance is re-checked with refined
+   * estimates before it is reported (see {@link REFINEMENT_LADDER}).
+   */
   readonly richardson?: boolean;
   /** Relative tolerance (default {@link DEFAULT_RTOL} = 1e-5). */
   readonly rtol?: number;
@@ -107,11 +112,12 @@ class ReportBuilder {
   tensorCheck(label: CaseLabel, tensorName: string, method: TensorCheck['method'], outcome: SlotOutcome): void {
     const t = outcome.tracker;
     const status = outcome.error !== undefined ? 'error' : t.failures > 0 ? 'fail' : 'pass';
+    const refined = t.refined > 0 ? ` (${t.refined} of them only after refining the finite difference)` : '';
     const message =
       outcome.error ??
       (t.failures > 0
-        ? `${t.failures} of ${t.compared} values out of tolerance; compared ${outcome.summary}`
-        : `${t.compared} values within tolerance: ${outcome.summary}`);
+        ? `${t.failures} of ${t.compared} values out of tolerance, at the default step and under refinement; compared ${outcome.summary}`
+        : `${t.compared} values within tolerance${refined}: ${outcome.summary}`);
     this.checks.push({
       ...label,
       shape: label.shape.slice(),
@@ -272,9 +278,17 @@ function runCase(
  *   random elements.
  * - a value passes when |a − n| ≤ atol·scale + rtol·|n|, scale = max(1, max|n|) over
  *   its comparison.
+ * - a failure must persist under refinement: a value out of tolerance at the default step
+ *   is compared again with Richardson extrapolation and with the steps h/4 and h/16
+ *   ({@link REFINEMENT_LADDER}), and passes when one of them agrees. This removes the
+ *   truncation error of functions that vary on a scale ≪ 1 (a small-norm slice), while a
+ *   wrong backward, off by ≥ 1e-3, agrees with none of them.
  * - contract checks: forward and backward purity (bitwise), forward and backward
  *   determinism (bitwise), zero dy ⇒ zero gradients, linearity in dy, shapes and dtypes
- *   (float64 and float32), and every invariant the plugin declares.
+ *   (float64 and float32), and every invariant the plugin declares. Linearity and the
+ *   invariants have absolute floors scaled to the magnitude of the computation
+ *   ({@link LINEARITY_ATOL}, {@link INVARIANT_ATOL}), so gradients or sums that are zero in
+ *   exact arithmetic and computed as rounding noise pass.
  *
  * A plugin that throws is reported (status `'error'`), not propagated.
  *

@@ -25,15 +25,53 @@ export const LINEARITY_ALPHAS: readonly number[] = [2.5, -0.75];
 
 /**
  * Relative tolerance of the linearity check: |b(α·dy) − α·b(dy)| ≤ 1e-9·max|α·b(dy)|
- * per tensor. Rounding alone gives ~1e-15; anything nonlinear gives O(1).
+ * per tensor, plus the floor {@link LINEARITY_ATOL}. Rounding alone gives ~1e-15 of the
+ * tensor; anything nonlinear gives O(1).
  */
 export const LINEARITY_RTOL = 1e-9;
 
 /**
+ * Absolute floor of the linearity check, times the scale of the whole computation,
+ * S = max(1, max|α·dy|, and max|α·b(dy)| and max|b(α·dy)| over every gradient).
+ *
+ * The relative bound alone fails when a gradient is zero in exact arithmetic (weight norm
+ * with one element per slice: dv ≡ 0): the computed values are rounding noise of terms as
+ * large as the other gradients, and 1e-9 of the noise itself is below the noise. That noise
+ * is a few ulps of S times the plugin's internal amplification, which the checker cannot
+ * see (for weight norm g/‖v‖; measured up to ~3e3 ulps of S over 3000 seeds, growing as
+ * 1/‖v‖). 1e-9·S ≈ 4.5e6 ulps of S leaves a margin of 1000× over that. A nonlinear backward
+ * (|dy|, dy², a dy-dependent branch) is off by O(1) of its own gradient, so it is missed only
+ * when that whole gradient is below 1e-9 of S, a thousand times finer than what the
+ * gradient comparisons resolve (atol = 1e-6 of their scale).
+ */
+export const LINEARITY_ATOL = 1e-9;
+
+/**
  * Relative tolerance of the invariant checks: per group |Σ t| ≤ 1e-8·Σ|t|, where t is
- * dx (zero-sum) or dx⊙x (orthogonal-to-input). Rounding alone gives ~1e-14.
+ * dx (zero-sum) or dx⊙x (orthogonal-to-input), plus the floor {@link INVARIANT_ATOL}.
+ * Rounding alone gives ~1e-14 of Σ|t| when the terms are not themselves rounding noise.
  */
 export const INVARIANT_RTOL = 1e-8;
+
+/**
+ * Absolute floor of the invariant checks, per group: |Σ t| ≤ INVARIANT_RTOL·Σ|t| +
+ * 1e-10·n·S, with n the group size and S the magnitude of the computation,
+ * max(1, max|dy|)·max(1, max|p|) over all parameters p, times max(1, max|x|) for
+ * `'orthogonal-to-input'` (whose terms are dx⊙x).
+ *
+ * Why a floor: each dx element is computed from terms of size |dy|·|p| times the plugin's
+ * internal scale (1/σ for batch or layer norm), which can cancel to nearly nothing. With 2
+ * values per group, batch and layer norm give dx ≡ 0 up to eps/σ²: Σ|dx| is ~1e-8 while the
+ * rounding of each dx is ~1e-16, and 1e-8·Σ|dx| is below it. Rounding of n such elements is
+ * at most a few ulps of n·S times the internal scale, which is ≤ 1/√eps; measured up to
+ * ~1e4 ulps of n·S over 3000 seeds at eps = 1e-5. 1e-10·n·S ≈ 4.5e5 ulps of n·S covers
+ * that 45 times over (and internal scales up to ~1e4, i.e. eps down to ~1e-8).
+ *
+ * What it still catches: a real violation sums O(1) of the gradient over the group (batch
+ * norm without its mean term: Σ dx = Σ dy·γ/σ; weight norm without its projection:
+ * Σ dv⊙v = g·⟨dy, v⟩/‖v‖), some 1e9 times above the floor for typical values.
+ */
+export const INVARIANT_ATOL = 1e-10;
 
 /** Runs a check, turning anything it throws into an `'error'` outcome. */
 export function guarded(name: ContractName, run: () => ContractOutcome, detail?: string): ContractOutcome {
@@ -167,19 +205,27 @@ export function checkZeroDy(problem: Problem): ContractOutcome {
   });
 }
 
+function maxAbs(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
+  return m;
+}
+
 /**
  * Linearity in dy: backward(α·dy) = α·backward(dy) for α in {@link LINEARITY_ALPHAS},
- * within {@link LINEARITY_RTOL}.
+ * within {@link LINEARITY_RTOL} of each gradient's largest value plus
+ * {@link LINEARITY_ATOL} of the largest value of the whole computation (so a gradient that
+ * is zero in exact arithmetic, computed as rounding noise, passes).
  */
 export function checkLinearity(problem: Problem, r: Float64Array): ContractOutcome {
   return guarded('linearity', () => {
     const base = problem.vjp(r);
     for (const alpha of LINEARITY_ALPHAS) {
       const scaled = problem.vjp(r.map((v) => alpha * v));
+      const scales = base.map((b, k) => Math.max(Math.abs(alpha) * maxAbs(b), maxAbs(scaled[k])));
+      const floor = LINEARITY_ATOL * Math.max(1, Math.abs(alpha) * maxAbs(r), ...scales);
       for (let k = 0; k < base.length; k++) {
-        let scale = 0;
-        for (let j = 0; j < base[k].length; j++) scale = Math.max(scale, Math.abs(alpha * base[k][j]), Math.abs(scaled[k][j]));
-        const bound = LINEARITY_RTOL * scale;
+        const bound = LINEARITY_RTOL * scales[k] + floor;
         for (let j = 0; j < base[k].length; j++) {
           const expected = alpha * base[k][j];
           if (!(Math.abs(scaled[k][j] - expected) <= bound)) {
@@ -294,7 +340,9 @@ export function checkShapesDtypes(
 /**
  * A declared invariant, with dx = backward(dy = r): per group (an index of the axes not in
  * `reduceAxes`), Σ dx = 0 (`'zero-sum'`) or Σ dx⊙x = 0 (`'orthogonal-to-input'`) over
- * `reduceAxes`, within {@link INVARIANT_RTOL}·Σ|terms|.
+ * `reduceAxes`, within {@link INVARIANT_RTOL}·Σ|terms| plus the floor
+ * {@link INVARIANT_ATOL}·n·S (n the group size, S the magnitude of dy, the parameters and,
+ * for `'orthogonal-to-input'`, x).
  */
 export function checkInvariant(problem: Problem, r: Float64Array, invariant: Invariant): ContractOutcome {
   const kind = String(invariant?.kind);
@@ -325,11 +373,16 @@ export function checkInvariant(problem: Problem, r: Float64Array, invariant: Inv
         absSums[g] += Math.abs(term);
       }
       const what = kind === 'zero-sum' ? 'Σ dx' : 'Σ dx⊙x';
+      let paramMax = 1;
+      for (const s of problem.slots.slice(1)) paramMax = Math.max(paramMax, maxAbs(s.values));
+      let magnitude = Math.max(1, maxAbs(r)) * paramMax;
+      if (kind === 'orthogonal-to-input') magnitude *= Math.max(1, maxAbs(x));
+      const floor = INVARIANT_ATOL * (size / Math.max(1, groups)) * magnitude;
       for (let g = 0; g < groups; g++) {
-        if (!(Math.abs(sums[g]) <= INVARIANT_RTOL * absSums[g])) {
+        if (!(Math.abs(sums[g]) <= INVARIANT_RTOL * absSums[g] + floor)) {
           return fail(
             'invariant',
-            `${kind}: ${what} over axes [${axes.join(', ')}] is ${sums[g]} for group [${unravel(g, groupShape).join(', ')}] (Σ|terms| = ${absSums[g]})`,
+            `${kind}: ${what} over axes [${axes.join(', ')}] is ${sums[g]} for group [${unravel(g, groupShape).join(', ')}] (Σ|terms| = ${absSums[g]}, bound ${INVARIANT_RTOL * absSums[g] + floor})`,
             kind,
           );
         }

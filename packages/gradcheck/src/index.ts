@@ -35,6 +35,8 @@ export { DEFAULT_ATOL, DEFAULT_RTOL, ErrorTracker, relativeError, scaleOf } from
 export type { Tolerance } from './tolerance.js';
 export {
   FLOAT64_EPSILON,
+  REFINEMENT_LADDER,
+  RefinedDerivative,
   STEP_FACTOR,
   centralDifference,
   coordinatePath,
@@ -43,13 +45,13 @@ export {
   relativeStep,
   richardsonDifference,
 } from './finite-difference.js';
-export type { DifferencePath } from './finite-difference.js';
+export type { DifferencePath, RefinementStep } from './finite-difference.js';
 export { Problem } from './problem.js';
 export type { AnyNormalizer, AnyTypes, Slot, TensorRecord } from './problem.js';
 export { analyticJacobians, checkFullJacobian, numericJacobian } from './jacobian.js';
 export type { CompareOptions, SlotOutcome } from './jacobian.js';
 export { checkProjections, numericProjection } from './projection.js';
 export type { ProjectionOptions } from './projection.js';
-export { INVARIANT_RTOL, LINEARITY_ALPHAS, LINEARITY_RTOL } from './contract-checks.js';
+export { INVARIANT_ATOL, INVARIANT_RTOL, LINEARITY_ALPHAS, LINEARITY_ATOL, LINEARITY_RTOL } from './contract-checks.js';
 export { deriveSeed, normalRng, randomNormalTensor, randomValues, sampleIndices, uniformRng } from './random.js';
 export type { Rng } from './random.js';

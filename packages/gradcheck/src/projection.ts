@@ -1,5 +1,5 @@
 import { unravel } from '@normkit/core';
-import { STEP_FACTOR, coordinatePath, directionPath, numericDerivative, relativeStep } from './finite-difference.js';
+import { RefinedDerivative, STEP_FACTOR, coordinatePath, directionPath, numericDerivative, relativeStep } from './finite-difference.js';
 import { errorMessage } from './jacobian.js';
 import type { CompareOptions, SlotOutcome } from './jacobian.js';
 import type { Problem } from './problem.js';
@@ -27,7 +27,9 @@ function maxAbs(values: Float64Array): number {
  * uᵀ y(s + t·v) in t, computed as uᵀ·(y(s + t·v) − y(s − t·v))/(2t) with
  * t = ∛ε·max(1, max|s|)/max|v| (so no coordinate moves by more than its relative step).
  *
- * @returns the projection and the vector J·v (for the comparison's scale)
+ * @returns the projection, the vector J·v (for the comparison's scale), and the refined
+ *   estimates of the projection (Richardson, smaller steps: see {@link RefinedDerivative}),
+ *   computed lazily when drawn
  */
 export function numericProjection(
   problem: Problem,
@@ -35,14 +37,19 @@ export function numericProjection(
   u: Float64Array,
   v: Float64Array,
   richardson = false,
-): { value: number; jv: Float64Array } {
+): { value: number; jv: Float64Array; refined: () => Iterable<number> } {
   const base = problem.slots[slot].values;
   const vMax = maxAbs(v);
   const t = vMax === 0 ? STEP_FACTOR : (STEP_FACTOR * Math.max(1, maxAbs(base))) / vMax;
-  const jv = numericDerivative(directionPath(base, v, (values) => problem.output(slot, values)), t, richardson);
-  let value = 0;
-  for (let i = 0; i < u.length; i++) value += u[i] * jv[i];
-  return { value, jv };
+  const path = directionPath(base, v, (values) => problem.output(slot, values));
+  const jv = numericDerivative(path, t, richardson);
+  const project = (w: Float64Array): number => {
+    let value = 0;
+    for (let i = 0; i < u.length; i++) value += u[i] * w[i];
+    return value;
+  };
+  const refined = new RefinedDerivative(path, t, richardson, jv);
+  return { value: project(jv), jv, refined: () => refined.values(project) };
 }
 
 /**
@@ -54,6 +61,10 @@ export function numericProjection(
  * 2. `projections` random projections: analytic ⟨backward(dy = u)_s, v⟩ against the
  *    numeric {@link numericProjection}, with u, v ~ N(0, 1). The scale of projection k is
  *    max(1, Σᵢ |uᵢ·(Jv)ᵢ|), the size of the terms the projection sums.
+ *
+ * As in `checkFullJacobian`, a value out of tolerance at the default step is
+ * compared again with refined estimates (Richardson extrapolation, steps h/4 and h/16) of
+ * the same coordinate or direction, and fails only when none of them agrees.
  *
  * @param problem - the frozen forward call
  * @param r - the cotangent (loss weights), shaped like y, flat
@@ -97,7 +108,19 @@ export function checkProjections(problem: Problem, r: Float64Array, options: Pro
       return;
     }
     const scale = scaleOf(gNum);
-    subset.forEach((j, m) => trackers[k].add(gradients[k][j], gNum[m], scale, 'gradient', () => unravel(j, s.shape)));
+    const dot = (column: Float64Array): number => {
+      let g = 0;
+      for (let i = 0; i < ny; i++) g += r[i] * column[i];
+      return g;
+    };
+    try {
+      subset.forEach((j, m) => {
+        const refine = (): Iterable<number> => new RefinedDerivative(coordinatePath(values, j, f), relativeStep(values[j]), options.richardson).values(dot);
+        trackers[k].addRefined(gradients[k][j], gNum[m], scale, refine, 'gradient', () => unravel(j, s.shape));
+      });
+    } catch (e) {
+      errors[k] = `forward threw under a refined perturbation of ${s.name}: ${errorMessage(e)}`;
+    }
   });
 
   const normal = normalRng(deriveSeed(options.seed, 'projections'));
@@ -116,10 +139,10 @@ export function checkProjections(problem: Problem, r: Float64Array, options: Pro
       let a = 0;
       for (let j = 0; j < vs[k].length; j++) a += analytic[k][j] * vs[k][j];
       try {
-        const { value, jv } = numericProjection(problem, k, u, vs[k], options.richardson);
+        const { value, jv, refined } = numericProjection(problem, k, u, vs[k], options.richardson);
         let scale = 0;
         for (let i = 0; i < ny; i++) scale += Math.abs(u[i] * jv[i]);
-        trackers[k].add(a, value, Math.max(1, scale), 'projection', () => [p]);
+        trackers[k].addRefined(a, value, Math.max(1, scale), refined, 'projection', () => [p]);
       } catch (e) {
         errors[k] = `forward threw under a perturbation of ${slots[k].name}: ${errorMessage(e)}`;
       }

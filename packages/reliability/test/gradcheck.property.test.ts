@@ -13,12 +13,8 @@ import { weightNorm, weightNormLinear } from '@normkit/weight-norm';
 import { announceSeed, casesSummary, checkProperty, shapeArb, sizeArb } from '../src/index.js';
 
 announceSeed('test/gradcheck.property.test.ts');
-const truncationAlarms: string[] = [];
-const zeroSumAlarms: string[] = [];
 afterAll(() => {
   console.log(casesSummary('test/gradcheck.property.test.ts'));
-  if (zeroSumAlarms.length > 0) console.log(`[normkit reliability] gradcheck: ${zeroSumAlarms.length} zero-sum false alarm(s) with 2 values per group: ${zeroSumAlarms.join(' ')}`);
-  if (truncationAlarms.length > 0) console.log(`[normkit reliability] gradcheck: ${truncationAlarms.length} finite-difference truncation false alarm(s) cleared by Richardson: ${truncationAlarms.join(' ')}`);
 });
 
 const RUNS = 60;
@@ -78,26 +74,6 @@ const linearCases: fc.Arbitrary<GradcheckCase> = fc.tuple(shapeArb(1, 3, 24), si
   ([shape, outFeatures, bias, eps, seed]) => ({ shape, seed, options: { inFeatures: shape[shape.length - 1], outFeatures, bias, eps, seed } }),
 );
 
-/** Does every weight-norm slice (or every row of v) hold a single element, so that dv ≡ 0? */
-function oneElementSlices(name: string, c: GradcheckCase): boolean {
-  const size = c.shape.reduce((a, b) => a * b, 1);
-  if (name === 'weight-norm') {
-    const dim = (c.options as { dim: number | null }).dim;
-    const slices = dim === null ? 1 : c.shape[dim < 0 ? dim + c.shape.length : dim];
-    return size / slices === 1;
-  }
-  if (name === 'weight-norm-linear') return (c.options as { inFeatures: number }).inFeatures === 1;
-  return false;
-}
-
-/** Values per normalized group (batch norm: per channel; layer norm: per row). */
-function groupSize(name: string, c: GradcheckCase): number {
-  const size = c.shape.reduce((a, b) => a * b, 1);
-  if (name === 'batch-norm') return size / (c.options as { numFeatures: number }).numFeatures;
-  if (name === 'layer-norm') return (c.options as { normalizedShape: number[] }).normalizedShape.reduce((a, b) => a * b, 1);
-  return Infinity;
-}
-
 const CASES: readonly [string, Normalizer<any>, fc.Arbitrary<GradcheckCase>][] = [
   ['batch-norm', batchNorm, batchNormCases],
   ['layer-norm', layerNorm, layerNormCases],
@@ -112,29 +88,11 @@ describe.each(CASES)('%s', (name, plugin, cases) => {
         const o = c.options as { numFeatures: number };
         if (c.shape.reduce((a, b) => a * b, 1) / o.numFeatures <= 1) return; // E_DEGENERATE: tested in the bad-input table
       }
-      // KNOWN FALSE ALARM (see regressions.test.ts, "gradcheck linearity false alarm ..."):
-      // with one element per weight-norm slice, dv ≡ 0 and the linearity check compares
-      // rounding noise with 0. Skipped here until @normkit/gradcheck is fixed.
-      if (oneElementSlices(name, c)) return;
-      const config = { options: c.options, shapes: [c.shape], modes: ['train', 'eval'] as const, seed: c.seed };
-      const report = checkGradients(plugin, config);
-      if (report.ok) return;
-      // KNOWN FALSE ALARM (regressions.test.ts, "gradcheck truncation false alarm ..."): central
-      // differences with h = ∛ε·max(1, |v|) are too coarse when a weight-norm slice has a small
-      // norm. A failure that Richardson extrapolation clears is counted, not failed.
-      // KNOWN FALSE ALARM (regressions.test.ts, "gradcheck zero-sum false alarm ..."): with 2 values
-      // per group, dx ≡ 0 up to eps and the zero-sum bound (1e-8·Σ|dx|) is below the rounding
-      // of terms of size |dy·γ·invStd|.
-      const onlyZeroSum = report.checks.every((t) => t.ok) && report.contracts.every((k) => k.ok || (k.name === 'invariant' && /zero-sum/.test(k.message)));
-      if (onlyZeroSum && groupSize(name, c) <= 2) {
-        zeroSumAlarms.push(JSON.stringify(c));
-        return;
-      }
-      if (checkGradients(plugin, { ...config, richardson: true }).ok) {
-        truncationAlarms.push(JSON.stringify(c));
-        return;
-      }
-      throw new Error(`gradcheck failed for ${JSON.stringify(c)} (with and without Richardson):\n${formatReport(report)}`);
+      // Formerly skipped or tolerated here, now asserted: one element per weight-norm slice
+      // (dv ≡ 0), small-norm slices (finite-difference truncation) and 2 values per
+      // batch/layer-norm group (dx ≡ 0 up to eps). @normkit/gradcheck handles all three.
+      const report = checkGradients(plugin, { options: c.options, shapes: [c.shape], modes: ['train', 'eval'], seed: c.seed });
+      if (!report.ok) throw new Error(`gradcheck failed for ${JSON.stringify(c)}:\n${formatReport(report)}`);
     }, RUNS);
   });
 });

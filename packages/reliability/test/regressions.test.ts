@@ -84,14 +84,14 @@ describe('bugs found by the suites (it: fixed; it.fails: not fixed yet)', () => 
   // Found by the gradcheck property (shrunk to shape [1]): with one element per slice dv ≡ 0,
   // and gradcheck's linearity check scales its bound by max|dv| itself, so it compares rounding
   // noise (≈1e-15) with exactly 0. A false alarm of @normkit/gradcheck, not a weight-norm bug.
-  it.fails('gradcheck linearity false alarm when a gradient is identically zero (weight-norm, shape [1], dim 0)', () => {
+  it('fixed: gradcheck linearity false alarm when a gradient is identically zero (weight-norm, shape [1], dim 0)', () => {
     expect(checkGradients(weightNorm, { options: { shape: [1], dim: 0 }, shapes: [[1]], seed: 0 }).ok).toBe(true);
   });
 
   // Found by the fuzz run of the gradcheck property (base seed 1038259669): a slice of 2 small
   // values has a small norm, and central differences with h = ∛ε·max(1, |v|) are too coarse
   // (rel. error 1.1e-5 > 1e-5); Richardson extrapolation passes. A gradcheck false alarm.
-  it.fails('gradcheck truncation false alarm: weight-norm shape [2, 5], dim 1, seed 2', () => {
+  it('fixed: gradcheck truncation false alarm: weight-norm shape [2, 5], dim 1, seed 2', () => {
     expect(checkGradients(weightNorm, { options: { shape: [2, 5], dim: 1, eps: null }, shapes: [[2, 5]], modes: ['train', 'eval'], seed: 2 }).ok).toBe(true);
   });
 
@@ -99,7 +99,7 @@ describe('bugs found by the suites (it: fixed; it.fails: not fixed yet)', () => 
   // channel, x̂ = ±1 and dx ≡ 0 up to eps/σ², so Σ|dx| ≈ 3e-8 while the rounding of the sum is
   // ≈ 4e-16 (terms of size |dy·γ·invStd| ≈ 1 cancel); the zero-sum bound 1e-8·Σ|dx| is 3e-16.
   // A false alarm of @normkit/gradcheck's invariant check, not a batch-norm bug.
-  it.fails('gradcheck zero-sum false alarm: batch-norm with 2 values per channel, shape [5, 1, 2], seed 1047407745', () => {
+  it('fixed: gradcheck zero-sum false alarm: batch-norm with 2 values per channel, shape [5, 1, 2], seed 1047407745', () => {
     const options = { numFeatures: 5, channelAxis: 0, eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: false };
     expect(checkGradients(batchNorm, { options, shapes: [[5, 1, 2]], modes: ['train', 'eval'], seed: 1047407745 }).ok).toBe(true);
   });
