@@ -55,14 +55,26 @@ export class Problem {
   /**
    * Runs the forward pass at the point.
    *
+   * @param plugin - the plugin under test
+   * @param options - its resolved options
+   * @param mode - the mode every call uses
+   * @param x - the input at which the Jacobian is taken
+   * @param params - the parameters at that point
+   * @param state - the state every forward call receives (never changed)
    * @throws whatever the plugin's forward throws
    */
   constructor(
+    /** The plugin under test. */
     readonly plugin: AnyNormalizer,
+    /** Its resolved options. */
     readonly options: object,
+    /** The mode of every call. */
     readonly mode: Mode,
+    /** The input at the point of the check. */
     readonly x: Tensor,
+    /** The parameters at the point of the check. */
     readonly params: TensorRecord,
+    /** The state handed to every forward call. */
     readonly state: TensorRecord,
   ) {
     const result = plugin.forward({ x, params, state, mode }, options);
@@ -97,7 +109,12 @@ export class Problem {
   }
 
   /** The raw backward result for `dy` (shaped like y) at the point. */
-  backwardRaw(dy: Tensor): { dx: Tensor; grads: TensorRecord } {
+  backwardRaw(dy: Tensor): {
+    /** ∂L/∂x as the plugin returned it. */
+    dx: Tensor;
+    /** The parameter gradients as the plugin returned them. */
+    grads: TensorRecord;
+  } {
     const result = this.plugin.backward({ dy, params: this.params, saved: this.saved }, this.options);
     return { dx: result.dx, grads: presentTensors(result.grads) };
   }

@@ -37,7 +37,14 @@ export function numericProjection(
   u: Float64Array,
   v: Float64Array,
   richardson = false,
-): { value: number; jv: Float64Array; refined: () => Iterable<number> } {
+): {
+  /** The numeric projection uᵀ·J·v at the default step. */
+  value: number;
+  /** The numeric directional derivative J·v, element by element. */
+  jv: Float64Array;
+  /** Finer estimates of uᵀ·J·v (Richardson, smaller steps), computed only when asked for. */
+  refined: () => Iterable<number>;
+} {
   const base = problem.slots[slot].values;
   const vMax = maxAbs(v);
   const t = vMax === 0 ? STEP_FACTOR : (STEP_FACTOR * Math.max(1, maxAbs(base))) / vMax;
