@@ -138,3 +138,40 @@ describe('NaN policy', () => {
     expect(y.get(1, 0)).toBeCloseTo(1 / Math.sqrt(1 + 1e-5 / 2.25), 12);
   });
 });
+
+describe('found by a second read', () => {
+  it('refuses a float32 batch whose running variance would overflow float32, before writing out', () => {
+    const layer = new BatchNorm({ numFeatures: 1 });
+    const before = snapshot(layer);
+    const out = zeros([3, 1], 'float32');
+    expect(codeOf(() => layer.forward(fromArray([1e20, -1e20, 3e20], [3, 1], 'float32'), out))).toBe('E_NONFINITE');
+    expect(snapshot(layer)).toBe(before);
+    expect(Array.from(out.data)).toEqual([0, 0, 0]);
+  });
+
+  it('refuses an out that overlaps the parameters or the running statistics', () => {
+    const options = batchNorm.resolveOptions({ numFeatures: 2 });
+    const arena = new Float64Array(16);
+    const state = {
+      runningMean: fromArray([0, 0]),
+      runningVar: fromArray([1, 1]),
+      numBatchesTracked: zeros([], 'float64'),
+    };
+    const weight = ndarray(arena.subarray(0, 2), [2]);
+    const bias = ndarray(arena.subarray(2, 4), [2]);
+    const out = ndarray(arena.subarray(0, 8), [4, 2], [2, 1], 0);
+    expect(codeOf(() => batchNorm.forward({ x: randn([4, 2], 1), params: { weight, bias }, state, mode: 'train', out: out as never }, options))).toBe('E_SHAPE');
+    const separate = ndarray(arena.subarray(8, 16), [4, 2], [2, 1], 0);
+    expect(codeOf(() => batchNorm.forward({ x: randn([4, 2], 1), params: { weight, bias }, state, mode: 'train', out: separate as never }, options))).toBeUndefined();
+  });
+
+  it('suggests example shapes that forward accepts for any channel axis', () => {
+    for (const channelAxis of [0, 1, 2, 3, -1, -2, -3]) {
+      const options = batchNorm.resolveOptions({ numFeatures: 3, channelAxis });
+      const shapes = batchNorm.exampleShapes(options);
+      expect(shapes.length).toBeGreaterThan(0);
+      const { params, state } = batchNorm.init(options, 'float64');
+      for (const shape of shapes) expect(codeOf(() => batchNorm.forward({ x: randn(shape, 2), params, state, mode: 'train' }, options))).toBeUndefined();
+    }
+  });
+});

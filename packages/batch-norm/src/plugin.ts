@@ -175,11 +175,19 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
   },
 
   exampleShapes(options) {
+    // (N, C), (N, C, L), (N, C, H, W) with the channels moved to options.channelAxis;
+    // ranks that lack that axis are left out.
     const c = options.numFeatures;
-    const last = options.channelAxis === -1;
-    return last
-      ? [[4, c], [2, 3, c], [2, 2, 3, c]]
-      : [[4, c], [2, c, 5], [2, c, 3, 2]];
+    const shapes: number[][] = [];
+    for (const base of [[4, 0], [2, 0, 5], [2, 0, 3, 2]]) {
+      const rank = base.length;
+      if (options.channelAxis < -rank || options.channelAxis >= rank) continue;
+      const axis = options.channelAxis < 0 ? options.channelAxis + rank : options.channelAxis;
+      const sizes = base.filter((_, k) => k !== 1);
+      sizes.splice(axis, 0, c);
+      shapes.push(sizes);
+    }
+    return shapes;
   },
 
   invariants(options, mode, xShape): readonly Invariant[] {
@@ -229,7 +237,9 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     }
 
     const backend = getBatchNormBackend();
-    if (out !== undefined) outputTensor(out, input.shape, dtypeOf(input), 'out', [input]); // validate before any work
+    // Everything `out` must not overlap: the input, the parameters and the state it reads.
+    const readTensors = [input, ...Object.values(checkedParams), ...Object.values(checkedState)];
+    if (out !== undefined) outputTensor(out, input.shape, dtypeOf(input), 'out', readTensors); // validate before any work
 
     const mean = new Float64Array(channels);
     const invStd = new Float64Array(channels);
@@ -260,16 +270,8 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
       }
     }
 
-    const gamma = weight === null ? null : readChannels(weight);
-    const scale = new Float64Array(channels);
-    const shift = bias === null ? new Float64Array(channels) : readChannels(bias);
-    for (let c = 0; c < channels; c++) scale[c] = gamma === null ? invStd[c] : gamma[c] * invStd[c];
-
-    const y = outputFor(backend, out, input.shape, dtypeOf(input), [input]);
-    if (backend?.normalize?.(input, channelAxis, mean, scale, shift, y) !== true) {
-      normalizeKernel(input.data, input.shape, input.stride, input.offset, channelAxis, mean, scale, shift, y.data);
-    }
-
+    // The next running statistics, rounded to their dtype, before anything is written: a value
+    // that overflows there (float32 running variance of data around 1e20) is refused.
     let nextState: TensorMap<BatchNormTypes['State']> = state;
     if (mode === 'train' && tracked) {
       const steps = (numBatchesTracked as Tensor).data[(numBatchesTracked as Tensor).offset] + 1;
@@ -277,13 +279,18 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
       const unbiased = count / (count - 1);
       const oldMean = readChannels(runningMean as Tensor);
       const oldVar = readChannels(runningVar as Tensor);
-      const meanType = dtypeOf(runningMean as Tensor);
-      const varType = dtypeOf(runningVar as Tensor);
-      const nextMean = new (arrayTypeOf(meanType))(channels);
-      const nextVar = new (arrayTypeOf(varType))(channels);
+      const nextMean = new (arrayTypeOf(dtypeOf(runningMean as Tensor)))(channels);
+      const nextVar = new (arrayTypeOf(dtypeOf(runningVar as Tensor)))(channels);
       for (let c = 0; c < channels; c++) {
         nextMean[c] = (1 - factor) * oldMean[c] + factor * mean[c];
         nextVar[c] = (1 - factor) * oldVar[c] + factor * (batchVariance as Float64Array)[c] * unbiased;
+        if (!Number.isFinite(nextMean[c]) || !Number.isFinite(nextVar[c])) {
+          throw new NormkitError(
+            'E_NONFINITE',
+            `x: expected running statistics that fit their ${dtypeOf(runningVar as Tensor)} state, got a non-finite running mean or variance for channel ${c} (the batch's values are too large)`,
+            'x',
+          );
+        }
       }
       nextState = {
         runningMean: tensor(nextMean, [channels]),
@@ -291,6 +298,17 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
         numBatchesTracked: full([], 'float64', steps),
       };
     }
+
+    const gamma = weight === null ? null : readChannels(weight);
+    const scale = new Float64Array(channels);
+    const shift = bias === null ? new Float64Array(channels) : readChannels(bias);
+    for (let c = 0; c < channels; c++) scale[c] = gamma === null ? invStd[c] : gamma[c] * invStd[c];
+
+    const y = outputFor(backend, out, input.shape, dtypeOf(input), readTensors);
+    if (backend?.normalize?.(input, channelAxis, mean, scale, shift, y) !== true) {
+      normalizeKernel(input.data, input.shape, input.stride, input.offset, channelAxis, mean, scale, shift, y.data);
+    }
+
     return { y, state: nextState, saved: { x: input, mean, invStd, channelAxis, usedBatchStats, count } };
   },
 
@@ -304,6 +322,8 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     const checkedParams = assertTensorMap(params, batchNorm.paramShapes(options), 'params');
     const weight = checkedParams.weight ?? null;
     const bias = checkedParams.bias ?? null;
+    const readTensors = [x, grad, ...Object.values(checkedParams)];
+    if (out !== undefined) outputTensor(out, x.shape, dtypeOf(x), 'out', readTensors); // validate before any work
     const gamma = weight === null ? null : readChannels(weight);
 
     const sumDy = new Float64Array(channels);
@@ -325,7 +345,7 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
         k[c] = (-g * s * sumDy[c]) / count;
       }
     }
-    const dx = outputFor(backend, out, x.shape, dtypeOf(x), [x, grad]);
+    const dx = outputFor(backend, out, x.shape, dtypeOf(x), readTensors);
     if (backend?.inputGradient?.(x, grad, channelAxis, mean, a, b, k, dx) !== true) {
       inputGradientKernel(x.data, x.shape, x.stride, x.offset, grad.data, grad.stride, grad.offset, channelAxis, mean, a, b, k, dx.data);
     }

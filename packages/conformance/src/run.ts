@@ -116,12 +116,12 @@ export function runCase(c: GoldenCase, plugin: Normalizer, options: RunCaseOptio
     const steps = asList(c.inputs[`${adapter.input}s`]);
     const inputs = steps ?? [asArray(c.inputs[adapter.input]) as GoldenArray];
     if (c.expectError) {
-      const before = snapshot(state);
+      const before = snapshot(state) + snapshot(params);
       try {
         plugin.forward({ x: load(inputs[0], dtype), params, state, mode: c.mode }, resolved);
       } catch (e) {
         if (!isNormkitError(e)) throw e;
-        const unchanged = snapshot(state) === before;
+        const unchanged = snapshot(state) + snapshot(params) === before;
         return {
           ...base,
           status: unchanged ? 'pass' : 'fail',
@@ -168,8 +168,9 @@ export function runCase(c: GoldenCase, plugin: Normalizer, options: RunCaseOptio
   };
 }
 
-function snapshot(state: TensorMap<string>): string {
-  return JSON.stringify(Object.entries(state as Record<string, Tensor>).map(([k, t]) => [k, Array.from(toTypedArray(t))]));
+function snapshot(tensors: TensorMap<string>): string {
+  // String() keeps NaN and -0 apart from null and 0, which JSON.stringify would not.
+  return JSON.stringify(Object.entries(tensors as Record<string, Tensor>).map(([k, t]) => [k, Array.from(toTypedArray(t), (v) => (Object.is(v, -0) ? '-0' : String(v)))]));
 }
 
 /**

@@ -120,3 +120,22 @@ describe('Layer over a user-written plugin', () => {
     }
   });
 });
+
+describe('Layer edge cases found by a second read', () => {
+  it('reports NaN in a plain ndarray-like object and a null options bag with NormkitErrors', () => {
+    const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+    const plain = { data: new Float64Array([0, NaN]), shape: [2], stride: [1], offset: 0 };
+    expect(codeOf(() => layer.loadStateDict({ ...layer.stateDict(), runningMean: plain as never }))).toBe('E_NONFINITE');
+    expect(codeOf(() => layer.loadStateDict(layer.stateDict(), null as never))).toBe('E_OPTION');
+  });
+
+  it('differentiates the forward call it saved, even if parameters were replaced in between', () => {
+    const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+    layer.forward(x);
+    const params = layer.params;
+    layer.loadStateDict({ ...layer.stateDict(), bias: fromArray([5, 5]) });
+    expect(layer.params).not.toBe(params);
+    const dx = layer.backward(fromArray([1, 0, 0, 0, 0, 0, 0, 0], [4, 2]));
+    expect(Array.from(dx.data)).toEqual([0.75, 0, -0.25, 0, -0.25, 0, -0.25, 0]);
+  });
+});

@@ -1,7 +1,7 @@
 import { NormkitError, describeValue } from './errors.js';
 import type { Mode, Normalizer, NormalizerTypes, TensorMap } from './normalizer.js';
 import type { Dtype, Tensor } from './tensor.js';
-import { assertTensor, clone, copyInto, dtypeOf, firstNonFinite, formatShape, isContiguous, shapesEqual, sizeOf, toContiguous, zeros } from './tensor.js';
+import { assertTensor, clone, copyInto, elementAt, dtypeOf, firstNonFinite, formatShape, isContiguous, shapesEqual, sizeOf, toContiguous, zeros } from './tensor.js';
 
 /** Options of the {@link Layer} constructor beyond the plugin's own. */
 export interface LayerInit {
@@ -49,6 +49,8 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
   readonly grads: TensorMap<T['Params']>;
   #mode: Mode = 'train';
   #saved: T['Saved'] | null = null;
+  /** The parameters the last forward call used: backward differentiates that call. */
+  #savedParams: TensorMap<T['Params']> | null = null;
 
   /**
    * @param plugin - the normalizer
@@ -119,6 +121,7 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     const result = this.plugin.forward(out === undefined ? args : { ...args, out }, this.options);
     this.state = result.state;
     this.#saved = result.saved;
+    this.#savedParams = this.params;
     return result.y;
   }
 
@@ -136,7 +139,7 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     if (this.#saved === null) {
       throw new NormkitError('E_STATE', 'Layer.backward: expected a forward call first, got none', 'dy');
     }
-    const args = { dy, params: this.params, saved: this.#saved };
+    const args = { dy, params: this.#savedParams ?? this.params, saved: this.#saved };
     const { dx, grads } = this.plugin.backward(out === undefined ? args : { ...args, out }, this.options);
     for (const [name, g] of entries(grads)) {
       const target = (this.grads as Record<string, Tensor | undefined>)[name];
@@ -182,6 +185,9 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     if (typeof dict !== 'object' || dict === null) {
       throw new NormkitError('E_STATE', `loadStateDict: expected an object of tensors, got ${describeValue(dict)}`, 'dict');
     }
+    if (typeof options !== 'object' || options === null) {
+      throw new NormkitError('E_OPTION', `loadStateDict options: expected an object, got ${describeValue(options)}`, 'options');
+    }
     const strict = options.strict ?? true;
     const current: Record<string, Tensor> = {};
     for (const [name, t] of entries(this.params)) current[name] = t;
@@ -211,7 +217,7 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
       }
       const bad = firstNonFinite(t);
       if (bad !== null) {
-        throw new NormkitError('E_NONFINITE', `loadStateDict: ${name} expected finite values, got ${t.get(...bad)} at [${bad.join(', ')}]`, name);
+        throw new NormkitError('E_NONFINITE', `loadStateDict: ${name} expected finite values, got ${elementAt(t, bad)} at [${bad.join(', ')}]`, name);
       }
       incoming[name] = t;
     }

@@ -61,8 +61,9 @@ export interface ForwardArgs<T extends NormalizerTypes> {
   readonly mode: Mode;
   /**
    * Optional preallocated output: a row-major contiguous tensor with `x`'s shape and dtype,
-   * not overlapping `x`. When given, `y` is written into it and returned, so a training
-   * loop allocates no output per step. Plugins that do not support it ignore it.
+   * not overlapping `x`, the parameters or the state. When given, `y` is written into its
+   * memory (the returned `y` is `out` itself, or a view of the same memory when `out` starts at
+   * an offset), so a training loop allocates no output per step. Plugins that do not support it ignore it.
    */
   readonly out?: Tensor;
 }

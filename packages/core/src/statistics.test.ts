@@ -132,3 +132,19 @@ describe('blocked moments: chunks and tiles merge exactly', () => {
     });
   }
 });
+
+describe('groupMoments axes', () => {
+  it('refuses axes that are out of range, not integers or not ascending (E_OPTION)', () => {
+    const x = fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
+    for (const axes of [[2], [-1], [1, 0], [0.5], [1, 1]]) {
+      let code: string | undefined;
+      try {
+        groupMoments(x, axes);
+      } catch (e) {
+        code = (e as { code?: string }).code;
+      }
+      expect(code).toBe('E_OPTION');
+    }
+    expect(Array.from(channelMoments(x, -1).mean)).toEqual([2.5, 3.5, 4.5]);
+  });
+});

@@ -1,5 +1,6 @@
 import type { FloatArray, Shape, Tensor } from './tensor.js';
-import { isRowMajor, sizeOf } from './tensor.js';
+import { NormkitError } from './errors.js';
+import { isRowMajor, normalizeAxis, sizeOf } from './tensor.js';
 import { blockedMomentsKernel } from './blocked-moments.js';
 import { blockedShape, forEachRun } from './layout.js';
 
@@ -121,6 +122,17 @@ export function groupMomentsKernel(
  * ```
  */
 export function groupMoments(x: Tensor, groupAxes: readonly number[]): GroupStatistics {
+  const rank = x.shape.length;
+  for (let j = 0; j < groupAxes.length; j++) {
+    const axis = groupAxes[j];
+    if (!Number.isInteger(axis) || axis < 0 || axis >= rank || (j > 0 && axis <= groupAxes[j - 1])) {
+      throw new NormkitError(
+        'E_OPTION',
+        `groupAxes: expected ascending axes in [0, ${rank - 1}] for a tensor of rank ${rank}, got [${groupAxes.join(', ')}]`,
+        'groupAxes',
+      );
+    }
+  }
   let groups = 1;
   for (const axis of groupAxes) groups *= x.shape[axis];
   const mean = new Float64Array(groups);
@@ -137,7 +149,7 @@ export function groupMoments(x: Tensor, groupAxes: readonly number[]): GroupStat
  * @returns one mean and one biased variance per channel
  */
 export function channelMoments(x: Tensor, channelAxis: number): GroupStatistics {
-  return groupMoments(x, [channelAxis]);
+  return groupMoments(x, [normalizeAxis(channelAxis, x.shape.length, 'channelAxis')]);
 }
 
 /**

@@ -395,13 +395,27 @@ export function assertSameShape(t: Tensor, shape: Shape, name: string): void {
 export function assertFinite(t: Tensor, name: string): void {
   const index = firstNonFinite(t);
   if (index !== null) {
-    const value = t.get(...index);
+    const value = elementAt(t, index);
     throw new NormkitError(
       'E_NONFINITE',
       `${name}: expected finite values, got ${Number.isNaN(value) ? 'NaN' : value} at index [${index.join(', ')}]`,
       name,
     );
   }
+}
+
+/**
+ * The element of `t` at a multi-index, read from its buffer through its strides (works for
+ * any ndarray-like view, also one without a `get` method).
+ *
+ * @param t - the tensor
+ * @param index - one index per axis
+ * @returns `t.data[t.offset + Σ index[k]·t.stride[k]]`
+ */
+export function elementAt(t: Tensor, index: readonly number[]): number {
+  let p = t.offset;
+  for (let k = 0; k < index.length; k++) p += index[k] * t.stride[k];
+  return t.data[p];
 }
 
 /**

@@ -109,7 +109,15 @@ function checkSaved(saved: unknown, options: LayerNormOptions): LayerNormSaved {
   if (problem !== null) throw new NormkitError('E_STATE', `saved.x: ${problem}; was it saved with other options?`, 'saved.x');
   const leadingShape = x.shape.slice(0, x.shape.length - options.normalizedShape.length);
   for (const [name, value] of [['mean', mean], ['invStd', invStd]] as const) {
-    if (!isTensor(value) || dtypeOf(value) !== 'float64' || !shapesEqual(value.shape, leadingShape)) {
+    let fits = isTensor(value) && dtypeOf(value) === 'float64' && shapesEqual(value.shape, leadingShape);
+    if (fits) {
+      try {
+        assertTensor(value, `saved.${name}`, { shape: leadingShape, dtype: 'float64' });
+      } catch {
+        fits = false; // strides or offset outside its buffer
+      }
+    }
+    if (!fits) {
       throw new NormkitError(
         'E_STATE',
         `saved.${name}: expected a float64 tensor of the leading shape ${formatShape(leadingShape)}, got ${isTensor(value) ? `a ${dtypeOf(value)} tensor of shape ${formatShape(value.shape)}` : describeValue(value)}`,
