@@ -175,3 +175,21 @@ describe('found by a second read', () => {
     }
   });
 });
+
+describe('loadStateDict asks the plugin about values', () => {
+  it('refuses a fractional or negative step counter and a negative running variance at load time, changing nothing', () => {
+    const layer = trainedLayer();
+    const before = snapshot(layer);
+    const good = layer.stateDict();
+    for (const bad of [
+      { ...good, numBatchesTracked: fromArray([2.5], []) },
+      { ...good, numBatchesTracked: fromArray([-1], []) },
+      { ...good, runningVar: fromArray([1, -0.5, 1]) },
+    ]) {
+      expect(codeOf(() => layer.loadStateDict(bad))).toBe('E_STATE');
+      expect(snapshot(layer)).toBe(before);
+    }
+    layer.loadStateDict({ ...good, numBatchesTracked: fromArray([7], []) });
+    expect(layer.numBatchesTracked).toBe(7);
+  });
+});

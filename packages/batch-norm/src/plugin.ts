@@ -97,6 +97,31 @@ function checkSaved(saved: unknown, options: BatchNormOptions): BatchNormSaved {
   return saved as BatchNormSaved;
 }
 
+/**
+ * Checks the values of running statistics that shape checks cannot: a step counter that is a
+ * non-negative integer and a running variance that is not negative.
+ *
+ * @param state - the state entries, already checked for names and shapes
+ * @throws NormkitError `E_STATE` naming the entry
+ */
+function checkRunningState(state: Record<string, Tensor>): void {
+  const steps = state.numBatchesTracked;
+  if (steps !== undefined) {
+    const value = steps.data[steps.offset];
+    if (!Number.isInteger(value) || value < 0) {
+      throw new NormkitError('E_STATE', `state.numBatchesTracked: expected a non-negative integer, got ${describeValue(value)}`, 'state.numBatchesTracked');
+    }
+  }
+  const variance = state.runningVar;
+  if (variance !== undefined) {
+    const values = readChannels(variance);
+    const c = values.findIndex((v) => !(v >= 0));
+    if (c !== -1) {
+      throw new NormkitError('E_STATE', `state.runningVar: expected non-negative values, got ${describeValue(values[c])} for channel ${c}`, 'state.runningVar');
+    }
+  }
+}
+
 /** Reads a per-channel tensor (any strides) into float64. */
 function readChannels(t: Tensor): Float64Array {
   const out = new Float64Array(t.shape[0]);
@@ -198,6 +223,10 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     return [{ kind: 'zero-sum', reduceAxes }];
   },
 
+  validateState(state, options) {
+    checkRunningState(assertTensorMap(state, batchNorm.stateShapes(options), 'state'));
+  },
+
   forward({ x, params, state, mode, out }, options) {
     // Validate everything before computing anything.
     const input = assertTensor(x, 'x', { minRank: 2 });
@@ -220,12 +249,7 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     const runningMean = checkedState.runningMean ?? null;
     const runningVar = checkedState.runningVar ?? null;
     const numBatchesTracked = checkedState.numBatchesTracked ?? null;
-    if (numBatchesTracked !== null) {
-      const steps = numBatchesTracked.data[numBatchesTracked.offset];
-      if (!Number.isInteger(steps) || steps < 0) {
-        throw new NormkitError('E_STATE', `state.numBatchesTracked: expected a non-negative integer, got ${describeValue(steps)}`, 'state.numBatchesTracked');
-      }
-    }
+    checkRunningState(checkedState);
     const count = sizeOf(input.shape) / channels;
     const usedBatchStats = mode === 'train' || !tracked;
     if (usedBatchStats && count <= 1) {

@@ -178,8 +178,9 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    *
    * @param dict - name → tensor, as {@link Layer.stateDict} returns
    * @param options - `strict` (default true) requires every name
-   * @throws NormkitError `E_STATE` for a non-object `dict`, or a missing, unknown, misshapen or
-   *   mistyped entry; `E_NONFINITE` for NaN or ±Infinity
+   * @throws NormkitError `E_STATE` for a non-object `dict`, a missing, unknown, misshapen or
+   *   mistyped entry, or a state the plugin's `validateState` refuses; `E_NONFINITE` for NaN
+   *   or ±Infinity; `E_OPTION` for a non-object `options`
    */
   loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): void {
     if (typeof dict !== 'object' || dict === null) {
@@ -231,6 +232,7 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     const state: Record<string, Tensor> = {};
     for (const [name, t] of entries(this.params)) params[name] = Object.hasOwn(incoming, name) ? clone(incoming[name]) : t;
     for (const [name, t] of entries(this.state)) state[name] = Object.hasOwn(incoming, name) ? clone(incoming[name]) : t;
+    this.plugin.validateState?.(state as TensorMap<T['State']>, this.options);
     this.params = params as TensorMap<T['Params']>;
     this.state = state as TensorMap<T['State']>;
   }

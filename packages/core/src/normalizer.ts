@@ -205,6 +205,18 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
   invariants?(options: T['Options'], mode: Mode, xShape: Shape): readonly Invariant[];
 
   /**
+   * Checks values of a state that are valid tensors but not valid state for this plugin (a
+   * negative running variance, a fractional step counter), so that a state dict is refused
+   * when it is loaded rather than at the next forward call. Optional; `Layer.loadStateDict`
+   * calls it after its own name, shape, dtype and finiteness checks, before changing anything.
+   *
+   * @param state - the complete state that would be adopted
+   * @param options - resolved options
+   * @throws NormkitError `E_STATE` naming the entry and what was expected
+   */
+  validateState?(state: TensorMap<T['State']>, options: T['Options']): void;
+
+  /**
    * The forward pass. Pure: `x`, `params` and `state` are not mutated.
    *
    * @param args - `x`, `params`, `state`, `mode`, and optionally a preallocated `out`

@@ -38,6 +38,9 @@ export function assertNormalizer(value: unknown, name = 'plugin'): Normalizer {
       throw new NormkitError('E_PLUGIN', `${name}.${method}: expected a function, got ${describeValue(v[method])}`, name);
     }
   }
+  if (v.validateState !== undefined && typeof v.validateState !== 'function') {
+    throw new NormkitError('E_PLUGIN', `${name}.validateState: expected a function or nothing, got ${describeValue(v.validateState)}`, name);
+  }
   if (v.invariants !== undefined && typeof v.invariants !== 'function') {
     throw new NormkitError('E_PLUGIN', `${name}.invariants: expected a function or nothing, got ${describeValue(v.invariants)}`, name);
   }
