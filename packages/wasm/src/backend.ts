@@ -5,6 +5,7 @@ import type { LayerNormBackend } from '@normkit/layer-norm';
 import type { KernelExports } from './kernels.js';
 import type { WasmPool } from './pool.js';
 import type { Threads } from './threads.js';
+import type { KERNEL_NAMES } from './protocol.js';
 
 /** Counters of what the backend did, for tests and diagnostics. */
 export interface WasmCounters {
@@ -108,6 +109,22 @@ export class WasmKernels {
     t.data.set(this.pool.f32.subarray(placed.ptr >> 2, (placed.ptr >> 2) + size), t.offset);
     this.counters.copiedOut++;
     this.pool.freeRaw(placed.temp);
+  }
+
+  /**
+   * Runs a kernel: split over the worker when threads are on and the tensor is large enough,
+   * else on this thread.
+   *
+   * @param kernel - the kernel's export name
+   * @param args - its arguments (pointers and sizes)
+   * @param size - the number of elements of the tensor it walks (decides the split)
+   */
+  run(kernel: (typeof KERNEL_NAMES)[number], args: readonly number[], size: number): void {
+    if (this.threads !== null && this.threads.split(kernel, args, size)) {
+      this.counters.threaded++;
+      return;
+    }
+    (this.k[kernel] as (...values: number[]) => void)(...args);
   }
 
   release(...placed: Array<Placed | null>): void {
@@ -218,8 +235,7 @@ export function batchNormBackend(w: WasmKernels): BatchNormBackend {
       const xp = w.place(x, 'x');
       if (xp === null) return w.decline();
       const [m, v] = arrays;
-      if (w.threads !== null && w.threads.split('moments', [xp.ptr, outer, channels, inner, m, v], sizeOf(x.shape))) w.counters.threaded++;
-      else w.k.moments(xp.ptr, outer, channels, inner, m, v);
+      w.run('moments', [xp.ptr, outer, channels, inner, m, v], sizeOf(x.shape));
       w.getF64(m, mean);
       w.getF64(v, variance);
       let finite = true;
@@ -248,9 +264,7 @@ export function batchNormBackend(w: WasmKernels): BatchNormBackend {
       w.putF32Lo(ml, mean);
       w.putF32(s, scale);
       w.putF32(b, shift);
-      const args = [xp.ptr, outer, channels, inner, m, ml, s, b, yp.ptr];
-      if (w.threads !== null && w.threads.split('bnNormalize', args, sizeOf(x.shape))) w.counters.threaded++;
-      else w.k.bnNormalize(xp.ptr, outer, channels, inner, m, ml, s, b, yp.ptr);
+      w.run('bnNormalize', [xp.ptr, outer, channels, inner, m, ml, s, b, yp.ptr], sizeOf(x.shape));
       w.finishOutput(y, yp);
       w.release(xp);
       w.counters.handled++;
@@ -271,9 +285,7 @@ export function batchNormBackend(w: WasmKernels): BatchNormBackend {
       }
       const [m, s, t] = arrays;
       w.putF64(m, mean);
-      const args = [xp.ptr, dp.ptr, outer, channels, inner, m, s, t];
-      if (w.threads !== null && w.threads.split('bnGradientSums', args, sizeOf(x.shape))) w.counters.threaded++;
-      else w.k.bnGradientSums(xp.ptr, dp.ptr, outer, channels, inner, m, s, t);
+      w.run('bnGradientSums', [xp.ptr, dp.ptr, outer, channels, inner, m, s, t], sizeOf(x.shape));
       w.getF64(s, sumDy);
       w.getF64(t, sumDyCentered);
       w.hold('bn-backward', x, xp, dy, dp);
@@ -305,9 +317,7 @@ export function batchNormBackend(w: WasmKernels): BatchNormBackend {
       w.putF32(pa, a);
       w.putF32(pb, b);
       w.putF32(pk, k);
-      const args = [xp.ptr, dp.ptr, outer, channels, inner, pm, pl, pa, pb, pk, op.ptr];
-      if (w.threads !== null && w.threads.split('bnInputGradient', args, sizeOf(x.shape))) w.counters.threaded++;
-      else w.k.bnInputGradient(xp.ptr, dp.ptr, outer, channels, inner, pm, pl, pa, pb, pk, op.ptr);
+      w.run('bnInputGradient', [xp.ptr, dp.ptr, outer, channels, inner, pm, pl, pa, pb, pk, op.ptr], sizeOf(x.shape));
       w.finishOutput(dx, op);
       w.release(xp, dp);
       w.counters.handled++;
@@ -334,8 +344,7 @@ export function layerNormBackend(w: WasmKernels): LayerNormBackend {
       const xp = w.place(x, 'x');
       if (xp === null) return w.decline();
       const [m, s] = arrays;
-      if (w.threads !== null && w.threads.split('lnStatistics', [xp.ptr, rows, features, eps, m, s], sizeOf(x.shape))) w.counters.threaded++;
-      else w.k.lnStatistics(xp.ptr, rows, features, eps, m, s);
+      w.run('lnStatistics', [xp.ptr, rows, features, eps, m, s], sizeOf(x.shape));
       w.getF64(m, mean);
       w.getF64(s, invStd);
       w.hold('ln-forward', x, xp);
@@ -362,9 +371,7 @@ export function layerNormBackend(w: WasmKernels): LayerNormBackend {
       w.putF64(s, invStd);
       w.putF32(g, scale);
       w.putF32(b, shift);
-      const args = [xp.ptr, rows, features, m, s, g, b, yp.ptr];
-      if (w.threads !== null && w.threads.split('lnForward', args, sizeOf(x.shape))) w.counters.threaded++;
-      else w.k.lnForward(xp.ptr, rows, features, m, s, g, b, yp.ptr);
+      w.run('lnForward', [xp.ptr, rows, features, m, s, g, b, yp.ptr], sizeOf(x.shape));
       w.finishOutput(y, yp);
       w.release(xp);
       w.counters.handled++;
@@ -395,9 +402,7 @@ export function layerNormBackend(w: WasmKernels): LayerNormBackend {
       w.putF32(g, scale);
       w.putF64(ds, dscale);
       w.putF64(db, dshift);
-      const args = [xp.ptr, dp.ptr, rows, features, m, s, g, op.ptr, ds, db];
-      if (w.threads !== null && w.threads.split('lnBackward', args, sizeOf(x.shape))) w.counters.threaded++;
-      else w.k.lnBackward(xp.ptr, dp.ptr, rows, features, m, s, g, op.ptr, ds, db);
+      w.run('lnBackward', [xp.ptr, dp.ptr, rows, features, m, s, g, op.ptr, ds, db], sizeOf(x.shape));
       w.getF64(ds, dscale);
       w.getF64(db, dshift);
       w.finishOutput(dx, op);
