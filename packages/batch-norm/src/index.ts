@@ -1,17 +1,17 @@
 /**
  * `@normkit/batch-norm`: batch normalization with PyTorch's semantics for inputs of any
- * rank ≥ 2, channels-first or channels-last, float32 or float64, with a hand-written
- * backward pass proven against PyTorch and by finite differences.
+ * rank ≥ 2, channels-first or channels-last, float32 or float64, on the normalization engine
+ * of `@normkit/core`, with a hand-written backward pass proven against PyTorch and by finite
+ * differences.
  *
- * - {@link batchNorm}: the plugin (pure `forward` / `backward`).
+ * - {@link batchNorm}: the plugin (`batchNorm.create(options)` → pure `forward` / `backward`).
  * - {@link BatchNorm}: the stateful layer, PyTorch style.
+ * - {@link batchNormPyTorch}: PyTorch's names for its state and test vectors.
  *
  * @packageDocumentation
  */
 export * from './options.js';
 export * from './plugin.js';
-export * from './batch-norm.js';
-export * from './backend.js';
-export * from './kernels/normalize.js';
-export * from './kernels/backward.js';
+export * from './layer.js';
+export * from './pytorch.js';
 export { VERSION } from './version.js';

@@ -8,5 +8,4 @@
 export * from './format.js';
 export * from './load.js';
 export * from './compare.js';
-export * from './adapters.js';
 export * from './run.js';

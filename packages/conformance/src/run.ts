@@ -1,6 +1,5 @@
 import { dtypeOf, fromArray, isNormkitError, toTypedArray } from '@normkit/core';
-import type { Dtype, Normalizer, Tensor, TensorMap } from '@normkit/core';
-import { ADAPTERS } from './adapters.js';
+import type { Dtype, Normalizer, Shape, Tensor, TensorMap } from '@normkit/core';
 import type { ArrayComparison } from './compare.js';
 import { compareArray, toleranceFor } from './compare.js';
 import type { GoldenArray, GoldenCase, GoldenValue } from './format.js';
@@ -27,6 +26,21 @@ export interface CaseResult {
 export interface RunCaseOptions {
   /** The dtype inputs are loaded in (inputs are float32-exact). Default `'float64'`. */
   readonly dtype?: Dtype;
+}
+
+/** The vectors' names for the contract's input, output, upstream gradient and input gradient. */
+const DEFAULT_VECTOR_NAMES = { input: 'x', output: 'y', upstream: 'dy', inputGrad: 'dx' } as const;
+
+/**
+ * The plugin among `plugins` that declares the case's layer (its `pytorch.layer`), if any:
+ * plugins declare their own PyTorch names, so no table of layers lives here.
+ *
+ * @param c - the case
+ * @param plugins - the candidates
+ * @returns the first plugin whose `pytorch.layer` is `c.layer`, or `undefined`
+ */
+export function pluginFor(c: GoldenCase, plugins: readonly Normalizer[]): Normalizer | undefined {
+  return plugins.find((p) => p.pytorch?.layer === c.layer);
 }
 
 function asArray(value: GoldenValue | undefined): GoldenArray | undefined {
@@ -78,29 +92,39 @@ class Tally {
  * should pass, or a crash) is reported as a failure with infinite errors.
  *
  * @param c - the case
- * @param plugin - the plugin implementing `c.layer` (see {@link ADAPTERS})
+ * @param plugin - the plugin implementing `c.layer` (its `pytorch.layer`; see {@link pluginFor})
  * @param options - dtype
  * @returns the verdict, with the largest errors over every compared array
  * @example
  * ```ts
- * const registry = createRegistry([batchNorm, layerNorm]);
+ * const plugins = [batchNorm, layerNorm];
  * for (const c of loadCases()) {
- *   const name = ADAPTERS[c.layer].plugin;
- *   const result = registry.has(name) ? runCase(c, registry.get(name), { dtype: 'float32' }) : skippedCase(c);
+ *   const plugin = pluginFor(c, plugins);
+ *   const result = plugin !== undefined ? runCase(c, plugin, { dtype: 'float32' }) : skippedCase(c);
  *   if (result.status === 'fail') console.log(c.id, result.message);
  * }
  * ```
  */
 export function runCase(c: GoldenCase, plugin: Normalizer, options: RunCaseOptions = {}): CaseResult {
   const dtype = options.dtype ?? 'float64';
-  const adapter = ADAPTERS[c.layer];
   const hard = c.numericallyHard === true;
   const tally = new Tally();
   const base = { id: c.id, layer: c.layer };
   const secondOrder = c.secondOrder !== undefined ? { secondOrder: 'skipped' as const } : {};
   try {
-    const resolved = plugin.resolveOptions(adapter.options(c));
-    const fresh = plugin.init(resolved, dtype);
+    const names = plugin.pytorch;
+    if (names === undefined || names.layer !== c.layer) {
+      throw new Error(`plugin ${plugin.meta.name} does not declare the PyTorch layer ${c.layer} (its pytorch.layer)`);
+    }
+    const vectorNames = names.vectors ?? DEFAULT_VECTOR_NAMES;
+    const inputShapes: Record<string, Shape> = {};
+    for (const [name, value] of Object.entries(c.inputs)) {
+      const a = Array.isArray(value) ? (value as readonly GoldenArray[])[0] : (value as GoldenArray);
+      if (a !== undefined) inputShapes[name] = a.shape;
+    }
+    const bound = plugin.create(names.options(c.options, inputShapes));
+    const adapter = { ...vectorNames, state: Object.keys(bound.stateShapes()) };
+    const fresh = bound.init(dtype);
     const params: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(fresh.params as Record<string, Tensor | undefined>)) {
       if (t === undefined) continue;
@@ -118,7 +142,7 @@ export function runCase(c: GoldenCase, plugin: Normalizer, options: RunCaseOptio
     if (c.expectError) {
       const before = snapshot(state) + snapshot(params);
       try {
-        plugin.forward({ x: load(inputs[0], dtype), params, state, mode: c.mode }, resolved);
+        bound.forward({ x: load(inputs[0], dtype), params, state, mode: c.mode });
       } catch (e) {
         if (!isNormkitError(e)) throw e;
         const unchanged = snapshot(state) + snapshot(params) === before;
@@ -135,7 +159,7 @@ export function runCase(c: GoldenCase, plugin: Normalizer, options: RunCaseOptio
     const expected = c.expected ?? {};
     inputs.forEach((input, step) => {
       const x = load(input, dtype);
-      const result = plugin.forward({ x, params, state, mode: c.mode }, resolved);
+      const result = bound.forward({ x, params, state, mode: c.mode });
       state = result.state;
       const suffix = steps !== undefined ? `s[${step}]` : '';
       const pick = (name: string) => (steps !== undefined ? asList(expected[`${name}s`])?.[step] : asArray(expected[name]));
@@ -146,9 +170,10 @@ export function runCase(c: GoldenCase, plugin: Normalizer, options: RunCaseOptio
       }
       const dy = asArray(c.inputs[adapter.upstream]);
       if (dy !== undefined) {
-        const { dx, grads } = plugin.backward({ dy: load(dy, dtype), params, saved: result.saved }, resolved);
+        const { dx, grads } = bound.backward({ dy: load(dy, dtype), params, saved: result.saved });
         tally.compare(adapter.inputGrad, dx, asArray(expected[adapter.inputGrad]), hard, dtype);
-        for (const [goldenName, paramName] of Object.entries(adapter.paramGrads)) {
+        for (const paramName of Object.keys(params)) {
+          const goldenName = `d${paramName}`;
           tally.compare(goldenName, (grads as Record<string, Tensor | undefined>)[paramName], asArray(expected[goldenName]), hard, dtype);
         }
       }

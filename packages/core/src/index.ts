@@ -1,21 +1,25 @@
 /**
- * `@normkit/core`: the contract every normkit normalizer implements, and what they share.
+ * `@normkit/core`: the contract every normkit normalizer implements, the normalization
+ * engine they all run on, and what they share.
  *
- * - {@link Normalizer}: the plugin contract (pure `forward`/`backward`, options, init).
- * - {@link Layer}: the stateful wrapper for training loops.
- * - {@link createRegistry}: a name → plugin map.
+ * - {@link Normalizer}, {@link defineNormalizer}, {@link BoundNormalizer}: the plugin contract
+ *   (`create(options)` binds resolved options; pure `forward`/`backward`).
+ * - The engine: {@link planNormalization} describes a normalization by its statistics axes and
+ *   parameter axes; {@link batchStatistics}, {@link normalizeForward} and
+ *   {@link normalizeBackward} run the kernels through the kernel registry
+ *   ({@link registerKernel}), where backends such as `@normkit/wasm` plug in.
+ * - {@link checkForward} / {@link checkBackward}: the one validation path of every plugin.
+ * - {@link Layer}: the stateful wrapper for training loops; {@link createRegistry}: name → plugin.
  * - Tensors: `ndarray` views over `Float32Array`/`Float64Array` ({@link Tensor}) and helpers.
- * - Statistics: stable per-group moments ({@link groupMoments}) and {@link Moments} with an exact merge.
+ * - Statistics: {@link groupMoments} and {@link Moments} with an exact merge.
  * - Errors: {@link NormkitError} with a stable {@link NormkitErrorCode}.
  *
  * @packageDocumentation
  */
 export * from './errors.js';
 export * from './tensor.js';
-export * from './layout.js';
 export * from './moments.js';
 export * from './statistics.js';
-export * from './blocked-moments.js';
 export * from './normalizer.js';
 export * from './options.js';
 export * from './json.js';
@@ -24,3 +28,7 @@ export * from './registry.js';
 export * from './layer.js';
 export * from './tensor-map.js';
 export * from './out.js';
+export * from './validate.js';
+export * from './engine/index.js';
+export * from './running.js';
+export * from './saved.js';

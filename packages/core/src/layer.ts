@@ -1,5 +1,5 @@
 import { NormkitError, describeValue } from './errors.js';
-import type { Mode, Normalizer, NormalizerTypes, TensorMap } from './normalizer.js';
+import type { BoundNormalizer, Mode, Normalizer, NormalizerTypes, TensorMap } from './normalizer.js';
 import type { Dtype, Tensor } from './tensor.js';
 import { assertTensor, clone, copyInto, elementAt, dtypeOf, firstNonFinite, formatShape, isContiguous, shapesEqual, sizeOf, toContiguous, zeros } from './tensor.js';
 
@@ -37,6 +37,8 @@ export interface LoadStateDictOptions {
 export class Layer<T extends NormalizerTypes = NormalizerTypes> {
   /** The plugin this layer runs. */
   readonly plugin: Normalizer<T>;
+  /** The plugin bound to this layer's options: what forward and backward call. */
+  readonly normalizer: BoundNormalizer<T>;
   /** The resolved options. */
   readonly options: T['Options'];
   /** The dtype of parameters and state. */
@@ -59,15 +61,16 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * @throws NormkitError `E_OPTION` for bad options (from `plugin.resolveOptions`) or an
    *   `init.dtype` other than `'float32'` / `'float64'`
    */
-  constructor(plugin: Normalizer<T>, options?: T['InputOptions'], init: LayerInit = {}) {
+  constructor(plugin: Normalizer<T>, options: T['InputOptions'], init: LayerInit = {}) {
     this.plugin = plugin;
-    this.options = plugin.resolveOptions(options);
+    this.normalizer = plugin.create(options);
+    this.options = this.normalizer.options;
     const dtype = init.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'float64') {
       throw new NormkitError('E_OPTION', `Layer init.dtype: expected 'float32' or 'float64', got ${describeValue(dtype)}`, 'init.dtype');
     }
     this.dtype = dtype;
-    const fresh = plugin.init(this.options, dtype);
+    const fresh = this.normalizer.init(dtype);
     this.params = fresh.params;
     this.state = fresh.state;
     const grads: Record<string, Tensor> = {};
@@ -118,7 +121,7 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    */
   forward(x: Tensor, out?: Tensor): Tensor {
     const args = { x, params: this.params, state: this.state, mode: this.#mode };
-    const result = this.plugin.forward(out === undefined ? args : { ...args, out }, this.options);
+    const result = this.normalizer.forward(out === undefined ? args : { ...args, out });
     this.state = result.state;
     this.#saved = result.saved;
     this.#savedParams = this.params;
@@ -140,7 +143,7 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
       throw new NormkitError('E_STATE', 'Layer.backward: expected a forward call first, got none', 'dy');
     }
     const args = { dy, params: this.#savedParams ?? this.params, saved: this.#saved };
-    const { dx, grads } = this.plugin.backward(out === undefined ? args : { ...args, out }, this.options);
+    const { dx, grads } = this.normalizer.backward(out === undefined ? args : { ...args, out });
     for (const [name, g] of entries(grads)) {
       const target = (this.grads as Record<string, Tensor | undefined>)[name];
       if (target !== undefined) addInto(target, g);
@@ -232,7 +235,7 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     const state: Record<string, Tensor> = {};
     for (const [name, t] of entries(this.params)) params[name] = Object.hasOwn(incoming, name) ? clone(incoming[name]) : t;
     for (const [name, t] of entries(this.state)) state[name] = Object.hasOwn(incoming, name) ? clone(incoming[name]) : t;
-    this.plugin.validateState?.(state as TensorMap<T['State']>, this.options);
+    this.normalizer.validateState?.(state as TensorMap<T['State']>);
     this.params = params as TensorMap<T['Params']>;
     this.state = state as TensorMap<T['State']>;
   }

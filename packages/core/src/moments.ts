@@ -27,32 +27,19 @@ export const EMPTY_MOMENTS: Moments = Object.freeze({ count: 0, mean: 0, m2: 0 }
  *
  * (the second term corrects the rounding of the mean; $`m_2`$ is clamped at 0).
  *
- * @param values - any array-like of numbers (for a strided read use {@link momentsOfStrided})
+ * @param values - any array-like of numbers
  * @returns `{ count, mean, m2 }`; {@link EMPTY_MOMENTS} for no values
  */
 export function momentsOf(values: ArrayLike<number>): Moments {
-  return momentsOfStrided(values, values.length, 1, 0);
-}
-
-/**
- * The moments of `n` values read from `data` at `offset + i·stride` (a BLAS-style strided
- * read), with the two-pass formula of {@link momentsOf}.
- *
- * @param data - the buffer
- * @param n - how many values to read
- * @param stride - the step between consecutive values (may be negative)
- * @param offset - the index of the first value
- * @returns `{ count: n, mean, m2 }`; {@link EMPTY_MOMENTS} when `n` is 0
- */
-export function momentsOfStrided(data: ArrayLike<number>, n: number, stride: number, offset: number): Moments {
+  const n = values.length;
   if (n === 0) return EMPTY_MOMENTS;
   let sum = 0;
-  for (let i = 0, p = offset; i < n; i++, p += stride) sum += data[p];
+  for (let i = 0; i < n; i++) sum += values[i];
   const mean = sum / n;
   let squares = 0;
   let drift = 0;
-  for (let i = 0, p = offset; i < n; i++, p += stride) {
-    const d = data[p] - mean;
+  for (let i = 0; i < n; i++) {
+    const d = values[i] - mean;
     drift += d;
     squares += d * d;
   }

@@ -4,9 +4,9 @@ import type { Dtype, Shape, Tensor } from './tensor.js';
 export type Mode = 'train' | 'eval';
 
 /** What a normalizer says about itself, for registries, reports and docs. */
-export interface NormalizerMeta {
+export interface NormalizerMeta<Name extends string = string> {
   /** Stable kebab-case name, e.g. `"batch-norm"`. */
-  readonly name: string;
+  readonly name: Name;
   /** The version of the package that ships it. */
   readonly version: string;
   /** One line saying what it computes. */
@@ -16,24 +16,27 @@ export interface NormalizerMeta {
 }
 
 /**
- * The one generic "type bag" of a normalizer (as ESLint's rule types): instead of five
+ * The one generic "type bag" of a normalizer (as ESLint's rule types): instead of six
  * positional type parameters, a plugin names its types here.
  *
  * @example
  * ```ts
- * interface RmsTypes extends NormalizerTypes {
- *   InputOptions: { features: number; eps?: number };
- *   Options: { features: number; eps: number };
- *   Params: 'weight';
- *   State: never;
- *   Saved: { x: Tensor; invRms: Float64Array };
+ * interface MeanOnlyTypes extends NormalizerTypes {
+ *   Name: 'mean-only';
+ *   InputOptions: { numFeatures: number; momentum?: number };
+ *   Options: { numFeatures: number; momentum: number };
+ *   Params: 'bias';
+ *   State: 'runningMean';
+ *   Saved: { x: Tensor; center: Float64Array };
  * }
  * ```
  */
 export interface NormalizerTypes {
-  /** What a user passes to `resolveOptions` (partial, with defaults to fill). */
+  /** The literal `meta.name`, so a registry can hand back the precise type (default `string`). */
+  Name: string;
+  /** What a user passes to `create` (partial, with defaults to fill). */
   InputOptions: object;
-  /** The resolved options every other method receives. */
+  /** The resolved options a bound normalizer carries. */
   Options: object;
   /** Union of parameter names (`never` when there are none). */
   Params: string;
@@ -49,11 +52,11 @@ export interface NormalizerTypes {
  */
 export type TensorMap<K extends string> = { readonly [P in K]?: Tensor };
 
-/** What {@link Normalizer.forward} receives. */
+/** What {@link BoundNormalizer.forward} receives. */
 export interface ForwardArgs<T extends NormalizerTypes> {
   /** The input. Never mutated. */
   readonly x: Tensor;
-  /** The parameters. Never mutated. */
+  /** The parameters, of `x`'s dtype. Never mutated. */
   readonly params: TensorMap<T['Params']>;
   /** The state (running statistics). Never mutated: the next state is returned. */
   readonly state: TensorMap<T['State']>;
@@ -63,12 +66,12 @@ export interface ForwardArgs<T extends NormalizerTypes> {
    * Optional preallocated output: a row-major contiguous tensor with `x`'s shape and dtype,
    * not overlapping `x`, the parameters or the state. When given, `y` is written into its
    * memory (the returned `y` is `out` itself, or a view of the same memory when `out` starts at
-   * an offset), so a training loop allocates no output per step. Plugins that do not support it ignore it.
+   * an offset), so a training loop allocates no output per step.
    */
   readonly out?: Tensor;
 }
 
-/** What {@link Normalizer.forward} returns. */
+/** What {@link BoundNormalizer.forward} returns. */
 export interface ForwardResult<T extends NormalizerTypes> {
   /** The output, with the input's dtype. */
   readonly y: Tensor;
@@ -78,9 +81,9 @@ export interface ForwardResult<T extends NormalizerTypes> {
   readonly saved: T['Saved'];
 }
 
-/** What {@link Normalizer.backward} receives. */
+/** What {@link BoundNormalizer.backward} receives. */
 export interface BackwardArgs<T extends NormalizerTypes> {
-  /** The upstream gradient ∂L/∂y, shaped like `y`. Never mutated. */
+  /** The upstream gradient ∂L/∂y, shaped like `y`, float32 or float64. Never mutated. */
   readonly dy: Tensor;
   /** The parameters used in the forward call. */
   readonly params: TensorMap<T['Params']>;
@@ -88,14 +91,14 @@ export interface BackwardArgs<T extends NormalizerTypes> {
   readonly saved: T['Saved'];
   /**
    * Optional preallocated output for `dx`: a row-major contiguous tensor with `x`'s shape
-   * and dtype, not overlapping `x` or `dy`. Plugins that do not support it ignore it.
+   * and dtype, not overlapping `x`, `dy` or the parameters.
    */
   readonly out?: Tensor;
 }
 
-/** What {@link Normalizer.backward} returns: the vector–Jacobian products. */
+/** What {@link BoundNormalizer.backward} returns: the vector–Jacobian products. */
 export interface BackwardResult<T extends NormalizerTypes> {
-  /** ∂L/∂x, shaped like `x`, with `x`'s dtype. */
+  /** ∂L/∂x, shaped like `x`, with `x`'s dtype (whatever `dy`'s dtype). */
   readonly dx: Tensor;
   /** ∂L/∂p for every parameter p present, shaped and typed like p. */
   readonly grads: TensorMap<T['Params']>;
@@ -108,7 +111,7 @@ export interface BackwardResult<T extends NormalizerTypes> {
  * - `'zero-sum'`: Σ dx = 0 over `reduceAxes`, for each index of the other axes
  *   (mean-centering normalizers: the output does not move when a group is shifted);
  * - `'orthogonal-to-input'`: ⟨dx, x⟩ = 0 over `reduceAxes`, per group
- *   (weight norm: w does not change when v is scaled).
+ *   (weight norm and RMS norm: the output does not change when a group is scaled).
  */
 export interface Invariant {
   /** Which identity. */
@@ -117,7 +120,7 @@ export interface Invariant {
   readonly reduceAxes: readonly number[];
 }
 
-/** Fresh parameters and state, as {@link Normalizer.init} makes them. */
+/** Fresh parameters and state, as {@link BoundNormalizer.init} makes them. */
 export interface Initialized<T extends NormalizerTypes> {
   /** Parameters at their initial values. */
   readonly params: TensorMap<T['Params']>;
@@ -126,108 +129,84 @@ export interface Initialized<T extends NormalizerTypes> {
 }
 
 /**
- * The plugin contract every normalizer implements: a plain typed object, pure and
- * functional, so a checker can call it thousands of times at perturbed inputs.
+ * The methods of a normalizer bound to one set of resolved options: what a plugin's
+ * {@link NormalizerDefinition.bind} returns. Every method closes over the options, so
+ * unresolved options can never reach a kernel.
  *
- * - `forward` never mutates `x`, `params` or `state`; the next state comes back as a value.
- * - `backward` is the vector–Jacobian product of `forward` for every differentiable
- *   input (`dx`) and parameter (`grads`).
- * - Bad input throws a {@link NormkitError} before anything is computed.
- *
- * Write one with {@link defineNormalizer} to get the types inferred.
+ * - `forward` never mutates `x`, `params` or `state`; the next state comes back as a value,
+ *   so a checker can call it thousands of times at perturbed inputs.
+ * - `backward` is the vector–Jacobian product of `forward` for every differentiable input
+ *   (`dx`) and parameter (`grads`).
+ * - Bad input throws a `NormkitError` before anything is computed.
  */
-export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
-  /** Name, version, description, formula. */
-  readonly meta: NormalizerMeta;
+export interface NormalizerMethods<T extends NormalizerTypes> {
   /**
-   * The modes the plugin distinguishes (`['train']` when it has no eval behaviour of its
-   * own). `forward` accepts both modes regardless; a checker exercises those listed here.
-   */
-  readonly modes: readonly Mode[];
-  /**
-   * Option sets a checker should exercise by default (each passes `resolveOptions`).
-   * The first is the canonical example.
-   */
-  readonly exampleOptions: readonly T['InputOptions'][];
-
-  /**
-   * Validates user options and fills defaults.
+   * The shape of each parameter (absent names have no parameter under these options).
    *
-   * @param input - the user's options (`undefined` counts as `{}`)
-   * @returns the resolved options every other method receives
-   * @throws NormkitError `E_OPTION` naming the bad option, what was expected and what came
-   */
-  resolveOptions(input?: T['InputOptions']): T['Options'];
-
-  /**
-   * The shape of each parameter under these options (absent names have no parameter).
-   *
-   * @param options - resolved options
    * @returns parameter name → shape
    */
-  paramShapes(options: T['Options']): { readonly [P in T['Params']]?: Shape };
+  paramShapes(): { readonly [P in T['Params']]?: Shape };
 
   /**
-   * The shape of each state entry under these options.
+   * The shape of each state entry.
    *
-   * @param options - resolved options
    * @returns state name → shape (`[]` for a 0-d scalar such as a step counter)
    */
-  stateShapes(options: T['Options']): { readonly [P in T['State']]?: Shape };
+  stateShapes(): { readonly [P in T['State']]?: Shape };
 
   /**
    * Fresh parameters and state.
    *
-   * @param options - resolved options
    * @param dtype - the dtype of parameters and floating state (default `'float32'`)
-   * @returns new parameter and state tensors, shaped as {@link Normalizer.paramShapes} and
-   *   {@link Normalizer.stateShapes} say
+   * @returns new tensors, shaped as {@link NormalizerMethods.paramShapes} and {@link NormalizerMethods.stateShapes} say
    */
-  init(options: T['Options'], dtype?: Dtype): Initialized<T>;
+  init(dtype?: Dtype): Initialized<T>;
 
   /**
-   * A few valid input shapes for these options, small enough for a full Jacobian.
+   * A few valid input shapes, small enough for a full Jacobian.
    *
-   * @param options - resolved options
    * @returns at least one shape `forward` accepts
    */
-  exampleShapes(options: T['Options']): readonly Shape[];
+  exampleShapes(): readonly Shape[];
 
   /**
-   * The exact identities the backward pass obeys for this input shape and mode
-   * (see {@link Invariant}); none when omitted.
+   * Larger valid input shapes that reach the size-dependent fast paths (blocking, chunked
+   * statistics, layout-specific loops), for a checker's projection mode. Optional.
    *
-   * @param options - resolved options
+   * @returns shapes `forward` accepts
+   */
+  largeShapes?(): readonly Shape[];
+
+  /**
+   * The exact identities the backward pass obeys for this input shape and mode (see
+   * {@link Invariant}); none when omitted.
+   *
    * @param mode - the mode of the forward call being differentiated
    * @param xShape - the input's shape
    * @returns the identities that hold exactly (may be empty)
    */
-  invariants?(options: T['Options'], mode: Mode, xShape: Shape): readonly Invariant[];
+  invariants?(mode: Mode, xShape: Shape): readonly Invariant[];
 
   /**
-   * Checks values of a state that are valid tensors but not valid state for this plugin (a
-   * negative running variance, a fractional step counter), so that a state dict is refused
-   * when it is loaded rather than at the next forward call. Optional; `Layer.loadStateDict`
-   * calls it after its own name, shape, dtype and finiteness checks, before changing anything.
+   * Checks values of a state that are valid tensors but not valid state (a negative running
+   * variance, a fractional step counter), so that a state dict is refused when it is loaded.
+   * `Layer.loadStateDict` calls it after its own checks, before changing anything.
    *
    * @param state - the complete state that would be adopted
-   * @param options - resolved options
    * @throws NormkitError `E_STATE` naming the entry and what was expected
    */
-  validateState?(state: TensorMap<T['State']>, options: T['Options']): void;
+  validateState?(state: TensorMap<T['State']>): void;
 
   /**
    * The forward pass. Pure: `x`, `params` and `state` are not mutated.
    *
    * @param args - `x`, `params`, `state`, `mode`, and optionally a preallocated `out`
-   * @param options - resolved options (from {@link Normalizer.resolveOptions})
    * @returns `y`, the next state and what `backward` needs
    * @throws NormkitError on bad input, before anything is computed: typically `E_DTYPE` /
    *   `E_SHAPE` for `x`, parameters or `out`, `E_STATE` for a missing or extra parameter or
-   *   state entry, `E_OPTION` for a bad mode, and plugin-specific `E_DEGENERATE` /
-   *   `E_NONFINITE`
+   *   state entry, `E_OPTION` for a bad mode, and plugin-specific `E_DEGENERATE` / `E_NONFINITE`
    */
-  forward(args: ForwardArgs<T>, options: T['Options']): ForwardResult<T>;
+  forward(args: ForwardArgs<T>): ForwardResult<T>;
 
   /**
    * The backward pass: vector–Jacobian products of `forward` with `dy`,
@@ -235,36 +214,171 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
    * for every parameter $`p`$.
    *
    * @param args - `dy`, the `params` and the `saved` value of the forward call, and optionally `out`
-   * @param options - the resolved options of that forward call
    * @returns `dx` and the parameter gradients
    * @throws NormkitError on bad input: `E_SHAPE` / `E_DTYPE` for a `dy` that is not a float
    *   tensor of `y`'s shape (or a bad `out`), `E_STATE` for a `saved` value that does not fit
    */
-  backward(args: BackwardArgs<T>, options: T['Options']): BackwardResult<T>;
+  backward(args: BackwardArgs<T>): BackwardResult<T>;
 }
 
 /**
- * Identity function that types a plugin object: write your normalizer inside it and
- * TypeScript checks it against the contract with no casts. It checks nothing at run time
- * (use {@link assertNormalizer} for that).
- *
- * @param plugin - the plugin object
- * @returns `plugin` itself
+ * A normalizer bound to resolved options: what {@link Normalizer.create} returns and what
+ * layers, checkers and kernels work with.
  *
  * @example
  * ```ts
- * export const myNorm = defineNormalizer<MyTypes>({ meta: {...}, modes: ['train'], ... });
+ * const bn = batchNorm.create({ numFeatures: 3 });
+ * const { params, state } = bn.init('float64');
+ * const { y, state: next, saved } = bn.forward({ x, params, state, mode: 'train' });
+ * const { dx, grads } = bn.backward({ dy, params, saved });
  * ```
  */
-export function defineNormalizer<T extends NormalizerTypes>(plugin: Normalizer<T>): Normalizer<T> {
+export interface BoundNormalizer<T extends NormalizerTypes = NormalizerTypes> extends NormalizerMethods<T> {
+  /** The plugin this was created from. */
+  readonly plugin: Normalizer<T>;
+  /** The plugin's meta. */
+  readonly meta: NormalizerMeta<T['Name']>;
+  /** The plugin's modes. */
+  readonly modes: readonly Mode[];
+  /** The resolved options every method uses. */
+  readonly options: T['Options'];
+}
+
+/**
+ * Names of the PyTorch side of a normalizer: its `state_dict` keys and the layer name of the
+ * PyTorch test vectors it implements, so that conformance runners and state-dict converters
+ * need no central table of layers. Each plugin declares its own (in its `pytorch.ts`).
+ */
+export interface PyTorchNames<T extends NormalizerTypes = NormalizerTypes> {
+  /** The `layer` field of the PyTorch test vectors this plugin implements, e.g. `"batch_norm"`. */
+  readonly layer: string;
+  /** normkit parameter / state name → PyTorch `state_dict` key, e.g. `runningMean → running_mean`. */
+  readonly stateDict: { readonly [P in T['Params'] | T['State']]?: string };
+  /**
+   * The names the vectors use for the contract's input, output, upstream gradient and input
+   * gradient, when they are not `x`, `y`, `dy`, `dx` (weight norm: `v`, `w`, `dw`, `dv`).
+   */
+  readonly vectors?: { readonly input: string; readonly output: string; readonly upstream: string; readonly inputGrad: string };
+  /**
+   * The plugin options for one vector case, from its options (camelCase, as PyTorch's) and
+   * the shapes of its inputs.
+   *
+   * @param caseOptions - the case's `options`
+   * @param inputShapes - input name → shape
+   * @returns options for {@link Normalizer.create}
+   */
+  options(caseOptions: Readonly<Record<string, unknown>>, inputShapes: Readonly<Record<string, Shape>>): T['InputOptions'];
+}
+
+/**
+ * What a plugin author writes (see {@link defineNormalizer}): a plain object with `meta`,
+ * the options resolver and a `bind` factory that receives **resolved** options and returns
+ * the methods closed over them (as an ESLint rule's `create`, or a Rollup plugin factory).
+ */
+export interface NormalizerDefinition<T extends NormalizerTypes> {
+  /** Name, version, description, formula. */
+  readonly meta: NormalizerMeta<T['Name']>;
+  /**
+   * The modes the plugin distinguishes (`['train']` when it has no eval behaviour of its
+   * own). `forward` accepts both modes regardless.
+   */
+  readonly modes: readonly Mode[];
+  /** Option sets a checker should exercise by default; the first is the canonical example. */
+  readonly exampleOptions: readonly T['InputOptions'][];
+  /** PyTorch's names for this normalizer, when it has a PyTorch counterpart. */
+  readonly pytorch?: PyTorchNames<T>;
+  /**
+   * Validates user options and fills defaults.
+   *
+   * @param input - the user's options
+   * @returns the resolved options
+   * @throws NormkitError `E_OPTION` naming the bad option, what was expected and what came
+   */
+  resolveOptions(input: T['InputOptions'] | undefined): T['Options'];
+  /**
+   * The methods for one set of resolved options.
+   *
+   * @param options - resolved options (from `resolveOptions`)
+   * @returns the methods, closed over `options`
+   */
+  bind(options: T['Options']): NormalizerMethods<T>;
+}
+
+/**
+ * The plugin contract every normalizer implements: a plain typed object with `meta` and a
+ * factory. `create` resolves options and returns a {@link BoundNormalizer}.
+ *
+ * Write one with {@link defineNormalizer}.
+ */
+export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
+  /** Name, version, description, formula. */
+  readonly meta: NormalizerMeta<T['Name']>;
+  /** The modes the plugin distinguishes. */
+  readonly modes: readonly Mode[];
+  /** Option sets a checker should exercise by default; the first is the canonical example. */
+  readonly exampleOptions: readonly T['InputOptions'][];
+  /** PyTorch's names for this normalizer, when it has a PyTorch counterpart. */
+  readonly pytorch?: PyTorchNames<T>;
+  /**
+   * Validates user options and fills defaults (what {@link Normalizer.create} does first).
+   *
+   * @param input - the user's options
+   * @returns the resolved options
+   * @throws NormkitError `E_OPTION` naming the bad option, what was expected and what came
+   */
+  resolveOptions(input: T['InputOptions'] | undefined): T['Options'];
+  /**
+   * The normalizer bound to these options.
+   *
+   * @param input - the user's options (defaults filled in)
+   * @returns the bound normalizer
+   * @throws NormkitError `E_OPTION` for bad options
+   */
+  create(input: T['InputOptions']): BoundNormalizer<T>;
+}
+
+/**
+ * Builds a plugin from its definition: TypeScript checks the object against the contract
+ * with no casts, and the returned plugin's `create` resolves options before binding, so no
+ * method ever sees unresolved options. It checks nothing else at run time (use
+ * {@link assertNormalizer} for that).
+ *
+ * @param definition - meta, modes, example options, the resolver and the `bind` factory
+ * @returns the plugin
+ * @example
+ * ```ts
+ * export const meanOnly = defineNormalizer<MeanOnlyTypes>({
+ *   meta: { name: 'mean-only', version: '1.0.0', description: '…', formula: 'y = x - \\mu_c + \\beta_c' },
+ *   modes: ['train', 'eval'],
+ *   exampleOptions: [{ numFeatures: 3 }],
+ *   resolveOptions: (input) => ({ numFeatures: input?.numFeatures ?? 1, momentum: input?.momentum ?? 0.1 }),
+ *   bind: (options) => ({ paramShapes: () => ({ bias: [options.numFeatures] }), … }),
+ * });
+ * const bound = meanOnly.create({ numFeatures: 3 });
+ * ```
+ */
+export function defineNormalizer<T extends NormalizerTypes>(definition: NormalizerDefinition<T>): Normalizer<T> {
+  const { meta, modes, exampleOptions, pytorch, resolveOptions, bind } = definition;
+  const plugin: Normalizer<T> = {
+    meta,
+    modes,
+    exampleOptions,
+    ...(pytorch === undefined ? {} : { pytorch }),
+    resolveOptions,
+    create(input) {
+      const options = resolveOptions(input);
+      const methods = bind(options);
+      return { ...methods, plugin, meta, modes, options };
+    },
+  };
   return plugin;
 }
 
-/** The type bag of a normalizer object. */
-export type TypesOf<N> = N extends Normalizer<infer T> ? T : never;
+/** The type bag of a normalizer (plugin or bound). */
+export type TypesOf<N> = N extends Normalizer<infer T> ? T : N extends BoundNormalizer<infer T> ? T : never;
 
-/** The resolved options type of a normalizer object. */
+/** The resolved options type of a normalizer. */
 export type OptionsOf<N> = TypesOf<N>['Options'];
 
-/** The input options type of a normalizer object. */
+/** The input options type of a normalizer. */
 export type InputOptionsOf<N> = TypesOf<N>['InputOptions'];

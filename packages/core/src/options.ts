@@ -151,3 +151,18 @@ export function assertMode(mode: unknown, plugin: string): 'train' | 'eval' {
   }
   return mode;
 }
+
+/**
+ * The entries of a plain record (options read from JSON, such as a PyTorch test vector's
+ * `options`) that a plugin's options type names, typed as its input options. Values are not
+ * checked here: `resolveOptions` checks them.
+ *
+ * @param record - the record
+ * @param keys - the option names to keep
+ * @returns a new object with the kept entries
+ */
+export function pickOptions<O extends object>(record: Readonly<Record<string, unknown>>, keys: readonly (keyof O & string)[]): O {
+  const picked: Record<string, unknown> = {};
+  for (const key of keys) if (Object.hasOwn(record, key)) picked[key] = record[key];
+  return picked as O;
+}

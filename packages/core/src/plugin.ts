@@ -1,11 +1,10 @@
 import { NormkitError, describeValue } from './errors.js';
 import type { Normalizer } from './normalizer.js';
 
-const REQUIRED_METHODS = ['resolveOptions', 'paramShapes', 'stateShapes', 'init', 'exampleShapes', 'forward', 'backward'] as const;
-
 /**
- * Checks that a value looks like a {@link Normalizer} (for plugins loaded at run time,
- * e.g. a user's module handed to the CLI).
+ * Checks that a value looks like a {@link Normalizer} plugin (for plugins loaded at run time,
+ * e.g. a user's module handed to the CLI): `meta`, `modes`, `exampleOptions`,
+ * `resolveOptions` and `create`.
  *
  * @param value - the candidate
  * @param name - where it came from, for messages
@@ -33,16 +32,11 @@ export function assertNormalizer(value: unknown, name = 'plugin'): Normalizer {
   if (!Array.isArray(v.exampleOptions) || v.exampleOptions.length === 0) {
     throw new NormkitError('E_PLUGIN', `${name}.exampleOptions: expected a non-empty list, got ${describeValue(v.exampleOptions)}`, name);
   }
-  for (const method of REQUIRED_METHODS) {
+  for (const method of ['resolveOptions', 'create'] as const) {
     if (typeof v[method] !== 'function') {
-      throw new NormkitError('E_PLUGIN', `${name}.${method}: expected a function, got ${describeValue(v[method])}`, name);
+      const hint = method === 'create' && typeof v.bind === 'function' ? ' (a definition: wrap it with defineNormalizer)' : '';
+      throw new NormkitError('E_PLUGIN', `${name}.${method}: expected a function, got ${describeValue(v[method])}${hint}`, name);
     }
-  }
-  if (v.validateState !== undefined && typeof v.validateState !== 'function') {
-    throw new NormkitError('E_PLUGIN', `${name}.validateState: expected a function or nothing, got ${describeValue(v.validateState)}`, name);
-  }
-  if (v.invariants !== undefined && typeof v.invariants !== 'function') {
-    throw new NormkitError('E_PLUGIN', `${name}.invariants: expected a function or nothing, got ${describeValue(v.invariants)}`, name);
   }
   return value as Normalizer;
 }

@@ -190,6 +190,23 @@ export function toContiguous(t: Tensor, dtype: Dtype = dtypeOf(t)): Tensor {
 }
 
 /**
+ * `t` in another dtype: `t` itself when it already has it, else a row-major copy (float64 →
+ * float32 rounds to nearest). The explicit conversion normkit asks for where PyTorch would
+ * raise on mixed dtypes.
+ *
+ * @param t - the tensor (any strides)
+ * @param dtype - `'float32'` or `'float64'`
+ * @returns `t`, or a converted row-major copy
+ * @example
+ * ```ts
+ * const y = bn.forward(toDtype(x64, 'float32'));
+ * ```
+ */
+export function toDtype(t: Tensor, dtype: Dtype): Tensor {
+  return dtypeOf(t) === dtype ? t : toContiguous(t, dtype);
+}
+
+/**
  * A copy of `t`'s values, in row-major order, as a plain typed array of its dtype.
  *
  * @param t - the tensor (any strides)

@@ -1,0 +1,169 @@
+import type { CellsLayout, NormPlan, RowsLayout } from './plan.js';
+import type { StridedView } from './view.js';
+
+/**
+ * `moments`: per-group statistics, accumulated in float64 whatever the data's dtype.
+ *
+ * - centered: $`\mathrm{mean}_g = \tfrac1m \sum x`$ and the **biased** variance
+ *   $`\mathrm{variance}_g = \tfrac1m \sum (x - \mathrm{mean}_g)^2`$ (never $`E[x^2] - E[x]^2`$);
+ * - uncentered (RMS norm): $`\mathrm{mean}_g = 0`$ and $`\mathrm{variance}_g = \tfrac1m \sum x^2`$,
+ *   the second moment about 0.
+ */
+export interface MomentsCall {
+  /** The input. */
+  readonly x: StridedView;
+  /** The plan (groups, count, blocking). */
+  readonly plan: NormPlan;
+  /** Subtract the mean (`true`) or take moments about 0 (`false`). */
+  readonly centered: boolean;
+  /** Output: one value per group. */
+  readonly mean: Float64Array;
+  /** Output: one value per group. */
+  readonly variance: Float64Array;
+}
+
+/**
+ * `normalizeCells`: the forward map with coefficients folded per cell,
+ * $`y = (x - \mathrm{center}_j)\cdot \mathrm{scale}_j + \mathrm{shift}_j`$ for the cell $`j`$ of
+ * each position (see {@link CellsLayout}).
+ */
+export interface NormalizeCellsCall {
+  /** The input. */
+  readonly x: StridedView;
+  /** The output, of `x`'s shape (written in full). */
+  readonly y: StridedView;
+  /** The plan. */
+  readonly plan: NormPlan;
+  /** The cells layout (`plan.affine`). */
+  readonly cells: CellsLayout;
+  /** Per cell: the value subtracted (the group's mean; 0 when uncentered). */
+  readonly center: Float64Array;
+  /** Per cell: $`\gamma_p / \sqrt{\sigma_g^2 + \epsilon}`$. */
+  readonly scale: Float64Array;
+  /** Per cell: $`\beta_p`$ (0 without a bias). */
+  readonly shift: Float64Array;
+}
+
+/**
+ * `normalizeRows`: the forward map when the parameters vary inside a group (layer norm,
+ * RMS norm): $`y = (x - \mathrm{center}_r)\cdot \mathrm{invStd}_r \cdot \gamma_j + \beta_j`$.
+ */
+export interface NormalizeRowsCall {
+  /** The input. */
+  readonly x: StridedView;
+  /** The output, of `x`'s shape. */
+  readonly y: StridedView;
+  /** The plan. */
+  readonly plan: NormPlan;
+  /** The rows layout (`plan.affine`). */
+  readonly rows: RowsLayout;
+  /** Per row (group): the value subtracted. */
+  readonly center: Float64Array;
+  /** Per row: $`1/\sqrt{\sigma_r^2 + \epsilon}`$. */
+  readonly invStd: Float64Array;
+  /** Per parameter entry: γ, or `null` for ones. */
+  readonly weight: Float64Array | null;
+  /** Per parameter entry: β, or `null` for zeros. */
+  readonly bias: Float64Array | null;
+}
+
+/**
+ * `gradientSums`: the reductions of the backward pass, per cell $`j`$:
+ * $`\mathrm{sumDy}_j = \sum dy`$ and $`\mathrm{sumDyCentered}_j = \sum dy\,(x - \mathrm{center}_j)`$.
+ */
+export interface GradientSumsCall {
+  /** The forward input. */
+  readonly x: StridedView;
+  /** The upstream gradient, of `x`'s shape. */
+  readonly dy: StridedView;
+  /** The plan. */
+  readonly plan: NormPlan;
+  /** The cells layout (`plan.affine`). */
+  readonly cells: CellsLayout;
+  /** Per cell: the center used in forward. */
+  readonly center: Float64Array;
+  /** Output, per cell. */
+  readonly sumDy: Float64Array;
+  /** Output, per cell. */
+  readonly sumDyCentered: Float64Array;
+}
+
+/**
+ * `inputGradient`: the elementwise backward pass with per-cell coefficients,
+ * $`dx = a_j\,dy + b_j\,(x - \mathrm{center}_j) + k_j`$.
+ */
+export interface InputGradientCall {
+  /** The forward input. */
+  readonly x: StridedView;
+  /** The upstream gradient. */
+  readonly dy: StridedView;
+  /** The output, of `x`'s shape. */
+  readonly dx: StridedView;
+  /** The plan. */
+  readonly plan: NormPlan;
+  /** The cells layout (`plan.affine`). */
+  readonly cells: CellsLayout;
+  /** Per cell: the center used in forward. */
+  readonly center: Float64Array;
+  /** Per cell: the coefficient of `dy`. */
+  readonly a: Float64Array;
+  /** Per cell: the coefficient of `x − center`. */
+  readonly b: Float64Array;
+  /** Per cell: the constant. */
+  readonly k: Float64Array;
+}
+
+/**
+ * `backwardRows`: the fused backward pass of the rows layout. With $`\hat x = (x - c_r)\,s_r`$,
+ * $`g = dy\,\gamma_j`$ and $`m`$ values per row:
+ *
+ * $$dx = s_r\Big(g - \tfrac{\kappa}{m}\textstyle\sum_r g - \hat x\,\tfrac1m \sum_r g \hat x\Big)$$
+ *
+ * with $`\kappa = 1`$ when centered and 0 when not; $`dx = s_r\,g`$ when the statistics are
+ * constants (`batchStats: false`). It also **adds** $`\sum dy`$ and $`\sum dy\,\hat x`$ per
+ * parameter entry into `sumDy` and `sumDyXhat` (zero on entry).
+ */
+export interface BackwardRowsCall {
+  /** The forward input. */
+  readonly x: StridedView;
+  /** The upstream gradient. */
+  readonly dy: StridedView;
+  /** The output, of `x`'s shape. */
+  readonly dx: StridedView;
+  /** The plan. */
+  readonly plan: NormPlan;
+  /** The rows layout (`plan.affine`). */
+  readonly rows: RowsLayout;
+  /** Per row: the center used in forward. */
+  readonly center: Float64Array;
+  /** Per row: the inverse standard deviation used in forward. */
+  readonly invStd: Float64Array;
+  /** Per parameter entry: γ, or `null` for ones. */
+  readonly weight: Float64Array | null;
+  /** Whether the mean was subtracted in forward. */
+  readonly centered: boolean;
+  /** Whether the statistics depend on `x` (batch statistics). */
+  readonly batchStats: boolean;
+  /** The divisor m of the statistics (the plan's count per group, unless the normalizer defines its statistics otherwise). */
+  readonly count: number;
+  /** Accumulator per parameter entry (zero on entry). */
+  readonly sumDy: Float64Array;
+  /** Accumulator per parameter entry (zero on entry). */
+  readonly sumDyXhat: Float64Array;
+}
+
+/** Each engine kernel's name and the call it receives. */
+export interface KernelCalls {
+  /** See {@link MomentsCall}. */
+  moments: MomentsCall;
+  /** See {@link NormalizeCellsCall}. */
+  normalizeCells: NormalizeCellsCall;
+  /** See {@link NormalizeRowsCall}. */
+  normalizeRows: NormalizeRowsCall;
+  /** See {@link GradientSumsCall}. */
+  gradientSums: GradientSumsCall;
+  /** See {@link InputGradientCall}. */
+  inputGradient: InputGradientCall;
+  /** See {@link BackwardRowsCall}. */
+  backwardRows: BackwardRowsCall;
+}

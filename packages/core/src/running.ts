@@ -1,0 +1,105 @@
+import { NormkitError, describeValue } from './errors.js';
+import type { TensorMap } from './normalizer.js';
+import type { Tensor } from './tensor.js';
+import { arrayTypeOf, dtypeOf, full, tensor } from './tensor.js';
+import { float64Values } from './validate.js';
+
+/** The running statistics of batch norm and the normalizers that follow its rules. */
+export type RunningStatName = 'runningMean' | 'runningVar' | 'numBatchesTracked';
+
+/**
+ * The next running statistics, PyTorch's rule: `numBatchesTracked += 1`, then with
+ * `f = momentum` (or `1/numBatchesTracked` when `momentum` is `null`, the cumulative average)
+ *
+ * $$\mathrm{runningMean} \leftarrow (1 - f)\,\mathrm{runningMean} + f\,\mu,\qquad
+ *   \mathrm{runningVar} \leftarrow (1 - f)\,\mathrm{runningVar} + f\,\sigma^2_{\text{unbiased}}$$
+ *
+ * Computed in float64 and rounded once to the state's dtype. New tensors are returned; the
+ * given ones are not touched.
+ *
+ * @param state - the current `runningMean`, `runningVar` (per channel) and 0-d float64 `numBatchesTracked`
+ * @param batchMean - per channel, the batch mean
+ * @param batchVariance - per channel, the **unbiased** batch variance
+ * @param momentum - PyTorch's momentum, or `null` for the cumulative moving average
+ * @returns the next state
+ * @throws NormkitError `E_NONFINITE` (argument `x`) when a batch statistic is not finite or a
+ *   next value overflows the state's dtype; nothing is returned then
+ */
+export function nextRunningStatistics(
+  state: Readonly<Record<string, Tensor>>,
+  batchMean: Float64Array,
+  batchVariance: Float64Array,
+  momentum: number | null,
+): TensorMap<RunningStatName> {
+  const runningMean = state.runningMean;
+  const runningVar = state.runningVar;
+  const counter = state.numBatchesTracked;
+  const channels = batchMean.length;
+  for (let c = 0; c < channels; c++) {
+    if (!Number.isFinite(batchMean[c]) || !Number.isFinite(batchVariance[c])) {
+      throw new NormkitError(
+        'E_NONFINITE',
+        `x: expected finite values in a training batch (its statistics update the running statistics), got a non-finite mean or variance in channel ${c} (NaN or ±Infinity in the batch, or |x − mean| above ~1e150, where the variance overflows)`,
+        'x',
+      );
+    }
+  }
+  const steps = counter.data[counter.offset] + 1;
+  const factor = momentum === null ? 1 / steps : momentum;
+  const oldMean = float64Values(runningMean);
+  const oldVar = float64Values(runningVar);
+  const nextMean = new (arrayTypeOf(dtypeOf(runningMean)))(channels);
+  const nextVar = new (arrayTypeOf(dtypeOf(runningVar)))(channels);
+  for (let c = 0; c < channels; c++) {
+    nextMean[c] = (1 - factor) * oldMean[c] + factor * batchMean[c];
+    nextVar[c] = (1 - factor) * oldVar[c] + factor * batchVariance[c];
+    if (!Number.isFinite(nextMean[c]) || !Number.isFinite(nextVar[c])) {
+      throw new NormkitError(
+        'E_NONFINITE',
+        `x: expected running statistics that fit their ${dtypeOf(runningVar)} state, got a non-finite running mean or variance for channel ${c} (the batch's values are too large)`,
+        'x',
+      );
+    }
+  }
+  return {
+    runningMean: tensor(nextMean, runningMean.shape),
+    runningVar: tensor(nextVar, runningVar.shape),
+    numBatchesTracked: full([], 'float64', steps),
+  };
+}
+
+/**
+ * Checks the values of running statistics that shape checks cannot: a step counter that is a
+ * non-negative integer and a running variance that is not negative.
+ *
+ * @param state - the state entries present, already checked for names and shapes
+ * @throws NormkitError `E_STATE` naming the entry
+ */
+export function checkRunningStatistics(state: Readonly<Record<string, Tensor | undefined>>): void {
+  const steps = state.numBatchesTracked;
+  if (steps !== undefined) {
+    const value = steps.data[steps.offset];
+    if (!Number.isInteger(value) || value < 0) {
+      throw new NormkitError('E_STATE', `state.numBatchesTracked: expected a non-negative integer, got ${describeValue(value)}`, 'state.numBatchesTracked');
+    }
+  }
+  const variance = state.runningVar;
+  if (variance !== undefined) {
+    const values = float64Values(variance);
+    const c = values.findIndex((v) => !(v >= 0));
+    if (c !== -1) {
+      throw new NormkitError('E_STATE', `state.runningVar: expected non-negative values, got ${describeValue(values[c])} for channel ${c}`, 'state.runningVar');
+    }
+  }
+}
+
+/**
+ * Fresh running statistics: mean 0, variance 1, counter 0 (PyTorch's initial buffers).
+ *
+ * @param channels - how many channels
+ * @param dtype - the dtype of the mean and variance (the counter is float64)
+ * @returns new tensors
+ */
+export function initialRunningStatistics(channels: number, dtype: 'float32' | 'float64'): { runningMean: Tensor; runningVar: Tensor; numBatchesTracked: Tensor } {
+  return { runningMean: full([channels], dtype, 0), runningVar: full([channels], dtype, 1), numBatchesTracked: full([], 'float64', 0) };
+}
