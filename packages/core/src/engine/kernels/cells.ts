@@ -3,6 +3,7 @@ import { isRowMajor } from '../../tensor.js';
 import type { GradientSumsCall, InputGradientCall, NormalizeCellsCall } from '../calls.js';
 import type { Blocks } from '../plan.js';
 import { walkRuns } from '../walk.js';
+import { affineRun, fromOffset, gradientSumsRun, inputGradientRun, runSums } from './runs.js';
 
 /**
  * The TypeScript implementation of `normalizeCells`:
@@ -40,9 +41,9 @@ export function normalizeCellsKernel(call: NormalizeCellsCall): void {
 }
 
 function normalizeBlocks(
-  x: FloatArray,
+  xData: FloatArray,
   xOffset: number,
-  y: FloatArray,
+  yData: FloatArray,
   yOffset: number,
   blocks: Blocks,
   center: Float64Array,
@@ -50,48 +51,47 @@ function normalizeBlocks(
   shift: Float64Array,
 ): void {
   const { A, B, C, D } = blocks;
+  const size = A * B * C * D;
+  const x = fromOffset(xData, xOffset, size);
+  const y = fromOffset(yData, yOffset, size);
+  // Fold the center: y = x·a + b with a = scale, b = shift − center·scale (float64; the
+  // cancellation costs |center|·scale·ε in y, far below float32 and the golden tolerances).
+  const cells = A * C;
+  const fa = new Float64Array(cells);
+  const fb = new Float64Array(cells);
+  for (let j = 0; j < cells; j++) {
+    fa[j] = scale[j];
+    fb[j] = shift[j] - center[j] * scale[j];
+  }
   if (D > 1) {
-    let p = xOffset;
-    let q = yOffset;
+    let p = 0;
     for (let a = 0; a < A; a++) {
       const base = a * C;
       for (let b = 0; b < B; b++) {
-        for (let c = 0; c < C; c++) {
-          const j = base + c;
-          const m = center[j];
-          const s = scale[j];
-          const t = shift[j];
-          const end = p + D;
-          for (; p < end; p++, q++) y[q] = (x[p] - m) * s + t;
-        }
+        for (let c = 0; c < C; c++, p += D) affineRun(x, y, p, D, fa[base + c], fb[base + c]);
       }
     }
     return;
   }
-  const delta = yOffset - xOffset;
+  const B4 = B - (B & 3);
   for (let a = 0; a < A; a++) {
     const base = a * C;
-    const rowsStart = xOffset + a * B * C;
+    const start = a * B * C;
     let b = 0;
-    for (; b + 4 <= B; b += 4) {
-      const o0 = rowsStart + b * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
+    for (; b < B4; b += 4) {
+      const o0 = start + b * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
       for (let c = 0; c < C; c++) {
-        const j = base + c;
-        const m = center[j];
-        const s = scale[j];
-        const t = shift[j];
-        y[o0 + c + delta] = (x[o0 + c] - m) * s + t;
-        y[o1 + c + delta] = (x[o1 + c] - m) * s + t;
-        y[o2 + c + delta] = (x[o2 + c] - m) * s + t;
-        y[o3 + c + delta] = (x[o3 + c] - m) * s + t;
+        const ca = fa[base + c];
+        const cb = fb[base + c];
+        y[o0 + c] = x[o0 + c] * ca + cb;
+        y[o1 + c] = x[o1 + c] * ca + cb;
+        y[o2 + c] = x[o2 + c] * ca + cb;
+        y[o3 + c] = x[o3 + c] * ca + cb;
       }
     }
     for (; b < B; b++) {
-      const o = rowsStart + b * C;
-      for (let c = 0; c < C; c++) {
-        const j = base + c;
-        y[o + c + delta] = (x[o + c] - center[j]) * scale[j] + shift[j];
-      }
+      const o = start + b * C;
+      for (let c = 0; c < C; c++) y[o + c] = x[o + c] * fa[base + c] + fb[base + c];
     }
   }
 }
@@ -142,9 +142,9 @@ export function gradientSumsKernel(call: GradientSumsCall): void {
 }
 
 function gradientSumsBlocks(
-  x: FloatArray,
+  xData: FloatArray,
   xOffset: number,
-  dy: FloatArray,
+  dyData: FloatArray,
   dyOffset: number,
   blocks: Blocks,
   center: Float64Array,
@@ -152,57 +152,46 @@ function gradientSumsBlocks(
   sumDyCentered: Float64Array,
 ): void {
   const { A, B, C, D } = blocks;
+  const size = A * B * C * D;
+  const x = fromOffset(xData, xOffset, size);
+  const dy = fromOffset(dyData, dyOffset, size);
   if (D > 1) {
-    let p = xOffset;
-    let q = dyOffset;
-    const D4 = D - (D % 4);
+    let p = 0;
     for (let a = 0; a < A; a++) {
       const base = a * C;
       for (let b = 0; b < B; b++) {
-        for (let c = 0; c < C; c++) {
+        for (let c = 0; c < C; c++, p += D) {
           const j = base + c;
-          const m = center[j];
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-          let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-          const end4 = p + D4;
-          const end = p + D;
-          for (; p < end4; p += 4, q += 4) {
-            const g0 = dy[q], g1 = dy[q + 1], g2 = dy[q + 2], g3 = dy[q + 3];
-            s0 += g0; s1 += g1; s2 += g2; s3 += g3;
-            t0 += g0 * (x[p] - m); t1 += g1 * (x[p + 1] - m); t2 += g2 * (x[p + 2] - m); t3 += g3 * (x[p + 3] - m);
-          }
-          for (; p < end; p++, q++) {
-            const g = dy[q];
-            s0 += g;
-            t0 += g * (x[p] - m);
-          }
-          sumDy[j] += s0 + s1 + (s2 + s3);
-          sumDyCentered[j] += t0 + t1 + (t2 + t3);
+          runSums[0] = 0;
+          runSums[1] = 0;
+          gradientSumsRun(x, dy, p, D, center[j]);
+          sumDy[j] += runSums[0];
+          sumDyCentered[j] += runSums[1];
         }
       }
     }
     return;
   }
-  const delta = dyOffset - xOffset;
+  const B4 = B - (B & 3);
   for (let a = 0; a < A; a++) {
     const base = a * C;
-    const rowsStart = xOffset + a * B * C;
+    const start = a * B * C;
     let b = 0;
-    for (; b + 4 <= B; b += 4) {
-      const o0 = rowsStart + b * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
+    for (; b < B4; b += 4) {
+      const o0 = start + b * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
       for (let c = 0; c < C; c++) {
         const j = base + c;
         const m = center[j];
-        const g0 = dy[o0 + c + delta], g1 = dy[o1 + c + delta], g2 = dy[o2 + c + delta], g3 = dy[o3 + c + delta];
+        const g0 = dy[o0 + c], g1 = dy[o1 + c], g2 = dy[o2 + c], g3 = dy[o3 + c];
         sumDy[j] += g0 + g1 + (g2 + g3);
         sumDyCentered[j] += g0 * (x[o0 + c] - m) + g1 * (x[o1 + c] - m) + (g2 * (x[o2 + c] - m) + g3 * (x[o3 + c] - m));
       }
     }
     for (; b < B; b++) {
-      const o = rowsStart + b * C;
+      const o = start + b * C;
       for (let c = 0; c < C; c++) {
         const j = base + c;
-        const g = dy[o + c + delta];
+        const g = dy[o + c];
         sumDy[j] += g;
         sumDyCentered[j] += g * (x[o + c] - center[j]);
       }
@@ -255,11 +244,11 @@ export function inputGradientKernel(call: InputGradientCall): void {
 }
 
 function inputGradientBlocks(
-  x: FloatArray,
+  xData: FloatArray,
   xOffset: number,
-  dy: FloatArray,
+  dyData: FloatArray,
   dyOffset: number,
-  dx: FloatArray,
+  dxData: FloatArray,
   dxOffset: number,
   blocks: Blocks,
   center: Float64Array,
@@ -268,51 +257,47 @@ function inputGradientBlocks(
   ck: Float64Array,
 ): void {
   const { A, B, C, D } = blocks;
+  const size = A * B * C * D;
+  const x = fromOffset(xData, xOffset, size);
+  const dy = fromOffset(dyData, dyOffset, size);
+  const dx = fromOffset(dxData, dxOffset, size);
+  // Fold the center into the constant: dx = a·dy + b·x + (k − b·center).
+  const cells = A * C;
+  const fk = new Float64Array(cells);
+  for (let j = 0; j < cells; j++) fk[j] = ck[j] - cb[j] * center[j];
   if (D > 1) {
-    let p = xOffset;
-    let q = dyOffset;
-    let r = dxOffset;
+    let p = 0;
     for (let a = 0; a < A; a++) {
       const base = a * C;
       for (let b = 0; b < B; b++) {
-        for (let c = 0; c < C; c++) {
-          const j = base + c;
-          const m = center[j];
-          const cA = ca[j];
-          const cB = cb[j];
-          const cK = ck[j];
-          const end = p + D;
-          for (; p < end; p++, q++, r++) dx[r] = cA * dy[q] + cB * (x[p] - m) + cK;
-        }
+        for (let c = 0; c < C; c++, p += D) inputGradientRun(x, dy, dx, p, D, ca[base + c], cb[base + c], fk[base + c]);
       }
     }
     return;
   }
-  const dyDelta = dyOffset - xOffset;
-  const dxDelta = dxOffset - xOffset;
+  const B4 = B - (B & 3);
   for (let a = 0; a < A; a++) {
     const base = a * C;
-    const rowsStart = xOffset + a * B * C;
+    const start = a * B * C;
     let b = 0;
-    for (; b + 4 <= B; b += 4) {
-      const o0 = rowsStart + b * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
+    for (; b < B4; b += 4) {
+      const o0 = start + b * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
       for (let c = 0; c < C; c++) {
         const j = base + c;
-        const m = center[j];
         const cA = ca[j];
         const cB = cb[j];
-        const cK = ck[j];
-        dx[o0 + c + dxDelta] = cA * dy[o0 + c + dyDelta] + cB * (x[o0 + c] - m) + cK;
-        dx[o1 + c + dxDelta] = cA * dy[o1 + c + dyDelta] + cB * (x[o1 + c] - m) + cK;
-        dx[o2 + c + dxDelta] = cA * dy[o2 + c + dyDelta] + cB * (x[o2 + c] - m) + cK;
-        dx[o3 + c + dxDelta] = cA * dy[o3 + c + dyDelta] + cB * (x[o3 + c] - m) + cK;
+        const cK = fk[j];
+        dx[o0 + c] = cA * dy[o0 + c] + cB * x[o0 + c] + cK;
+        dx[o1 + c] = cA * dy[o1 + c] + cB * x[o1 + c] + cK;
+        dx[o2 + c] = cA * dy[o2 + c] + cB * x[o2 + c] + cK;
+        dx[o3 + c] = cA * dy[o3 + c] + cB * x[o3 + c] + cK;
       }
     }
     for (; b < B; b++) {
-      const o = rowsStart + b * C;
+      const o = start + b * C;
       for (let c = 0; c < C; c++) {
         const j = base + c;
-        dx[o + c + dxDelta] = ca[j] * dy[o + c + dyDelta] + cb[j] * (x[o + c] - center[j]) + ck[j];
+        dx[o + c] = ca[j] * dy[o + c] + cb[j] * x[o + c] + fk[j];
       }
     }
   }

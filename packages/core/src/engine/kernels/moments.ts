@@ -3,6 +3,7 @@ import { isRowMajor } from '../../tensor.js';
 import type { MomentsCall } from '../calls.js';
 import type { Blocks } from '../plan.js';
 import { walkRuns } from '../walk.js';
+import { fromOffset, runSums, shiftedSumsRun, squaresRun } from './runs.js';
 
 /**
  * How far a group's shift may sit from its mean, in standard deviations squared, before the
@@ -58,73 +59,19 @@ export function momentsKernel(call: MomentsCall): void {
  */
 function shiftedBlocks(data: FloatArray, offset: number, blocks: Blocks, mean: Float64Array, variance: Float64Array, count: number): boolean {
   const { A, B, C, D } = blocks;
-  const sums = mean;
-  const squares = variance;
-  const shift = new Float64Array(A * C);
-  for (let a = 0; a < A; a++) {
-    for (let c = 0; c < C; c++) shift[a * C + c] = data[offset + a * B * C * D + c * D];
-  }
-  sums.fill(0);
-  squares.fill(0);
-  if (D > 1) {
-    let p = offset;
-    const D4 = D - (D % 4);
-    for (let a = 0; a < A; a++) {
-      const base = a * C;
-      for (let b = 0; b < B; b++) {
-        for (let c = 0; c < C; c++) {
-          const g = base + c;
-          const k = shift[g];
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-          let q0 = 0, q1 = 0, q2 = 0, q3 = 0;
-          const end4 = p + D4;
-          const end = p + D;
-          for (; p < end4; p += 4) {
-            const d0 = data[p] - k, d1 = data[p + 1] - k, d2 = data[p + 2] - k, d3 = data[p + 3] - k;
-            s0 += d0; s1 += d1; s2 += d2; s3 += d3;
-            q0 += d0 * d0; q1 += d1 * d1; q2 += d2 * d2; q3 += d3 * d3;
-          }
-          for (; p < end; p++) {
-            const d = data[p] - k;
-            s0 += d;
-            q0 += d * d;
-          }
-          sums[g] += s0 + s1 + (s2 + s3);
-          squares[g] += q0 + q1 + (q2 + q3);
-        }
-      }
-    }
-  } else {
-    // Columns: the group index is innermost; four rows at a time share each accumulator update.
-    for (let a = 0; a < A; a++) {
-      const base = a * C;
-      const rowsStart = offset + a * B * C;
-      let b = 0;
-      for (; b + 4 <= B; b += 4) {
-        const o0 = rowsStart + b * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
-        for (let c = 0; c < C; c++) {
-          const g = base + c;
-          const k = shift[g];
-          const d0 = data[o0 + c] - k, d1 = data[o1 + c] - k, d2 = data[o2 + c] - k, d3 = data[o3 + c] - k;
-          sums[g] += d0 + d1 + (d2 + d3);
-          squares[g] += d0 * d0 + d1 * d1 + (d2 * d2 + d3 * d3);
-        }
-      }
-      for (; b < B; b++) {
-        const o = rowsStart + b * C;
-        for (let c = 0; c < C; c++) {
-          const g = base + c;
-          const d = data[o + c] - shift[g];
-          sums[g] += d;
-          squares[g] += d * d;
-        }
-      }
-    }
-  }
+  const x = fromOffset(data, offset, A * B * C * D);
   const groups = A * C;
+  const shift = new Float64Array(groups);
+  for (let a = 0; a < A; a++) {
+    for (let c = 0; c < C; c++) shift[a * C + c] = x[a * B * C * D + c * D];
+  }
+  mean.fill(0);
+  variance.fill(0);
+  if (D > 1) shiftedPlanes(x, A, B, C, D, shift, mean, variance);
+  else shiftedColumns(x, A, B, C, shift, mean, variance);
   for (let g = 0; g < groups; g++) {
-    const meanShift = sums[g] / count;
-    const spread = squares[g] / count - meanShift * meanShift;
+    const meanShift = mean[g] / count;
+    const spread = variance[g] / count - meanShift * meanShift;
     if (meanShift * meanShift > CONDITION_LIMIT * spread) return false;
     mean[g] = shift[g] + meanShift;
     variance[g] = spread < 0 ? 0 : spread; // NaN stays NaN
@@ -132,36 +79,73 @@ function shiftedBlocks(data: FloatArray, offset: number, blocks: Blocks, mean: F
   return true;
 }
 
+/** Planes: runs of `D` values of one group; Σ(x − K) into `sums`, Σ(x − K)² into `squares`. */
+function shiftedPlanes(x: FloatArray, A: number, B: number, C: number, D: number, shift: Float64Array, sums: Float64Array, squares: Float64Array): void {
+  let p = 0;
+  for (let a = 0; a < A; a++) {
+    const base = a * C;
+    for (let b = 0; b < B; b++) {
+      for (let c = 0; c < C; c++, p += D) {
+        const g = base + c;
+        runSums[0] = 0;
+        runSums[1] = 0;
+        shiftedSumsRun(x, p, D, shift[g]);
+        sums[g] += runSums[0];
+        squares[g] += runSums[1];
+      }
+    }
+  }
+}
+
+/** Columns: the group index is innermost; four rows at a time share each accumulator update. */
+function shiftedColumns(x: FloatArray, A: number, B: number, C: number, shift: Float64Array, sums: Float64Array, squares: Float64Array): void {
+  const B4 = B - (B & 3);
+  for (let a = 0; a < A; a++) {
+    const base = a * C;
+    const start = a * B * C;
+    let b = 0;
+    for (; b < B4; b += 4) {
+      const o0 = start + b * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
+      for (let c = 0; c < C; c++) {
+        const g = base + c;
+        const k = shift[g];
+        const d0 = x[o0 + c] - k, d1 = x[o1 + c] - k, d2 = x[o2 + c] - k, d3 = x[o3 + c] - k;
+        sums[g] += d0 + d1 + (d2 + d3);
+        squares[g] += d0 * d0 + d1 * d1 + (d2 * d2 + d3 * d3);
+      }
+    }
+    for (; b < B; b++) {
+      const o = start + b * C;
+      for (let c = 0; c < C; c++) {
+        const g = base + c;
+        const d = x[o + c] - shift[g];
+        sums[g] += d;
+        squares[g] += d * d;
+      }
+    }
+  }
+}
+
 /** Σ x² per group over `(A, B, C, D)`, into `squares`. */
 function squaresBlocks(data: FloatArray, offset: number, blocks: Blocks, squares: Float64Array): void {
   const { A, B, C, D } = blocks;
+  const x = fromOffset(data, offset, A * B * C * D);
   squares.fill(0);
+  let p = 0;
   if (D > 1) {
-    let p = offset;
-    const D4 = D - (D % 4);
     for (let a = 0; a < A; a++) {
       const base = a * C;
       for (let b = 0; b < B; b++) {
-        for (let c = 0; c < C; c++) {
-          let q0 = 0, q1 = 0, q2 = 0, q3 = 0;
-          const end4 = p + D4;
-          const end = p + D;
-          for (; p < end4; p += 4) {
-            const v0 = data[p], v1 = data[p + 1], v2 = data[p + 2], v3 = data[p + 3];
-            q0 += v0 * v0; q1 += v1 * v1; q2 += v2 * v2; q3 += v3 * v3;
-          }
-          for (; p < end; p++) q0 += data[p] * data[p];
-          squares[base + c] += q0 + q1 + (q2 + q3);
-        }
+        for (let c = 0; c < C; c++, p += D) squares[base + c] += squaresRun(x, p, D);
       }
     }
     return;
   }
   for (let a = 0; a < A; a++) {
     const base = a * C;
-    for (let b = 0, o = offset + a * B * C; b < B; b++, o += C) {
+    for (let b = 0; b < B; b++, p += C) {
       for (let c = 0; c < C; c++) {
-        const v = data[o + c];
+        const v = x[p + c];
         squares[base + c] += v * v;
       }
     }

@@ -1,6 +1,8 @@
+import type { FloatArray } from '../../tensor.js';
 import { isRowMajor } from '../../tensor.js';
 import type { BackwardRowsCall, NormalizeRowsCall } from '../calls.js';
 import { walkRuns } from '../walk.js';
+import { fromOffset } from './runs.js';
 
 /**
  * The TypeScript implementation of `normalizeRows`:
@@ -18,27 +20,7 @@ export function normalizeRowsKernel(call: NormalizeRowsCall): void {
   const xData = x.data;
   const yData = y.data;
   if (layout.leadingRows && isRowMajor(x.shape, x.strides) && isRowMajor(y.shape, y.strides)) {
-    const rows = layout.rows;
-    let row = 0;
-    for (; row + 1 < rows; row += 2) {
-      const m0 = center[row], m1 = center[row + 1];
-      const s0 = invStd[row], s1 = invStd[row + 1];
-      const in0 = x.offset + row * features, in1 = in0 + features;
-      const out0 = y.offset + row * features, out1 = out0 + features;
-      for (let j = 0; j < features; j++) {
-        const gamma = weight[j];
-        const beta = bias[j];
-        yData[out0 + j] = (xData[in0 + j] - m0) * s0 * gamma + beta;
-        yData[out1 + j] = (xData[in1 + j] - m1) * s1 * gamma + beta;
-      }
-    }
-    if (row < rows) {
-      const m = center[row];
-      const s = invStd[row];
-      const start = x.offset + row * features;
-      const out = y.offset + row * features;
-      for (let j = 0; j < features; j++) yData[out + j] = (xData[start + j] - m) * s * weight[j] + bias[j];
-    }
+    normalizeLeadingRows(fromOffset(xData, x.offset, layout.rows * features), fromOffset(yData, y.offset, layout.rows * features), layout.rows, features, center, invStd, weight, bias);
     return;
   }
   const paramStrides = (plan.paramIndex as { strides: readonly number[] }).strides;
@@ -55,6 +37,40 @@ export function normalizeRowsKernel(call: NormalizeRowsCall): void {
       yData[q] = (xData[p] - center[r]) * invStd[r] * weight[j] + bias[j];
     }
   });
+}
+
+/** `(rows, features)` row-major: four rows at a time, so each load of γ and β serves four rows. */
+function normalizeLeadingRows(
+  x: FloatArray,
+  y: FloatArray,
+  rows: number,
+  features: number,
+  center: Float64Array,
+  invStd: Float64Array,
+  weight: Float64Array,
+  bias: Float64Array,
+): void {
+  const rows4 = rows - (rows & 3);
+  let r = 0;
+  for (; r < rows4; r += 4) {
+    const a0 = invStd[r], a1 = invStd[r + 1], a2 = invStd[r + 2], a3 = invStd[r + 3];
+    const c0 = center[r] * a0, c1 = center[r + 1] * a1, c2 = center[r + 2] * a2, c3 = center[r + 3] * a3;
+    const o0 = r * features, o1 = o0 + features, o2 = o1 + features, o3 = o2 + features;
+    for (let j = 0; j < features; j++) {
+      const g = weight[j];
+      const b = bias[j];
+      y[o0 + j] = (x[o0 + j] * a0 - c0) * g + b;
+      y[o1 + j] = (x[o1 + j] * a1 - c1) * g + b;
+      y[o2 + j] = (x[o2 + j] * a2 - c2) * g + b;
+      y[o3 + j] = (x[o3 + j] * a3 - c3) * g + b;
+    }
+  }
+  for (; r < rows; r++) {
+    const a = invStd[r];
+    const c = center[r] * a;
+    const o = r * features;
+    for (let j = 0; j < features; j++) y[o + j] = (x[o + j] * a - c) * weight[j] + bias[j];
+  }
 }
 
 /**
@@ -76,58 +92,21 @@ export function backwardRowsKernel(call: BackwardRowsCall): void {
   const dyData = dy.data;
   const dxData = dx.data;
   if (layout.leadingRows && isRowMajor(x.shape, x.strides) && isRowMajor(dy.shape, dy.strides) && isRowMajor(dx.shape, dx.strides)) {
-    let row = 0;
-    for (; row + 1 < rows; row += 2) {
-      const m0 = center[row], m1 = center[row + 1];
-      const s0 = invStd[row], s1 = invStd[row + 1];
-      const x0 = x.offset + row * features, x1 = x0 + features;
-      const d0 = dy.offset + row * features, d1 = d0 + features;
-      let sumG0 = 0, sumG1 = 0, sumGX0 = 0, sumGX1 = 0;
-      for (let j = 0; j < features; j++) {
-        const gamma = weight[j];
-        const xhat0 = (xData[x0 + j] - m0) * s0;
-        const xhat1 = (xData[x1 + j] - m1) * s1;
-        const up0 = dyData[d0 + j];
-        const up1 = dyData[d1 + j];
-        const g0 = up0 * gamma;
-        const g1 = up1 * gamma;
-        sumG0 += g0;
-        sumG1 += g1;
-        sumGX0 += g0 * xhat0;
-        sumGX1 += g1 * xhat1;
-        sumDyXhat[j] += up0 * xhat0 + up1 * xhat1;
-        sumDy[j] += up0 + up1;
-      }
-      const k0 = sumG0 * meanFactor, k1 = sumG1 * meanFactor;
-      const h0 = sumGX0 * xhatFactor, h1 = sumGX1 * xhatFactor;
-      const o0 = dx.offset + row * features, o1 = o0 + features;
-      for (let j = 0; j < features; j++) {
-        const gamma = weight[j];
-        dxData[o0 + j] = s0 * (dyData[d0 + j] * gamma - k0 - (xData[x0 + j] - m0) * s0 * h0);
-        dxData[o1 + j] = s1 * (dyData[d1 + j] * gamma - k1 - (xData[x1 + j] - m1) * s1 * h1);
-      }
-    }
-    if (row < rows) {
-      const m = center[row];
-      const s = invStd[row];
-      const xs = x.offset + row * features;
-      const ds = dy.offset + row * features;
-      let sumG = 0;
-      let sumGX = 0;
-      for (let j = 0; j < features; j++) {
-        const xhat = (xData[xs + j] - m) * s;
-        const up = dyData[ds + j];
-        const g = up * weight[j];
-        sumG += g;
-        sumGX += g * xhat;
-        sumDyXhat[j] += up * xhat;
-        sumDy[j] += up;
-      }
-      const k = sumG * meanFactor;
-      const h = sumGX * xhatFactor;
-      const os = dx.offset + row * features;
-      for (let j = 0; j < features; j++) dxData[os + j] = s * (dyData[ds + j] * weight[j] - k - (xData[xs + j] - m) * s * h);
-    }
+    const size = rows * features;
+    backwardLeadingRows(
+      fromOffset(xData, x.offset, size),
+      fromOffset(dyData, dy.offset, size),
+      fromOffset(dxData, dx.offset, size),
+      rows,
+      features,
+      center,
+      invStd,
+      weight,
+      meanFactor,
+      xhatFactor,
+      sumDy,
+      sumDyXhat,
+    );
     return;
   }
   // General views: pass 1 accumulates the row sums and the parameter sums, pass 2 writes dx.
@@ -175,6 +154,75 @@ export function backwardRowsKernel(call: BackwardRowsCall): void {
       dxData[o] = s * (dyData[q] * weight[j] - rowSumG[r] - (xData[p] - center[r]) * s * rowSumGX[r]);
     }
   });
+}
+
+/**
+ * `(rows, features)` row-major backward, four rows at a time: pass 1 takes Σg and Σg·x̂ per
+ * row and Σdy, Σdy·x̂ per feature; pass 2 writes `dx = s·γ·dy + B·x + K` with the per-row
+ * `B = −s²h`, `K = −s·k + s²h·c` (h = Σg·x̂·xhatFactor, k = Σg·meanFactor).
+ */
+function backwardLeadingRows(
+  x: FloatArray,
+  dy: FloatArray,
+  dx: FloatArray,
+  rows: number,
+  features: number,
+  center: Float64Array,
+  invStd: Float64Array,
+  weight: Float64Array,
+  meanFactor: number,
+  xhatFactor: number,
+  sumDy: Float64Array,
+  sumDyXhat: Float64Array,
+): void {
+  const rows4 = rows - (rows & 3);
+  let r = 0;
+  for (; r < rows4; r += 4) {
+    const o0 = r * features, o1 = o0 + features, o2 = o1 + features, o3 = o2 + features;
+    const m0 = center[r], m1 = center[r + 1], m2 = center[r + 2], m3 = center[r + 3];
+    const i0 = invStd[r], i1 = invStd[r + 1], i2 = invStd[r + 2], i3 = invStd[r + 3];
+    let sg0 = 0, sg1 = 0, sg2 = 0, sg3 = 0, sx0 = 0, sx1 = 0, sx2 = 0, sx3 = 0;
+    for (let j = 0; j < features; j++) {
+      const gm = weight[j];
+      const t0 = dy[o0 + j], t1 = dy[o1 + j], t2 = dy[o2 + j], t3 = dy[o3 + j];
+      const h0 = (x[o0 + j] - m0) * i0, h1 = (x[o1 + j] - m1) * i1, h2 = (x[o2 + j] - m2) * i2, h3 = (x[o3 + j] - m3) * i3;
+      const g0 = t0 * gm, g1 = t1 * gm, g2 = t2 * gm, g3 = t3 * gm;
+      sg0 += g0; sg1 += g1; sg2 += g2; sg3 += g3;
+      sx0 += g0 * h0; sx1 += g1 * h1; sx2 += g2 * h2; sx3 += g3 * h3;
+      sumDyXhat[j] += t0 * h0 + t1 * h1 + (t2 * h2 + t3 * h3);
+      sumDy[j] += t0 + t1 + (t2 + t3);
+    }
+    const B0 = -i0 * i0 * sx0 * xhatFactor, K0 = -i0 * sg0 * meanFactor - B0 * m0;
+    const B1 = -i1 * i1 * sx1 * xhatFactor, K1 = -i1 * sg1 * meanFactor - B1 * m1;
+    const B2 = -i2 * i2 * sx2 * xhatFactor, K2 = -i2 * sg2 * meanFactor - B2 * m2;
+    const B3 = -i3 * i3 * sx3 * xhatFactor, K3 = -i3 * sg3 * meanFactor - B3 * m3;
+    for (let j = 0; j < features; j++) {
+      const gm = weight[j];
+      dx[o0 + j] = i0 * gm * dy[o0 + j] + B0 * x[o0 + j] + K0;
+      dx[o1 + j] = i1 * gm * dy[o1 + j] + B1 * x[o1 + j] + K1;
+      dx[o2 + j] = i2 * gm * dy[o2 + j] + B2 * x[o2 + j] + K2;
+      dx[o3 + j] = i3 * gm * dy[o3 + j] + B3 * x[o3 + j] + K3;
+    }
+  }
+  for (; r < rows; r++) {
+    const o = r * features;
+    const m = center[r];
+    const i = invStd[r];
+    let sg = 0;
+    let sx = 0;
+    for (let j = 0; j < features; j++) {
+      const t = dy[o + j];
+      const h = (x[o + j] - m) * i;
+      const g = t * weight[j];
+      sg += g;
+      sx += g * h;
+      sumDyXhat[j] += t * h;
+      sumDy[j] += t;
+    }
+    const B = -i * i * sx * xhatFactor;
+    const K = -i * sg * meanFactor - B * m;
+    for (let j = 0; j < features; j++) dx[o + j] = i * weight[j] * dy[o + j] + B * x[o + j] + K;
+  }
 }
 
 function ones(n: number): Float64Array {
