@@ -1,4 +1,4 @@
-import { NormkitError, assertNormalizer, sizeOf, tensor, toContiguous } from '@normkit/core';
+import { NormkitError, assertNormalizer, dtypeOf, sizeOf, tensor, toContiguous } from '@normkit/core';
 import type { Invariant, Mode, Normalizer, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import {
   checkBackwardDeterminism,
@@ -16,7 +16,7 @@ import type { REFINEMENT_LADDER } from './finite-difference.js';
 import { checkFullJacobian, errorMessage } from './jacobian.js';
 import type { SlotOutcome } from './jacobian.js';
 import { Problem, presentTensors } from './problem.js';
-import type { AnyNormalizer, TensorRecord } from './problem.js';
+import type { AnyBound, AnyNormalizer, TensorRecord } from './problem.js';
 import { checkProjections } from './projection.js';
 import { deriveSeed, normalRng, randomNormalTensor, randomValues } from './random.js';
 import type { CaseLabel, ContractCheck, GradcheckReport, ReportSettings, TensorCheck } from './report.js';
@@ -183,15 +183,26 @@ function withNoise(params: TensorRecord, seed: number): TensorRecord {
   return out;
 }
 
+/**
+ * The state in the dtypes `init(dtype)` gives each entry (running statistics follow the
+ * dtype; counters such as `numBatchesTracked` stay float64).
+ */
+function stateInDtypeOf(state: TensorRecord, bound: AnyBound, dtype: 'float32' | 'float64'): TensorRecord {
+  const fresh = presentTensors(bound.init(dtype).state);
+  const out: TensorRecord = {};
+  for (const [name, t] of Object.entries(state)) out[name] = toContiguous(t, fresh[name] === undefined ? dtype : dtypeOf(fresh[name]));
+  return out;
+}
+
 function toFloat32(record: TensorRecord): TensorRecord {
   const out: TensorRecord = {};
   for (const [name, t] of Object.entries(record)) out[name] = toContiguous(t, 'float32');
   return out;
 }
 
-function paramNamesOf(plugin: AnyNormalizer, options: object): string[] {
+function paramNamesOf(bound: AnyBound): string[] {
   try {
-    const shapes = plugin.paramShapes(options) as Record<string, Shape | undefined>;
+    const shapes = bound.paramShapes() as Record<string, Shape | undefined>;
     return Object.keys(shapes).filter((k) => shapes[k] !== undefined);
   } catch {
     return [];
@@ -200,10 +211,9 @@ function paramNamesOf(plugin: AnyNormalizer, options: object): string[] {
 
 function runCase(
   builder: ReportBuilder,
-  plugin: AnyNormalizer,
+  bound: AnyBound,
   settings: Settings,
   label: CaseLabel,
-  options: object,
   x: Tensor,
   params: TensorRecord,
   state: TensorRecord,
@@ -215,7 +225,7 @@ function runCase(
 
   let problem: Problem;
   try {
-    problem = new Problem(plugin, options, label.mode, x, params, state);
+    problem = new Problem(bound, label.mode, x, params, state);
   } catch (e) {
     builder.setupFailure(label, tensorNames, guessMethod, `forward threw at the checked point: ${errorMessage(e)}`);
     builder.contract(label, checkForwardPurity(before, { x, params, state }));
@@ -240,14 +250,14 @@ function runCase(
     checkShapesDtypes(problem, r, () => {
       const x32 = toContiguous(x, 'float32');
       const params32 = toFloat32(params);
-      const forward = plugin.forward({ x: x32, params: params32, state: toFloat32(state), mode: label.mode }, options);
+      const forward = bound.forward({ x: x32, params: params32, state: stateInDtypeOf(state, bound, 'float32'), mode: label.mode });
       const dy = tensor(Float32Array.from(r), problem.yShape);
-      return { x: x32, params: params32, y: forward.y, result: plugin.backward({ dy, params: params32, saved: forward.saved }, options) };
+      return { x: x32, params: params32, y: forward.y, result: bound.backward({ dy, params: params32, saved: forward.saved }) };
     }),
   );
   let invariants: readonly Invariant[] = [];
   try {
-    invariants = plugin.invariants?.(options, label.mode, x.shape.slice()) ?? [];
+    invariants = bound.invariants?.(label.mode, x.shape.slice()) ?? [];
     if (!Array.isArray(invariants)) throw new Error(`expected a list, got ${optionsLabel(invariants)}`);
   } catch (e) {
     invariants = [];
@@ -262,9 +272,9 @@ function runCase(
  * in float64, and checks the rest of its contract.
  *
  * For each option set (default `plugin.exampleOptions`), each shape (default
- * `plugin.exampleShapes(options)`) and each mode (default `plugin.modes`):
+ * `create(options).exampleShapes()`) and each mode (default `plugin.modes`):
  *
- * - the point: x ~ N(0, 1); params = `init(options, 'float64')` + 0.5·N(0, 1) noise;
+ * - the point: x ~ N(0, 1); params = `create(options).init('float64')` + 0.5·N(0, 1) noise;
  *   state = `init`'s, after one train-mode forward on another random batch when the plugin
  *   has a train mode (so eval sees non-trivial running statistics). All seeded from `seed`.
  * - the loss L = Σ r⊙y with r ~ N(0, 1) (never Σ y, whose gradient through a normalizer
@@ -321,16 +331,16 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
 
   optionSets.forEach((input, optionsIndex) => {
     const labelOf = (mode: Mode, shape: Shape): CaseLabel => ({ plugin: name, optionsIndex, options: optionsLabel(input), mode, shape: shape.slice() });
-    let options: object;
+    let bound: AnyBound;
     let shapes: readonly Shape[];
     try {
-      options = p.resolveOptions(input);
-      shapes = config.shapes === undefined ? p.exampleShapes(options) : typeof config.shapes === 'function' ? config.shapes(options as T['Options']) : config.shapes;
+      bound = p.create(input);
+      shapes = config.shapes === undefined ? bound.exampleShapes() : typeof config.shapes === 'function' ? config.shapes(bound.options as T['Options']) : config.shapes;
     } catch (e) {
       for (const mode of modes) builder.setupFailure(labelOf(mode, []), ['x'], 'full-jacobian', `options or shapes rejected: ${errorMessage(e)}`);
       return;
     }
-    const paramNames = paramNamesOf(p, options);
+    const paramNames = paramNamesOf(bound);
     shapes.forEach((shape) => {
       const shapeKey = shape.join('x');
       let x: Tensor;
@@ -338,12 +348,12 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
       let state: TensorRecord;
       try {
         x = randomNormalTensor(shape, deriveSeed(settings.seed, 'x', optionsIndex, shapeKey));
-        const init = p.init(options, 'float64');
+        const init = bound.init('float64');
         params = withNoise(presentTensors(init.params), deriveSeed(settings.seed, 'params', optionsIndex, shapeKey));
         state = presentTensors(init.state);
         if (p.modes.includes('train')) {
           const burnIn = randomNormalTensor(shape, deriveSeed(settings.seed, 'burn-in', optionsIndex, shapeKey));
-          state = presentTensors(p.forward({ x: burnIn, params, state, mode: 'train' }, options).state);
+          state = presentTensors(bound.forward({ x: burnIn, params, state, mode: 'train' }).state);
         }
       } catch (e) {
         const method = sizeOf(shape) <= settings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
@@ -352,7 +362,7 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
         }
         return;
       }
-      for (const mode of modes) runCase(builder, p, settings, labelOf(mode, shape), options, x, params, state);
+      for (const mode of modes) runCase(builder, bound, settings, labelOf(mode, shape), x, params, state);
     });
   });
 

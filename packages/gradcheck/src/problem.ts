@@ -1,5 +1,5 @@
 import { tensor, toTypedArray } from '@normkit/core';
-import type { Mode, Normalizer, NormalizerTypes, Tensor } from '@normkit/core';
+import type { BoundNormalizer, Mode, Normalizer, NormalizerTypes, Tensor } from '@normkit/core';
 
 /**
  * The type bag every plugin is seen through inside the checker: any parameter and state
@@ -15,6 +15,9 @@ export interface AnyTypes extends NormalizerTypes {
 
 /** A plugin seen through {@link AnyTypes}. */
 export type AnyNormalizer = Normalizer<AnyTypes>;
+
+/** A bound normalizer seen through {@link AnyTypes}. */
+export type AnyBound = BoundNormalizer<AnyTypes>;
 
 /** A record of named tensors. */
 export type TensorRecord = Record<string, Tensor>;
@@ -55,8 +58,7 @@ export class Problem {
   /**
    * Runs the forward pass at the point.
    *
-   * @param plugin - the plugin under test
-   * @param options - its resolved options
+   * @param normalizer - the bound normalizer under test
    * @param mode - the mode every call uses
    * @param x - the input at which the Jacobian is taken
    * @param params - the parameters at that point
@@ -64,10 +66,8 @@ export class Problem {
    * @throws whatever the plugin's forward throws
    */
   constructor(
-    /** The plugin under test. */
-    readonly plugin: AnyNormalizer,
-    /** Its resolved options. */
-    readonly options: object,
+    /** The bound normalizer under test. */
+    readonly normalizer: AnyBound,
     /** The mode of every call. */
     readonly mode: Mode,
     /** The input at the point of the check. */
@@ -77,7 +77,7 @@ export class Problem {
     /** The state handed to every forward call. */
     readonly state: TensorRecord,
   ) {
-    const result = plugin.forward({ x, params, state, mode }, options);
+    const result = normalizer.forward({ x, params, state, mode });
     this.yShape = result.y.shape.slice();
     this.y = asFloat64(toTypedArray(result.y));
     this.yTensor = result.y;
@@ -103,7 +103,7 @@ export class Problem {
     const t = tensor(values, s.shape);
     const x = slot === 0 ? t : this.x;
     const params = slot === 0 ? this.params : { ...this.params, [s.name]: t };
-    const y = asFloat64(toTypedArray(this.plugin.forward({ x, params, state: this.state, mode: this.mode }, this.options).y));
+    const y = asFloat64(toTypedArray(this.normalizer.forward({ x, params, state: this.state, mode: this.mode }).y));
     if (y.length !== this.y.length) throw new Error(`forward: y changed size from ${this.y.length} to ${y.length} under a perturbation of ${s.name}`);
     return y;
   }
@@ -115,7 +115,7 @@ export class Problem {
     /** The parameter gradients as the plugin returned them. */
     grads: TensorRecord;
   } {
-    const result = this.plugin.backward({ dy, params: this.params, saved: this.saved }, this.options);
+    const result = this.normalizer.backward({ dy, params: this.params, saved: this.saved });
     return { dx: result.dx, grads: presentTensors(result.grads) };
   }
 
