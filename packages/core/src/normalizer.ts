@@ -116,8 +116,13 @@ export interface BackwardResult<T extends NormalizerTypes> {
 export interface Invariant {
   /** Which identity. */
   readonly kind: 'zero-sum' | 'orthogonal-to-input';
-  /** The axes of `x` the sum runs over; the other axes index the groups. */
+  /** The axes of `x` (of the split shape, when `split` is given) the sum runs over; the other axes index the groups. */
   readonly reduceAxes: readonly number[];
+  /**
+   * Read `x` and `dx` with one axis split first (group norm's channels into
+   * `(groups, channels per group)`), so that a group that spans part of an axis can be named.
+   */
+  readonly split?: { readonly axis: number; readonly sizes: readonly number[] };
 }
 
 /** Fresh parameters and state, as {@link BoundNormalizer.init} makes them. */

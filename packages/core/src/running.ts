@@ -21,6 +21,8 @@ export type RunningStatName = 'runningMean' | 'runningVar' | 'numBatchesTracked'
  * @param batchMean - per channel, the batch mean
  * @param batchVariance - per channel, the **unbiased** batch variance
  * @param momentum - PyTorch's momentum, or `null` for the cumulative moving average
+ * @param countStep - increment `numBatchesTracked` (default true; PyTorch's instance norm keeps
+ *   the buffer but never increments it)
  * @returns the next state
  * @throws NormkitError `E_NONFINITE` (argument `x`) when a batch statistic is not finite or a
  *   next value overflows the state's dtype; nothing is returned then
@@ -30,6 +32,7 @@ export function nextRunningStatistics(
   batchMean: Float64Array,
   batchVariance: Float64Array,
   momentum: number | null,
+  countStep = true,
 ): TensorMap<RunningStatName> {
   const runningMean = state.runningMean;
   const runningVar = state.runningVar;
@@ -44,7 +47,7 @@ export function nextRunningStatistics(
       );
     }
   }
-  const steps = counter.data[counter.offset] + 1;
+  const steps = counter.data[counter.offset] + (countStep ? 1 : 0);
   const factor = momentum === null ? 1 / steps : momentum;
   const oldMean = float64Values(runningMean);
   const oldVar = float64Values(runningVar);
@@ -64,7 +67,7 @@ export function nextRunningStatistics(
   return {
     runningMean: tensor(nextMean, runningMean.shape),
     runningVar: tensor(nextVar, runningVar.shape),
-    numBatchesTracked: full([], 'float64', steps),
+    numBatchesTracked: countStep ? full([], 'float64', steps) : counter,
   };
 }
 

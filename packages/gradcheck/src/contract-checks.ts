@@ -349,10 +349,21 @@ export function checkInvariant(problem: Problem, r: Float64Array, invariant: Inv
   return guarded(
     'invariant',
     () => {
-      const shape = problem.slots[0].shape;
+      if (kind !== 'zero-sum' && kind !== 'orthogonal-to-input') return fail('invariant', `unknown invariant kind ${JSON.stringify(kind)}`, kind);
+      // x and dx are flat and row-major, so splitting an axis only changes the shape they are read with.
+      const xShape = problem.slots[0].shape;
+      const split = invariant.split;
+      let shape: readonly number[] = xShape;
+      if (split !== undefined) {
+        const sizes = split.sizes;
+        const valid =
+          Number.isInteger(split.axis) && split.axis >= 0 && split.axis < xShape.length && Array.isArray(sizes) &&
+          sizes.every((d) => Number.isInteger(d) && d > 0) && sizeOf(sizes) === xShape[split.axis];
+        if (!valid) return fail('invariant', `split ${JSON.stringify(split)} does not split an axis of x (shape [${xShape.join(', ')}])`, kind);
+        shape = [...xShape.slice(0, split.axis), ...sizes, ...xShape.slice(split.axis + 1)];
+      }
       const rank = shape.length;
       const axes = invariant.reduceAxes;
-      if (kind !== 'zero-sum' && kind !== 'orthogonal-to-input') return fail('invariant', `unknown invariant kind ${JSON.stringify(kind)}`, kind);
       if (!Array.isArray(axes) || axes.some((a) => !Number.isInteger(a) || a < 0 || a >= rank) || new Set(axes).size !== axes.length) {
         return fail('invariant', `reduceAxes ${JSON.stringify(axes)} are not distinct axes of x (rank ${rank})`, kind);
       }

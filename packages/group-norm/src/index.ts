@@ -1,0 +1,16 @@
+/**
+ * `@normkit/group-norm`: group normalization with PyTorch's semantics (statistics per sample
+ * and group of channels, per-channel affine), channels-first or channels-last, float32 or
+ * float64, on the normalization engine of `@normkit/core`.
+ *
+ * - {@link groupNorm}: the plugin (`groupNorm.create(options)` → pure `forward` / `backward`).
+ * - {@link GroupNorm}: the stateful layer, PyTorch style.
+ * - {@link groupNormPyTorch}: PyTorch's names.
+ *
+ * @packageDocumentation
+ */
+export * from './options.js';
+export * from './plugin.js';
+export * from './layer.js';
+export * from './pytorch.js';
+export { VERSION } from './version.js';

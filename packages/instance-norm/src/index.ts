@@ -1,0 +1,17 @@
+/**
+ * `@normkit/instance-norm`: instance normalization with PyTorch's semantics (statistics per
+ * sample and channel over the spatial axes, optional affine and running statistics),
+ * channels-first or channels-last, float32 or float64, on the normalization engine of
+ * `@normkit/core`.
+ *
+ * - {@link instanceNorm}: the plugin (`instanceNorm.create(options)` → pure `forward` / `backward`).
+ * - {@link InstanceNorm}: the stateful layer, PyTorch style.
+ * - {@link instanceNormPyTorch}: PyTorch's names.
+ *
+ * @packageDocumentation
+ */
+export * from './options.js';
+export * from './plugin.js';
+export * from './layer.js';
+export * from './pytorch.js';
+export { VERSION } from './version.js';

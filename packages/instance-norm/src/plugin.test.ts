@@ -1,0 +1,94 @@
+import { fromArray, toTypedArray, zeros } from '@normkit/core';
+import type { Tensor } from '@normkit/core';
+import { batchNorm } from '@normkit/batch-norm';
+import { errorCode, randn } from '@normkit/testkit';
+import { describe, expect, it } from 'vitest';
+import { instanceNorm } from './plugin.js';
+
+function values(t: Tensor | undefined): number[] {
+  return Array.from(toTypedArray(t as Tensor));
+}
+
+function maxDiff(a: Tensor, b: Tensor): number {
+  const x = toTypedArray(a);
+  const y = toTypedArray(b);
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
+  return m;
+}
+
+describe('instance norm', () => {
+  it('defaults to no parameters and no running statistics, as PyTorch', () => {
+    const inorm = instanceNorm.create({ numFeatures: 3 });
+    expect(inorm.paramShapes()).toEqual({});
+    expect(inorm.stateShapes()).toEqual({});
+    expect(inorm.options).toEqual({ numFeatures: 3, eps: 1e-5, momentum: 0.1, affine: false, trackRunningStats: false, channelAxis: 1 });
+  });
+
+  it('each sample normalized alone equals batch norm of that sample (1e-14)', () => {
+    const x = randn([3, 2, 7], 1);
+    const { y } = instanceNorm.create({ numFeatures: 2 }).forward({ x, params: {}, state: {}, mode: 'train' });
+    const bn = batchNorm.create({ numFeatures: 2, affine: false, trackRunningStats: false });
+    for (let n = 0; n < 3; n++) {
+      const one = randn([1, 2, 7], 1);
+      for (let c = 0; c < 2; c++) for (let l = 0; l < 7; l++) one.set(0, c, l, x.get(n, c, l));
+      const expected = bn.forward({ x: one, params: {}, state: {}, mode: 'train' }).y;
+      let m = 0;
+      for (let c = 0; c < 2; c++) for (let l = 0; l < 7; l++) m = Math.max(m, Math.abs(y.get(n, c, l) - expected.get(0, c, l)));
+      expect(m).toBeLessThan(1e-14);
+    }
+  });
+
+  it('with tracking, train moves the running statistics towards the batch mean of the per-sample means and unbiased variances; numBatchesTracked stays (PyTorch)', () => {
+    // Channel 0: sample 0 = [1, 2, 3] (mean 2, unbiased var 1), sample 1 = [4, 6, 8] (mean 6, var 4).
+    // Channel 1: sample 0 = [0, 0, 3] (mean 1, var 3), sample 1 = [1, 1, 1] (mean 1, var 0).
+    const x = fromArray([1, 2, 3, 0, 0, 3, 4, 6, 8, 1, 1, 1], [2, 2, 3]);
+    const inorm = instanceNorm.create({ numFeatures: 2, trackRunningStats: true, momentum: 0.25 });
+    const { state } = inorm.init('float64');
+    const next = inorm.forward({ x, params: {}, state, mode: 'train' }).state;
+    expect(values(next.runningMean)).toEqual([0.75 * 0 + 0.25 * 4, 0.75 * 0 + 0.25 * 1]);
+    const runVar = values(next.runningVar);
+    expect(runVar[0]).toBeCloseTo(0.75 * 1 + 0.25 * 2.5, 14);
+    expect(runVar[1]).toBeCloseTo(0.75 * 1 + 0.25 * 1.5, 14);
+    expect(values(next.numBatchesTracked)).toEqual([0]);
+    expect(values(state.runningMean)).toEqual([0, 0]);
+  });
+
+  it('eval with tracking normalizes with the running statistics; eval without tracking uses the instance statistics', () => {
+    const x = randn([2, 2, 4], 3);
+    const tracked = instanceNorm.create({ numFeatures: 2, trackRunningStats: true });
+    const state = { runningMean: fromArray([1, -1], [2]), runningVar: fromArray([4, 0.25], [2]), numBatchesTracked: zeros([]) };
+    const { y } = tracked.forward({ x, params: {}, state, mode: 'eval' });
+    expect(y.get(1, 0, 2)).toBeCloseTo((x.get(1, 0, 2) - 1) / Math.sqrt(4 + 1e-5), 14);
+    expect(y.get(0, 1, 3)).toBeCloseTo((x.get(0, 1, 3) + 1) / Math.sqrt(0.25 + 1e-5), 14);
+    const untracked = instanceNorm.create({ numFeatures: 2 });
+    const train = untracked.forward({ x, params: {}, state: {}, mode: 'train' }).y;
+    const evalY = untracked.forward({ x, params: {}, state: {}, mode: 'eval' }).y;
+    expect(values(evalY)).toEqual(values(train));
+  });
+
+  it('channels-last equals channels-first on the same values (1e-14)', () => {
+    const first = randn([2, 3, 4, 2], 4);
+    const params = { weight: randn([3], 5), bias: randn([3], 6) };
+    const a = instanceNorm.create({ numFeatures: 3, affine: true }).forward({ x: first, params, state: {}, mode: 'train' }).y;
+    const b = instanceNorm.create({ numFeatures: 3, affine: true, channelAxis: -1 }).forward({ x: first.transpose(0, 2, 3, 1), params, state: {}, mode: 'train' }).y;
+    expect(maxDiff(a.transpose(0, 2, 3, 1), b)).toBeLessThan(1e-14);
+  });
+
+  it('refuses one spatial element with instance statistics (E_DEGENERATE), without changing the state; allows it in eval with running statistics', () => {
+    const inorm = instanceNorm.create({ numFeatures: 2, trackRunningStats: true });
+    const { state } = inorm.init('float64');
+    const x = randn([3, 2, 1], 7);
+    expect(errorCode(() => inorm.forward({ x, params: {}, state, mode: 'train' }))).toBe('E_DEGENERATE');
+    expect(values(state.runningMean)).toEqual([0, 0]);
+    expect(values(state.runningVar)).toEqual([1, 1]);
+    expect(errorCode(() => inorm.forward({ x, params: {}, state, mode: 'eval' }))).toBeUndefined();
+  });
+
+  it('refuses momentum null, a rank-2 input and a wrong channel count', () => {
+    expect(errorCode(() => instanceNorm.create({ numFeatures: 2, momentum: null as unknown as number }))).toBe('E_OPTION');
+    const inorm = instanceNorm.create({ numFeatures: 2 });
+    expect(errorCode(() => inorm.forward({ x: zeros([4, 2]), params: {}, state: {}, mode: 'train' }))).toBe('E_SHAPE');
+    expect(errorCode(() => inorm.forward({ x: zeros([4, 3, 5]), params: {}, state: {}, mode: 'train' }))).toBe('E_SHAPE');
+  });
+});

@@ -1,0 +1,223 @@
+import {
+  NormkitError,
+  batchStatistics,
+  checkBackward,
+  checkForward,
+  checkNormSaved,
+  checkRunningStatistics,
+  defineNormalizer,
+  dtypeOf,
+  float64Values,
+  formatShape,
+  fromArray,
+  full,
+  initialRunningStatistics,
+  nextRunningStatistics,
+  normalizeAxis,
+  normalizeBackward,
+  normalizeForward,
+  outputOf,
+  planCache,
+  planNormalization,
+  viewOf,
+} from '@normkit/core';
+import type { ForwardSpec, Invariant, NormSaved, NormStatistics, NormalizerTypes, Shape, Tensor, TensorMap } from '@normkit/core';
+import type { InstanceNormInputOptions, InstanceNormOptions } from './options.js';
+import { resolveInstanceNormOptions } from './options.js';
+import { instanceNormPyTorch } from './pytorch.js';
+import { VERSION } from './version.js';
+
+/**
+ * What instance norm's forward keeps for backward (core's {@link NormSaved}): the input by
+ * reference and, per (sample, channel), the mean and $`1/\sqrt{\sigma^2 + \epsilon}`$ used,
+ * row-major over `(N, C)` (the running statistics repeated per sample in eval with tracking).
+ */
+export type InstanceNormSaved = NormSaved;
+
+/** The type bag of the instance-norm plugin. */
+export interface InstanceNormTypes extends NormalizerTypes {
+  /** `'instance-norm'`. */
+  Name: 'instance-norm';
+  /** See {@link InstanceNormInputOptions}. */
+  InputOptions: InstanceNormInputOptions;
+  /** See {@link InstanceNormOptions}. */
+  Options: InstanceNormOptions;
+  /** γ and β, each of shape `[numFeatures]`, when `affine` is on. */
+  Params: 'weight' | 'bias';
+  /** With `trackRunningStats`: running mean and variance (`[numFeatures]`) and PyTorch's 0-d step counter (kept, never incremented, as PyTorch). */
+  State: 'runningMean' | 'runningVar' | 'numBatchesTracked';
+  /** See {@link InstanceNormSaved}. */
+  Saved: InstanceNormSaved;
+}
+
+/** The LaTeX forward formula (also in `instanceNorm.meta.formula`). */
+export const INSTANCE_NORM_FORMULA = 'y_{n,c,\\ldots} = \\frac{x_{n,c,\\ldots} - \\mu_{n,c}}{\\sqrt{\\sigma^2_{n,c} + \\epsilon}}\\,\\gamma_c + \\beta_c';
+
+/**
+ * Instance normalization (Ulyanov et al. 2016) with PyTorch's semantics
+ * (`nn.InstanceNorm1d/2d/3d`), as a normkit plugin on the normalization engine: statistics per
+ * (sample, channel) over the spatial axes, with the **biased** variance; optional per-channel
+ * affine:
+ *
+ * $$y_{n,c} = \frac{x_{n,c} - \mu_{n,c}}{\sqrt{\sigma_{n,c}^2 + \epsilon}}\,\gamma_c + \beta_c$$
+ *
+ * `affine` and `trackRunningStats` default to false, as in PyTorch. With tracking, training
+ * updates the running statistics as PyTorch does — each channel's running mean moves towards
+ * the mean over the batch of the per-sample means, its running variance towards the mean of
+ * the per-sample **unbiased** variances — and eval normalizes with them; `numBatchesTracked` is
+ * kept for PyTorch's state dicts and, as in PyTorch, never incremented. Without tracking, eval
+ * uses the instance statistics too.
+ *
+ * Input `(N, C, *)` with at least one spatial axis (give an unbatched `(C, *)` input a leading
+ * axis of 1).
+ *
+ * @throws NormkitError from `create`: `E_OPTION` (see {@link resolveInstanceNormOptions}). From
+ *   `forward`: `E_SHAPE` (rank < 3, C ≠ numFeatures, misshapen parameters, state or `out`),
+ *   `E_DTYPE`, `E_STATE`, `E_OPTION` for a bad mode, `E_DEGENERATE` for one spatial element when
+ *   instance statistics are used (PyTorch raises there too), `E_NONFINITE` for non-finite
+ *   statistics that would enter the running statistics. From `backward`: `E_SHAPE` /
+ *   `E_DTYPE` for a bad `dy`, `E_STATE` for a `saved` that does not fit.
+ * @example
+ * ```ts
+ * const inorm = instanceNorm.create({ numFeatures: 3, affine: true });
+ * const { params, state } = inorm.init('float64');
+ * const { y, saved } = inorm.forward({ x, params, state, mode: 'train' });
+ * const { dx, grads } = inorm.backward({ dy, params, saved });
+ * ```
+ */
+export const instanceNorm = defineNormalizer<InstanceNormTypes>({
+  meta: {
+    name: 'instance-norm',
+    version: VERSION,
+    description: 'Instance normalization: statistics per (sample, channel) over the spatial axes, optional affine and running statistics (PyTorch semantics).',
+    formula: INSTANCE_NORM_FORMULA,
+  },
+  modes: ['train', 'eval'],
+  exampleOptions: [
+    { numFeatures: 3 },
+    { numFeatures: 2, affine: true },
+    { numFeatures: 2, affine: true, trackRunningStats: true },
+    { numFeatures: 3, channelAxis: -1, affine: true },
+  ],
+  pytorch: instanceNormPyTorch,
+  resolveOptions: resolveInstanceNormOptions,
+
+  bind(options) {
+    const channels = options.numFeatures;
+    const tracked = options.trackRunningStats;
+    const paramShapes: { weight?: Shape; bias?: Shape } = options.affine ? { weight: [channels], bias: [channels] } : {};
+    const stateShapes: { runningMean?: Shape; runningVar?: Shape; numBatchesTracked?: Shape } = tracked
+      ? { runningMean: [channels], runningVar: [channels], numBatchesTracked: [] }
+      : {};
+    const axisOf = (shape: Shape) => normalizeAxis(options.channelAxis, shape.length, 'options.channelAxis');
+    const shapeProblem = (shape: Shape): string | null => {
+      const axis = axisOf(shape);
+      if (axis === 0) return `expected the channel axis after the batch axis 0, got channelAxis ${options.channelAxis} for rank ${shape.length}`;
+      return shape[axis] === channels ? null : `expected ${channels} channels (numFeatures) on axis ${axis}, got shape ${formatShape(shape)}`;
+    };
+    const spec: ForwardSpec = { plugin: 'instance-norm', minRank: 3, checkShape: shapeProblem, paramShapes, stateShapes, counters: ['numBatchesTracked'] };
+    const plans = planCache((shape) => {
+      const axis = axisOf(shape);
+      return planNormalization(shape, [0, axis], options.affine ? [axis] : null);
+    });
+
+    return {
+      paramShapes: () => paramShapes,
+      stateShapes: () => stateShapes,
+
+      init(dtype = 'float32') {
+        const params = options.affine ? { weight: full([channels], dtype, 1), bias: full([channels], dtype, 0) } : {};
+        return { params, state: tracked ? initialRunningStatistics(channels, dtype) : {} };
+      },
+
+      exampleShapes() {
+        const shapes: number[][] = [];
+        for (const base of [[2, 0, 5], [2, 0, 3, 2]]) {
+          const rank = base.length;
+          if (options.channelAxis < -rank || options.channelAxis >= rank) continue;
+          const axis = options.channelAxis < 0 ? options.channelAxis + rank : options.channelAxis;
+          if (axis === 0) continue;
+          const sizes = base.filter((_, k) => k !== 1);
+          sizes.splice(axis, 0, channels);
+          shapes.push(sizes);
+        }
+        return shapes;
+      },
+
+      invariants(mode, xShape): readonly Invariant[] {
+        if (mode === 'eval' && tracked) return [];
+        const axis = axisOf(xShape);
+        return [{ kind: 'zero-sum', reduceAxes: xShape.map((_, k) => k).filter((k) => k !== 0 && k !== axis) }];
+      },
+
+      validateState(state) {
+        checkRunningStatistics(state);
+      },
+
+      forward(args) {
+        const { x, dtype, params, state, mode, out } = checkForward(args, spec);
+        checkRunningStatistics(state);
+        const plan = plans(x.shape);
+        const batchStats = mode === 'train' || !tracked;
+        if (batchStats && plan.count <= 1) {
+          throw new NormkitError('E_DEGENERATE', `x: expected more than 1 spatial element when using instance statistics, got input shape ${formatShape(x.shape)}`, 'x');
+        }
+        const samples = x.shape[0];
+        let stats: NormStatistics;
+        let nextState: TensorMap<InstanceNormTypes['State']> = args.state;
+        if (batchStats) {
+          const batch = batchStatistics(viewOf(x), plan, true, options.eps);
+          if (mode === 'train' && tracked) {
+            // PyTorch: each (n, c) updates a copy of the running statistics with its own mean and
+            // unbiased variance, and the copies are averaged over n.
+            const unbiased = (plan.count) / (plan.count - 1);
+            const meanOverBatch = new Float64Array(channels);
+            const varianceOverBatch = new Float64Array(channels);
+            for (let n = 0; n < samples; n++) {
+              for (let c = 0; c < channels; c++) {
+                meanOverBatch[c] += batch.center[n * channels + c] / samples;
+                varianceOverBatch[c] += (batch.variance[n * channels + c] * unbiased) / samples;
+              }
+            }
+            nextState = nextRunningStatistics(state, meanOverBatch, varianceOverBatch, options.momentum, false);
+          }
+          stats = batch;
+        } else {
+          const runningMean = float64Values(state.runningMean);
+          const runningVar = float64Values(state.runningVar);
+          const center = new Float64Array(samples * channels);
+          const invStd = new Float64Array(samples * channels);
+          for (let n = 0; n < samples; n++) {
+            for (let c = 0; c < channels; c++) {
+              center[n * channels + c] = runningMean[c];
+              invStd[n * channels + c] = 1 / Math.sqrt(runningVar[c] + options.eps);
+            }
+          }
+          stats = { center, invStd };
+        }
+        const y = outputOf(out, x.shape, dtype);
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const bias = params.bias === undefined ? null : float64Values(params.bias);
+        normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(y));
+        return { y, state: nextState, saved: { x, center: stats.center, invStd: stats.invStd, batchStats } };
+      },
+
+      backward(args) {
+        const saved = checkNormSaved(args.saved, 'instance-norm', shapeProblem, (shape) => shape[0] * channels);
+        const { x } = saved;
+        const { dy, params, out } = checkBackward(args, x, spec);
+        const plan = plans(x.shape);
+        const dtype = dtypeOf(x);
+        const dx = outputOf(out, x.shape, dtype);
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const sums = normalizeBackward(viewOf(x), viewOf(dy), plan, saved, weight, { centered: true, batchStats: saved.batchStats }, viewOf(dx));
+        if (sums === null) return { dx, grads: {} };
+        const grads: { weight?: Tensor; bias?: Tensor } = {
+          weight: fromArray(sums.sumDyXhat, [channels], dtype),
+          bias: fromArray(sums.sumDy, [channels], dtype),
+        };
+        return { dx, grads };
+      },
+    };
+  },
+});

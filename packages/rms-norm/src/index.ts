@@ -1,0 +1,16 @@
+/**
+ * `@normkit/rms-norm`: RMS normalization with PyTorch's semantics over the trailing
+ * `normalizedShape` axes (no centering, no bias, ε inside the root, default ε the dtype's
+ * machine epsilon), float32 or float64, on the normalization engine of `@normkit/core`.
+ *
+ * - {@link rmsNorm}: the plugin (`rmsNorm.create(options)` → pure `forward` / `backward`).
+ * - {@link RMSNorm}: the stateful layer, PyTorch style.
+ * - {@link rmsNormPyTorch}: PyTorch's names.
+ *
+ * @packageDocumentation
+ */
+export * from './options.js';
+export * from './plugin.js';
+export * from './layer.js';
+export * from './pytorch.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,135 @@
+import {
+  batchStatistics,
+  checkBackward,
+  checkForward,
+  checkNormSaved,
+  defineNormalizer,
+  dtypeOf,
+  float64Values,
+  fromArray,
+  full,
+  normalizeBackward,
+  normalizeForward,
+  outputOf,
+  planCache,
+  planNormalization,
+  sizeOf,
+  trailingShapeProblem,
+  viewOf,
+} from '@normkit/core';
+import type { ForwardSpec, NormSaved, NormalizerTypes, Shape, Tensor } from '@normkit/core';
+import type { RmsNormInputOptions, RmsNormOptions } from './options.js';
+import { epsFor, resolveRmsNormOptions } from './options.js';
+import { rmsNormPyTorch } from './pytorch.js';
+import { VERSION } from './version.js';
+
+/**
+ * What RMS norm's forward keeps for backward (core's {@link NormSaved}): the input by reference
+ * and, per row, `center = 0` and `invStd` = $`1/\sqrt{\tfrac1H\sum x^2 + \epsilon}`$ (PyTorch's
+ * `rstd`), row-major over the leading axes.
+ */
+export type RmsNormSaved = NormSaved;
+
+/** The type bag of the RMS-norm plugin. */
+export interface RmsNormTypes extends NormalizerTypes {
+  /** `'rms-norm'`. */
+  Name: 'rms-norm';
+  /** See {@link RmsNormInputOptions}. */
+  InputOptions: RmsNormInputOptions;
+  /** See {@link RmsNormOptions}. */
+  Options: RmsNormOptions;
+  /** γ of shape `normalizedShape` when `elementwiseAffine` is on; RMS norm has no bias. */
+  Params: 'weight';
+  /** RMS norm keeps no state. */
+  State: never;
+  /** See {@link RmsNormSaved}. */
+  Saved: RmsNormSaved;
+}
+
+/** The LaTeX forward formula (also in `rmsNorm.meta.formula`). */
+export const RMS_NORM_FORMULA = 'y = \\frac{x}{\\sqrt{\\tfrac1H \\sum_j x_j^2 + \\epsilon}} \\odot \\gamma';
+
+/**
+ * RMS normalization (Zhang & Sennrich 2019) with PyTorch's semantics (`nn.RMSNorm`), as a
+ * normkit plugin on the normalization engine: layer norm's plan without the mean. For an input
+ * whose trailing axes equal `normalizedShape` (H elements per row):
+ *
+ * $$y_{rj} = \frac{x_{rj}}{\sqrt{\tfrac1H \sum_k x_{rk}^2 + \epsilon}}\,\gamma_j$$
+ *
+ * with ε inside the square root, no centering and no bias; `eps: null` (the default) is the
+ * input dtype's machine epsilon, as PyTorch's `eps=None`. Train and eval compute the same.
+ *
+ * @throws NormkitError from `create`: `E_OPTION` (see {@link resolveRmsNormOptions}). From
+ *   `forward`: `E_SHAPE` (trailing shape ≠ normalizedShape, misshapen weight or `out`),
+ *   `E_DTYPE`, `E_STATE`, `E_OPTION` for a bad mode. From `backward`: `E_SHAPE` / `E_DTYPE` for
+ *   a bad `dy`, `E_STATE` for a `saved` that does not fit.
+ * @example
+ * ```ts
+ * const rms = rmsNorm.create({ normalizedShape: [8] });
+ * const { params, state } = rms.init('float64');
+ * const { y, saved } = rms.forward({ x, params, state, mode: 'train' });
+ * const { dx, grads } = rms.backward({ dy, params, saved });
+ * ```
+ */
+export const rmsNorm = defineNormalizer<RmsNormTypes>({
+  meta: {
+    name: 'rms-norm',
+    version: VERSION,
+    description: 'RMS normalization: each row divided by its root mean square over the trailing normalizedShape axes, then a per-element scale (PyTorch semantics).',
+    formula: RMS_NORM_FORMULA,
+  },
+  modes: ['train'],
+  exampleOptions: [{ normalizedShape: [5] }, { normalizedShape: [3, 2], elementwiseAffine: false }, { normalizedShape: [4], eps: 1e-3 }],
+  pytorch: rmsNormPyTorch,
+  resolveOptions: resolveRmsNormOptions,
+
+  bind(options) {
+    const normalizedShape = options.normalizedShape;
+    const paramShapes: { weight?: Shape } = options.elementwiseAffine ? { weight: normalizedShape.slice() } : {};
+    const shapeProblem = (shape: Shape) => trailingShapeProblem(shape, normalizedShape, 'normalizedShape');
+    const spec: ForwardSpec = { plugin: 'rms-norm', checkShape: shapeProblem, paramShapes, stateShapes: {} };
+    const leadingRank = (shape: Shape) => shape.length - normalizedShape.length;
+    const plans = planCache((shape) => {
+      const lead = leadingRank(shape);
+      const groupAxes = shape.slice(0, lead).map((_, k) => k);
+      return planNormalization(shape, groupAxes, options.elementwiseAffine ? normalizedShape.map((_, j) => lead + j) : null);
+    });
+
+    return {
+      paramShapes: () => paramShapes,
+      stateShapes: () => ({}),
+
+      init(dtype = 'float32') {
+        return { params: options.elementwiseAffine ? { weight: full(normalizedShape, dtype, 1) } : {}, state: {} };
+      },
+
+      exampleShapes() {
+        return [[3, ...normalizedShape], [2, 2, ...normalizedShape]];
+      },
+
+      forward(args) {
+        const { x, dtype, params, out } = checkForward(args, spec);
+        const plan = plans(x.shape);
+        const stats = batchStatistics(viewOf(x), plan, false, epsFor(options, dtype));
+        const y = outputOf(out, x.shape, dtype);
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        normalizeForward(viewOf(x), plan, stats, weight, null, viewOf(y));
+        return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true } };
+      },
+
+      backward(args) {
+        const saved = checkNormSaved(args.saved, 'rms-norm', shapeProblem, (shape) => sizeOf(shape.slice(0, leadingRank(shape))));
+        const { x } = saved;
+        const { dy, params, out } = checkBackward(args, x, spec);
+        const plan = plans(x.shape);
+        const dtype = dtypeOf(x);
+        const dx = outputOf(out, x.shape, dtype);
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const sums = normalizeBackward(viewOf(x), viewOf(dy), plan, saved, weight, { centered: false, batchStats: true }, viewOf(dx));
+        const grads: { weight?: Tensor } = {};
+        if (sums !== null && params.weight !== undefined) grads.weight = fromArray(sums.sumDyXhat, normalizedShape, dtype);
+        return { dx, grads };
+      },
+    };
+  },
+});
