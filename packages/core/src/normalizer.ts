@@ -249,6 +249,18 @@ export interface BoundNormalizer<T extends NormalizerTypes = NormalizerTypes> ex
   readonly options: T['Options'];
 }
 
+/** The names a set of test vectors uses for the contract's input, output and gradients. */
+export interface VectorNames {
+  /** The contract's `x` (e.g. weight norm's `v`). */
+  readonly input: string;
+  /** The contract's `y` (e.g. `w`). */
+  readonly output: string;
+  /** The contract's `dy` (e.g. `dw`). */
+  readonly upstream: string;
+  /** The contract's `dx` (e.g. `dv`). */
+  readonly inputGrad: string;
+}
+
 /**
  * Names of the PyTorch side of a normalizer: its `state_dict` keys and the layer name of the
  * PyTorch test vectors it implements, so that conformance runners and state-dict converters
@@ -263,7 +275,7 @@ export interface PyTorchNames<T extends NormalizerTypes = NormalizerTypes> {
    * The names the vectors use for the contract's input, output, upstream gradient and input
    * gradient, when they are not `x`, `y`, `dy`, `dx` (weight norm: `v`, `w`, `dw`, `dv`).
    */
-  readonly vectors?: { readonly input: string; readonly output: string; readonly upstream: string; readonly inputGrad: string };
+  readonly vectors?: VectorNames;
   /**
    * The plugin options for one vector case, from its options (camelCase, as PyTorch's) and
    * the shapes of its inputs.

@@ -2,8 +2,12 @@ import { NormkitError } from './errors.js';
 import type { Normalizer } from './normalizer.js';
 import { assertNormalizer } from './plugin.js';
 
-/** Plugins keyed by their literal `meta.name`. */
+/**
+ * Plugins keyed by their literal `meta.name`: for each name, the plugin of the list that has
+ * it (what {@link createRegistry} types its registry with).
+ */
 export type PluginsByName<P extends readonly Normalizer<any>[]> = {
+  /** The plugin named K. */
   [K in P[number]['meta']['name']]: Extract<P[number], { readonly meta: { readonly name: K } }>;
 };
 
@@ -35,6 +39,13 @@ export interface Registry<M extends Record<string, Normalizer<any>> = Record<nev
    * @throws NormkitError `E_REGISTRY` when there is none (the message lists the names there are)
    */
   get<K extends keyof M & string>(name: K): M[K];
+  /**
+   * The plugin with a name the registry's type does not know (a name read at run time).
+   *
+   * @param name - a `meta.name`
+   * @returns the registered plugin, typed as any normalizer
+   * @throws NormkitError `E_REGISTRY` when there is none
+   */
   get(name: string): Normalizer;
   /**
    * Is a plugin registered under this name?

@@ -96,6 +96,16 @@ export function checkRunningStatistics(state: Readonly<Record<string, Tensor | u
   }
 }
 
+/** Running statistics as a record of tensors. */
+export interface RunningStatistics {
+  /** Per channel, the running mean. */
+  readonly runningMean: Tensor;
+  /** Per channel, the running (unbiased) variance. */
+  readonly runningVar: Tensor;
+  /** The 0-d float64 step counter. */
+  readonly numBatchesTracked: Tensor;
+}
+
 /**
  * Fresh running statistics: mean 0, variance 1, counter 0 (PyTorch's initial buffers).
  *
@@ -103,6 +113,6 @@ export function checkRunningStatistics(state: Readonly<Record<string, Tensor | u
  * @param dtype - the dtype of the mean and variance (the counter is float64)
  * @returns new tensors
  */
-export function initialRunningStatistics(channels: number, dtype: 'float32' | 'float64'): { runningMean: Tensor; runningVar: Tensor; numBatchesTracked: Tensor } {
+export function initialRunningStatistics(channels: number, dtype: 'float32' | 'float64'): RunningStatistics {
   return { runningMean: full([channels], dtype, 0), runningVar: full([channels], dtype, 1), numBatchesTracked: full([], 'float64', 0) };
 }
