@@ -1,3 +1,4 @@
+import { NormkitError } from './errors.js';
 import type { Dtype, Shape, Tensor } from './tensor.js';
 
 /** `'train'` uses batch statistics and updates running ones; `'eval'` uses what was learned. */
@@ -122,7 +123,15 @@ export interface Invariant {
    * Read `x` and `dx` with one axis split first (group norm's channels into
    * `(groups, channels per group)`), so that a group that spans part of an axis can be named.
    */
-  readonly split?: { readonly axis: number; readonly sizes: readonly number[] };
+  readonly split?: AxisSplit;
+}
+
+/** One axis of `x` read as several (an invariant's {@link Invariant.split}). */
+export interface AxisSplit {
+  /** The axis of `x` that is split. */
+  readonly axis: number;
+  /** The sizes it is split into, outermost first; their product is the axis size. */
+  readonly sizes: readonly number[];
 }
 
 /** Fresh parameters and state, as {@link BoundNormalizer.init} makes them. */
@@ -357,11 +366,12 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
 /**
  * Builds a plugin from its definition: TypeScript checks the object against the contract
  * with no casts, and the returned plugin's `create` resolves options before binding, so no
- * method ever sees unresolved options. It checks nothing else at run time (use
- * {@link assertNormalizer} for that).
+ * method ever sees unresolved options. At run time it checks only that `resolveOptions` and
+ * `bind` are functions (use {@link assertNormalizer} for the rest).
  *
  * @param definition - meta, modes, example options, the resolver and the `bind` factory
  * @returns the plugin
+ * @throws NormkitError `E_PLUGIN` when `resolveOptions` or `bind` is not a function
  * @example
  * ```ts
  * export const meanOnly = defineNormalizer<MeanOnlyTypes>({
@@ -376,6 +386,14 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
  */
 export function defineNormalizer<T extends NormalizerTypes>(definition: NormalizerDefinition<T>): Normalizer<T> {
   const { meta, modes, exampleOptions, pytorch, resolveOptions, bind } = definition;
+  if (typeof bind !== 'function' || typeof resolveOptions !== 'function') {
+    const name = typeof meta?.name === 'string' ? meta.name : 'plugin';
+    throw new NormkitError(
+      'E_PLUGIN',
+      `${name}: expected a definition with resolveOptions(input) and bind(options) functions, got ${typeof resolveOptions} and ${typeof bind} (plugins written for the old contract put forward/backward on the object itself)`,
+      name,
+    );
+  }
   const plugin: Normalizer<T> = {
     meta,
     modes,
