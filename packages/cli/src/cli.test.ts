@@ -25,6 +25,26 @@ beforeAll(() => {
   writeFileSync(join(userDir, 'nothing.mjs'), 'export const answer = 42;\n');
   writeFileSync(join(userDir, 'not-a-plugin.mjs'), 'export default { meta: { name: "x" } };\n');
   writeFileSync(join(userDir, 'syntax-error.mjs'), 'export default {\n');
+  // What a user writes before the bound contract: a plugin object whose methods take the options.
+  writeFileSync(
+    join(userDir, 'old-contract.mjs'),
+    [
+      "export default {",
+      "  meta: { name: 'old', version: '0.0.0', description: 'y = x', formula: 'y = x' },",
+      "  modes: ['train'],",
+      "  exampleOptions: [{}],",
+      "  resolveOptions: (input) => ({ ...input }),",
+      "  paramShapes: () => ({}),",
+      "  forward: ({ x, state }, options) => ({ y: x, state, saved: {} }),",
+      "};",
+      '',
+    ].join('\n'),
+  );
+  // A definition that was never passed to defineNormalizer.
+  writeFileSync(
+    join(userDir, 'definition.mjs'),
+    "import { makeScaleShift } from './scale-shift.mjs';\nconst { create, ...rest } = makeScaleShift(false);\nexport default { ...rest, bind: () => ({}) };\n",
+  );
   mkdirSync(join(userDir, 'cases'));
   writeFileSync(join(userDir, 'cases', 'bad.json'), '{"id": 1}');
 });
@@ -110,5 +130,14 @@ describe('normkit gradcheck', () => {
     expect(normkit('gradcheck', 'no-such-norm').stderr).toBe(
       'normkit: unknown plugin "no-such-norm"; built-in plugins: batch-norm, layer-norm, weight-norm, weight-norm-linear\n',
     );
+  });
+
+  it('exits 2 for a module whose plugin is not made with defineNormalizer (no create)', () => {
+    const old = normkit('gradcheck', join(userDir, 'old-contract.mjs'));
+    expect(old.code).toBe(2);
+    expect(old.stderr).toMatch(/^normkit: \S+old-contract\.mjs does not export a normalizer: \S+old-contract\.mjs\.create: expected a function, got undefined\n$/);
+    const definition = normkit('gradcheck', join(userDir, 'definition.mjs'));
+    expect(definition.code).toBe(2);
+    expect(definition.stderr).toMatch(/\.create: expected a function, got undefined \(a definition: wrap it with defineNormalizer\)\n$/);
   });
 });

@@ -12,7 +12,9 @@ export function looksLikePath(arg: string): boolean {
 
 /**
  * Loads a user's plugin from an ES module: its default export, or an export named `plugin`,
- * checked with core's `assertNormalizer`.
+ * checked with core's `assertNormalizer`. The plugin must be made with `defineNormalizer`
+ * (it has `create(options)`, which binds its methods to resolved options): a plugin object
+ * of the old contract, or a definition not passed to `defineNormalizer`, is refused.
  *
  * @param path - the module's file path, relative to the working directory or absolute
  * @returns the plugin

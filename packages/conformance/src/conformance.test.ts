@@ -6,7 +6,8 @@ import type { NormalizerTypes } from '@normkit/core';
 import { describe, expect, it } from 'vitest';
 import { compareArray, toleranceFor } from './compare.js';
 import { loadCase, loadCases } from './load.js';
-import { runCase, skippedCase } from './run.js';
+import { pluginFor, runCase, skippedCase } from './run.js';
+import { makeWeightNorm } from '../test/fixtures/weight-norm.js';
 
 interface FakeTypes extends NormalizerTypes {
   InputOptions: Record<string, unknown>;
@@ -21,13 +22,16 @@ const passThrough = defineNormalizer<FakeTypes>({
   meta: { name: 'pass-through', version: '0', description: 'y = x', formula: 'y = x' },
   modes: ['train'],
   exampleOptions: [{}],
+  pytorch: { layer: 'layer_norm', stateDict: {}, options: (caseOptions) => ({ ...caseOptions }) },
   resolveOptions: (o) => ({ ...o }),
-  paramShapes: () => ({}),
-  stateShapes: () => ({}),
-  init: () => ({ params: {}, state: {} }),
-  exampleShapes: () => [[2, 2]],
-  forward: ({ x, state }) => ({ y: toContiguous(x), state, saved: { shape: x.shape.slice() } }),
-  backward: ({ dy, saved }) => ({ dx: toContiguous(dy), grads: { weight: zeros([saved.shape[saved.shape.length - 1]]) } }),
+  bind: () => ({
+    paramShapes: () => ({}),
+    stateShapes: () => ({}),
+    init: () => ({ params: {}, state: {} }),
+    exampleShapes: () => [[2, 2]],
+    forward: ({ x, state }) => ({ y: toContiguous(x), state, saved: { shape: x.shape.slice() } }),
+    backward: ({ dy, saved }) => ({ dx: toContiguous(dy), grads: { weight: zeros([saved.shape[saved.shape.length - 1]]) } }),
+  }),
 });
 
 describe('the vendored vectors', () => {
@@ -108,5 +112,55 @@ describe('runCase', () => {
     expect(runCase(c, passThrough).secondOrder).toBe('skipped');
     const g = loadCases().find((k) => k.layer === 'group_norm')!;
     expect(skippedCase(g)).toMatchObject({ status: 'skipped', message: 'no plugin implements group_norm' });
+  });
+
+  it('fails, without throwing, a plugin that does not declare the case\'s layer', () => {
+    const c = loadCases().find((k) => k.layer === 'weight_norm')!;
+    const result = runCase(c, passThrough);
+    expect(result).toMatchObject({ status: 'fail', maxAbsErr: Infinity });
+    expect(result.message).toBe('crashed: plugin pass-through does not declare the PyTorch layer weight_norm (its pytorch.layer)');
+  });
+});
+
+describe('plugins declare their PyTorch names', () => {
+  const weightNorm = makeWeightNorm();
+  const weightNormCases = loadCases().filter((k) => k.layer === 'weight_norm');
+
+  it('pluginFor finds the plugin whose pytorch.layer is the case layer', () => {
+    const plugins = [passThrough, weightNorm];
+    const found = loadCases().map((c) => `${c.layer}:${pluginFor(c, plugins)?.meta.name ?? '-'}`);
+    expect(new Set(found)).toEqual(
+      new Set(['batch_norm:-', 'group_norm:-', 'instance_norm:-', 'rms_norm:-', 'layer_norm:pass-through', 'weight_norm:test-weight-norm']),
+    );
+    expect(pluginFor(weightNormCases[0], [])).toBeUndefined();
+  });
+
+  // The six weight-norm cases (linear and conv weights, dim 0, 1 and null) compare w, dv and dg
+  // at the float64 tolerance rtol 1e-10, atol 1e-12.
+  it('runs the vectors under the names a plugin declares (v, w, dw, dv; dg for g) and passes a correct plugin', () => {
+    expect(weightNormCases.map((c) => c.id)).toHaveLength(6);
+    for (const c of weightNormCases) {
+      const result = runCase(c, weightNorm);
+      expect(result, c.id).toMatchObject({ status: 'pass', message: '' });
+      expect(result.maxRelErr, c.id).toBeLessThan(1e-10);
+      expect(result.maxAbsErr, c.id).toBeGreaterThan(0); // values were compared
+    }
+  });
+
+  it('fails a wrong dv, naming it, and only it', () => {
+    for (const c of weightNormCases) {
+      const result = runCase(c, makeWeightNorm({ bug: 'missing-projection' }));
+      expect(result.status, c.id).toBe('fail');
+      expect(result.message, c.id).toMatch(/^dv: flat index/);
+      expect(result.message, c.id).not.toMatch(/(^|; )(w|dg):/);
+    }
+  });
+
+  it('looks for x, y, dy, dx when a plugin declares no vector names', () => {
+    const result = runCase(weightNormCases[0], makeWeightNorm({ declareVectors: false }));
+    expect(result.status).toBe('fail');
+    expect(result.message).toBe(
+      'crashed: the case has no input "x" (or "xs"), the name plugin test-weight-norm gives x in its pytorch.vectors (default x, y, dy, dx)',
+    );
   });
 });

@@ -145,7 +145,13 @@ export function runCase(c: GoldenCase, plugin: Normalizer, options: RunCaseOptio
       state = { ...state, [name]: given !== undefined ? loadState(name, given, dtype) : t };
     }
     const steps = asList(c.inputs[`${adapter.input}s`]);
-    const inputs = steps ?? [asArray(c.inputs[adapter.input]) as GoldenArray];
+    const single = asArray(c.inputs[adapter.input]);
+    if (steps === undefined && single === undefined) {
+      throw new Error(
+        `the case has no input ${JSON.stringify(adapter.input)} (or ${JSON.stringify(`${adapter.input}s`)}), the name plugin ${plugin.meta.name} gives x in its pytorch.vectors (default x, y, dy, dx)`,
+      );
+    }
+    const inputs = steps ?? [single as GoldenArray];
     if (c.expectError) {
       const before = snapshot(state) + snapshot(params);
       try {

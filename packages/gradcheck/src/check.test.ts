@@ -183,28 +183,30 @@ const scale = defineNormalizer<ScaleTypes>({
   modes: ['train', 'eval'],
   exampleOptions: [{}],
   resolveOptions: (input) => ({ ...input }),
-  paramShapes: () => ({ scale: [2] }),
-  stateShapes: () => ({}),
-  init: (_o, dtype = 'float32') => ({ params: { scale: fromArray([1, 1], [2], dtype) }, state: {} }),
-  exampleShapes: () => [[3, 2]],
-  forward({ x, params, state, mode }, o) {
-    if (o.broken === 'throws-eval' && mode === 'eval') throw new NormkitError('E_STATE', 'eval: no running statistics');
-    const s = toTypedArray(params.scale!);
-    const v = toTypedArray(x);
-    return { y: fromArray(v.map((xi, i) => s[i % 2] * xi), x.shape, v instanceof Float32Array ? 'float32' : 'float64'), state, saved: { x } };
-  },
-  backward({ dy, params, saved }, o) {
-    const s = toTypedArray(params.scale!);
-    const g = toTypedArray(dy);
-    const v = toTypedArray(saved.x);
-    const dtype = o.broken === 'float32-dx' || g instanceof Float32Array ? 'float32' : 'float64';
-    const grad = (i: number): number => (o.broken === 'abs' ? Math.abs(g[i]) : g[i]);
-    const dx = fromArray(v.map((_, i) => s[i % 2] * grad(i) + (o.broken === 'zero-dy' ? 1e-3 : 0)), saved.x.shape, dtype);
-    const ds = [0, 0];
-    for (let i = 0; i < v.length; i++) ds[i % 2] += grad(i) * v[i];
-    if (o.broken === 'mutates-dy') dy.data.fill(0);
-    return { dx, grads: { scale: fromArray(ds, [2], g instanceof Float32Array ? 'float32' : 'float64') } };
-  },
+  bind: (o) => ({
+    paramShapes: () => ({ scale: [2] }),
+    stateShapes: () => ({}),
+    init: (dtype = 'float32') => ({ params: { scale: fromArray([1, 1], [2], dtype) }, state: {} }),
+    exampleShapes: () => [[3, 2]],
+    forward({ x, params, state, mode }) {
+      if (o.broken === 'throws-eval' && mode === 'eval') throw new NormkitError('E_STATE', 'eval: no running statistics');
+      const s = toTypedArray(params.scale!);
+      const v = toTypedArray(x);
+      return { y: fromArray(v.map((xi, i) => s[i % 2] * xi), x.shape, v instanceof Float32Array ? 'float32' : 'float64'), state, saved: { x } };
+    },
+    backward({ dy, params, saved }) {
+      const s = toTypedArray(params.scale!);
+      const g = toTypedArray(dy);
+      const v = toTypedArray(saved.x);
+      const dtype = o.broken === 'float32-dx' || g instanceof Float32Array ? 'float32' : 'float64';
+      const grad = (i: number): number => (o.broken === 'abs' ? Math.abs(g[i]) : g[i]);
+      const dx = fromArray(v.map((_, i) => s[i % 2] * grad(i) + (o.broken === 'zero-dy' ? 1e-3 : 0)), saved.x.shape, dtype);
+      const ds = [0, 0];
+      for (let i = 0; i < v.length; i++) ds[i % 2] += grad(i) * v[i];
+      if (o.broken === 'mutates-dy') dy.data.fill(0);
+      return { dx, grads: { scale: fromArray(ds, [2], g instanceof Float32Array ? 'float32' : 'float64') } };
+    },
+  }),
 });
 
 describe('contract checks', () => {

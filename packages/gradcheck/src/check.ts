@@ -41,7 +41,7 @@ export const PARAM_NOISE = 0.5;
 export interface GradcheckConfig<T extends NormalizerTypes = NormalizerTypes> {
   /** One option set or a list (before `resolveOptions`); default `plugin.exampleOptions`. */
   readonly options?: T['InputOptions'] | readonly T['InputOptions'][];
-  /** The input shapes, or a function of the resolved options; default `plugin.exampleShapes(options)`. */
+  /** The input shapes, or a function of the resolved options; default `plugin.create(options).exampleShapes()`. */
   readonly shapes?: readonly Shape[] | ((options: T['Options']) => readonly Shape[]);
   /** The modes; default `plugin.modes`. */
   readonly modes?: readonly Mode[];

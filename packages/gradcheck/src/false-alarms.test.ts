@@ -16,10 +16,9 @@ import { layerNorm, makeLayerNorm } from '../test/fixtures/layer-norm.js';
 import { makeWeightNorm, weightNorm } from '../test/fixtures/weight-norm.js';
 
 function problemOf(plugin: unknown, input: object, shape: number[], seed: number): Problem {
-  const p = plugin as AnyNormalizer;
-  const options = p.resolveOptions(input);
-  const init = p.init(options, 'float64');
-  return new Problem(p, options, 'train', randomNormalTensor(shape, seed), init.params as never, init.state as never);
+  const bound = (plugin as AnyNormalizer).create(input);
+  const init = bound.init('float64');
+  return new Problem(bound, 'train', randomNormalTensor(shape, seed), init.params as never, init.state as never);
 }
 
 const maxAbs = (values: ArrayLike<number>): number => Array.from(values).reduce((m, v) => Math.max(m, Math.abs(v)), 0);

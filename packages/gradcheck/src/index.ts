@@ -47,7 +47,7 @@ export {
 } from './finite-difference.js';
 export type { DifferencePath, RefinementStep } from './finite-difference.js';
 export { Problem } from './problem.js';
-export type { AnyNormalizer, AnyTypes, Slot, TensorRecord } from './problem.js';
+export type { AnyBound, AnyNormalizer, AnyTypes, Slot, TensorRecord } from './problem.js';
 export { analyticJacobians, checkFullJacobian, numericJacobian } from './jacobian.js';
 export type { CompareOptions, SlotOutcome } from './jacobian.js';
 export { checkProjections, numericProjection } from './projection.js';

@@ -8,10 +8,9 @@ import { layerNorm } from '../test/fixtures/layer-norm.js';
 import { weightNorm } from '../test/fixtures/weight-norm.js';
 
 function layerNormProblem(): Problem {
-  const plugin = layerNorm as unknown as AnyNormalizer;
-  const options = plugin.resolveOptions({ features: 4 });
-  const init = plugin.init(options, 'float64');
-  return new Problem(plugin, options, 'train', randomNormalTensor([3, 4], 1), init.params as never, {});
+  const bound = (layerNorm as unknown as AnyNormalizer).create({ features: 4 });
+  const init = bound.init('float64');
+  return new Problem(bound, 'train', randomNormalTensor([3, 4], 1), init.params as never, {});
 }
 
 describe('Jacobians', () => {
@@ -37,10 +36,9 @@ describe('Jacobians', () => {
   });
 
   it('a numeric projection uᵀJv matches the analytic one', () => {
-    const plugin = weightNorm as unknown as AnyNormalizer;
-    const options = plugin.resolveOptions({ outFeatures: 3 });
-    const init = plugin.init(options, 'float64');
-    const problem = new Problem(plugin, options, 'train', randomNormalTensor([3, 5], 2), init.params as never, {});
+    const bound = (weightNorm as unknown as AnyNormalizer).create({ outFeatures: 3 });
+    const init = bound.init('float64');
+    const problem = new Problem(bound, 'train', randomNormalTensor([3, 5], 2), init.params as never, {});
     const u = randomNormalTensor([15], 3).data as Float64Array;
     const v = randomNormalTensor([15], 4).data as Float64Array;
     const analytic = problem.vjp(u)[0].reduce((s, g, j) => s + g * v[j], 0);

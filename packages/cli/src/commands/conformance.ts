@@ -1,4 +1,4 @@
-import { ADAPTERS, loadCases, runCase, skippedCase } from '@normkit/conformance';
+import { loadCases, pluginFor, runCase, skippedCase } from '@normkit/conformance';
 import type { CaseResult } from '@normkit/conformance';
 import { isNormkitError } from '@normkit/core';
 import type { Registry } from '@normkit/core';
@@ -40,7 +40,8 @@ function finiteOrNull(v: number): number | null {
 
 /**
  * `normkit conformance DIR [--dtype float64|float32] [--json]`: every `*.json` case in DIR
- * through the matching built-in plugin. Exit 0 when none fails, 1 otherwise.
+ * through the built-in plugin that declares its layer (`pytorch.layer`, found with
+ * `pluginFor`). Exit 0 when none fails, 1 otherwise.
  */
 export function conformanceCommand(argv: readonly string[], io: Io, registry: Registry): number {
   const { positionals, flags } = parseArgs(argv, ['dtype'], ['json']);
@@ -57,9 +58,10 @@ export function conformanceCommand(argv: readonly string[], io: Io, registry: Re
   }
   const results: CaseResult[] = [];
   if (!json) io.out(table([['STATUS ', 'CASE'.padEnd(38), 'MAX ABS ERR', 'MAX REL ERR', 'NOTE']]));
+  const plugins = registry.plugins();
   for (const c of cases) {
-    const adapter = ADAPTERS[c.layer];
-    const result = registry.has(adapter.plugin) ? runCase(c, registry.get(adapter.plugin), { dtype }) : skippedCase(c);
+    const plugin = pluginFor(c, plugins);
+    const result = plugin !== undefined ? runCase(c, plugin, { dtype }) : skippedCase(c);
     results.push(result);
     if (!json) {
       const note = result.secondOrder === 'skipped' ? `${result.message} (second-order arrays not checked)`.trim() : result.message;
