@@ -26,10 +26,10 @@ const SUM_OF_SQUARES_BELOW = 2 ** -900;
 const PRESCALE = 2 ** 600;
 
 /**
- * The norms the engine works with directly: inside `[2^-256, 2^256]` its backward pass forms
- * `invStd³` (≤ 2^768) without overflow or underflow. Float32 data is always inside.
+ * The norms the engine works with directly lie in `[2^-256, 2^256]`: there its backward pass
+ * forms `invStd³` (within 2^±768) without overflow or underflow. Float32 data is always inside.
  */
-const NORM_RANGE = 2 ** 256;
+const NORM_EXPONENT_RANGE = 256;
 
 /**
  * The engine plan of weight norm on `v` of `shape`: one statistics group per slice along
@@ -45,13 +45,48 @@ export function slicePlan(shape: Shape, dim: number | null): NormPlan {
   return planNormalization(shape, axes, axes);
 }
 
+/** `‖v‖ = root / factor` per slice: `root` never subnormal, `factor` a power of two (`null`: all 1). */
+interface ScaledNorms {
+  readonly root: Float64Array;
+  readonly factor: Float64Array | null;
+}
+
+/**
+ * `‖v‖` per slice as `root/factor` (see {@link sliceNorms}); the split keeps a slice of
+ * subnormals exact: its norm is formed at `2^600` times its size.
+ */
+function scaledNorms(v: StridedView, plan: NormPlan, eps: number): ScaledNorms {
+  const { groups, count } = plan;
+  const meanSquare = batchStatistics(v, plan, false, 0).variance;
+  const root = new Float64Array(groups);
+  let factor: Float64Array | null = null;
+  for (let s = 0; s < groups; s++) {
+    const squared = count * meanSquare[s] + eps;
+    if (squared >= SUM_OF_SQUARES_BELOW && squared < Infinity) {
+      root[s] = Math.sqrt(squared);
+      continue;
+    }
+    factor ??= new Float64Array(groups).fill(1);
+    factor[s] = Number.isNaN(squared) ? 1 : squared === Infinity ? 1 / PRESCALE : PRESCALE;
+    root[s] = NaN; // marks the slice for the recomputation below
+  }
+  if (factor === null) return { root, factor };
+  const scaledMeanSquare = batchStatistics(scaledCopy(v, plan, factor), plan, false, 0).variance;
+  for (let s = 0; s < groups; s++) {
+    if (!Number.isNaN(root[s])) continue;
+    const scaled = Math.sqrt(count * scaledMeanSquare[s]);
+    root[s] = eps > 0 ? Math.hypot(scaled, factor[s] * Math.sqrt(eps)) : scaled;
+  }
+  return { root, factor };
+}
+
 /**
  * `‖v‖` per slice, $`\lVert v \rVert_s = \sqrt{\sum v^2 + \epsilon}`$, from the engine's
  * uncentered moments (`Σv² = count · meanSquare`).
  *
  * A slice whose `Σv² + eps` underflows or overflows float64 is recomputed on `2^±600·v`
- * (a scaled float64 copy made by the engine's forward map) and scaled back, with eps joined
- * by `hypot`, so the norm is right for any finite `v`. NaN in a slice gives a NaN norm;
+ * (a scaled float64 copy made by the engine's forward map) and scaled back, eps joined by
+ * `hypot`, so the norm is right for any finite `v`. NaN in a slice gives a NaN norm;
  * ±Infinity gives Infinity.
  *
  * @param v - the direction, of the plan's shape (any strides)
@@ -60,36 +95,17 @@ export function slicePlan(shape: Shape, dim: number | null): NormPlan {
  * @returns one norm per slice
  */
 export function sliceNorms(v: StridedView, plan: NormPlan, eps: number): Float64Array {
-  const { groups, count } = plan;
-  const meanSquare = batchStatistics(v, plan, false, 0).variance;
-  const norms = new Float64Array(groups);
-  let prescale: Float64Array | null = null;
-  for (let s = 0; s < groups; s++) {
-    const squared = count * meanSquare[s] + eps;
-    if (squared >= SUM_OF_SQUARES_BELOW && squared < Infinity) {
-      norms[s] = Math.sqrt(squared);
-      continue;
-    }
-    prescale ??= new Float64Array(groups).fill(1);
-    prescale[s] = Number.isNaN(squared) ? 1 : squared === Infinity ? 1 / PRESCALE : PRESCALE;
-    norms[s] = NaN; // marks the slice for the recomputation below
-  }
-  if (prescale === null) return norms;
-  const scaledMeanSquare = batchStatistics(scaledCopy(v, plan, prescale), plan, false, 0).variance;
-  for (let s = 0; s < groups; s++) {
-    if (!Number.isNaN(norms[s])) continue;
-    const root = Math.sqrt(count * scaledMeanSquare[s]) / prescale[s];
-    norms[s] = eps > 0 ? Math.hypot(root, Math.sqrt(eps)) : root;
-  }
-  return norms;
+  const { root, factor } = scaledNorms(v, plan, eps);
+  return factor === null ? root : root.map((r, s) => r / factor[s]);
 }
 
 /**
- * The statistics of weight norm per slice (see {@link SliceStatistics}): `‖v‖` from
+ * The statistics of weight norm per slice (see {@link SliceStatistics}): `‖v‖` as in
  * {@link sliceNorms}, and, when a finite non-zero norm lies outside `[2^-256, 2^256]`, a
- * power of two `α` per slice that brings `α·‖v‖` near 1. Weight norm is exactly invariant
- * under that scaling (`w(α·v) = w(v)`, `dv = α·dv(α·v)`), and scaling by a power of two is
- * exact, so results do not change; only the engine's intermediate `invStd³` stays finite.
+ * power of two `α` per slice that brings `α·‖v‖` near 1 (into that range for a slice of
+ * subnormals, where `α` stops at `2^1000`). Weight norm is exactly invariant under that
+ * scaling (`w(α·v) = w(v)`, `dv = α·dv(α·v)`), and scaling by a power of two is exact, so
+ * results do not change; only the engine's intermediate `invStd³` stays finite.
  *
  * A slice with `‖v‖ = 0` gets `invStd = Infinity` (see {@link firstZeroSlice}).
  *
@@ -100,17 +116,23 @@ export function sliceNorms(v: StridedView, plan: NormPlan, eps: number): Float64
  */
 export function sliceStatistics(v: StridedView, plan: NormPlan, eps: number): SliceStatistics {
   const groups = plan.groups;
-  const norms = sliceNorms(v, plan, eps);
+  const { root, factor } = scaledNorms(v, plan, eps);
   let inputScale: Float64Array | null = null;
-  for (let s = 0; s < groups; s++) {
-    const norm = norms[s];
-    if (norm > 0 && norm < Infinity && (norm < 1 / NORM_RANGE || norm > NORM_RANGE)) {
-      inputScale ??= new Float64Array(groups).fill(1);
-      inputScale[s] = 2 ** Math.max(-1000, Math.min(1000, -Math.round(Math.log2(norm))));
-    }
-  }
   const invStd = new Float64Array(groups);
-  for (let s = 0; s < groups; s++) invStd[s] = 1 / (inputScale === null ? norms[s] : inputScale[s] * norms[s]);
+  for (let s = 0; s < groups; s++) {
+    const r = root[s];
+    const f = factor === null ? 1 : factor[s];
+    // log2 ‖v‖, without forming a subnormal ‖v‖.
+    const exponent = Math.log2(r) - Math.log2(f);
+    let relative = 1 / f; // α/factor: ‖v‖·α = root·relative, exact (powers of two)
+    if (r > 0 && r < Infinity && Math.abs(exponent) > NORM_EXPONENT_RANGE) {
+      inputScale ??= new Float64Array(groups).fill(1);
+      const alpha = 2 ** Math.max(-1000, Math.min(1000, -Math.round(exponent)));
+      inputScale[s] = alpha;
+      relative = alpha / f;
+    }
+    invStd[s] = 1 / (r * relative);
+  }
   return { center: new Float64Array(groups), invStd, inputScale };
 }
 
