@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { NormkitError, dtypeOf, tensor, toTypedArray, zeros } from '@normkit/core';
+import { dtypeOf, tensor, toTypedArray, zeros } from '@normkit/core';
 import type { Tensor } from '@normkit/core';
 import { randn } from '@normkit/testkit';
+import { expectCode } from '../test/errors.js';
 import { bytesOf, perSlice, scaledMaxError } from '../test/numeric.js';
 import { WeightNorm, weightNormFromWeight } from './layer.js';
 import { gShapeOf } from './options.js';
@@ -12,16 +13,6 @@ function run(v: Tensor, g: Tensor, input: WeightNormInputOptions) {
   return weightNorm.create(input).forward({ x: v, params: { g }, state: {}, mode: 'train' });
 }
 
-function expectCode(fn: () => unknown, code: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(NormkitError);
-  expect((caught as NormkitError).code).toBe(code);
-}
 
 describe('weightNormFromWeight', () => {
   it.each([0, 1, null])('dim %j: g = ‖w‖, and w = g·v/‖v‖ gives w back (to 1e-15)', (dim) => {

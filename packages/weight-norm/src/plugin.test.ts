@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { NormkitError, dtypeOf, fromArray, isContiguous, ones, tensor, toContiguous, toTypedArray, zeros } from '@normkit/core';
+import { dtypeOf, fromArray, isContiguous, ones, toContiguous, toTypedArray, zeros } from '@normkit/core';
 import type { Dtype, Tensor } from '@normkit/core';
 import { loadCases, runCase } from '@normkit/conformance';
 import type { GoldenArray } from '@normkit/conformance';
 import { randn } from '@normkit/testkit';
 import ndarray from 'ndarray';
+import { expectCode } from '../test/errors.js';
 import { bytesOf, centralDifference, dot, perSlice, scaledMaxError } from '../test/numeric.js';
 import { gShapeOf, normAxesOf, resolveWeightNormOptions } from './options.js';
 import type { WeightNormInputOptions } from './options.js';
@@ -259,16 +260,6 @@ describe('bad inputs: the code, and nothing changed', () => {
   const shape = [5, 4];
   const wn = weightNorm.create({ shape });
 
-  function expectCode(fn: () => unknown, code: string): void {
-    let caught: unknown;
-    try {
-      fn();
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBeInstanceOf(NormkitError);
-    expect((caught as NormkitError).code).toBe(code);
-  }
 
   it.each([
     ['g of the wrong shape (out) instead of (out, 1)', () => randn([5, 4], 1), () => randn([5], 2), 'E_SHAPE'],

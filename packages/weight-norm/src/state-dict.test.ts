@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { NormkitError, dtypeOf, toTypedArray } from '@normkit/core';
+import { toTypedArray } from '@normkit/core';
 import type { Tensor, TensorJSON } from '@normkit/core';
 import { randn } from '@normkit/testkit';
-import { scaledMaxError } from '../test/numeric.js';
-import { WeightNorm, weightNormFromWeight } from './plugin.js';
-import { fromPyTorchStateDict, linearFromPyTorchStateDict, linearToPyTorchStateDict, pytorchKeys, toPyTorchStateDict } from './pytorch.js';
-import type { PyTorchStyle } from './pytorch.js';
-import { WeightNormLinear } from './weight-norm-linear.js';
+import { expectCode } from '../test/errors.js';
+import { weightNormFromWeight } from './layer.js';
+import { linearFromPyTorchStateDict, linearToPyTorchStateDict } from './linear/pytorch.js';
+import { fromPyTorchStateDict, toPyTorchStateDict } from './pytorch.js';
+import { checkDtype, detectStyle, pytorchKeys } from './state-dict.js';
 
 /** A JSON entry with float32-exact values (what PyTorch's float32 `.tolist()` gives). */
 function entry(shape: number[], seed: number): TensorJSON {
@@ -16,17 +16,6 @@ function entry(shape: number[], seed: number): TensorJSON {
 /** Through JSON text, as a file written by Python and read by Node would be. */
 function viaText<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
-}
-
-function expectCode(fn: () => unknown, code: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(NormkitError);
-  expect((caught as NormkitError).code).toBe(code);
 }
 
 describe('names', () => {
@@ -41,67 +30,16 @@ describe('names', () => {
   });
 });
 
-describe('weight-norm state dicts round-trip (same names, order, shapes and values)', () => {
-  const cases: [PyTorchStyle, string, number | null, number[], number[]][] = [
-    ['legacy', '', 0, [40, 20], [40, 1]],
-    ['parametrizations', '', 0, [40, 20], [40, 1]],
-    ['legacy', 'deconv', 1, [3, 4, 2, 2], [1, 4, 1, 1]],
-    ['parametrizations', 'blocks.0.conv', 0, [4, 3, 3, 3], [4, 1, 1, 1]],
-    ['legacy', '', null, [5, 4], []],
-    ['parametrizations', 'head.', null, [5, 4], []],
-  ];
-  it.each(cases)('%s, prefix %j, dim %j', (style, prefix, dim, vShape, gShape) => {
-    const keys = pytorchKeys(style, { prefix });
-    const dict = viaText({ [keys.g]: entry(gShape, 1), [keys.v]: entry(vShape, 2) });
-    for (const dtype of ['float32', 'float64'] as const) {
-      const loaded = fromPyTorchStateDict(dict, { dim, prefix, dtype });
-      expect(loaded.style).toBe(style);
-      expect(dtypeOf(loaded.params.v)).toBe(dtype);
-      expect(loaded.params.g.shape).toEqual(gShape);
-      const saved = viaText(toPyTorchStateDict(loaded.params, { dim, prefix, style: loaded.style }));
-      expect(Object.keys(saved)).toEqual(Object.keys(dict));
-      expect(saved).toEqual(dict); // exact: shapes and values
-    }
-  });
-
-  it('loads into a WeightNorm layer: w = g·v/‖v‖ from the loaded v and g', () => {
-    const w = randn([6, 5], 3, 'float32');
-    const { v, g } = weightNormFromWeight(w, { gInit: 'one' });
-    const dict = viaText(toPyTorchStateDict({ v, g }, { style: 'legacy' }));
-    expect(Object.keys(dict)).toEqual(['weight_g', 'weight_v']);
-    const loaded = fromPyTorchStateDict(dict, { shape: [6, 5] });
-    const layer = new WeightNorm({ shape: [6, 5] });
-    layer.loadStateDict({ g: loaded.params.g });
-    const out = layer.forward(loaded.params.v);
-    const expected = toTypedArray(w).map((x, i) => x / Math.hypot(...Array.from(toTypedArray(w)).slice(i - (i % 5), i - (i % 5) + 5)));
-    expect(scaledMaxError(toTypedArray(out), expected)).toBeLessThan(1e-6); // float32
-  });
-
-  it('the default style when saving is parametrizations', () => {
-    const { v, g } = weightNormFromWeight(randn([2, 3], 4));
-    expect(Object.keys(toPyTorchStateDict({ v, g }))).toEqual(['parametrizations.weight.original0', 'parametrizations.weight.original1']);
-  });
-});
-
-describe('WeightNormLinear state dicts (nn.Linear under weight_norm, g as (out, 1))', () => {
-  it.each(['legacy', 'parametrizations'] as const)('%s: round trip and load into the layer', (style) => {
-    const keys = pytorchKeys(style, { prefix: 'fc' });
-    const dict = viaText({ [keys.bias]: entry([3], 5), [keys.g]: entry([3, 1], 6), [keys.v]: entry([3, 4], 7) });
-    const loaded = linearFromPyTorchStateDict(dict, { inFeatures: 4, outFeatures: 3, prefix: 'fc' });
-    expect(loaded.style).toBe(style);
-    expect(loaded.params.g?.shape).toEqual([3]);
-    const layer = new WeightNormLinear({ inFeatures: 4, outFeatures: 3 });
-    layer.loadStateDict(loaded.params);
-    const saved = viaText(linearToPyTorchStateDict(layer.stateDict(), { style, prefix: 'fc' }));
-    expect(Object.keys(saved)).toEqual(Object.keys(dict));
-    expect(saved).toEqual(dict);
-  });
-
-  it('without a bias', () => {
-    const dict = viaText({ weight_g: entry([2, 1], 8), weight_v: entry([2, 3], 9) });
-    const loaded = linearFromPyTorchStateDict(dict, { inFeatures: 3, outFeatures: 2, bias: false, dtype: 'float64' });
-    expect(loaded.params.bias).toBeUndefined();
-    expect(viaText(linearToPyTorchStateDict(loaded.params, { style: loaded.style }))).toEqual(dict);
+describe('style detection and the dtype option', () => {
+  it('detects the style from the names; refuses both, neither, or a bad style or dtype', () => {
+    expect(detectStyle({ weight_g: 1 }, {})).toBe('legacy');
+    expect(detectStyle({ 'parametrizations.weight.original1': 1 }, {})).toBe('parametrizations');
+    expect(detectStyle({}, { style: 'legacy' })).toBe('legacy');
+    expectCode(() => detectStyle({ weight_g: 1, 'parametrizations.weight.original0': 1 }, {}), 'E_STATE');
+    expectCode(() => detectStyle({ bias: 1 }, {}), 'E_STATE');
+    expectCode(() => detectStyle({}, { style: 'modern' as never }), 'E_OPTION');
+    expect(checkDtype('float64')).toBe('float64');
+    expectCode(() => checkDtype('int32'), 'E_OPTION');
   });
 });
 
@@ -143,10 +81,5 @@ describe('bad state dicts → E_STATE', () => {
     expectCode(() => toPyTorchStateDict({ v }), 'E_STATE');
     expectCode(() => toPyTorchStateDict({ v, g }, { dim: 5 }), 'E_OPTION');
     expectCode(() => linearToPyTorchStateDict({ v, g }), 'E_STATE');
-  });
-
-  it('linear: g given as (out) instead of PyTorch (out, 1) → E_STATE', () => {
-    const dict = viaText({ bias: entry([3], 1), weight_g: entry([3], 2), weight_v: entry([3, 4], 3) });
-    expectCode(() => linearFromPyTorchStateDict(dict, { inFeatures: 4, outFeatures: 3 }), 'E_STATE');
   });
 });
