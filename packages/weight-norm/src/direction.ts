@@ -4,8 +4,8 @@ import type { NormPlan, NormStatistics, ParamSums, Shape, StridedView } from '@n
 /**
  * The statistics of `w = g·v/‖v‖` per slice, in the engine's terms: center 0 and
  * `invStd = 1/‖v‖` (with eps inside the root), plus the power-of-two factors the engine saw
- * `v` multiplied by when a slice's norm is too large or too small for it (see
- * {@link sliceStatistics}).
+ * `v` multiplied by when a slice's norm is too large or too small for it (the README's
+ * Numerics section).
  */
 export interface SliceStatistics extends NormStatistics {
   /**

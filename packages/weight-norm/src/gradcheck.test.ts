@@ -7,7 +7,7 @@ import { weightNorm, weightNormLinear } from './index.js';
 // every example option set, mode and shape the plugin declares, with the contract checks, over
 // 10 seeds at gradcheck's defaults (rtol 1e-5, atol 1e-6·scale), then with Richardson at 1e-8.
 describe('gradcheck', () => {
-  for (const plugin of [weightNorm, weightNormLinear] as unknown as readonly Normalizer[]) {
+  for (const plugin of [weightNorm, weightNormLinear] as readonly Normalizer[]) {
     it(`${plugin.meta.name}: passes over 10 seeds, and with Richardson differences at 1e-8`, () => {
       expect(gradcheckAcrossSeeds(plugin, 10)).toEqual([]);
     });

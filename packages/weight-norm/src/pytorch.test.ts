@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dtypeOf, toTypedArray } from '@normkit/core';
-import type { TensorJSON } from '@normkit/core';
+import type { Normalizer, TensorJSON } from '@normkit/core';
 import { loadCases, pluginFor, runCase } from '@normkit/conformance';
 import { randn } from '@normkit/testkit';
 import { scaledMaxError } from '../test/numeric.js';
@@ -28,7 +28,7 @@ describe('PyTorch names (weightNormPyTorch)', () => {
     expect(weightNorm.pytorch).toBe(weightNormPyTorch);
     expect(weightNormPyTorch.stateDict).toEqual({ g: 'weight_g' });
     expect(cases.length).toBe(6);
-    for (const c of cases) expect(pluginFor(c, [weightNormLinear, weightNorm] as never)).toBe(weightNorm);
+    for (const c of cases) expect(pluginFor(c, [weightNormLinear, weightNorm] as readonly Normalizer[])).toBe(weightNorm);
   });
 
   it('case options map to the plugin options: dim (null for dim=None) and the shape of v', () => {
