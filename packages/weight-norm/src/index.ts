@@ -1,21 +1,38 @@
 /**
  * `@normkit/weight-norm`: weight normalization `w = g·v/‖v‖` (Salimans & Kingma 2016)
- * as a normkit plugin with a hand-written backward pass, a weight-normalized dense layer
- * with the paper's data-dependent initialization, and conversion of PyTorch state dicts.
+ * as a normkit plugin on the normalization engine of `@normkit/core`, with a hand-written
+ * backward pass, a weight-normalized dense layer with the paper's data-dependent
+ * initialization, and conversion of PyTorch state dicts.
  *
- * - {@link weightNorm}: the reparameterization plugin (input `v`, parameter `g`, output `w`).
+ * - {@link weightNorm}: the reparameterization plugin (input `v`, parameter `g`, output `w`);
+ *   `weightNorm.create(options)` → pure `forward` / `backward`.
  * - {@link WeightNorm}, {@link weightNormFromWeight}: PyTorch-style start `g = ‖w‖`.
  * - {@link weightNormLinear}, {@link WeightNormLinear}, {@link initFromBatch}: the dense layer.
- * - {@link toPyTorchStateDict}, {@link fromPyTorchStateDict} and the `linear*` pair:
- *   `weight_g`/`weight_v` and `parametrizations.weight.original0/1` names.
+ * - {@link weightNormPyTorch}: PyTorch's names; {@link toPyTorchStateDict},
+ *   {@link fromPyTorchStateDict} and the `linear*` pair: `weight_g`/`weight_v` and
+ *   `parametrizations.weight.original0/1` state dicts.
  *
  * @packageDocumentation
  */
-export * from './options.js';
-export * from './plugin.js';
-export * from './weight-norm-linear.js';
-export * from './pytorch.js';
-export type { RawView } from './kernels/weight-norm.js';
-export { rawView, rowMajorView, sliceNorms, sliceSumsOfSquares, scaleSlices, weightNormBackwardKernel } from './kernels/weight-norm.js';
-export { linearForwardKernel, linearBackwardKernel, preActivationMoments } from './kernels/linear.js';
+export { WEIGHT_NORM_NAME, epsOption, gInitOption, gShapeOf, normAxesOf, resolveWeightNormOptions, sliceCountOf } from './options.js';
+export type { GInit, WeightNormInputOptions, WeightNormOptions } from './options.js';
+export { directionNorms, weightNorm } from './plugin.js';
+export type { WeightNormSaved, WeightNormTypes } from './plugin.js';
+export { WeightNorm, weightNormFromWeight } from './layer.js';
+export type { WeightNormFromWeightOptions, WeightNormLayerInit } from './layer.js';
+export { fromPyTorchStateDict, toPyTorchStateDict, weightNormPyTorch } from './pytorch.js';
+export type { FromPyTorchOptions, ToPyTorchOptions } from './pytorch.js';
+export { pytorchKeys } from './state-dict.js';
+export type { LoadedFromPyTorch, PyTorchKeys, PyTorchLoadOptions, PyTorchNaming, PyTorchStateDict, PyTorchStyle } from './state-dict.js';
+export { WEIGHT_NORM_LINEAR_NAME, resolveWeightNormLinearOptions } from './linear/options.js';
+export type { WeightNormLinearInputOptions, WeightNormLinearOptions } from './linear/options.js';
+export { weightNormLinear } from './linear/plugin.js';
+export type { WeightNormLinearSaved, WeightNormLinearTypes } from './linear/plugin.js';
+export { materializeLinearWeight } from './linear/weight.js';
+export type { WeightNormLinearParams } from './linear/weight.js';
+export { initFromBatch } from './linear/init.js';
+export { WeightNormLinear } from './linear/layer.js';
+export { linearFromPyTorchStateDict, linearToPyTorchStateDict } from './linear/pytorch.js';
+export type { LinearFromPyTorchOptions } from './linear/pytorch.js';
+export type { SliceStatistics } from './direction.js';
 export { VERSION } from './version.js';

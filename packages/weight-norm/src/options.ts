@@ -124,16 +124,6 @@ export function normAxesOf(options: Pick<WeightNormOptions, 'shape' | 'dim'>): n
 }
 
 /**
- * The axes that index the slices (the group axes of the kernels): `[dim]`, or `[]` for `null`.
- *
- * @param options - resolved options
- * @returns `[dim]` or `[]`
- */
-export function sliceAxesOf(options: Pick<WeightNormOptions, 'dim'>): number[] {
-  return options.dim === null ? [] : [options.dim];
-}
-
-/**
  * How many slices carry their own norm: `shape[dim]`, or 1 for `dim = null`.
  *
  * @param options - resolved options

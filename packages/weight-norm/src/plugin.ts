@@ -1,36 +1,41 @@
 import {
-  Layer,
   NormkitError,
-  assertMode,
-  assertTensor,
-  assertTensorMap,
+  checkBackward,
+  checkForward,
+  checkNormSaved,
   defineNormalizer,
-  describeValue,
   dtypeOf,
+  float64Values,
   formatShape,
   fromArray,
   ones,
-  outputTensor,
+  outputOf,
   shapesEqual,
-  toContiguous,
-  toTypedArray,
+  viewOf,
 } from '@normkit/core';
-import type { Dtype, LayerInit, NormalizerTypes, Tensor } from '@normkit/core';
-import { rawView, scaleSlices, sliceNorms, weightNormBackwardKernel } from './kernels/weight-norm.js';
+import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, Tensor } from '@normkit/core';
+import { firstZeroSlice, sliceNorms, slicePlan, sliceStatistics, weightNormBackward, weightNormForward } from './direction.js';
 import type { WeightNormInputOptions, WeightNormOptions } from './options.js';
-import { WEIGHT_NORM_NAME, gShapeOf, normAxesOf, resolveWeightNormOptions, sliceAxesOf, sliceCountOf } from './options.js';
+import { WEIGHT_NORM_NAME, gShapeOf, normAxesOf, resolveWeightNormOptions, sliceCountOf } from './options.js';
+import { weightNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
-/** What the weight-norm forward pass hands to its backward pass. */
-export interface WeightNormSaved {
-  /** The direction `v` as given to `forward` (a reference, not a copy). */
-  readonly v: Tensor;
-  /** `‖v‖` per slice (with eps inside the root when set), in float64. */
-  readonly vNorm: Float64Array;
+/**
+ * What the weight-norm forward pass hands to its backward pass: core's {@link NormSaved}
+ * with `x = v` (a reference, not a copy), `center` zeros and `invStd = 1/‖v‖` per slice, and
+ * `inputScale`: `null`, or the power of two per slice the engine multiplied `v` by for slices
+ * whose norm is outside `[2^-256, 2^256]` (then `invStd = 1/(inputScale·‖v‖)`).
+ * Do not mutate `v` before `backward`.
+ */
+export interface WeightNormSaved extends NormSaved {
+  /** `null`, or the power-of-two factor per slice the engine worked on `v` with. */
+  readonly inputScale: Float64Array | null;
 }
 
 /** The type bag of {@link weightNorm}. */
 export interface WeightNormTypes extends NormalizerTypes {
+  /** `'weight-norm'`. */
+  Name: typeof WEIGHT_NORM_NAME;
   /** See {@link WeightNormInputOptions}. */
   InputOptions: WeightNormInputOptions;
   /** See {@link WeightNormOptions}. */
@@ -43,32 +48,31 @@ export interface WeightNormTypes extends NormalizerTypes {
   Saved: WeightNormSaved;
 }
 
+/** The `E_DEGENERATE` error of a zero-norm slice of `v` without eps. */
+function zeroNormError(name: string, dim: number | null, slice: number): NormkitError {
+  const where = dim === null ? 'the whole tensor' : `slice ${slice} along dim ${dim}`;
+  return new NormkitError(
+    'E_DEGENERATE',
+    `${name}: expected a non-zero norm of v over ${where}, got 0 (w = g·v/‖v‖ is undefined; set the eps option to allow it)`,
+    name,
+  );
+}
+
 /**
- * `‖v‖` per slice, checked: `sqrt(Σv² + eps)` over every axis except `dim`.
+ * `‖v‖` per slice, checked: `sqrt(Σv² + eps)` over every axis except `dim`, computed by the
+ * engine's uncentered moments (right for any finite `v`, see the README's numerics).
  *
  * @param v - the direction, of `options.shape` (any strides)
  * @param options - resolved options
  * @param name - the argument name for the error message (default `"x"`)
- * @returns one float64 norm per slice
+ * @returns one float64 norm per slice, row-major over `g`'s shape
  * @throws NormkitError `E_DEGENERATE` when a slice has zero norm and there is no eps
  */
 export function directionNorms(v: Tensor, options: WeightNormOptions, name = 'x'): Float64Array {
-  const vNorm = new Float64Array(sliceCountOf(options));
-  const zero = sliceNorms(rawView(v), sliceAxesOf(options), options.eps ?? 0, vNorm);
-  if (zero >= 0) {
-    const where = options.dim === null ? 'the whole tensor' : `slice ${zero} along dim ${options.dim}`;
-    throw new NormkitError(
-      'E_DEGENERATE',
-      `${name}: expected a non-zero norm of v over ${where}, got 0 (w = g·v/‖v‖ is undefined; set the eps option to allow it)`,
-      name,
-    );
-  }
-  return vNorm;
-}
-
-/** `g` as one float64 value per slice (row-major order of a PyTorch-shaped `g`). */
-function sliceValues(t: Tensor): Float64Array {
-  return Float64Array.from(toTypedArray(t));
+  const norms = sliceNorms(viewOf(v), slicePlan(options.shape, options.dim), options.eps ?? 0);
+  const zero = norms.indexOf(0);
+  if (zero >= 0) throw zeroNormError(name, options.dim, zero);
+  return norms;
 }
 
 /**
@@ -78,27 +82,29 @@ function sliceValues(t: Tensor): Float64Array {
  * $$w = g_s\,\frac{v}{\lVert v \rVert_s},\qquad \lVert v \rVert_s = \sqrt{\textstyle\sum v^2 + \epsilon}$$
  *
  * per slice $`s`$, the norm taken over every axis except `dim` (all axes for `dim = null`).
+ * On core's normalization engine it is an uncentered normalization with one group per slice
+ * and `g` indexed like the groups: center 0, `invStd = 1/‖v‖`, weight `g`.
  *
  * Backward, with $`\hat w = v / \lVert v \rVert_s`$: $`dg_s = \sum dw \cdot \hat w`$ per slice and
  * $`dv = \frac{g_s}{\lVert v \rVert_s}\big(dw - \hat w\, dg_s\big)`$, so $`\langle dv, v \rangle = 0`$
  * per slice when there is no eps.
  *
- * `g` has PyTorch's shape (see {@link gShapeOf}). `init` sets `g = 1` because it cannot see
- * `v`; use {@link weightNormFromWeight} or {@link WeightNorm} for PyTorch's `g = ‖v‖`.
+ * `g` has PyTorch's shape (see {@link gShapeOf}) and `v`'s dtype. `init` sets `g = 1` because it
+ * cannot see `v`; use {@link weightNormFromWeight} or {@link WeightNorm} for PyTorch's `g = ‖v‖`.
  *
- * @throws NormkitError from `resolveOptions`: `E_OPTION` (see {@link resolveWeightNormOptions}).
- *   From `forward`: `E_DTYPE` for a non-float `x` or `g`; `E_SHAPE` when `x` is not of
- *   `options.shape` or `g` not of the PyTorch `g` shape; `E_STATE` for a missing `g` or any
- *   state entry; `E_OPTION` for a mode other than `'train'`/`'eval'`; `E_DEGENERATE` for a
- *   zero-norm slice without eps; `E_SHAPE`/`E_DTYPE` for a bad `out`. From `backward`:
- *   `E_SHAPE`/`E_DTYPE` for a bad `dy`, `g` or `out`, `E_STATE` for a missing `g` or a
- *   `saved` that does not fit the options.
+ * @throws NormkitError from `create`: `E_OPTION` (see {@link resolveWeightNormOptions}).
+ *   From `forward`: `E_DTYPE` for a non-float `x` or a `g` of another dtype than `x`; `E_SHAPE`
+ *   when `x` is not of `options.shape` or `g` not of the PyTorch `g` shape; `E_STATE` for a
+ *   missing `g` or any state entry; `E_OPTION` for a mode other than `'train'`/`'eval'`;
+ *   `E_DEGENERATE` for a zero-norm slice without eps; `E_SHAPE`/`E_DTYPE` for a bad `out`.
+ *   From `backward`: `E_SHAPE`/`E_DTYPE` for a bad `dy`, `g` or `out`, `E_STATE` for a missing
+ *   `g` or a `saved` that does not fit the options.
  * @example
  * ```ts
- * const options = weightNorm.resolveOptions({ shape: [3, 4], dim: 0 });
+ * const wn = weightNorm.create({ shape: [3, 4], dim: 0 });
  * const { v, g } = weightNormFromWeight(w0, { dim: 0 });      // g = ‖w0‖ per row
- * const { y: w, saved } = weightNorm.forward({ x: v, params: { g }, state: {}, mode: 'train' }, options);
- * const { dx: dv, grads } = weightNorm.backward({ dy: dw, params: { g }, saved }, options);  // grads.g
+ * const { y: w, saved } = wn.forward({ x: v, params: { g }, state: {}, mode: 'train' });
+ * const { dx: dv, grads } = wn.backward({ dy: dw, params: { g }, saved });  // grads.g
  * ```
  */
 export const weightNorm = defineNormalizer<WeightNormTypes>({
@@ -118,164 +124,68 @@ export const weightNorm = defineNormalizer<WeightNormTypes>({
     { shape: [2, 3, 2, 2], dim: null },
     { shape: [3, 4], dim: -1, eps: 1e-3 },
   ],
+  pytorch: weightNormPyTorch,
   resolveOptions: resolveWeightNormOptions,
-  paramShapes(options) {
-    return { g: gShapeOf(options) };
-  },
-  stateShapes() {
-    return {};
-  },
-  init(options, dtype: Dtype = 'float32') {
-    return { params: { g: ones(gShapeOf(options), dtype) }, state: {} };
-  },
-  exampleShapes(options) {
-    return [options.shape];
-  },
-  invariants(options) {
-    // With eps, ⟨dv, v⟩ = (g·Σdw·v/‖v‖)·eps/‖v‖² — small but not an identity.
-    return options.eps === null ? [{ kind: 'orthogonal-to-input', reduceAxes: normAxesOf(options) }] : [];
-  },
-  forward({ x, params, state, mode, out }, options) {
-    assertMode(mode, 'weight-norm');
-    assertTensorMap(state, {}, 'state');
-    const v = assertTensor(x, 'x', { shape: options.shape });
-    const g = assertTensorMap(params, { g: gShapeOf(options) }, 'params').g;
-    const vNorm = directionNorms(v, options);
-    const gValues = sliceValues(g);
-    const scale = new Float64Array(vNorm.length);
-    for (let s = 0; s < scale.length; s++) scale[s] = gValues[s] / vNorm[s];
-    const w = outputTensor(out, options.shape, dtypeOf(v), 'out', [v]);
-    scaleSlices(rawView(v), sliceAxesOf(options), scale, w.data);
-    return { y: w, state, saved: { v, vNorm } };
-  },
-  backward({ dy, params, saved, out }, options) {
-    const dw = assertTensor(dy, 'dy', { shape: options.shape });
+
+  bind(options) {
+    const { shape, dim } = options;
+    const eps = options.eps ?? 0;
     const gShape = gShapeOf(options);
-    const g = assertTensorMap(params, { g: gShape }, 'params').g;
-    const sliceCount = sliceCountOf(options);
-    checkSaved(saved, options, sliceCount);
-    const gValues = sliceValues(g);
-    const invNorm = new Float64Array(sliceCount);
-    const scale = new Float64Array(sliceCount);
-    for (let s = 0; s < sliceCount; s++) {
-      invNorm[s] = 1 / saved.vNorm[s];
-      scale[s] = gValues[s] * invNorm[s];
-    }
-    const dg = new Float64Array(sliceCount);
-    const dv = outputTensor(out, options.shape, dtypeOf(saved.v), 'out', [saved.v, dw]);
-    weightNormBackwardKernel(rawView(saved.v), rawView(dw), sliceAxesOf(options), invNorm, scale, dg, dv.data);
-    return { dx: dv, grads: { g: fromArray(dg, gShape, dtypeOf(g)) } };
+    const plan = slicePlan(shape, dim);
+    const shapeProblem = (got: Shape) => (shapesEqual(got, shape) ? null : `expected shape ${formatShape(shape)} (options.shape), got ${formatShape(got)}`);
+    const spec: ForwardSpec = { plugin: WEIGHT_NORM_NAME, checkShape: shapeProblem, paramShapes: { g: gShape }, stateShapes: {} };
+
+    return {
+      paramShapes: () => ({ g: gShape }),
+      stateShapes: () => ({}),
+
+      init(dtype = 'float32') {
+        return { params: { g: ones(gShape, dtype) }, state: {} };
+      },
+
+      exampleShapes() {
+        return [shape];
+      },
+
+      invariants(): readonly Invariant[] {
+        // With eps, ⟨dv, v⟩ = (g·Σdw·v/‖v‖)·eps/‖v‖² — small but not an identity.
+        return options.eps === null ? [{ kind: 'orthogonal-to-input', reduceAxes: normAxesOf(options) }] : [];
+      },
+
+      forward(args) {
+        const { x: v, dtype, params, out } = checkForward(args, spec);
+        const stats = sliceStatistics(viewOf(v), plan, eps);
+        const zero = firstZeroSlice(stats);
+        if (zero >= 0) throw zeroNormError('x', dim, zero);
+        const w = outputOf(out, shape, dtype);
+        weightNormForward(viewOf(v), plan, stats, float64Values(params.g), viewOf(w));
+        const saved: WeightNormSaved = { x: v, center: stats.center, invStd: stats.invStd, batchStats: true, inputScale: stats.inputScale };
+        return { y: w, state: args.state, saved };
+      },
+
+      backward(args) {
+        const saved = checkSaved(args.saved, shapeProblem, sliceCountOf(options));
+        const v = saved.x;
+        const { dy: dw, params, out } = checkBackward(args, v, spec);
+        const dtype = dtypeOf(v);
+        const dv = outputOf(out, shape, dtype);
+        const dg = weightNormBackward(viewOf(v), viewOf(dw), plan, saved, float64Values(params.g), viewOf(dv));
+        return { dx: dv, grads: { g: fromArray(dg, gShape, dtype) } };
+      },
+    };
   },
 });
 
-function checkSaved(saved: WeightNormSaved, options: WeightNormOptions, sliceCount: number): void {
-  const ok =
-    typeof saved === 'object' &&
-    saved !== null &&
-    saved.vNorm instanceof Float64Array &&
-    saved.vNorm.length === sliceCount &&
-    typeof saved.v === 'object' &&
-    saved.v !== null &&
-    Array.isArray(saved.v.shape) &&
-    shapesEqual(saved.v.shape, options.shape);
-  if (!ok) {
+/** Core's saved-value check, plus `inputScale`: `null` or one float64 factor per slice. */
+function checkSaved(saved: unknown, shapeProblem: (shape: Shape) => string | null, slices: number): WeightNormSaved {
+  const checked = checkNormSaved(saved, WEIGHT_NORM_NAME, shapeProblem, () => slices) as Partial<WeightNormSaved>;
+  const scale = checked.inputScale;
+  if (scale !== null && !(scale instanceof Float64Array && scale.length === slices)) {
     throw new NormkitError(
       'E_STATE',
-      `saved: expected the saved value of a weight-norm forward call with shape ${formatShape(options.shape)}, got something else`,
+      `saved: expected the saved value of a ${WEIGHT_NORM_NAME} forward call with these options, got inputScale that is neither null nor a Float64Array of ${slices} values`,
       'saved',
     );
   }
-}
-
-/** Options of {@link weightNormFromWeight}: the plugin's options, with `shape` taken from the weight. */
-export type WeightNormFromWeightOptions = Omit<WeightNormInputOptions, 'shape'> & {
-  /** When given, must equal the weight's shape. */
-  readonly shape?: number | readonly number[];
-};
-
-/**
- * Reparameterizes an existing weight as PyTorch's `weight_norm` does: `v = w` (a row-major
- * copy) and `g = ‖w‖` per slice (`gInit: 'norm'`, so `g·v/‖v‖ = w` exactly), or `g = 1`
- * (`gInit: 'one'`, Flax).
- *
- * @param weight - the weight to start from
- * @param options - `dim` (default 0), `eps`, `gInit`; `shape` defaults to the weight's
- * @param dtype - the dtype of `v` and `g` (default: the weight's)
- * @returns `v` shaped like the weight, and `g` in PyTorch's shape
- * @throws NormkitError `E_DTYPE` for a non-float weight; `E_SHAPE` for an empty weight or a
- *   `shape` option that differs from it; `E_OPTION` for bad options; `E_DEGENERATE` for a
- *   zero-norm slice without eps
- */
-export function weightNormFromWeight(
-  weight: Tensor,
-  options: WeightNormFromWeightOptions = {},
-  dtype?: Dtype,
-): {
-  /** The direction: a row-major copy of the weight, in `dtype`. */
-  v: Tensor;
-  /** The magnitude in PyTorch's shape: `‖weight‖` per slice, or ones with `gInit: 'one'`. */
-  g: Tensor;
-} {
-  const w = assertTensor(weight, 'weight');
-  const resolved = resolveWeightNormOptions({ ...options, shape: options.shape ?? w.shape });
-  if (!shapesEqual(resolved.shape, w.shape)) {
-    throw new NormkitError('E_SHAPE', `weight: expected shape ${formatShape(resolved.shape)} (options.shape), got ${formatShape(w.shape)}`, 'weight');
-  }
-  const target = dtype ?? dtypeOf(w);
-  const v = toContiguous(w, target);
-  const vNorm = directionNorms(v, resolved, 'weight');
-  const gShape = gShapeOf(resolved);
-  const g = resolved.gInit === 'norm' ? fromArray(vNorm, gShape, target) : ones(gShape, target);
-  return { v, g };
-}
-
-/** Options of the {@link WeightNorm} constructor beyond the plugin's own. */
-export interface WeightNormLayerInit extends LayerInit {
-  /**
-   * A weight to start from: `g` is set from it as in {@link weightNormFromWeight}
-   * (‖weight‖ per slice, or 1 with `gInit: 'one'`). The layer does not keep it: `v` is the
-   * input of `forward`, and you hold it (e.g. `weightNormFromWeight(weight).v`).
-   */
-  readonly weight?: Tensor;
-}
-
-/**
- * The stateful {@link Layer} around {@link weightNorm}: it holds `g` and its gradient;
- * `forward(v)` returns `w`, `backward(dw)` returns `dv` and accumulates `dg`.
- *
- * @example
- * ```ts
- * const { v } = weightNormFromWeight(w0);
- * const layer = new WeightNorm({ dim: 0 }, { weight: w0 });  // g = ‖w0‖ per row
- * const w = layer.forward(v);                                // equals w0
- * ```
- */
-export class WeightNorm extends Layer<WeightNormTypes> {
-  /**
-   * @param options - the plugin's options; `shape` may be left out when `init.weight` is given
-   * @param init - `dtype` (default: the weight's, else `'float32'`) and an optional starting `weight`
-   * @throws NormkitError `E_OPTION` for bad options; `E_SHAPE`, `E_DTYPE`, `E_DEGENERATE` for a bad weight
-   */
-  constructor(options: WeightNormFromWeightOptions = {}, init: WeightNormLayerInit = {}) {
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-      throw new NormkitError('E_OPTION', `weight-norm options: expected an object, got ${describeValue(options)}`, 'options');
-    }
-    if (typeof init !== 'object' || init === null) {
-      throw new NormkitError('E_OPTION', `WeightNorm init: expected an object, got ${describeValue(init)}`, 'init');
-    }
-    const weight = init.weight === undefined ? undefined : assertTensor(init.weight, 'init.weight');
-    const shape = options.shape ?? weight?.shape;
-    const dtype = init.dtype ?? (weight === undefined ? 'float32' : dtypeOf(weight));
-    super(weightNorm, { ...options, shape } as WeightNormInputOptions, { dtype });
-    if (weight !== undefined) {
-      if (!shapesEqual(weight.shape, this.options.shape)) {
-        throw new NormkitError(
-          'E_SHAPE',
-          `init.weight: expected shape ${formatShape(this.options.shape)} (options.shape), got ${formatShape(weight.shape)}`,
-          'init.weight',
-        );
-      }
-      this.params = { g: weightNormFromWeight(weight, this.options, this.dtype).g };
-    }
-  }
+  return checked as WeightNormSaved;
 }

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { NormkitError, dtypeOf, toTypedArray } from '@normkit/core';
-import type { Tensor, TensorJSON } from '@normkit/core';
+import { dtypeOf, toTypedArray } from '@normkit/core';
+import type { Normalizer, TensorJSON } from '@normkit/core';
+import { loadCases, pluginFor, runCase } from '@normkit/conformance';
 import { randn } from '@normkit/testkit';
 import { scaledMaxError } from '../test/numeric.js';
-import { WeightNorm, weightNormFromWeight } from './plugin.js';
-import { fromPyTorchStateDict, linearFromPyTorchStateDict, linearToPyTorchStateDict, pytorchKeys, toPyTorchStateDict } from './pytorch.js';
-import type { PyTorchStyle } from './pytorch.js';
-import { WeightNormLinear } from './weight-norm-linear.js';
+import { WeightNorm, weightNormFromWeight } from './layer.js';
+import { weightNormLinear } from './linear/plugin.js';
+import { weightNorm } from './plugin.js';
+import { fromPyTorchStateDict, toPyTorchStateDict, weightNormPyTorch } from './pytorch.js';
+import type { PyTorchStyle } from './state-dict.js';
+import { pytorchKeys } from './state-dict.js';
 
 /** A JSON entry with float32-exact values (what PyTorch's float32 `.tolist()` gives). */
 function entry(shape: number[], seed: number): TensorJSON {
@@ -18,26 +21,29 @@ function viaText<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
-function expectCode(fn: () => unknown, code: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(NormkitError);
-  expect((caught as NormkitError).code).toBe(code);
-}
+describe('PyTorch names (weightNormPyTorch)', () => {
+  const cases = loadCases().filter((c) => c.layer === 'weight_norm');
 
-describe('names', () => {
-  it('legacy and parametrizations names, with and without a prefix', () => {
-    expect(pytorchKeys('legacy')).toEqual({ g: 'weight_g', v: 'weight_v', bias: 'bias' });
-    expect(pytorchKeys('parametrizations', { prefix: 'encoder.fc1' })).toEqual({
-      g: 'encoder.fc1.parametrizations.weight.original0',
-      v: 'encoder.fc1.parametrizations.weight.original1',
-      bias: 'encoder.fc1.bias',
-    });
-    expect(pytorchKeys('legacy', { prefix: 'conv.', name: 'kernel' }).g).toBe('conv.kernel_g');
+  it('the weight_norm vectors find weightNorm (not the dense layer), with v, w, dw, dv and g as weight_g', () => {
+    expect(weightNorm.pytorch).toBe(weightNormPyTorch);
+    expect(weightNormPyTorch.stateDict).toEqual({ g: 'weight_g' });
+    expect(cases.length).toBe(6);
+    for (const c of cases) expect(pluginFor(c, [weightNormLinear, weightNorm] as readonly Normalizer[])).toBe(weightNorm);
+  });
+
+  it('case options map to the plugin options: dim (null for dim=None) and the shape of v', () => {
+    for (const c of cases) {
+      const options = weightNormPyTorch.options(c.options, { v: [4, 3, 3, 3], g: [] });
+      expect(options).toEqual({ dim: c.options.dim, shape: [4, 3, 3, 3] });
+      expect(() => weightNorm.create(options)).not.toThrow();
+    }
+  });
+
+  it('runCase reports a failure when the plugin is wrong: a case with its expected dv negated fails', () => {
+    const c = cases[0];
+    const dv = c.expected?.dv as { shape: number[]; data: number[] };
+    const broken = { ...c, expected: { ...c.expected, dv: { shape: dv.shape, data: dv.data.map((x) => -x - 1) } } };
+    expect(runCase(broken, weightNorm, { dtype: 'float64' }).status).toBe('fail');
   });
 });
 
@@ -83,70 +89,3 @@ describe('weight-norm state dicts round-trip (same names, order, shapes and valu
   });
 });
 
-describe('WeightNormLinear state dicts (nn.Linear under weight_norm, g as (out, 1))', () => {
-  it.each(['legacy', 'parametrizations'] as const)('%s: round trip and load into the layer', (style) => {
-    const keys = pytorchKeys(style, { prefix: 'fc' });
-    const dict = viaText({ [keys.bias]: entry([3], 5), [keys.g]: entry([3, 1], 6), [keys.v]: entry([3, 4], 7) });
-    const loaded = linearFromPyTorchStateDict(dict, { inFeatures: 4, outFeatures: 3, prefix: 'fc' });
-    expect(loaded.style).toBe(style);
-    expect(loaded.params.g?.shape).toEqual([3]);
-    const layer = new WeightNormLinear({ inFeatures: 4, outFeatures: 3 });
-    layer.loadStateDict(loaded.params);
-    const saved = viaText(linearToPyTorchStateDict(layer.stateDict(), { style, prefix: 'fc' }));
-    expect(Object.keys(saved)).toEqual(Object.keys(dict));
-    expect(saved).toEqual(dict);
-  });
-
-  it('without a bias', () => {
-    const dict = viaText({ weight_g: entry([2, 1], 8), weight_v: entry([2, 3], 9) });
-    const loaded = linearFromPyTorchStateDict(dict, { inFeatures: 3, outFeatures: 2, bias: false, dtype: 'float64' });
-    expect(loaded.params.bias).toBeUndefined();
-    expect(viaText(linearToPyTorchStateDict(loaded.params, { style: loaded.style }))).toEqual(dict);
-  });
-});
-
-describe('bad state dicts → E_STATE', () => {
-  const good = () => viaText({ weight_g: entry([5, 1], 1), weight_v: entry([5, 4], 2) });
-
-  it.each([
-    ['missing v', () => ({ weight_g: entry([5, 1], 1) })],
-    ['missing g', () => ({ 'parametrizations.weight.original1': entry([5, 4], 2) })],
-    ['nothing of ours', () => ({ bias: entry([5], 1) })],
-    ['an extra entry', () => ({ ...good(), bias: entry([5], 3) })],
-    ['both naming styles', () => ({ ...good(), 'parametrizations.weight.original0': entry([5, 1], 1) })],
-    ['g misshapen', () => ({ ...good(), weight_g: entry([5], 1) })],
-    ['v of another shape than options.shape', () => ({ ...good(), weight_v: entry([4, 5], 2) })],
-    ['data length ≠ Π shape', () => ({ ...good(), weight_v: { shape: [5, 4], data: [1, 2, 3] } })],
-    ['not {shape, data}', () => ({ ...good(), weight_v: [1, 2, 3] })],
-    ['not an object', () => 'weight_g'],
-  ])('%s', (_, make) => {
-    expectCode(() => fromPyTorchStateDict(make(), { shape: [5, 4] }), 'E_STATE');
-  });
-
-  it('ignoreUnknown lets the rest of a model through; the prefix selects the module', () => {
-    const model = viaText({
-      'fc1.bias': entry([5], 1),
-      'fc1.weight_g': entry([5, 1], 2),
-      'fc1.weight_v': entry([5, 4], 3),
-      'fc2.weight': entry([2, 5], 4),
-    });
-    expectCode(() => fromPyTorchStateDict(model, { prefix: 'fc1' }), 'E_STATE');
-    const loaded = fromPyTorchStateDict(model, { prefix: 'fc1', ignoreUnknown: true });
-    expect(loaded.params.v.shape).toEqual([5, 4]);
-    const linear = linearFromPyTorchStateDict(model, { inFeatures: 4, outFeatures: 5, prefix: 'fc1', ignoreUnknown: true });
-    expect(Array.from(toTypedArray(linear.params.bias as Tensor))).toEqual(model['fc1.bias'].data);
-  });
-
-  it('saving misshapen parameters → E_STATE; a bad dim → E_OPTION', () => {
-    const { v, g } = weightNormFromWeight(randn([5, 4], 1));
-    expectCode(() => toPyTorchStateDict({ v, g }, { dim: 1 }), 'E_STATE');
-    expectCode(() => toPyTorchStateDict({ v }), 'E_STATE');
-    expectCode(() => toPyTorchStateDict({ v, g }, { dim: 5 }), 'E_OPTION');
-    expectCode(() => linearToPyTorchStateDict({ v, g }), 'E_STATE');
-  });
-
-  it('linear: g given as (out) instead of PyTorch (out, 1) → E_STATE', () => {
-    const dict = viaText({ bias: entry([3], 1), weight_g: entry([3], 2), weight_v: entry([3, 4], 3) });
-    expectCode(() => linearFromPyTorchStateDict(dict, { inFeatures: 4, outFeatures: 3 }), 'E_STATE');
-  });
-});

@@ -10,5 +10,8 @@ describe('README', () => {
     const inner = Number(/= (.*)$/.exec(lines[2])?.[1]);
     expect(Math.abs(inner)).toBeLessThan(1e-12);
     expect(lines[3]).toMatch(/^unit 0 on the batch: mean -?0\.000000000000 variance 1\.000000000000$/);
+    // dg = Σ dw·v/‖v‖ per row: (1·3 + 0·4)/5, (0·0 + 1·2)/2, (1·1 − 1·1)/√2, printed to 12 decimals.
+    expect(lines[4]).toBe('dg = [ 0.6, 1, 0 ] w unchanged: true');
+    expect(lines).toHaveLength(5);
   });
 });
