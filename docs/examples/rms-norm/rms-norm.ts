@@ -1,22 +1,29 @@
 // rms-norm.ts: RMS normalization as a normkit plugin, written against @normkit/core only.
 import {
-  NormkitError,
-  assertSameShape,
-  assertTensor,
-  assertTensorMap,
+  batchStatistics,
   booleanOption,
+  checkBackward,
+  checkForward,
+  checkNormSaved,
   defineNormalizer,
   dtypeOf,
-  formatShape,
+  float64Values,
   fromArray,
+  full,
+  normalizeBackward,
+  normalizeForward,
   numberOption,
-  ones,
+  outputOf,
+  pickOptions,
+  planCache,
+  planNormalization,
   readOptions,
   shapeOption,
   sizeOf,
-  toTypedArray,
+  trailingShapeProblem,
+  viewOf,
 } from '@normkit/core';
-import type { Dtype, NormalizerTypes, Tensor } from '@normkit/core';
+import type { ForwardSpec, NormSaved, NormalizerTypes, Shape } from '@normkit/core';
 
 /** What a user may pass. */
 export interface RmsNormInputOptions {
@@ -28,45 +35,25 @@ export interface RmsNormInputOptions {
   elementwiseAffine?: boolean;
 }
 
-/** The options every other method receives: validated, defaults filled in. */
+/** The options `bind` receives: validated, defaults filled in. */
 export interface RmsNormOptions {
   readonly normalizedShape: readonly number[];
   readonly eps: number;
   readonly elementwiseAffine: boolean;
 }
 
-/** What forward hands to backward: the input and one number per row. */
-export interface RmsNormSaved {
-  readonly x: Tensor;
-  /** r = 1/√(mean(x²) + ε) for each row, in float64. */
-  readonly invRms: Float64Array;
-}
-
-/** The type bag: options, the parameter names, no state, the saved value. */
+/** The type bag: name, options, the parameter names, no state, the saved value. */
 export interface RmsNormTypes extends NormalizerTypes {
+  Name: 'rms-norm';
   InputOptions: RmsNormInputOptions;
   Options: RmsNormOptions;
   Params: 'weight';
   State: never;
-  Saved: RmsNormSaved;
+  /** The input, and per row: center 0 and r = 1/√(mean(x²) + ε), in float64. */
+  Saved: NormSaved;
 }
 
 const NAME = 'rms-norm';
-
-/** Splits x into rows of H = ∏ normalizedShape values (the trailing axes). */
-function rowsOf(x: Tensor, options: RmsNormOptions): { rows: number; width: number } {
-  const k = options.normalizedShape.length;
-  const trailing = x.shape.slice(x.shape.length - k);
-  if (x.shape.length < k || trailing.some((d, i) => d !== options.normalizedShape[i])) {
-    throw new NormkitError(
-      'E_SHAPE',
-      `${NAME}: x must end in normalizedShape ${formatShape(options.normalizedShape)}, got ${formatShape(x.shape)}`,
-      'x',
-    );
-  }
-  const width = sizeOf(options.normalizedShape);
-  return { rows: sizeOf(x.shape) / width, width };
-}
 
 /**
  * RMS norm over the trailing axes: y = x / √(mean(x²) + ε) · γ.
@@ -81,6 +68,12 @@ export const rmsNorm = defineNormalizer<RmsNormTypes>({
   },
   modes: ['train'], // no running statistics: eval computes the same
   exampleOptions: [{ normalizedShape: 4 }, { normalizedShape: [2, 3], eps: 1e-5 }, { normalizedShape: 5, elementwiseAffine: false }],
+  // The `rms_norm` cases of the PyTorch vectors use our option names.
+  pytorch: {
+    layer: 'rms_norm',
+    stateDict: { weight: 'weight' },
+    options: (caseOptions) => pickOptions<RmsNormInputOptions>(caseOptions, ['normalizedShape', 'eps', 'elementwiseAffine']),
+  },
 
   resolveOptions(input) {
     const o = readOptions(input, ['normalizedShape', 'eps', 'elementwiseAffine'], NAME);
@@ -91,64 +84,51 @@ export const rmsNorm = defineNormalizer<RmsNormTypes>({
     };
   },
 
-  paramShapes: (options) => (options.elementwiseAffine ? { weight: options.normalizedShape } : {}),
-  stateShapes: () => ({}),
+  bind(options) {
+    const { normalizedShape, eps, elementwiseAffine } = options;
+    const paramShapes: { weight?: Shape } = elementwiseAffine ? { weight: normalizedShape } : {};
+    const shapeProblem = (shape: Shape) => trailingShapeProblem(shape, normalizedShape, 'normalizedShape');
+    // What core's validation checks: x ends in normalizedShape, the parameters, no state.
+    const spec: ForwardSpec = { plugin: NAME, checkShape: shapeProblem, paramShapes, stateShapes: {} };
+    const leadingRank = (shape: Shape) => shape.length - normalizedShape.length; // the row axes
+    // Statistics per row (the leading axes), γ per element of the trailing axes.
+    const plans = planCache((shape) => {
+      const lead = leadingRank(shape);
+      const rowAxes = shape.slice(0, lead).map((_, k) => k);
+      return planNormalization(shape, rowAxes, elementwiseAffine ? normalizedShape.map((_, j) => lead + j) : null);
+    });
 
-  init(options, dtype: Dtype = 'float32') {
-    return { params: options.elementwiseAffine ? { weight: ones(options.normalizedShape, dtype) } : {}, state: {} };
-  },
+    return {
+      paramShapes: () => paramShapes,
+      stateShapes: () => ({}),
+      init: (dtype = 'float32') => ({ params: elementwiseAffine ? { weight: full(normalizedShape, dtype, 1) } : {}, state: {} }),
+      exampleShapes: () => [[3, ...normalizedShape], [2, 2, ...normalizedShape]],
 
-  exampleShapes: (options) => [[3, ...options.normalizedShape], [2, 2, ...options.normalizedShape]],
+      forward(args) {
+        // Validate everything before computing anything.
+        const { x, dtype, params, out } = checkForward(args, spec);
+        const plan = plans(x.shape);
+        // Uncentered statistics: center 0, variance = mean(x²), invStd = r per row.
+        const stats = batchStatistics(viewOf(x), plan, false, eps);
+        const y = outputOf(out, x.shape, dtype);
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        normalizeForward(viewOf(x), plan, stats, weight, null, viewOf(y));
+        return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true } };
+      },
 
-  forward({ x, params, state }, options) {
-    // Validate everything before computing anything.
-    assertTensor(x, 'x');
-    const { rows, width } = rowsOf(x, options);
-    const { weight } = assertTensorMap(params, rmsNorm.paramShapes(options), 'params');
-    const xs = toTypedArray(x); // row-major copy: any strides work
-    const gamma = weight === undefined ? null : toTypedArray(weight);
-
-    const y = new Float64Array(xs.length);
-    const invRms = new Float64Array(rows);
-    for (let row = 0; row < rows; row++) {
-      const base = row * width;
-      let sumOfSquares = 0;
-      for (let j = 0; j < width; j++) sumOfSquares += xs[base + j] * xs[base + j];
-      const r = 1 / Math.sqrt(sumOfSquares / width + options.eps);
-      invRms[row] = r;
-      for (let j = 0; j < width; j++) y[base + j] = xs[base + j] * r * (gamma === null ? 1 : gamma[j]);
-    }
-    return { y: fromArray(y, x.shape, dtypeOf(x)), state, saved: { x, invRms } };
-  },
-
-  backward({ dy, params, saved }, options) {
-    const { x, invRms } = saved;
-    assertTensor(dy, 'dy');
-    assertSameShape(dy, x.shape, 'dy');
-    const { weight } = assertTensorMap(params, rmsNorm.paramShapes(options), 'params');
-    const { rows, width } = rowsOf(x, options);
-    if (invRms.length !== rows) throw new NormkitError('E_STATE', `${NAME}: saved does not belong to this input`, 'saved');
-    const xs = toTypedArray(x);
-    const dys = toTypedArray(dy);
-    const gamma = weight === undefined ? null : toTypedArray(weight);
-
-    // g = dy ⊙ γ;  dx = r·g − x·r³·mean(x ⊙ g);  dγ = Σ_rows dy ⊙ x·r
-    const dx = new Float64Array(xs.length);
-    const dweight = new Float64Array(width);
-    for (let row = 0; row < rows; row++) {
-      const base = row * width;
-      const r = invRms[row];
-      let meanXg = 0;
-      for (let j = 0; j < width; j++) meanXg += xs[base + j] * dys[base + j] * (gamma === null ? 1 : gamma[j]);
-      meanXg /= width;
-      for (let j = 0; j < width; j++) {
-        const g = dys[base + j] * (gamma === null ? 1 : gamma[j]);
-        dx[base + j] = r * g - xs[base + j] * r * r * r * meanXg;
-        dweight[j] += dys[base + j] * xs[base + j] * r;
-      }
-    }
-    const grads = weight === undefined ? {} : { weight: fromArray(dweight, weight.shape, dtypeOf(weight)) };
-    return { dx: fromArray(dx, x.shape, dtypeOf(x)), grads };
+      backward(args) {
+        const saved = checkNormSaved(args.saved, NAME, shapeProblem, (shape) => sizeOf(shape.slice(0, leadingRank(shape))));
+        const { x } = saved;
+        const { dy, params, out } = checkBackward(args, x, spec);
+        const plan = plans(x.shape);
+        const dx = outputOf(out, x.shape, dtypeOf(x));
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        // dx = r·g − x·r³·mean(x ⊙ g) with g = dy ⊙ γ;  Σ dy·x̂ per element is dγ.
+        const sums = normalizeBackward(viewOf(x), viewOf(dy), plan, saved, weight, { centered: false, batchStats: true }, viewOf(dx));
+        const grads = sums === null || params.weight === undefined ? {} : { weight: fromArray(sums.sumDyXhat, normalizedShape, dtypeOf(x)) };
+        return { dx, grads };
+      },
+    };
   },
 });
 

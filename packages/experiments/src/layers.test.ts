@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Layer, dtypeOf, fromArray, tensor, toTypedArray } from '@normkit/core';
-import type { Normalizer, NormalizerTypes } from '@normkit/core';
+import { Layer, defineNormalizer, dtypeOf, fromArray, tensor, toTypedArray } from '@normkit/core';
+import type { Normalizer, NormalizerTypes, Tensor } from '@normkit/core';
 import { assertGradients } from '@normkit/gradcheck';
 import { dense } from './layers/dense.js';
+import type { DenseOptions } from './layers/dense.js';
 import { drawNoise, noisyBatchNorm } from './layers/noisy-batch-norm.js';
 import { relu } from './layers/relu.js';
 import { crossEntropy, softmaxCrossEntropy } from './layers/softmax-cross-entropy.js';
@@ -29,63 +30,79 @@ describe('the network pieces pass @normkit/gradcheck', () => {
   });
 });
 
+/** The type bag of the whole MLP as one plugin: every parameter by `layerIndex.name`. */
+interface MlpTypes extends NormalizerTypes {
+  InputOptions: object;
+  Options: object;
+  Params: string;
+  State: never;
+  Saved: { readonly x: Tensor; readonly params: Readonly<Record<string, Tensor | undefined>> };
+}
+
 /** The whole MLP as one plugin (input x, every parameter), so gradcheck checks the composed backward. */
-function mlpPlugin(variant: Variant): Normalizer<NormalizerTypes> {
+function mlpPlugin(variant: Variant): Normalizer<MlpTypes> {
   const config = { inputs: 5, hidden: 4, depth: 2, classes: 3, seed: 11, dtype: 'float64' as const };
   const template = new Mlp(variant, config);
   template.initFromBatch(tensor(Float64Array.from({ length: 30 }, (_, i) => Math.sin(i * 1.7) + 0.3), [6, 5]));
   const refs = template.parameters();
-  const shapes: Record<string, number[]> = Object.fromEntries(refs.map((r) => [r.id, [...(r.layer.params as Record<string, { shape: number[] }>)[r.name].shape]]));
+  const shapes: Record<string, number[]> = Object.fromEntries(refs.map((r) => [r.id, [...(r.layer.params as Record<string, Tensor>)[r.name].shape]]));
   const initialState = template.snapshot().state;
-  const run = (x: ReturnType<typeof tensor>, params: Record<string, ReturnType<typeof tensor> | undefined>): ReturnType<typeof tensor> => {
-    template.layers.forEach((layer: Layer, k: number) => {
-      const next: Record<string, ReturnType<typeof tensor>> = {};
-      for (const name of Object.keys(layer.params)) next[name] = params[`${k}.${name}`] as ReturnType<typeof tensor>;
+  // Runs the model in the dtype of x: the layers' parameters are the ones handed in, converted.
+  const run = (x: Tensor, params: Readonly<Record<string, Tensor | undefined>>): Tensor => {
+    template.layers.forEach((layer, k) => {
+      const next: Record<string, Tensor> = {};
+      for (const name of Object.keys(layer.params)) next[name] = fromArray(toTypedArray(params[`${k}.${name}`] as Tensor), shapes[`${k}.${name}`], 'float64');
       layer.params = next;
     });
     template.restoreState(initialState);
     template.zeroGrad();
-    return template.forward(x);
+    return template.forward(fromArray(toTypedArray(x), x.shape, 'float64'));
   };
-  return {
+  return defineNormalizer<MlpTypes>({
     meta: { name: `mlp-${variant}`, version: '0.0.0', description: 'test MLP', formula: 'f(x)' },
     modes: ['train'],
     exampleOptions: [{}],
     resolveOptions: () => ({}),
-    paramShapes: () => shapes,
-    stateShapes: () => ({}),
-    init: () => ({ params: Object.fromEntries(refs.map((r) => [r.id, fromArray(toTypedArray((r.layer.params as Record<string, ReturnType<typeof tensor>>)[r.name]), shapes[r.id], 'float64')])), state: {} }),
-    exampleShapes: () => [[6, 5]],
-    forward({ x, params, state }) {
-      const y = run(x, params as Record<string, ReturnType<typeof tensor>>);
-      return { y: fromArray(toTypedArray(y), y.shape, dtypeOf(x)), state, saved: { x, params } };
-    },
-    backward({ dy, saved }) {
-      const { x, params } = saved as { x: ReturnType<typeof tensor>; params: Record<string, ReturnType<typeof tensor>> };
-      run(x, params); // replay: the layers keep only their last forward
-      const dx = inputGradient(template, x, dy);
-      // Gradients in the dtype of the parameters handed in (gradcheck also runs float32).
-      const grads = Object.fromEntries(
-        refs.map((r) => [r.id, fromArray(toTypedArray((r.layer.grads as Record<string, ReturnType<typeof tensor>>)[r.name]), shapes[r.id], dtypeOf(params[r.id]))]),
-      );
-      return { dx: fromArray(toTypedArray(dx), x.shape, dtypeOf(x)), grads };
-    },
-  } as Normalizer<NormalizerTypes>;
+    bind: () => ({
+      paramShapes: () => shapes,
+      stateShapes: () => ({}),
+      init: (dtype = 'float32') => ({
+        params: Object.fromEntries(refs.map((r) => [r.id, fromArray(toTypedArray((r.layer.params as Record<string, Tensor>)[r.name]), shapes[r.id], dtype)])),
+        state: {},
+      }),
+      exampleShapes: () => [[6, 5]],
+      forward({ x, params, state }) {
+        const y = run(x, params);
+        return { y: fromArray(toTypedArray(y), y.shape, dtypeOf(x)), state, saved: { x, params } };
+      },
+      backward({ dy, saved }) {
+        const { x, params } = saved;
+        run(x, params); // replay: the layers keep only their last forward
+        const dx = inputGradient(template, x, fromArray(toTypedArray(dy), dy.shape, 'float64'));
+        // Gradients in the dtype of the parameters handed in (gradcheck also runs float32).
+        const grads = Object.fromEntries(
+          refs.map((r) => [r.id, fromArray(toTypedArray((r.layer.grads as Record<string, Tensor>)[r.name]), shapes[r.id], dtypeOf(params[r.id] as Tensor))]),
+        );
+        return { dx: fromArray(toTypedArray(dx), x.shape, dtypeOf(x)), grads };
+      },
+    }),
+  });
 }
 
 /**
  * Backward through the whole network, and dx: the first dense layer of the model skips dx
  * (its input is data), so its dx is recomputed here with the plain plugin.
  */
-function inputGradient(model: Mlp, x: ReturnType<typeof tensor>, dy: ReturnType<typeof tensor>): ReturnType<typeof tensor> {
+function inputGradient(model: Mlp, x: Tensor, dy: Tensor): Tensor {
   let g = dy;
   for (let k = model.layers.length - 1; k >= 1; k--) g = model.layers[k].backward(g);
   const first = model.layers[0];
   if (first.plugin.meta.name === 'dense') {
     first.backward(g); // its parameter gradients
-    const o = { ...(first.options as ReturnType<typeof dense.resolveOptions>), inputGrad: true };
-    const saved = dense.forward({ x, params: first.params, state: {}, mode: 'train' }, o).saved;
-    return dense.backward({ dy: g, params: first.params, saved }, o).dx;
+    const withInputGrad = dense.create({ ...(first.options as DenseOptions), inputGrad: true });
+    const x64 = fromArray(toTypedArray(x), x.shape, 'float64');
+    const saved = withInputGrad.forward({ x: x64, params: first.params, state: {}, mode: 'train' }).saved;
+    return withInputGrad.backward({ dy: g, params: first.params, saved }).dx;
   }
   return first.backward(g);
 }
@@ -136,7 +153,7 @@ describe('SGD with momentum', () => {
 
 describe('noise of noisy batch norm', () => {
   it('is the same for the same step and different for the next', () => {
-    const o = noisyBatchNorm.resolveOptions({ numFeatures: 3 }).noise;
+    const o = noisyBatchNorm.create({ numFeatures: 3 }).options.noise;
     expect(drawNoise(o, 4, 2, 3)).toEqual(drawNoise(o, 4, 2, 3));
     expect(drawNoise(o, 5, 2, 3).add).not.toEqual(drawNoise(o, 4, 2, 3).add);
   });

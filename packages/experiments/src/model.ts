@@ -63,7 +63,7 @@ export class Mlp {
       if (variant === 'weight-norm') {
         const wn = new WeightNormLinear({ inFeatures: inF, outFeatures: config.hidden }, init);
         // v = Wᵀ (WeightNormLinear stores (out, in)), g = ‖v‖ row-wise: the same function as `dense`.
-        const w = toTypedArray(tensorOf({ id: '', layer: dense as Layer, name: 'weight' }));
+        const w = toTypedArray(tensorOf({ id: '', layer: dense, name: 'weight' }));
         const v = new Float64Array(inF * config.hidden);
         const g = new Float64Array(config.hidden);
         for (let k = 0; k < inF; k++) for (let j = 0; j < config.hidden; j++) v[j * inF + k] = w[k * config.hidden + j];
@@ -73,18 +73,18 @@ export class Mlp {
           g[j] = Math.sqrt(s);
         }
         wn.params = { v: fromArray(v, [config.hidden, inF], config.dtype), g: fromArray(g, [config.hidden], config.dtype), bias: fromArray(new Float64Array(config.hidden), [config.hidden], config.dtype) };
-        layers.push(wn as unknown as Layer);
+        layers.push(wn);
       } else {
-        layers.push(dense as unknown as Layer);
+        layers.push(dense);
       }
-      if (variant === 'batch-norm') layers.push(new BatchNorm({ numFeatures: config.hidden }, init) as unknown as Layer);
+      if (variant === 'batch-norm') layers.push(new BatchNorm({ numFeatures: config.hidden }, init));
       if (variant === 'noisy-batch-norm') {
-        layers.push(new NoisyBatchNorm({ numFeatures: config.hidden, ...config.noise, seed: ((config.noise?.seed ?? 0) + 1000 * h) >>> 0 }, init) as unknown as Layer);
+        layers.push(new NoisyBatchNorm({ numFeatures: config.hidden, ...config.noise, seed: ((config.noise?.seed ?? 0) + 1000 * h) >>> 0 }, init));
       }
-      if (variant === 'layer-norm') layers.push(new LayerNorm({ normalizedShape: config.hidden }, init) as unknown as Layer);
-      layers.push(new Relu(init) as unknown as Layer);
+      if (variant === 'layer-norm') layers.push(new LayerNorm({ normalizedShape: config.hidden }, init));
+      layers.push(new Relu(init));
     }
-    layers.push(new Dense({ inFeatures: config.hidden, outFeatures: config.classes, seed: config.seed + config.depth }, init) as unknown as Layer);
+    layers.push(new Dense({ inFeatures: config.hidden, outFeatures: config.classes, seed: config.seed + config.depth }, init));
     this.layers = layers;
     this.linearIndices = linear;
   }

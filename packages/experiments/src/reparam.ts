@@ -116,13 +116,12 @@ export function checkReparameterization(n = 64, inF = 12, outF = 7, eps = 1e-5, 
   const rng = new Rng(seed);
   const w = new Float64Array(inF * outF).map(() => rng.normal());
   const gamma = new Float64Array(outF).map(() => 0.5 + rng.uniform() * 2);
-  const bnOptions = batchNorm.resolveOptions({ numFeatures: outF, eps });
+  const bn = batchNorm.create({ numFeatures: outF, eps });
   const bnParams = { weight: fromArray(gamma, [outF], 'float64'), bias: fromArray(new Float64Array(outF), [outF], 'float64') };
-  const bnState = batchNorm.init(bnOptions, 'float64').state;
-  const denseOptions = dense.resolveOptions({ inFeatures: inF, outFeatures: outF, bias: false });
-  const linear = (x: Tensor, weight: Float64Array): Tensor =>
-    dense.forward({ x, params: { weight: tensor(weight, [inF, outF]) }, state: {}, mode: 'train' }, denseOptions).y;
-  const bnOf = (x: Tensor): Tensor => batchNorm.forward({ x: linear(x, w), params: bnParams, state: bnState, mode: 'train' }, bnOptions).y;
+  const bnState = bn.init('float64').state;
+  const denseNoBias = dense.create({ inFeatures: inF, outFeatures: outF, bias: false });
+  const linear = (x: Tensor, weight: Float64Array): Tensor => denseNoBias.forward({ x, params: { weight: tensor(weight, [inF, outF]) }, state: {}, mode: 'train' }).y;
+  const bnOf = (x: Tensor): Tensor => bn.forward({ x: linear(x, w), params: bnParams, state: bnState, mode: 'train' }).y;
 
   // 1. Batch norm = x·Ŵ with S the batch covariance.
   const xData = zeroMeanBatch(n, inF, seed + 1);
@@ -134,8 +133,8 @@ export function checkReparameterization(n = 64, inF = 12, outF = 7, eps = 1e-5, 
   const white = tensor(whitenedBatch(n, inF, seed + 2), [n, inF]);
   const v = new Float64Array(outF * inF);
   for (let a = 0; a < inF; a++) for (let j = 0; j < outF; j++) v[j * inF + a] = w[a * outF + j];
-  const wnOptions = weightNormLinear.resolveOptions({ inFeatures: inF, outFeatures: outF, bias: false, eps });
-  const wn = weightNormLinear.forward({ x: white, params: { v: tensor(v, [outF, inF]), g: fromArray(gamma, [outF], 'float64') }, state: {}, mode: 'train' }, wnOptions).y;
+  const wnLinear = weightNormLinear.create({ inFeatures: inF, outFeatures: outF, bias: false, eps });
+  const wn = wnLinear.forward({ x: white, params: { v: tensor(v, [outF, inF]), g: fromArray(gamma, [outF], 'float64') }, state: {}, mode: 'train' }).y;
   const second = maxAbsDiff(bnOf(white), wn);
   return {
     n,

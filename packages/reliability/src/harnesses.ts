@@ -6,7 +6,8 @@
  */
 import fc from 'fast-check';
 import { batchNorm } from '@normkit/batch-norm';
-import type { Dtype, Mode, Normalizer, Tensor } from '@normkit/core';
+import { dtypeOf } from '@normkit/core';
+import type { BoundNormalizer, Dtype, Mode, Normalizer, Tensor } from '@normkit/core';
 import { layerNorm } from '@normkit/layer-norm';
 import { weightNorm, weightNormLinear } from '@normkit/weight-norm';
 import { maxAbs } from './compare.js';
@@ -27,7 +28,7 @@ import { contiguousSpec, drawValues, dtypeArb, makeView, shapeArb, sizeArb, valu
 
 /** How to deviate from a case when building it. */
 export interface Variant {
-  /** Force every tensor (x, dy, params, state) to this dtype. */
+  /** Force every tensor (x, dy, params, floating state) to this dtype (counters stay float64). */
   readonly dtype?: Dtype;
   /** Lay every tensor out row-major contiguous. */
   readonly contiguous?: boolean;
@@ -39,6 +40,9 @@ export interface Variant {
 
 /** The arguments of one forward + backward call. */
 export interface Built {
+  /** The plugin bound to the case's options (`plugin.create(input)`): what the call runs. */
+  readonly bound: BoundNormalizer<any>;
+  /** The resolved options (`bound.options`), for the reference. */
   readonly options: object;
   readonly mode: Mode;
   readonly x: Tensor;
@@ -61,6 +65,19 @@ export interface Expected {
   readonly minVariance: number;
   /** The eps in force (0 for none). */
   readonly eps: number;
+  /**
+   * For the plugins on core's engine, what `saved` must hold besides `x` (core's `NormSaved`):
+   * per statistics group the center used and `1/√(σ² + ε)`, and whether they are batch
+   * statistics. Absent when the reference does not say.
+   */
+  readonly saved?: ExpectedSaved;
+}
+
+/** The per-group values of core's `NormSaved`, from the reference (float64, group order). */
+export interface ExpectedSaved {
+  readonly center: Float64Array;
+  readonly invStd: Float64Array;
+  readonly batchStats: boolean;
 }
 
 /** A plugin under test. */
@@ -72,6 +89,22 @@ export interface Harness<C> {
   build(c: C, variant?: Variant): Built;
   /** The reference result, or the error code the plugin must throw. */
   reference(b: Built): Expected | { readonly throws: string };
+}
+
+/** State entries that are float64 counters whatever the dtype. */
+export const COUNTERS: readonly string[] = ['numBatchesTracked'];
+
+/**
+ * The dtype rule of the contract: parameters and floating state must have `x`'s dtype
+ * (`E_DTYPE` otherwise, before anything is computed, as PyTorch raises); counters
+ * (`numBatchesTracked`) are float64 whatever `x` is; `dy` may be either dtype.
+ *
+ * @returns `E_DTYPE` when a parameter or floating state entry has another dtype than `x`, else `null`
+ */
+export function dtypeRuleViolation(b: Built): 'E_DTYPE' | null {
+  const dtype = dtypeOf(b.x);
+  const floating = [...Object.values(b.params), ...Object.entries(b.state).filter(([name]) => !COUNTERS.includes(name)).map(([, t]) => t)];
+  return floating.some((t) => dtypeOf(t) !== dtype) ? 'E_DTYPE' : null;
 }
 
 function view(values: Float64Array, shape: readonly number[], dtype: Dtype, spec: ViewSpec, variant: Variant): Tensor {
@@ -90,6 +123,12 @@ function sizeOfShape(shape: readonly number[]): number {
 interface Common {
   readonly mode: Mode;
   readonly xDtype: Dtype;
+  /** The upstream gradient's dtype: either, independently of x (dx follows x). */
+  readonly dyDtype: Dtype;
+  /**
+   * The dtype of parameters and floating state: x's in four cases of five; the other dtype
+   * in the fifth, where the call must throw `E_DTYPE` (the contract's dtype rule).
+   */
   readonly paramDtype: Dtype;
   readonly values: ValueSpec;
   readonly seed: number;
@@ -97,16 +136,23 @@ interface Common {
   readonly dySpec: ViewSpec;
 }
 
+function otherDtype(dtype: Dtype): Dtype {
+  return dtype === 'float32' ? 'float64' : 'float32';
+}
+
 function commonArb(rank: number, modes: readonly Mode[]): fc.Arbitrary<Common> {
-  return fc.record({
-    mode: fc.constantFrom(...modes),
-    xDtype: dtypeArb,
-    paramDtype: dtypeArb,
-    values: valueSpecArb,
-    seed: fc.integer({ min: 0, max: 0x7fffffff }),
-    xSpec: viewSpecArb(rank),
-    dySpec: viewSpecArb(rank),
-  });
+  return fc
+    .record({
+      mode: fc.constantFrom(...modes),
+      xDtype: dtypeArb,
+      dyDtype: dtypeArb,
+      mixedDtypes: fc.oneof({ arbitrary: fc.constant(false), weight: 4 }, { arbitrary: fc.constant(true), weight: 1 }),
+      values: valueSpecArb,
+      seed: fc.integer({ min: 0, max: 0x7fffffff }),
+      xSpec: viewSpecArb(rank),
+      dySpec: viewSpecArb(rank),
+    })
+    .map(({ mixedDtypes, ...rest }) => ({ ...rest, paramDtype: mixedDtypes ? otherDtype(rest.xDtype) : rest.xDtype }));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -146,7 +192,7 @@ export const batchNormHarness: Harness<BatchNormCase> = {
     const rank = c.shape.length;
     const axis = c.channelAxis < 0 ? c.channelAxis + rank : c.channelAxis;
     const C = c.shape[axis];
-    const options = batchNorm.resolveOptions({
+    const bound = batchNorm.create({
       numFeatures: C,
       eps: variant.eps ?? c.eps,
       momentum: c.momentum,
@@ -154,6 +200,7 @@ export const batchNormHarness: Harness<BatchNormCase> = {
       trackRunningStats: c.trackRunningStats,
       channelAxis: c.channelAxis,
     });
+    const options = bound.options;
     const n = sizeOfShape(c.shape);
     const xValues = variant.xValues ?? drawValues(n, c.values);
     const params: Record<string, Tensor> = {};
@@ -169,16 +216,19 @@ export const batchNormHarness: Harness<BatchNormCase> = {
       state.numBatchesTracked = makeView([c.numBatchesTracked], [], 'float64');
     }
     return {
+      bound,
       options,
       mode: c.mode,
       x: view(xValues, c.shape, c.xDtype, c.xSpec, variant),
       xValues,
-      dy: view(draws(n, c.seed + 5, 0, 1), c.shape, c.xDtype, c.dySpec, variant),
+      dy: view(draws(n, c.seed + 5, 0, 1), c.shape, c.dyDtype, c.dySpec, variant),
       params,
       state,
     };
   },
   reference(b) {
+    const violation = dtypeRuleViolation(b);
+    if (violation !== null) return { throws: violation };
     const o = b.options as Parameters<typeof refBatchNormForward>[4];
     const fwd = refBatchNormForward(b.x, b.params, b.state, b.mode, o);
     if (fwd.usedBatchStats && fwd.count <= 1) return { throws: 'E_DEGENERATE' };
@@ -216,7 +266,8 @@ export const batchNormHarness: Harness<BatchNormCase> = {
       scale['state.runningVar'] = maxAbs(valuesOf(b.state.runningVar)) + 2 * maxAbs(fwd.variance);
       scale['state.numBatchesTracked'] = fwd.next.numBatchesTracked;
     }
-    return { y: fwd.y, dx: bwd.dx, grads, state, scale, minVariance: fwd.usedBatchStats ? Math.min(...fwd.variance) : Infinity, eps: o.eps };
+    const saved = { center: fwd.mean, invStd: fwd.variance.map((v) => 1 / Math.sqrt(v + o.eps)), batchStats: fwd.usedBatchStats };
+    return { y: fwd.y, dx: bwd.dx, grads, state, scale, minVariance: fwd.usedBatchStats ? Math.min(...fwd.variance) : Infinity, eps: o.eps, saved };
   },
 };
 
@@ -253,7 +304,8 @@ export const layerNormHarness: Harness<LayerNormCase> = {
   caseArb: layerNormCaseArb,
   build(c, variant = {}) {
     const normalizedShape = c.shape.slice(c.shape.length - c.normalizedRank);
-    const options = layerNorm.resolveOptions({ normalizedShape, eps: variant.eps ?? c.eps, elementwiseAffine: c.elementwiseAffine, bias: c.bias });
+    const bound = layerNorm.create({ normalizedShape, eps: variant.eps ?? c.eps, elementwiseAffine: c.elementwiseAffine, bias: c.bias });
+    const options = bound.options;
     const n = sizeOfShape(c.shape);
     const H = sizeOfShape(normalizedShape);
     const xValues = variant.xValues ?? drawValues(n, c.values);
@@ -263,16 +315,19 @@ export const layerNormHarness: Harness<LayerNormCase> = {
       if (c.bias) params.bias = view(draws(H, c.seed + 2, 0, 1), normalizedShape, c.paramDtype, c.paramSpecs[1], variant);
     }
     return {
+      bound,
       options,
       mode: c.mode,
       x: view(xValues, c.shape, c.xDtype, c.xSpec, variant),
       xValues,
-      dy: view(draws(n, c.seed + 5, 0, 1), c.shape, c.xDtype, c.dySpec, variant),
+      dy: view(draws(n, c.seed + 5, 0, 1), c.shape, c.dyDtype, c.dySpec, variant),
       params,
       state: {},
     };
   },
   reference(b) {
+    const violation = dtypeRuleViolation(b);
+    if (violation !== null) return { throws: violation };
     const o = b.options as Parameters<typeof refLayerNormForward>[2];
     const fwd = refLayerNormForward(b.x, b.params, o);
     const bwd = refLayerNormBackward(b.x, b.dy, b.params, fwd, o);
@@ -305,6 +360,7 @@ export const layerNormHarness: Harness<LayerNormCase> = {
       },
       minVariance: Math.min(...fwd.variance),
       eps: o.eps,
+      saved: { center: fwd.mean, invStd: fwd.variance.map((v) => 1 / Math.sqrt(v + o.eps)), batchStats: true },
     };
   },
 };
@@ -336,23 +392,27 @@ export const weightNormHarness: Harness<WeightNormCase> = {
   plugin: weightNorm,
   caseArb: weightNormCaseArb,
   build(c, variant = {}) {
-    const options = weightNorm.resolveOptions({ shape: c.shape, dim: c.dim, eps: variant.eps ?? c.eps });
+    const bound = weightNorm.create({ shape: c.shape, dim: c.dim, eps: variant.eps ?? c.eps });
+    const options = bound.options;
     const n = sizeOfShape(c.shape);
     const xValues = variant.xValues ?? drawValues(n, c.values);
     const gShape = options.dim === null ? [] : c.shape.map((d, k) => (k === options.dim ? d : 1));
     const gValues = draws(sizeOfShape(gShape), c.seed + 1, 1, 0.5);
     const g = gShape.length === 0 ? makeView(gValues, [], variant.dtype ?? c.paramDtype) : view(gValues, gShape, c.paramDtype, c.gSpec, variant);
     return {
+      bound,
       options,
       mode: c.mode,
       x: view(xValues, c.shape, c.xDtype, c.xSpec, variant),
       xValues,
-      dy: view(draws(n, c.seed + 5, 0, 1), c.shape, c.xDtype, c.dySpec, variant),
+      dy: view(draws(n, c.seed + 5, 0, 1), c.shape, c.dyDtype, c.dySpec, variant),
       params: { g },
       state: {},
     };
   },
   reference(b) {
+    const violation = dtypeRuleViolation(b);
+    if (violation !== null) return { throws: violation };
     const o = b.options as Parameters<typeof refWeightNormForward>[2];
     const fwd = refWeightNormForward(b.x, b.params.g, o);
     if (o.eps === null && fwd.norms.some((v) => v === 0)) return { throws: 'E_DEGENERATE' };
@@ -404,7 +464,8 @@ export const linearHarness: Harness<LinearCase> = {
   caseArb: linearCaseArb,
   build(c, variant = {}) {
     const inFeatures = c.shape[c.shape.length - 1];
-    const options = weightNormLinear.resolveOptions({ inFeatures, outFeatures: c.outFeatures, bias: c.bias, eps: variant.eps ?? c.eps });
+    const bound = weightNormLinear.create({ inFeatures, outFeatures: c.outFeatures, bias: c.bias, eps: variant.eps ?? c.eps });
+    const options = bound.options;
     const n = sizeOfShape(c.shape);
     const yShape = [...c.shape.slice(0, -1), c.outFeatures];
     const xValues = variant.xValues ?? drawValues(n, c.values);
@@ -414,16 +475,19 @@ export const linearHarness: Harness<LinearCase> = {
     };
     if (c.bias) params.bias = view(draws(c.outFeatures, c.seed + 3, 0, 1), [c.outFeatures], c.paramDtype, c.paramSpecs[2], variant);
     return {
+      bound,
       options,
       mode: c.mode,
       x: view(xValues, c.shape, c.xDtype, c.xSpec, variant),
       xValues,
-      dy: view(draws(sizeOfShape(yShape), c.seed + 5, 0, 1), yShape, c.xDtype, c.dyShapeSpec, variant),
+      dy: view(draws(sizeOfShape(yShape), c.seed + 5, 0, 1), yShape, c.dyDtype, c.dyShapeSpec, variant),
       params,
       state: {},
     };
   },
   reference(b) {
+    const violation = dtypeRuleViolation(b);
+    if (violation !== null) return { throws: violation };
     const o = b.options as Parameters<typeof refLinearForward>[2];
     const y = refLinearForward(b.x, b.params as { v: Tensor; g: Tensor; bias?: Tensor }, o);
     const bwd = refLinearBackward(b.x, b.dy, b.params as { v: Tensor; g: Tensor; bias?: Tensor }, o);

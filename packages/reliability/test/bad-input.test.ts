@@ -1,16 +1,20 @@
 /**
- * Bad input loses nothing: a table over every public entry point (plugin forward/backward,
- * Layer methods, loadStateDict, option resolution, initFromBatch; the CLI is in cli.test.ts)
+ * Bad input loses nothing: a table over every public entry point (the bound plugin's
+ * forward/backward, Layer methods, loadStateDict, option resolution and `create`,
+ * initFromBatch; the CLI is in cli.test.ts)
  * and every kind of bad input. Each row must throw a NormkitError with the documented code
  * and leave parameters, running statistics, accumulated gradients, the saved context and
  * the caller's tensors bit-for-bit as they were (byte copies of whole buffers, taken before).
  *
  * "dy from another call" can only be detected by its shape: a dy of another call's shape is
  * E_SHAPE; a dy of the same shape is indistinguishable from a legitimate one (last test).
+ *
+ * The dtype rule: parameters and floating state must have x's dtype (E_DTYPE, as PyTorch
+ * raises on mixed dtypes); counters (numBatchesTracked) are float64; dy may be either dtype.
  */
 import { describe, expect, it } from 'vitest';
 import ndarray from 'ndarray';
-import { isNormkitError, toContiguous, full } from '@normkit/core';
+import { isNormkitError, toContiguous, toDtype, full } from '@normkit/core';
 import type { Layer, Tensor } from '@normkit/core';
 import { initFromBatch, WeightNormLinear } from '@normkit/weight-norm';
 import { randn } from '@normkit/testkit';
@@ -51,6 +55,11 @@ function referenceDx(make: () => Fixture): Float64Array {
   return valuesOf(twin.layer.backward(twin.dy));
 }
 
+/** Table rows with the expected code in the title (`label → code`); the bad value stays out of it. */
+function titled<R extends readonly [string, unknown, Code, ...unknown[]]>(rows: readonly R[]): R[] {
+  return rows.map((row) => [`${row[0]} → ${row[2]}`, ...row.slice(1)] as unknown as R);
+}
+
 const int32 = (shape: number[]): unknown => ndarray(new Int32Array(shape.reduce((a, b) => a * b, 1)), shape);
 const uint8 = (shape: number[]): unknown => ndarray(new Uint8Array(shape.reduce((a, b) => a * b, 1)), shape);
 const plainArray = (t: Tensor): unknown => Array.from(valuesOf(t));
@@ -73,6 +82,7 @@ function badInputs(f: Fixture): [string, unknown, Code][] {
     ['a string', 'x', 'E_DTYPE'],
     ['strides outside the buffer', outOfBuffer(f.x), 'E_SHAPE'],
     ['non-integer shape', badShape(f.x), 'E_SHAPE'],
+    ['float32 x for float64 parameters (no silent promotion)', toDtype(f.x, 'float32'), 'E_DTYPE'],
   ];
 }
 
@@ -101,10 +111,36 @@ function badParams(f: Fixture): [string, unknown, Code][] {
     [`params.${first} misshapen`, { ...params, [first]: randn([...p.shape.map((d) => d + 1)], 7) }, 'E_SHAPE'],
     [`params.${first} Int32Array`, { ...params, [first]: int32(p.shape.slice()) }, 'E_DTYPE'],
     [`params.${first} a plain array`, { ...params, [first]: plainArray(p) }, 'E_DTYPE'],
+    [`params.${first} float32 while x is float64`, { ...params, [first]: toDtype(p, 'float32') }, 'E_DTYPE'],
     ['params null', null, 'E_STATE'],
     ['params with an own "__proto__" key', withOwnKey(params, '__proto__', p), 'E_STATE'],
     ['params with an own "constructor" key', withOwnKey(params, 'constructor', p), 'E_STATE'],
   ];
+}
+
+/**
+ * Kinds of bad `saved` values: not a forward result at all, and a real forward result (of
+ * the fixture's layer, on its good input) with one entry missing, or with a typed array of
+ * the wrong length or an input tensor that does not fit the options in its place.
+ */
+function badSaved(f: Fixture): [string, unknown][] {
+  const saved = f.layer.normalizer.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'train' }).saved as Record<string, unknown>;
+  const rows: [string, unknown][] = [
+    ['saved null', null],
+    ['saved {}', {}],
+    ['saved a number', 7],
+  ];
+  for (const [key, value] of Object.entries(saved)) {
+    const { [key]: _dropped, ...without } = saved;
+    rows.push([`saved without ${key}`, without]);
+    if (value instanceof Float64Array) rows.push([`saved.${key} one value short`, { ...saved, [key]: value.slice(1) }]);
+    else if (isTensorLike(value)) rows.push([`saved.${key} of a shape these options refuse`, { ...saved, [key]: f.mismatched }]);
+  }
+  return rows;
+}
+
+function isTensorLike(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'shape' in value && 'data' in value;
 }
 
 /** Kinds of bad state dicts for loadStateDict (from the layer's own). */
@@ -143,44 +179,47 @@ function badStateDicts(f: Fixture): [string, unknown, Code, object?][] {
 describe.each(FIXTURES.map((make) => [make().name, make] as const))('%s', (_name, make) => {
   const proto = make();
 
-  describe('plugin.forward', () => {
-    it.each(badInputs(proto))('x: %s → %s', (_k, bad, code) => {
+  describe('bound forward (plugin.create(options).forward)', () => {
+    it.each(titled(badInputs(proto)))('x: %s', (_k, bad, code) => {
       const f = make();
-      const { plugin } = f.layer;
-      expectRejected(code, f.layer, { x: f.x, bad }, () =>
-        plugin.forward({ x: bad as Tensor, params: f.layer.params, state: f.layer.state, mode: f.layer.mode }, f.layer.options),
-      );
+      const bound = f.layer.normalizer;
+      expectRejected(code, f.layer, { x: f.x, bad }, () => bound.forward({ x: bad as Tensor, params: f.layer.params, state: f.layer.state, mode: f.layer.mode }));
     });
-    it.each(badParams(proto))('%s → %s', (_k, bad, code) => {
+    it.each(titled(badParams(proto)))('%s', (_k, bad, code) => {
       const f = make();
-      expectRejected(code, f.layer, { x: f.x }, () => f.layer.plugin.forward({ x: f.x, params: bad as never, state: f.layer.state, mode: 'train' }, f.layer.options));
+      expectRejected(code, f.layer, { x: f.x }, () => f.layer.normalizer.forward({ x: f.x, params: bad as never, state: f.layer.state, mode: 'train' }));
     });
   });
 
-  describe('plugin.backward', () => {
-    it.each(badGradients(proto))('%s → %s', (_k, bad, code) => {
+  describe('bound backward', () => {
+    it.each(titled(badGradients(proto)))('%s', (_k, bad, code) => {
       const f = make();
-      const fwd = f.layer.plugin.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'train' }, f.layer.options);
-      expectRejected(code, f.layer, { x: f.x, bad }, () => f.layer.plugin.backward({ dy: bad as Tensor, params: f.layer.params, saved: fwd.saved }, f.layer.options));
+      const fwd = f.layer.normalizer.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'train' });
+      expectRejected(code, f.layer, { x: f.x, bad }, () => f.layer.normalizer.backward({ dy: bad as Tensor, params: f.layer.params, saved: fwd.saved }));
     });
-    it.each([
-      ['saved null', null],
-      ['saved {}', {}],
-      ['saved a number', 7],
-    ] as const)('%s → E_STATE', (_k, saved) => {
+    it.each(badSaved(proto))('%s → E_STATE', (label) => {
       const f = make();
-      if (f.name === 'batch-norm') return; // KNOWN BUG: TypeError instead — see regressions.test.ts
-      expectRejected('E_STATE', f.layer, { dy: f.dy }, () => f.layer.plugin.backward({ dy: f.dy, params: f.layer.params, saved: saved as never }, f.layer.options));
+      const saved = badSaved(f).find(([k]) => k === label)?.[1];
+      expectRejected('E_STATE', f.layer, { dy: f.dy }, () => f.layer.normalizer.backward({ dy: f.dy, params: f.layer.params, saved: saved as never }));
     });
-    it.each(badParams(proto))('%s → %s', (_k, bad, code) => {
+    it.each(titled(badParams(proto)))('%s', (_k, bad, code) => {
       const f = make();
-      const fwd = f.layer.plugin.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'train' }, f.layer.options);
-      expectRejected(code, f.layer, { dy: f.dy }, () => f.layer.plugin.backward({ dy: f.dy, params: bad as never, saved: fwd.saved }, f.layer.options));
+      const fwd = f.layer.normalizer.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'train' });
+      expectRejected(code, f.layer, { dy: f.dy }, () => f.layer.normalizer.backward({ dy: f.dy, params: bad as never, saved: fwd.saved }));
+    });
+    it('dy of the other dtype is accepted (float32 dy, float64 x): dx has x’s dtype and the value of the float64 call', () => {
+      const f = make();
+      const fwd = f.layer.normalizer.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'train' });
+      const dy32 = toDtype(f.dy, 'float32');
+      const mixed = f.layer.normalizer.backward({ dy: dy32, params: f.layer.params, saved: fwd.saved });
+      const same = f.layer.normalizer.backward({ dy: toDtype(dy32, 'float64'), params: f.layer.params, saved: fwd.saved });
+      expect(mixed.dx.data).toBeInstanceOf(Float64Array);
+      expect(Array.from(valuesOf(mixed.dx))).toEqual(Array.from(valuesOf(same.dx)));
     });
   });
 
   describe('Layer.forward keeps params, state, grads and the saved context', () => {
-    it.each(badInputs(proto))('x: %s → %s', (_k, bad, code) => {
+    it.each(titled(badInputs(proto)))('x: %s', (_k, bad, code) => {
       const f = make();
       const dx = referenceDx(make);
       expectRejected(code, f.layer, { x: f.x, bad }, () => f.layer.forward(bad as Tensor));
@@ -189,7 +228,7 @@ describe.each(FIXTURES.map((make) => [make().name, make] as const))('%s', (_name
   });
 
   describe('Layer.backward', () => {
-    it.each(badGradients(proto))('%s → %s', (_k, bad, code) => {
+    it.each(titled(badGradients(proto)))('%s', (_k, bad, code) => {
       const f = make();
       const dx = referenceDx(make);
       expectRejected(code, f.layer, { bad }, () => f.layer.backward(bad as Tensor));
@@ -203,7 +242,7 @@ describe.each(FIXTURES.map((make) => [make().name, make] as const))('%s', (_name
   });
 
   describe('Layer.loadStateDict (all or nothing)', () => {
-    it.each(badStateDicts(proto))('%s → %s', (_k, dict, code, options) => {
+    it.each(titled(badStateDicts(proto)))('%s', (_k, dict, code, options) => {
       const f = make();
       const dx = referenceDx(make);
       expectRejected(code, f.layer, { dict: dict as object }, () => f.layer.loadStateDict(dict as never, options as never));
@@ -212,17 +251,16 @@ describe.each(FIXTURES.map((make) => [make().name, make] as const))('%s', (_name
   });
 
   describe('options', () => {
-    it.each(proto.badOptions)('%s → E_OPTION (resolveOptions and the Layer constructor)', (_k, options) => {
+    it.each(proto.badOptions)('%s → E_OPTION (resolveOptions, create and the Layer constructor)', (_k, options) => {
       const f = make();
       expectRejected('E_OPTION', null, {}, () => f.layer.plugin.resolveOptions(options as never));
+      expectRejected('E_OPTION', null, {}, () => f.layer.plugin.create(options as never));
       const Ctor = f.layer.constructor as new (o: unknown, i: object) => Layer<any>;
-      if (f.name === 'weight-norm' && options === null) return; // KNOWN BUG: TypeError instead — see regressions.test.ts
       expectRejected('E_OPTION', null, {}, () => new Ctor(options, { dtype: 'float64' }));
     });
-    it('a mode other than train/eval → E_OPTION (batch norm and layer norm document it)', () => {
+    it('a mode other than train/eval → E_OPTION', () => {
       const f = make();
-      if (f.name !== 'batch-norm' && f.name !== 'layer-norm') return; // weight norm ignores mode: see README
-      expectRejected('E_OPTION', f.layer, { x: f.x }, () => f.layer.plugin.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'test' as never }, f.layer.options));
+      expectRejected('E_OPTION', f.layer, { x: f.x }, () => f.layer.normalizer.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'test' as never }));
     });
     it('Layer init.dtype other than float32/float64 → E_OPTION', () => {
       const f = make();
@@ -252,8 +290,33 @@ describe('plugin-specific rejections', () => {
       [withOwnKey(state, 'constructor', runningMean), 'E_STATE'],
     ];
     for (const [bad, code] of cases) {
-      expectRejected(code, f.layer, { x: f.x }, () => f.layer.plugin.forward({ x: f.x, params: f.layer.params, state: bad as never, mode: 'train' }, f.layer.options));
+      expectRejected(code, f.layer, { x: f.x }, () => f.layer.normalizer.forward({ x: f.x, params: f.layer.params, state: bad as never, mode: 'train' }));
     }
+  });
+
+  it('batch norm: floating state of the other dtype than x → E_DTYPE; the step counter must be float64 whatever x is', () => {
+    const f = FIXTURES[0]();
+    const state = f.layer.state as Record<string, Tensor>;
+    const params = f.layer.params as Record<string, Tensor>;
+    const x32 = toDtype(f.x, 'float32');
+    const params32 = { weight: toDtype(params.weight, 'float32'), bias: toDtype(params.bias, 'float32') };
+    const cases: [Tensor, Record<string, Tensor>, Record<string, Tensor>][] = [
+      [f.x, params, { ...state, runningMean: toDtype(state.runningMean, 'float32') }],
+      [f.x, params, { ...state, runningVar: toDtype(state.runningVar, 'float32') }],
+      [f.x, params, { ...state, numBatchesTracked: toDtype(state.numBatchesTracked, 'float32') }],
+      // float32 x with float32 parameters and running statistics: the counter stays float64.
+      [x32, params32, { ...state, runningMean: toDtype(state.runningMean, 'float32'), runningVar: toDtype(state.runningVar, 'float32'), numBatchesTracked: toDtype(state.numBatchesTracked, 'float32') }],
+      // float32 x with float64 running statistics.
+      [x32, params32, state],
+    ];
+    for (const mode of ['train', 'eval'] as const) {
+      for (const [x, p, s] of cases) {
+        expectRejected('E_DTYPE', f.layer, { x, ...p, ...s }, () => f.layer.normalizer.forward({ x, params: p, state: s, mode }));
+      }
+    }
+    // The same float32 call with a float64 counter is accepted.
+    const ok = { runningMean: toDtype(state.runningMean, 'float32'), runningVar: toDtype(state.runningVar, 'float32'), numBatchesTracked: state.numBatchesTracked };
+    expect(f.layer.normalizer.forward({ x: x32, params: params32, state: ok, mode: 'train' }).state.numBatchesTracked?.data).toBeInstanceOf(Float64Array);
   });
 
   it('batch norm: one value per channel with batch statistics → E_DEGENERATE (train, and eval without running statistics)', () => {
@@ -266,8 +329,8 @@ describe('plugin-specific rejections', () => {
 
   it('batch norm: a channel axis the input lacks → E_OPTION', () => {
     const f = FIXTURES[0]();
-    const o = f.layer.plugin.resolveOptions({ numFeatures: 3, channelAxis: 5 });
-    expectRejected('E_OPTION', f.layer, { x: f.x }, () => f.layer.plugin.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'train' }, o));
+    const bound = f.layer.plugin.create({ numFeatures: 3, channelAxis: 5 });
+    expectRejected('E_OPTION', f.layer, { x: f.x }, () => bound.forward({ x: f.x, params: f.layer.params, state: f.layer.state, mode: 'train' }));
   });
 
   it('weight norm: a zero-norm slice without eps → E_DEGENERATE; with eps it is finite', () => {
@@ -275,8 +338,8 @@ describe('plugin-specific rejections', () => {
     const v = toContiguous(f.x);
     for (let j = 0; j < 4; j++) v.set(1, j, 0);
     expectRejected('E_DEGENERATE', f.layer, { v }, () => f.layer.forward(v));
-    const withEps = f.layer.plugin.resolveOptions({ shape: [3, 4], dim: 0, eps: 1e-6 });
-    const out = f.layer.plugin.forward({ x: v, params: f.layer.params, state: {}, mode: 'train' }, withEps);
+    const withEps = f.layer.plugin.create({ shape: [3, 4], dim: 0, eps: 1e-6 });
+    const out = withEps.forward({ x: v, params: f.layer.params, state: {}, mode: 'train' });
     expect(valuesOf(out.y).every(Number.isFinite)).toBe(true);
   });
 
@@ -286,7 +349,7 @@ describe('plugin-specific rejections', () => {
     const params = layer.params as Record<string, Tensor>;
     const v = toContiguous(params.v);
     for (let i = 0; i < 4; i++) v.set(2, i, 0);
-    expectRejected('E_DEGENERATE', layer, { x: f.x }, () => layer.plugin.forward({ x: f.x, params: { ...params, v }, state: {}, mode: 'train' }, layer.options));
+    expectRejected('E_DEGENERATE', layer, { x: f.x }, () => layer.normalizer.forward({ x: f.x, params: { ...params, v }, state: {}, mode: 'train' }));
     expectRejected('E_DEGENERATE', layer, {}, () => layer.initFromBatch(randn([1, 4], 3)));
     expectRejected('E_DEGENERATE', layer, {}, () => layer.initFromBatch(full([6, 4], 'float64', 2)));
     expectRejected('E_SHAPE', layer, {}, () => layer.initFromBatch(randn([6, 5], 3)));

@@ -48,6 +48,10 @@ const ROWS: [string, string[]][] = [
   ['a module that does not parse', ['gradcheck', module('broken.mjs', 'export default {')]],
   ['a module that exports no plugin', ['gradcheck', module('empty.mjs', 'export const x = 1;')]],
   ['a module exporting a non-normalizer', ['gradcheck', module('bad.mjs', 'export default { meta: 1, ["__proto__"]: {}, constructor: 2 };')]],
+  [
+    'a module exporting a definition not wrapped in defineNormalizer (bind, no create)',
+    ['gradcheck', module('definition.mjs', "export default { meta: { name: 'd', version: '1', description: 'd', formula: 'y' }, modes: ['train'], exampleOptions: [{}], resolveOptions: (o) => o, bind: () => ({}) };")],
+  ],
   ['conformance without a folder', ['conformance']],
   ['conformance with two folders', ['conformance', vectors, vectors]],
   ['conformance on a missing folder', ['conformance', join(work, 'nope')]],

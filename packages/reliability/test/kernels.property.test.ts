@@ -3,7 +3,8 @@
  * and primes), strided views (transposed, sliced, stepped, reversed, offset), dtypes,
  * valid options and both modes:
  *
- * 1. the fast kernel equals the plain-loop float64 reference (forward, backward, state);
+ * 1. the fast kernel equals the plain-loop float64 reference (forward, backward, state, and
+ *    for the plugins on core's engine the saved per-group center and 1/√(σ² + ε));
  * 2. a strided view gives what its contiguous copy gives;
  * 3. float32 tracks float64 when the variance is ≫ eps;
  * 4. outputs are finite for finite inputs of any magnitude a dtype holds comfortably.
@@ -31,7 +32,7 @@ import {
   valuesOf,
 } from '../src/index.js';
 import type { Harness } from '../src/index.js';
-import { checkShapesAndDtypes, compareOutcome, expectThrows, isExpected, runCall } from './run.js';
+import { checkShapesAndDtypes, compareOutcome, compareSaved, expectThrows, isExpected, runCall } from './run.js';
 
 announceSeed('test/kernels.property.test.ts');
 afterAll(() => console.log(casesSummary('test/kernels.property.test.ts')));
@@ -50,6 +51,7 @@ describe.each(HARNESSES.map((h) => [h.name, h as Harness<unknown>] as const))('%
       const out = runCall(h, b);
       checkShapesAndDtypes(h, b, out);
       compareOutcome(name, out, expected, (_n, t) => rtolFor(t), expected.scale, b);
+      if (expected.saved !== undefined) compareSaved(name, out.saved, b, expected.saved);
       if (expected.state !== null && dtypeOf(out.state.numBatchesTracked) !== 'float64') throw new Error('numBatchesTracked must stay float64');
     }, RUNS.reference);
   });

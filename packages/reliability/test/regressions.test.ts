@@ -5,6 +5,7 @@
  * fail — flip them to `it` — once fixed.
  */
 import { describe, expect, it } from 'vitest';
+import ndarray from 'ndarray';
 import { BatchNorm, batchNorm } from '@normkit/batch-norm';
 import { NormkitError, fromArray, full, isNormkitError } from '@normkit/core';
 import type { Tensor } from '@normkit/core';
@@ -12,7 +13,8 @@ import { checkGradients } from '@normkit/gradcheck';
 import { LayerNorm, layerNorm } from '@normkit/layer-norm';
 import { randn } from '@normkit/testkit';
 import { WeightNorm, weightNorm } from '@normkit/weight-norm';
-import { layerBytes, layerChanges, valuesOf } from '../src/index.js';
+import { RTOL_STRIDED, assertClose, contiguousSpec, drawValues, layerBytes, layerChanges, makeView, maxAbs, valuesOf } from '../src/index.js';
+import type { ViewSpec } from '../src/index.js';
 
 function codeOf(call: () => unknown): string {
   try {
@@ -27,10 +29,10 @@ describe('bugs found by the suites (it: fixed; it.fails: not fixed yet)', () => 
   // Found by the bad-input table ("saved null/{}/a number → E_STATE"): batchNorm.backward
   // destructures `saved` without checking it. Minimal: batchNorm.backward({ dy, params, saved: null }).
   it('fixed: batch-norm backward with a saved value that is not a forward result → E_STATE (was a TypeError)', () => {
-    const options = batchNorm.resolveOptions({ numFeatures: 3 });
-    const { params } = batchNorm.init(options, 'float64');
+    const bn = batchNorm.create({ numFeatures: 3 });
+    const { params } = bn.init('float64');
     for (const saved of [null, {}, 7]) {
-      expect(codeOf(() => batchNorm.backward({ dy: randn([2, 3], 1), params, saved: saved as never }, options))).toBe('E_STATE');
+      expect(codeOf(() => bn.backward({ dy: randn([2, 3], 1), params, saved: saved as never }))).toBe('E_STATE');
     }
   });
 
@@ -56,14 +58,30 @@ describe('bugs found by the suites (it: fixed; it.fails: not fixed yet)', () => 
     expect(rejected || valuesOf(bn.runningMean as Tensor).every(Number.isFinite)).toBe(true);
   });
 
-  // Found by the "finite outputs" property beyond its stated range: the two-pass moments
-  // square (x − μ) in float64 and subtract (Σd)²/n; for |x − μ| ≳ 1e154 both overflow and
-  // Inf − Inf = NaN. Finite float64 inputs then give NaN (layer norm, batch norm without
-  // tracking) or a spurious E_NONFINITE (batch norm in training). Minimal: a row [3e200, 2e200].
-  it.fails('layer-norm: finite float64 input [3e200, 2e200] gives NaN (variance overflow in groupMomentsKernel)', () => {
-    const options = layerNorm.resolveOptions({ normalizedShape: 2, elementwiseAffine: false });
-    const { y } = layerNorm.forward({ x: fromArray([3e200, 2e200], [1, 2]), params: {}, state: {}, mode: 'train' }, options);
+  // Found by the "finite outputs" property beyond its stated range: the moments square
+  // deviations in float64, and for |x − μ| ≳ 1e154 the squares overflow. Re-checked against the
+  // engine's moments kernel (core/src/engine/kernels/moments.ts): its one-pass shifted sums
+  // (contiguous input, shift K = the first value) give Σ(x − K)² = ∞ and σ² = ∞ − ∞ = NaN; its
+  // two-pass fallback (strided input) gives Σ(x − μ)² = ∞ and NaN the same way. Finite float64
+  // inputs then still give NaN (layer norm, batch norm without tracking) or a spurious
+  // E_NONFINITE (batch norm in training). Minimal: a row [3e200, 2e200]. The `it` tests below
+  // pin the symptom, so each `it.fails` fails for the documented reason and no other.
+  it.fails('layer-norm: finite float64 input [3e200, 2e200] gives NaN (variance overflow in the engine moments kernel)', () => {
+    const ln = layerNorm.create({ normalizedShape: 2, elementwiseAffine: false });
+    const { y } = ln.forward({ x: fromArray([3e200, 2e200], [1, 2]), params: {}, state: {}, mode: 'train' });
     expect(valuesOf(y).every(Number.isFinite)).toBe(true);
+  });
+
+  it('known limit, pinned: layer-norm [3e200, 2e200] has a NaN variance (contiguous and strided input), so invStd and y are NaN; the mean is finite', () => {
+    const ln = layerNorm.create({ normalizedShape: 2, elementwiseAffine: false });
+    const contiguous = fromArray([3e200, 2e200], [1, 2]);
+    const strided = ndarray(new Float64Array([3e200, 0, 2e200, 0]), [1, 2], [4, 2], 0) as Tensor;
+    for (const x of [contiguous, strided]) {
+      const { y, saved } = ln.forward({ x, params: {}, state: {}, mode: 'train' });
+      expect(saved.center[0]).toBeCloseTo(2.5e200, -190);
+      expect(Number.isNaN(saved.invStd[0])).toBe(true);
+      expect(valuesOf(y).every(Number.isNaN)).toBe(true);
+    }
   });
 
   it.fails('batch-norm: finite float64 training batch with |x| ~ 1e200 → E_NONFINITE although every value is finite', () => {
@@ -71,14 +89,26 @@ describe('bugs found by the suites (it: fixed; it.fails: not fixed yet)', () => 
     expect(codeOf(() => bn.forward(fromArray([3e200, 2e200, -1e200], [3, 1])))).toBe('no error');
   });
 
+  it('known limit, pinned: that batch-norm batch is refused with E_NONFINITE whose message names the variance overflow, and nothing changes', () => {
+    const bn = new BatchNorm({ numFeatures: 1 }, { dtype: 'float64' });
+    const before = layerBytes(bn);
+    let error: unknown = null;
+    try {
+      bn.forward(fromArray([3e200, 2e200, -1e200], [3, 1]));
+    } catch (e) {
+      error = e;
+    }
+    expect(isNormkitError(error, 'E_NONFINITE')).toBe(true);
+    expect((error as Error).message).toContain('the variance overflows');
+    expect(layerChanges(before, bn)).toEqual([]);
+  });
+
   // Layer norm reads params with record[name], so inherited entries count; every other plugin
   // uses core's assertTensorMap (own properties only) and says E_STATE.
   it('fixed: layer-norm refuses params inherited through __proto__ with E_STATE, like the other plugins', () => {
     const ln = new LayerNorm({ normalizedShape: 4 }, { dtype: 'float64' });
     const inherited = Object.create(ln.params) as object;
-    const run = (plugin: typeof layerNorm): string =>
-      codeOf(() => plugin.forward({ x: randn([2, 4], 1), params: inherited as never, state: {}, mode: 'train' }, ln.options));
-    expect(run(layerNorm)).toBe('E_STATE');
+    expect(codeOf(() => ln.normalizer.forward({ x: randn([2, 4], 1), params: inherited as never, state: {}, mode: 'train' }))).toBe('E_STATE');
   });
 
   // Found by the gradcheck property (shrunk to shape [1]): with one element per slice dv ≡ 0,
@@ -106,6 +136,21 @@ describe('bugs found by the suites (it: fixed; it.fails: not fixed yet)', () => 
 });
 
 describe('fixed behaviour pinned by shrunk counterexamples', () => {
+  // Found by the "strided view = contiguous copy" property on the engine round (shrunk: layer
+  // norm without affine, x of shape [5] with values 1000 + 0.01·N(0, 1), |μ|/σ ≈ 1e5, once
+  // contiguous and once with stride 3): the contiguous normalizeCells loop folded the center
+  // into the offset, y = x·s + (β − c·s), whose two terms of size |c|·s ≈ 1.4e5 cancel to
+  // y ≈ 0.4 and left 2e-11 of rounding (the strided loop, (x − c)·s + β, was exact to 1e-16).
+  // Fixed in core on main (da8bf77, "engine kernels subtract the center instead of folding it").
+  it('fixed: layer-norm y of a strided view equals its contiguous copy within 1e-12 of scale when |mean|/σ ≈ 1e5', () => {
+    const values = drawValues(5, { seed: 0, center: 1000, scale: 0.01 });
+    const ln = layerNorm.create({ normalizedShape: [5], elementwiseAffine: false });
+    const run = (spec: ViewSpec) => ln.forward({ x: makeView(values, [5], 'float64', spec), params: {}, state: {}, mode: 'train' }).y;
+    const strided = run({ perm: [0], steps: [3], lo: [0], pad: 0 });
+    const contiguous = run(contiguousSpec(1));
+    assertClose('y strided vs contiguous', strided, contiguous, RTOL_STRIDED, maxAbs(valuesOf(contiguous)));
+  });
+
   it('Richardson extrapolation clears the weight-norm truncation alarm (so the backward pass is right)', () => {
     expect(checkGradients(weightNorm, { options: { shape: [2, 5], dim: 1, eps: null }, shapes: [[2, 5]], modes: ['train', 'eval'], seed: 2, richardson: true }).ok).toBe(true);
   });

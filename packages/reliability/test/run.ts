@@ -1,11 +1,13 @@
 import type { Tensor } from '@normkit/core';
 import { dtypeOf, isNormkitError } from '@normkit/core';
-import type { Built, Expected, Harness } from '../src/index.js';
-import { assertClose, changedEntries, recordBytes } from '../src/index.js';
+import type { Built, Expected, ExpectedSaved, Harness } from '../src/index.js';
+import { RTOL_FLOAT64, assertClose, changedEntries, maxAbs, recordBytes } from '../src/index.js';
 
 /** What one forward + backward call returned. */
 export interface Outcome {
   readonly y: Tensor;
+  /** What forward handed to backward. */
+  readonly saved: unknown;
   readonly state: Record<string, Tensor>;
   readonly dx: Tensor;
   readonly grads: Record<string, Tensor>;
@@ -18,9 +20,9 @@ export interface Outcome {
 export function runCall(h: Harness<unknown>, b: Built): Outcome {
   const before = recordBytes({ x: b.x, dy: b.dy, ...prefixed('params.', b.params), ...prefixed('state.', b.state) });
   try {
-    const fwd = h.plugin.forward({ x: b.x, params: b.params, state: b.state, mode: b.mode }, b.options);
-    const bwd = h.plugin.backward({ dy: b.dy, params: b.params, saved: fwd.saved }, b.options);
-    return { y: fwd.y, state: fwd.state as Record<string, Tensor>, dx: bwd.dx, grads: bwd.grads as Record<string, Tensor> };
+    const fwd = b.bound.forward({ x: b.x, params: b.params, state: b.state, mode: b.mode });
+    const bwd = b.bound.backward({ dy: b.dy, params: b.params, saved: fwd.saved });
+    return { y: fwd.y, saved: fwd.saved, state: fwd.state as Record<string, Tensor>, dx: bwd.dx, grads: bwd.grads as Record<string, Tensor> };
   } finally {
     const after = recordBytes({ x: b.x, dy: b.dy, ...prefixed('params.', b.params), ...prefixed('state.', b.state) });
     const changed = changedEntries(before, after);
@@ -87,6 +89,22 @@ export function compareOutcome(
       assertClose(`${label} state.${name}`, t, s, rtol(`state.${name}`, t), scale[`state.${name}`] ?? 0);
     }
   }
+}
+
+/**
+ * Checks the saved value of a plugin on core's engine (`NormSaved`) against the reference:
+ * the input by reference, and per group the center (1e-10 of max|x|) and 1/√(σ² + ε) (1e-10
+ * of its largest value), computed in float64 whatever the dtype, and the batch-statistics flag.
+ */
+export function compareSaved(label: string, saved: unknown, input: Built, expected: ExpectedSaved): void {
+  const s = saved as { x?: unknown; center?: unknown; invStd?: unknown; batchStats?: unknown };
+  if (s.x !== input.x) throw new Error(`${label}: saved.x is not the input itself`);
+  if (s.batchStats !== expected.batchStats) throw new Error(`${label}: saved.batchStats is ${String(s.batchStats)}, expected ${expected.batchStats}`);
+  for (const name of ['center', 'invStd'] as const) {
+    if (!(s[name] instanceof Float64Array)) throw new Error(`${label}: saved.${name} is not a Float64Array`);
+  }
+  assertClose(`${label} saved.center`, s.center as Float64Array, expected.center, RTOL_FLOAT64, maxAbs(input.xValues));
+  assertClose(`${label} saved.invStd`, s.invStd as Float64Array, expected.invStd, RTOL_FLOAT64, maxAbs(expected.invStd));
 }
 
 /** Narrows a reference result. */

@@ -1,5 +1,5 @@
-import { Layer, NormkitError, arrayTypeOf, assertTensor, assertTensorMap, booleanOption, defineNormalizer, dtypeOf, formatShape, isContiguous, numberOption, readOptions, tensor, toContiguous, zeros } from '@normkit/core';
-import type { Dtype, LayerInit, NormalizerTypes, Tensor, TensorMap } from '@normkit/core';
+import { Layer, NormkitError, arrayTypeOf, assertTensor, booleanOption, checkForward, checkOut, defineNormalizer, dtypeOf, formatShape, isContiguous, numberOption, outputOf, readOptions, tensor, toContiguous, zeros } from '@normkit/core';
+import type { ForwardSpec, LayerInit, NormalizerTypes, Tensor, TensorMap } from '@normkit/core';
 import { Rng, mixSeed } from '../random.js';
 
 /** Options of {@link dense} as a user writes them. */
@@ -36,6 +36,7 @@ export interface DenseSaved {
 
 /** The type bag of {@link dense}. */
 export interface DenseTypes extends NormalizerTypes {
+  Name: 'dense';
   InputOptions: DenseInputOptions;
   Options: DenseOptions;
   Params: 'weight' | 'bias';
@@ -56,10 +57,6 @@ function resolveDenseOptions(input?: DenseInputOptions): DenseOptions {
   };
 }
 
-function paramShapes(o: DenseOptions): { weight: number[]; bias?: number[] } {
-  return o.bias ? { weight: [o.inFeatures, o.outFeatures], bias: [o.outFeatures] } : { weight: [o.inFeatures, o.outFeatures] };
-}
-
 function contiguous(t: Tensor): Tensor {
   return isContiguous(t) ? t : toContiguous(t);
 }
@@ -69,7 +66,8 @@ function contiguous(t: Tensor): Tensor {
  * normkit plugin so that `@normkit/gradcheck` can check its backward pass.
  *
  * `W` is `(in, out)`, the orientation of the notes' `xᵀW` (PyTorch stores the transpose).
- * Backward: `dx = dy·Wᵀ`, `dW = xᵀ·dy`, `db = Σ_rows dy`.
+ * Backward: `dx = dy·Wᵀ`, `dW = xᵀ·dy`, `db = Σ_rows dy`. Parameters have `x`'s dtype (core's
+ * validation, `E_DTYPE` otherwise); `dy` may be either dtype.
  *
  * The loops skip zero inputs, which are common here: MNIST pixels and ReLU outputs.
  */
@@ -86,95 +84,119 @@ export const dense = defineNormalizer<DenseTypes>({
     { inFeatures: 4, outFeatures: 6, bias: false, seed: 3 },
   ],
   resolveOptions: resolveDenseOptions,
-  paramShapes,
-  stateShapes: () => ({}),
-  init(o, dtype: Dtype = 'float32') {
-    const rng = new Rng(mixSeed(o.seed, 0x64656e));
-    const std = Math.sqrt(2 / o.inFeatures); // He et al. 2015, for ReLU networks
-    const w = new (arrayTypeOf(dtype))(o.inFeatures * o.outFeatures);
-    for (let i = 0; i < w.length; i++) w[i] = std * rng.normal();
-    const weight = tensor(w, [o.inFeatures, o.outFeatures]);
-    const params: TensorMap<'weight' | 'bias'> = o.bias ? { weight, bias: zeros([o.outFeatures], dtype) } : { weight };
-    return { params, state: {} };
-  },
-  exampleShapes: (o) => [[4, o.inFeatures]],
-  forward({ x, params, state }, o) {
-    const input = contiguous(assertTensor(x, 'x', { rank: 2 }));
-    if (input.shape[1] !== o.inFeatures) {
-      throw new NormkitError('E_SHAPE', `x: expected shape (N, ${o.inFeatures}), got ${formatShape(input.shape)}`, 'x');
-    }
-    const p = assertTensorMap(params, paramShapes(o), 'params');
-    const W = contiguous(p.weight);
-    const b = p.bias === undefined ? null : contiguous(p.bias);
-    const [n, inF] = input.shape;
+
+  bind(o) {
+    const inF = o.inFeatures;
     const outF = o.outFeatures;
-    const xd = input.data;
-    const xo = input.offset;
-    const wd = W.data;
-    const wo = W.offset;
-    const y = new (arrayTypeOf(dtypeOf(input)))(n * outF);
-    for (let i = 0; i < n; i++) {
-      const yRow = i * outF;
-      if (b !== null) for (let j = 0; j < outF; j++) y[yRow + j] = b.data[b.offset + j];
-      const xRow = xo + i * inF;
-      for (let k = 0; k < inF; k++) {
-        const xv = xd[xRow + k];
-        if (xv === 0) continue;
-        const wRow = wo + k * outF;
-        for (let j = 0; j < outF; j++) y[yRow + j] += xv * wd[wRow + j];
-      }
-    }
-    return { y: tensor(y, [n, outF]), state, saved: { x: input } };
-  },
-  backward({ dy, params, saved }, o) {
-    const x = saved.x;
-    const [n, inF] = x.shape;
-    const outF = o.outFeatures;
-    const g = contiguous(assertTensor(dy, 'dy', { shape: [n, outF] }));
-    const p = assertTensorMap(params, paramShapes(o), 'params');
-    const W = contiguous(p.weight);
-    const gd = g.data;
-    const go = g.offset;
-    const xd = x.data;
-    const xo = x.offset;
-    const wd = W.data;
-    const wo = W.offset;
-    const dW = new (arrayTypeOf(dtypeOf(W)))(inF * outF);
-    const dx = new (arrayTypeOf(dtypeOf(x)))(n * inF);
-    // dW = xᵀ·dy, row by row of x, skipping zero inputs.
-    for (let i = 0; i < n; i++) {
-      const gRow = go + i * outF;
-      const xRow = xo + i * inF;
-      for (let k = 0; k < inF; k++) {
-        const xv = xd[xRow + k];
-        if (xv === 0) continue;
-        const r = k * outF;
-        for (let j = 0; j < outF; j++) dW[r + j] += xv * gd[gRow + j];
-      }
-    }
-    if (o.inputGrad) {
-      // dx = dy·Wᵀ, through a transposed copy of W so that the inner loop is contiguous and
-      // zero entries of dy (common behind a ReLU) are skipped.
-      const wt = new (arrayTypeOf(dtypeOf(W)))(inF * outF);
-      for (let k = 0; k < inF; k++) for (let j = 0; j < outF; j++) wt[j * inF + k] = wd[wo + k * outF + j];
-      for (let i = 0; i < n; i++) {
-        const gRow = go + i * outF;
-        const dxRow = i * inF;
-        for (let j = 0; j < outF; j++) {
-          const gv = gd[gRow + j];
-          if (gv === 0) continue;
-          const r = j * inF;
-          for (let k = 0; k < inF; k++) dx[dxRow + k] += gv * wt[r + k];
+    const paramShapes: { weight: number[]; bias?: number[] } = o.bias ? { weight: [inF, outF], bias: [outF] } : { weight: [inF, outF] };
+    const spec: ForwardSpec = {
+      plugin: NAME,
+      minRank: 2,
+      checkShape: (shape) => (shape.length === 2 && shape[1] === inF ? null : `expected shape (N, ${inF}), got ${formatShape(shape)}`),
+      paramShapes,
+      stateShapes: {},
+    };
+
+    return {
+      paramShapes: () => paramShapes,
+      stateShapes: () => ({}),
+
+      init(dtype = 'float32') {
+        const rng = new Rng(mixSeed(o.seed, 0x64656e));
+        const std = Math.sqrt(2 / inF); // He et al. 2015, for ReLU networks
+        const w = new (arrayTypeOf(dtype))(inF * outF);
+        for (let i = 0; i < w.length; i++) w[i] = std * rng.normal();
+        const weight = tensor(w, [inF, outF]);
+        const params: TensorMap<'weight' | 'bias'> = o.bias ? { weight, bias: zeros([outF], dtype) } : { weight };
+        return { params, state: {} };
+      },
+
+      exampleShapes: () => [[4, inF]],
+
+      forward(args) {
+        // y is (N, out), not x's shape: core checks everything but `out`, which is checked here.
+        const { x, dtype, params } = checkForward({ ...args, out: undefined }, spec);
+        const input = contiguous(x);
+        const n = input.shape[0];
+        const out = args.out === undefined ? undefined : checkOut(args.out, [n, outF], dtype, [x, ...Object.values(params)]);
+        const W = contiguous(params.weight);
+        const b = params.bias === undefined ? null : contiguous(params.bias);
+        const xd = input.data;
+        const xo = input.offset;
+        const wd = W.data;
+        const wo = W.offset;
+        const result = outputOf(out, [n, outF], dtype);
+        const y = result.data;
+        y.fill(0);
+        for (let i = 0; i < n; i++) {
+          const yRow = i * outF;
+          if (b !== null) for (let j = 0; j < outF; j++) y[yRow + j] = b.data[b.offset + j];
+          const xRow = xo + i * inF;
+          for (let k = 0; k < inF; k++) {
+            const xv = xd[xRow + k];
+            if (xv === 0) continue;
+            const wRow = wo + k * outF;
+            for (let j = 0; j < outF; j++) y[yRow + j] += xv * wd[wRow + j];
+          }
         }
-      }
-    }
-    const grads: TensorMap<'weight' | 'bias'> = { weight: tensor(dW, [inF, outF]) };
-    if (p.bias !== undefined) {
-      const db = new (arrayTypeOf(dtypeOf(p.bias)))(outF);
-      for (let i = 0; i < n; i++) for (let j = 0; j < outF; j++) db[j] += gd[go + i * outF + j];
-      return { dx: tensor(dx, x.shape), grads: { ...grads, bias: tensor(db, [outF]) } };
-    }
-    return { dx: tensor(dx, x.shape), grads };
+        return { y: result, state: args.state, saved: { x: input } };
+      },
+
+      backward({ dy, params, saved }) {
+        const x = saved?.x;
+        if (x === undefined || x.shape.length !== 2 || x.shape[1] !== inF) {
+          throw new NormkitError('E_STATE', `saved: expected the saved value of a ${NAME} forward call with inFeatures ${inF}`, 'saved');
+        }
+        const n = x.shape[0];
+        const dtype = dtypeOf(x);
+        const g = contiguous(assertTensor(dy, 'dy', { shape: [n, outF] }));
+        // The parameters as in forward: these names and shapes, x's dtype.
+        const p = checkForward({ x, params, state: {}, mode: 'train' }, spec).params;
+        const W = contiguous(p.weight);
+        const gd = g.data;
+        const go = g.offset;
+        const xd = x.data;
+        const xo = x.offset;
+        const wd = W.data;
+        const wo = W.offset;
+        const dW = new (arrayTypeOf(dtype))(inF * outF);
+        const dx = new (arrayTypeOf(dtype))(n * inF);
+        // dW = xᵀ·dy, row by row of x, skipping zero inputs.
+        for (let i = 0; i < n; i++) {
+          const gRow = go + i * outF;
+          const xRow = xo + i * inF;
+          for (let k = 0; k < inF; k++) {
+            const xv = xd[xRow + k];
+            if (xv === 0) continue;
+            const r = k * outF;
+            for (let j = 0; j < outF; j++) dW[r + j] += xv * gd[gRow + j];
+          }
+        }
+        if (o.inputGrad) {
+          // dx = dy·Wᵀ, through a transposed copy of W so that the inner loop is contiguous and
+          // zero entries of dy (common behind a ReLU) are skipped.
+          const wt = new (arrayTypeOf(dtype))(inF * outF);
+          for (let k = 0; k < inF; k++) for (let j = 0; j < outF; j++) wt[j * inF + k] = wd[wo + k * outF + j];
+          for (let i = 0; i < n; i++) {
+            const gRow = go + i * outF;
+            const dxRow = i * inF;
+            for (let j = 0; j < outF; j++) {
+              const gv = gd[gRow + j];
+              if (gv === 0) continue;
+              const r = j * inF;
+              for (let k = 0; k < inF; k++) dx[dxRow + k] += gv * wt[r + k];
+            }
+          }
+        }
+        const grads: TensorMap<'weight' | 'bias'> = { weight: tensor(dW, [inF, outF]) };
+        if (p.bias !== undefined) {
+          const db = new (arrayTypeOf(dtype))(outF);
+          for (let i = 0; i < n; i++) for (let j = 0; j < outF; j++) db[j] += gd[go + i * outF + j];
+          return { dx: tensor(dx, x.shape), grads: { ...grads, bias: tensor(db, [outF]) } };
+        }
+        return { dx: tensor(dx, x.shape), grads };
+      },
+    };
   },
 });
 

@@ -1,8 +1,33 @@
-import { Layer, NormkitError, arrayTypeOf, dtypeOf, formatShape, isContiguous, numberOption, readOptions, tensor, toContiguous } from '@normkit/core';
-import type { LayerInit, NormalizerTypes } from '@normkit/core';
-import { defineNormalizer } from '@normkit/core';
-import { batchNorm } from '@normkit/batch-norm';
-import type { BatchNormInputOptions, BatchNormOptions, BatchNormSaved } from '@normkit/batch-norm';
+import {
+  Layer,
+  NormkitError,
+  batchStatistics,
+  checkBackward,
+  checkForward,
+  checkNormSaved,
+  checkRunningStatistics,
+  defineNormalizer,
+  dtypeOf,
+  float64Values,
+  formatShape,
+  fromArray,
+  full,
+  initialRunningStatistics,
+  isContiguous,
+  nextRunningStatistics,
+  normalizeBackward,
+  normalizeForward,
+  numberOption,
+  outputOf,
+  planCache,
+  planNormalization,
+  readOptions,
+  toContiguous,
+  viewOf,
+} from '@normkit/core';
+import type { ForwardSpec, Invariant, LayerInit, NormSaved, NormStatistics, NormalizerTypes, Shape, StridedView, TensorMap } from '@normkit/core';
+import { resolveBatchNormOptions } from '@normkit/batch-norm';
+import type { BatchNormInputOptions, BatchNormOptions } from '@normkit/batch-norm';
 import { Rng, mixSeed } from '../random.js';
 
 /**
@@ -47,14 +72,18 @@ export interface NoisyBatchNormOptions {
   readonly noise: NoiseOptions;
 }
 
-/** What the forward pass keeps: batch norm's saved value and the multiplicative factors (train mode). */
-export interface NoisyBatchNormSaved {
-  readonly bn: BatchNormSaved;
+/**
+ * What the forward pass keeps: batch norm's saved value (core's {@link NormSaved}: the input,
+ * and per channel the mean and 1/√(σ² + eps) used) and, in train mode, the multiplicative
+ * factors `m` (row-major, float64).
+ */
+export interface NoisyBatchNormSaved extends NormSaved {
   readonly mult: Float64Array | null;
 }
 
 /** The type bag of {@link noisyBatchNorm}. */
 export interface NoisyBatchNormTypes extends NormalizerTypes {
+  Name: 'noisy-batch-norm';
   InputOptions: NoisyBatchNormInputOptions;
   Options: NoisyBatchNormOptions;
   Params: 'weight' | 'bias';
@@ -70,7 +99,7 @@ function resolve(input?: NoisyBatchNormInputOptions): NoisyBatchNormOptions {
   const o = readOptions(input, [...BN_KEYS, ...NOISE_KEYS], NAME);
   const bnInput: Record<string, unknown> = {};
   for (const key of BN_KEYS) if (key in o) bnInput[key] = o[key];
-  const bn = batchNorm.resolveOptions(bnInput as unknown as BatchNormInputOptions);
+  const bn = resolveBatchNormOptions(bnInput as unknown as BatchNormInputOptions);
   if (!bn.trackRunningStats || (bn.channelAxis !== 1 && bn.channelAxis !== -1)) {
     throw new NormkitError('E_OPTION', `${NAME}: expected trackRunningStats (its step counter seeds the noise) and a channel axis of ±1 on (N, C) input`, 'options.trackRunningStats');
   }
@@ -110,14 +139,23 @@ export function drawNoise(noise: NoiseOptions, step: number, n: number, c: numbe
   return { mult, add };
 }
 
+/** A row-major float64 scratch view of an `(n, c)` shape. */
+function scratch(n: number, c: number): StridedView {
+  return { data: new Float64Array(n * c), shape: [n, c], strides: [c, 1], offset: 0 };
+}
+
 /**
  * Batch norm followed by time-varying noise of non-zero mean and non-unit variance
- * (see {@link NoiseOptions}), as a plugin. Train mode injects the noise of step
+ * (see {@link NoiseOptions}), as a plugin on core's normalization engine (statistics and
+ * parameters per channel of an `(N, C)` input). Train mode injects the noise of step
  * `numBatchesTracked`; eval mode is plain batch norm with running statistics (no noise).
  * The noise is a pure function of the seed and the step, so `forward` stays pure and
  * `@normkit/gradcheck` can difference it.
  *
- * Backward: `dBN = m ⊙ dy`, then batch norm's backward.
+ * Forward: `BN(x)` into a float64 buffer (`normalizeForward`), then `y = m ⊙ BN(x) + a`,
+ * rounded once to `x`'s dtype. Backward: `dBN = m ⊙ dy`, then batch norm's backward
+ * (`normalizeBackward`). Validation, running statistics and errors are batch norm's
+ * (core's `checkForward`, `nextRunningStatistics`; `E_DEGENERATE` for one row in train mode).
  */
 export const noisyBatchNorm = defineNormalizer<NoisyBatchNormTypes>({
   meta: {
@@ -127,32 +165,106 @@ export const noisyBatchNorm = defineNormalizer<NoisyBatchNormTypes>({
     formula: String.raw`y = m \odot \mathrm{BN}(x) + a,\quad m_{ij} = \nu_{tj}(1 + s\,\xi_{ij}),\ a_{ij} = \mu_{tj} + s\,\zeta_{ij}`,
   },
   modes: ['train', 'eval'],
-  exampleOptions: [{ numFeatures: 3 }, { numFeatures: 2, seed: 5, jitter: 0.3 }],
+  exampleOptions: [{ numFeatures: 3 }, { numFeatures: 2, seed: 5, jitter: 0.3 }, { numFeatures: 3, affine: false, momentum: null }],
   resolveOptions: resolve,
-  paramShapes: (o) => batchNorm.paramShapes(o.bn),
-  stateShapes: (o) => batchNorm.stateShapes(o.bn),
-  init: (o, dtype) => batchNorm.init(o.bn, dtype),
-  exampleShapes: (o) => [[5, o.bn.numFeatures]],
-  invariants: (o, mode, shape) => batchNorm.invariants?.(o.bn, mode, shape) ?? [],
-  forward({ x, params, state, mode }, o) {
-    if (x.shape.length !== 2) throw new NormkitError('E_SHAPE', `x: expected (N, C), got ${formatShape(x.shape)}`, 'x');
-    const step = state.numBatchesTracked === undefined ? 0 : state.numBatchesTracked.data[state.numBatchesTracked.offset];
-    const r = batchNorm.forward({ x, params, state, mode }, o.bn);
-    if (mode !== 'train') return { y: r.y, state: r.state, saved: { bn: r.saved, mult: null } };
-    const [n, c] = r.y.shape;
-    const { mult, add } = drawNoise(o.noise, step, n, c);
-    const yc = isContiguous(r.y) ? r.y : toContiguous(r.y);
-    const out = new (arrayTypeOf(dtypeOf(yc)))(n * c);
-    for (let i = 0; i < n * c; i++) out[i] = mult[i] * yc.data[yc.offset + i] + add[i];
-    return { y: tensor(out, [n, c]), state: r.state, saved: { bn: r.saved, mult } };
-  },
-  backward({ dy, params, saved }, o) {
-    if (saved.mult === null) return batchNorm.backward({ dy, params, saved: saved.bn }, o.bn);
-    const g = isContiguous(dy) ? dy : toContiguous(dy);
-    if (g.size !== saved.mult.length) throw new NormkitError('E_SHAPE', `dy: expected ${saved.mult.length} values, got shape ${formatShape(dy.shape)}`, 'dy');
-    const scaled = new (arrayTypeOf(dtypeOf(g)))(g.size);
-    for (let i = 0; i < scaled.length; i++) scaled[i] = saved.mult[i] * g.data[g.offset + i];
-    return batchNorm.backward({ dy: tensor(scaled, g.shape), params, saved: saved.bn }, o.bn);
+
+  bind({ bn, noise }) {
+    const channels = bn.numFeatures;
+    const paramShapes: { weight?: Shape; bias?: Shape } = bn.affine ? { weight: [channels], bias: [channels] } : {};
+    const stateShapes = { runningMean: [channels], runningVar: [channels], numBatchesTracked: [] };
+    const spec: ForwardSpec = {
+      plugin: NAME,
+      minRank: 2,
+      checkShape: (shape) => (shape.length === 2 && shape[1] === channels ? null : `expected (N, ${channels}), got ${formatShape(shape)}`),
+      paramShapes,
+      stateShapes,
+      counters: ['numBatchesTracked'],
+    };
+    const plans = planCache((shape) => planNormalization(shape, [1], bn.affine ? [1] : null));
+    const fits = (shape: readonly number[]) => spec.checkShape?.(shape) ?? null;
+
+    return {
+      paramShapes: () => paramShapes,
+      stateShapes: () => stateShapes,
+
+      init(dtype = 'float32') {
+        const params = bn.affine ? { weight: full([channels], dtype, 1), bias: full([channels], dtype, 0) } : {};
+        return { params, state: initialRunningStatistics(channels, dtype) };
+      },
+
+      exampleShapes: () => [[5, channels]],
+
+      invariants(mode, xShape): readonly Invariant[] {
+        // Train: batch statistics, so Σ_rows dx = 0 per channel whatever reaches BN's output.
+        return mode === 'train' ? [{ kind: 'zero-sum', reduceAxes: xShape.map((_, k) => k).filter((k) => k !== 1) }] : [];
+      },
+
+      validateState(state) {
+        checkRunningStatistics(state);
+      },
+
+      forward(args) {
+        const { x, dtype, params, state, mode, out } = checkForward(args, spec);
+        checkRunningStatistics(state);
+        const plan = plans(x.shape);
+        const train = mode === 'train';
+        if (train && plan.count <= 1) {
+          throw new NormkitError('E_DEGENERATE', `x: expected more than 1 value per channel when using batch statistics, got input shape ${formatShape(x.shape)}`, 'x');
+        }
+        let stats: NormStatistics;
+        let nextState: TensorMap<NoisyBatchNormTypes['State']> = args.state;
+        if (train) {
+          const batch = batchStatistics(viewOf(x), plan, true, bn.eps);
+          const unbiased = batch.variance.map((v) => (v * plan.count) / (plan.count - 1));
+          nextState = nextRunningStatistics(state, batch.center, unbiased, bn.momentum);
+          stats = batch;
+        } else {
+          const runningVar = float64Values(state.runningVar);
+          stats = { center: float64Values(state.runningMean), invStd: runningVar.map((v) => 1 / Math.sqrt(v + bn.eps)) };
+        }
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const bias = params.bias === undefined ? null : float64Values(params.bias);
+        const y = outputOf(out, x.shape, dtype);
+        const saved = { x, center: stats.center, invStd: stats.invStd, batchStats: train };
+        if (!train) {
+          normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(y));
+          return { y, state: nextState, saved: { ...saved, mult: null } };
+        }
+        const [n, c] = x.shape;
+        const normalized = scratch(n, c);
+        normalizeForward(viewOf(x), plan, stats, weight, bias, normalized);
+        const step = state.numBatchesTracked.data[state.numBatchesTracked.offset];
+        const { mult, add } = drawNoise(noise, step, n, c);
+        const z = normalized.data;
+        for (let i = 0; i < n * c; i++) y.data[i] = mult[i] * z[i] + add[i];
+        return { y, state: nextState, saved: { ...saved, mult } };
+      },
+
+      backward(args) {
+        const saved = checkNormSaved(args.saved, NAME, fits, () => channels) as NoisyBatchNormSaved;
+        const { x } = saved;
+        const { dy, params, out } = checkBackward(args, x, spec);
+        const [n, c] = x.shape;
+        if (saved.mult !== null && !(saved.mult instanceof Float64Array && saved.mult.length === n * c)) {
+          throw new NormkitError('E_STATE', `saved: expected ${n * c} noise factors for input shape ${formatShape(x.shape)}`, 'saved');
+        }
+        const plan = plans(x.shape);
+        const dtype = dtypeOf(x);
+        const dx = outputOf(out, x.shape, dtype);
+        let upstream: StridedView = viewOf(dy);
+        if (saved.mult !== null) {
+          // dBN = m ⊙ dy, in float64.
+          const g = isContiguous(dy) ? dy : toContiguous(dy);
+          const scaled = scratch(n, c);
+          for (let i = 0; i < n * c; i++) scaled.data[i] = saved.mult[i] * g.data[g.offset + i];
+          upstream = scaled;
+        }
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const sums = normalizeBackward(viewOf(x), upstream, plan, saved, weight, { centered: true, batchStats: saved.batchStats }, viewOf(dx));
+        if (sums === null) return { dx, grads: {} };
+        return { dx, grads: { weight: fromArray(sums.sumDyXhat, [channels], dtype), bias: fromArray(sums.sumDy, [channels], dtype) } };
+      },
+    };
   },
 });
 

@@ -1,5 +1,5 @@
-import { Layer, arrayTypeOf, assertTensor, defineNormalizer, dtypeOf, isContiguous, toContiguous, tensor } from '@normkit/core';
-import type { LayerInit, NormalizerTypes, Tensor } from '@normkit/core';
+import { Layer, NormkitError, checkBackward, checkForward, defineNormalizer, dtypeOf, isContiguous, outputOf, toContiguous } from '@normkit/core';
+import type { ForwardSpec, LayerInit, NormalizerTypes, Tensor } from '@normkit/core';
 
 /** What ReLU keeps for backward: its output (positive exactly where the input was). */
 export interface ReluSaved {
@@ -8,12 +8,15 @@ export interface ReluSaved {
 
 /** The type bag of {@link relu}. */
 export interface ReluTypes extends NormalizerTypes {
+  Name: 'relu';
   InputOptions: Record<string, never>;
   Options: Record<string, never>;
   Params: never;
   State: never;
   Saved: ReluSaved;
 }
+
+const SPEC: ForwardSpec = { plugin: 'relu', paramShapes: {}, stateShapes: {} };
 
 /**
  * `y = max(x, 0)` elementwise, any shape. Backward: `dx = dy` where `y > 0`, else 0
@@ -24,31 +27,37 @@ export const relu = defineNormalizer<ReluTypes>({
   modes: ['train'],
   exampleOptions: [{}],
   resolveOptions: () => ({}),
-  paramShapes: () => ({}),
-  stateShapes: () => ({}),
-  init: () => ({ params: {}, state: {} }),
-  exampleShapes: () => [[4, 5], [2, 3, 2]],
-  forward({ x, state }) {
-    const input = assertTensor(x, 'x');
-    const c = isContiguous(input) ? input : toContiguous(input);
-    const n = c.size;
-    const y = new (arrayTypeOf(dtypeOf(c)))(n);
-    for (let i = 0; i < n; i++) {
-      const v = c.data[c.offset + i];
-      y[i] = v > 0 ? v : 0;
-    }
-    const out = tensor(y, c.shape);
-    return { y: out, state, saved: { y: out } };
-  },
-  backward({ dy, saved }) {
-    const g0 = assertTensor(dy, 'dy', { shape: saved.y.shape });
-    const g = isContiguous(g0) ? g0 : toContiguous(g0);
-    const n = g.size;
-    const dx = new (arrayTypeOf(dtypeOf(saved.y)))(n);
-    const yd = saved.y.data;
-    for (let i = 0; i < n; i++) dx[i] = yd[i] > 0 ? g.data[g.offset + i] : 0;
-    return { dx: tensor(dx, saved.y.shape), grads: {} };
-  },
+  bind: () => ({
+    paramShapes: () => ({}),
+    stateShapes: () => ({}),
+    init: () => ({ params: {}, state: {} }),
+    exampleShapes: () => [[4, 5], [2, 3, 2]],
+
+    forward(args) {
+      const { x, dtype, out } = checkForward(args, SPEC);
+      const c = isContiguous(x) ? x : toContiguous(x);
+      const y = outputOf(out, c.shape, dtype);
+      const n = y.size;
+      for (let i = 0; i < n; i++) {
+        const v = c.data[c.offset + i];
+        y.data[i] = v > 0 ? v : 0;
+      }
+      // `y` may be the caller's `out`, which the caller may overwrite before backward: keep a copy then.
+      return { y, state: args.state, saved: { y: out === undefined ? y : toContiguous(y) } };
+    },
+
+    backward(args) {
+      const saved = args.saved?.y;
+      if (saved === undefined) throw new NormkitError('E_STATE', 'saved: expected the saved value of a relu forward call', 'saved');
+      const { dy, out } = checkBackward(args, saved, SPEC);
+      const g = isContiguous(dy) ? dy : toContiguous(dy);
+      const dx = outputOf(out, saved.shape, dtypeOf(saved));
+      const n = dx.size;
+      const yd = saved.data;
+      for (let i = 0; i < n; i++) dx.data[i] = yd[i] > 0 ? g.data[g.offset + i] : 0;
+      return { dx, grads: {} };
+    },
+  }),
 });
 
 /** The stateful {@link Layer} around {@link relu}. */

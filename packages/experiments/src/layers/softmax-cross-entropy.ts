@@ -1,5 +1,5 @@
-import { NormkitError, arrayTypeOf, assertTensor, defineNormalizer, describeValue, dtypeOf, formatShape, isContiguous, numberOption, readOptions, tensor, toContiguous } from '@normkit/core';
-import type { NormalizerTypes, Tensor } from '@normkit/core';
+import { NormkitError, arrayTypeOf, assertTensor, checkForward, defineNormalizer, describeValue, formatShape, isContiguous, numberOption, readOptions, tensor, toContiguous } from '@normkit/core';
+import type { ForwardSpec, NormalizerTypes, Tensor } from '@normkit/core';
 
 /** Options of {@link softmaxCrossEntropy} as a user writes them. */
 export interface SoftmaxCrossEntropyInputOptions {
@@ -24,6 +24,7 @@ export interface SoftmaxCrossEntropySaved {
 
 /** The type bag of {@link softmaxCrossEntropy}. */
 export interface SoftmaxCrossEntropyTypes extends NormalizerTypes {
+  Name: 'softmax-cross-entropy';
   InputOptions: SoftmaxCrossEntropyInputOptions;
   Options: SoftmaxCrossEntropyOptions;
   Params: never;
@@ -55,7 +56,7 @@ function resolve(input?: SoftmaxCrossEntropyInputOptions): SoftmaxCrossEntropyOp
  *
  * The input is the logits `(N, K)`; the labels are an **option** (`targets`), so the
  * plugin is a function of the logits alone and `@normkit/gradcheck` can check it. In a
- * training loop the options change with every batch: resolve them per batch and call the
+ * training loop the options change with every batch: create it per batch and call the
  * pure `forward`/`backward` (no parameters, no state).
  */
 export const softmaxCrossEntropy = defineNormalizer<SoftmaxCrossEntropyTypes>({
@@ -71,48 +72,61 @@ export const softmaxCrossEntropy = defineNormalizer<SoftmaxCrossEntropyTypes>({
     { numClasses: 3, targets: [2, 2, 0, 1, 0] },
   ],
   resolveOptions: resolve,
-  paramShapes: () => ({}),
-  stateShapes: () => ({}),
-  init: () => ({ params: {}, state: {} }),
-  exampleShapes: (o) => [[o.targets.length, o.numClasses]],
-  forward({ x, state }, o) {
-    const t0 = assertTensor(x, 'x', { rank: 2 });
+
+  bind(o) {
     const n = o.targets.length;
     const k = o.numClasses;
-    if (t0.shape[0] !== n || t0.shape[1] !== k) {
-      throw new NormkitError('E_SHAPE', `x: expected logits of shape (${n}, ${k}), got ${formatShape(t0.shape)}`, 'x');
-    }
-    const c = isContiguous(t0) ? t0 : toContiguous(t0);
-    const probs = new Float64Array(n * k);
-    let loss = 0;
-    for (let i = 0; i < n; i++) {
-      const row = c.offset + i * k;
-      let max = -Infinity;
-      for (let j = 0; j < k; j++) max = Math.max(max, c.data[row + j]);
-      let sum = 0;
-      for (let j = 0; j < k; j++) {
-        const e = Math.exp(c.data[row + j] - max);
-        probs[i * k + j] = e;
-        sum += e;
-      }
-      for (let j = 0; j < k; j++) probs[i * k + j] /= sum;
-      // log p_t = x_t − max − log Σ: exact even when p_t underflows.
-      loss -= c.data[row + o.targets[i]] - max - Math.log(sum);
-    }
-    const dtype = dtypeOf(c);
-    const y = new (arrayTypeOf(dtype))(1);
-    y[0] = loss / n;
-    return { y: tensor(y, [1]), state, saved: { probs, shape: [n, k], dtype } };
-  },
-  backward({ dy, saved }, o) {
-    const g = assertTensor(dy, 'dy', { shape: [1] });
-    const scale = g.data[g.offset] / saved.shape[0];
-    const [n, k] = saved.shape;
-    const dx = new (arrayTypeOf(saved.dtype))(n * k);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < k; j++) dx[i * k + j] = scale * (saved.probs[i * k + j] - (j === o.targets[i] ? 1 : 0));
-    }
-    return { dx: tensor(dx, [n, k]), grads: {} };
+    const spec: ForwardSpec = {
+      plugin: NAME,
+      minRank: 2,
+      checkShape: (shape) => (shape.length === 2 && shape[0] === n && shape[1] === k ? null : `expected logits of shape (${n}, ${k}), got ${formatShape(shape)}`),
+      paramShapes: {},
+      stateShapes: {},
+    };
+    return {
+      paramShapes: () => ({}),
+      stateShapes: () => ({}),
+      init: () => ({ params: {}, state: {} }),
+      exampleShapes: () => [[n, k]],
+
+      forward(args) {
+        if (args.out !== undefined) throw new NormkitError('E_SHAPE', `out: ${NAME} returns a new [1] loss; expected no out, got one`, 'out');
+        const { x, dtype } = checkForward(args, spec);
+        const c = isContiguous(x) ? x : toContiguous(x);
+        const probs = new Float64Array(n * k);
+        let loss = 0;
+        for (let i = 0; i < n; i++) {
+          const row = c.offset + i * k;
+          let max = -Infinity;
+          for (let j = 0; j < k; j++) max = Math.max(max, c.data[row + j]);
+          let sum = 0;
+          for (let j = 0; j < k; j++) {
+            const e = Math.exp(c.data[row + j] - max);
+            probs[i * k + j] = e;
+            sum += e;
+          }
+          for (let j = 0; j < k; j++) probs[i * k + j] /= sum;
+          // log p_t = x_t − max − log Σ: exact even when p_t underflows.
+          loss -= c.data[row + o.targets[i]] - max - Math.log(sum);
+        }
+        const y = new (arrayTypeOf(dtype))(1);
+        y[0] = loss / n;
+        return { y: tensor(y, [1]), state: args.state, saved: { probs, shape: [n, k], dtype } };
+      },
+
+      backward({ dy, saved }) {
+        if (saved?.probs?.length !== n * k) {
+          throw new NormkitError('E_STATE', `saved: expected the saved value of a ${NAME} forward call on (${n}, ${k}) logits`, 'saved');
+        }
+        const g = assertTensor(dy, 'dy', { shape: [1] });
+        const scale = g.data[g.offset] / n;
+        const dx = new (arrayTypeOf(saved.dtype))(n * k);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < k; j++) dx[i * k + j] = scale * (saved.probs[i * k + j] - (j === o.targets[i] ? 1 : 0));
+        }
+        return { dx: tensor(dx, [n, k]), grads: {} };
+      },
+    };
   },
 });
 
@@ -128,9 +142,9 @@ export interface LossResult {
  * `labels`, `∂loss/∂logits`, and how many rows the argmax gets right.
  */
 export function crossEntropy(logits: Tensor, labels: ArrayLike<number>, numClasses: number): LossResult {
-  const options = softmaxCrossEntropy.resolveOptions({ numClasses, targets: Array.from(labels) });
-  const { y, saved } = softmaxCrossEntropy.forward({ x: logits, params: {}, state: {}, mode: 'train' }, options);
-  const { dx } = softmaxCrossEntropy.backward({ dy: tensor(new (arrayTypeOf(saved.dtype))([1]), [1]), params: {}, saved }, options);
+  const batchLoss = softmaxCrossEntropy.create({ numClasses, targets: Array.from(labels) });
+  const { y, saved } = batchLoss.forward({ x: logits, params: {}, state: {}, mode: 'train' });
+  const { dx } = batchLoss.backward({ dy: tensor(new (arrayTypeOf(saved.dtype))([1]), [1]), params: {}, saved });
   return { loss: y.data[0], dLogits: dx, correct: countCorrect(logits, labels) };
 }
 
