@@ -33,13 +33,13 @@ export function decodeElements(
   const view = new DataView(bytes.buffer, bytes.byteOffset + start, bytes.length - start);
   switch (dtype) {
     case 'F64': {
-      if (littleEndianHost) return new Float64Array(bytes.slice(start, start + 8 * count).buffer);
+      if (littleEndianHost) return new Float64Array(copyBytes(bytes, start, 8 * count));
       const out = new Float64Array(count);
       for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
       return out;
     }
     case 'F32': {
-      if (littleEndianHost) return new Float32Array(bytes.slice(start, start + 4 * count).buffer);
+      if (littleEndianHost) return new Float32Array(copyBytes(bytes, start, 4 * count));
       const out = new Float32Array(count);
       for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
       return out;
@@ -68,4 +68,14 @@ export function decodeElements(
       return out;
     }
   }
+}
+
+/**
+ * A copy of `length` bytes from `start` in a new, aligned buffer. (Not `bytes.slice`: a
+ * Node `Buffer`'s `slice` is a view into its shared pool, not a copy.)
+ */
+function copyBytes(bytes: Uint8Array, start: number, length: number): ArrayBuffer {
+  const copy = new Uint8Array(length);
+  copy.set(bytes.subarray(start, start + length));
+  return copy.buffer;
 }
