@@ -9,6 +9,8 @@
  * - `E_STATE`: a state dict or saved context does not fit (missing, extra, misshapen entries).
  * - `E_REGISTRY`: a registry lookup or registration failed (unknown or duplicate name).
  * - `E_PLUGIN`: an object does not implement the {@link Normalizer} contract.
+ * - `E_FORMAT`: bytes or text are not a valid file of the format being read
+ *   (safetensors, the JSON state dict of `@normkit/io`).
  */
 export type NormkitErrorCode =
   | 'E_SHAPE'
@@ -18,7 +20,8 @@ export type NormkitErrorCode =
   | 'E_NONFINITE'
   | 'E_STATE'
   | 'E_REGISTRY'
-  | 'E_PLUGIN';
+  | 'E_PLUGIN'
+  | 'E_FORMAT';
 
 const ERROR_BRAND: unique symbol = Symbol.for('@normkit/core:NormkitError');
 
@@ -32,6 +35,7 @@ export const ERROR_CODES: readonly NormkitErrorCode[] = Object.freeze([
   'E_STATE',
   'E_REGISTRY',
   'E_PLUGIN',
+  'E_FORMAT',
 ]);
 
 /**

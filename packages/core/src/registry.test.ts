@@ -49,6 +49,6 @@ describe('errors', () => {
     expect(isNormkitError(e, 'E_SHAPE')).toBe(true);
     expect(isNormkitError(e, 'E_DTYPE')).toBe(false);
     expect(isNormkitError(new Error('x'))).toBe(false);
-    expect(ERROR_CODES).toEqual(['E_SHAPE', 'E_DTYPE', 'E_OPTION', 'E_DEGENERATE', 'E_NONFINITE', 'E_STATE', 'E_REGISTRY', 'E_PLUGIN']);
+    expect(ERROR_CODES).toEqual(['E_SHAPE', 'E_DTYPE', 'E_OPTION', 'E_DEGENERATE', 'E_NONFINITE', 'E_STATE', 'E_REGISTRY', 'E_PLUGIN', 'E_FORMAT']);
   });
 });
