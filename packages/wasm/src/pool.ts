@@ -199,7 +199,7 @@ export class WasmPool {
   }
 
   /**
-   * A new pool tensor, or `null` when the pool is full (the backend's `allocate` hook).
+   * A new pool tensor, or `null` when the pool is full.
    *
    * @param shape - the shape (not validated: pass a list of non-negative integers)
    * @param zero - fill with zeros (default); `false` leaves whatever the memory held, for
@@ -251,12 +251,12 @@ export class WasmPool {
   /**
    * Throws `E_STATE` when `t` is a view into this pool that has been disposed.
    *
-   * @param t - any tensor (tensors outside the pool pass)
+   * @param t - any tensor, or a strided view of one (tensors outside the pool pass)
    * @param name - the argument name for the message
    * @throws NormkitError `E_STATE` when `t` is a disposed pool tensor
    */
-  assertUsable(t: Tensor, name: string): void {
-    if (this.owns(t) && this.dead.has(t.data)) {
+  assertUsable(t: { readonly data: Tensor['data'] }, name: string): void {
+    if (t.data.buffer === this.buffer && this.dead.has(t.data)) {
       throw new NormkitError('E_STATE', `${name}: wasm pool tensor used after dispose()`, name);
     }
   }
