@@ -280,7 +280,7 @@ export class WasmPool {
 
   /**
    * Runs `fn` and then disposes every pool tensor allocated inside it (by `pool.tensor`,
-   * `pool.fromTensor`, or as the output of a wasm kernel), except the pool tensors found in
+   * `pool.fromTensor`, `pool.fromArray` or `pool.tryTensor`), except the pool tensors found in
    * its return value (the value itself, or the items/values of a returned array or plain
    * object, up to three levels deep), which move to the enclosing scope. Scopes nest; `fn`
    * must be synchronous. Tensors disposed inside the scope are skipped.
