@@ -3,7 +3,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { tensor, zeros } from '@normkit/core';
+import { setKernelBackendsEnabled, tensor, zeros } from '@normkit/core';
 import { batchNorm } from '@normkit/batch-norm';
 import { layerNorm } from '@normkit/layer-norm';
 import { compareOutputs } from './check.js';
@@ -11,6 +11,7 @@ import { fillNormal, makeWorkloadData, transposeNchw } from './data.js';
 import { median, measure, QUICK_HARNESS } from './harness.js';
 import { copyCeiling } from './impls/copy.js';
 import { normkitApi, normkitKernel } from './impls/normkit.js';
+import { disposeWasmBackends, normkitWasm, normkitWasmCopy, normkitWasmTwoThreads } from './impls/wasm.js';
 import { ORT_SESSION_OPTIONS } from './impls/ort.js';
 import { loadTf, tfjsImplementation } from './impls/tfjs.js';
 import type { Outputs } from './impls/types.js';
@@ -51,7 +52,7 @@ describe('ONNX models written by the benchmark', () => {
   const beta = fillNormal(new Float32Array(channels), 13, 0, 0.2);
   const runningMean = fillNormal(new Float32Array(channels), 14, 0.3, 0.1);
   const runningVar = Float32Array.from([0.5, 1.5, 2.5]);
-  const bnOptions = batchNorm.resolveOptions({ numFeatures: channels });
+  const bn = batchNorm.create({ numFeatures: channels });
   const bnParams = { weight: tensor(gamma, [channels]), bias: tensor(beta, [channels]) };
   const bnState = { runningMean: tensor(runningMean, [channels]), runningVar: tensor(runningVar, [channels]), numBatchesTracked: zeros([], 'float64') };
 
@@ -59,7 +60,7 @@ describe('ONNX models written by the benchmark', () => {
     const model = batchNormalizationModel({ shape, scale: gamma, bias: beta, mean: runningMean, variance: runningVar });
     const session = await ort.InferenceSession.create(model, ORT_SESSION_OPTIONS);
     const { Y } = await session.run({ X: new ort.Tensor('float32', x, shape) });
-    const expected = batchNorm.forward({ x: tensor(x, shape), params: bnParams, state: bnState, mode: 'eval' }, bnOptions).y.data;
+    const expected = bn.forward({ x: tensor(x, shape), params: bnParams, state: bnState, mode: 'eval' }).y.data;
     expect(Y.dims).toEqual(shape);
     expect(maxScaledError(expected, Y.data as Float32Array)).toBeLessThan(1e-6);
     await session.release();
@@ -69,7 +70,7 @@ describe('ONNX models written by the benchmark', () => {
     const model = batchNormalizationModel({ shape, scale: gamma, bias: beta, mean: runningMean, variance: runningVar, training: true });
     const session = await ort.InferenceSession.create(model, ORT_SESSION_OPTIONS);
     const { Y } = await session.run({ X: new ort.Tensor('float32', x, shape) }, ['Y']);
-    const expected = batchNorm.forward({ x: tensor(x, shape), params: bnParams, state: bnState, mode: 'train' }, bnOptions).y.data;
+    const expected = bn.forward({ x: tensor(x, shape), params: bnParams, state: bnState, mode: 'train' }).y.data;
     expect(maxScaledError(expected, Y.data as Float32Array)).toBeLessThan(1e-5);
     await session.release();
   });
@@ -81,9 +82,9 @@ describe('ONNX models written by the benchmark', () => {
     const lnBeta = fillNormal(new Float32Array(6), 23, 0, 0.2);
     const session = await ort.InferenceSession.create(layerNormalizationModel({ shape: lnShape, scale: lnGamma, bias: lnBeta }), ORT_SESSION_OPTIONS);
     const { Y } = await session.run({ X: new ort.Tensor('float32', lnX, lnShape) });
-    const options = layerNorm.resolveOptions({ normalizedShape: [6] });
+    const ln = layerNorm.create({ normalizedShape: [6] });
     const params = { weight: tensor(lnGamma, [6]), bias: tensor(lnBeta, [6]) };
-    const expected = layerNorm.forward({ x: tensor(lnX, lnShape), params, state: {}, mode: 'train' }, options).y.data;
+    const expected = ln.forward({ x: tensor(lnX, lnShape), params, state: {}, mode: 'train' }).y.data;
     expect(maxScaledError(expected, Y.data as Float32Array)).toBeLessThan(1e-5);
     await session.release();
   });
@@ -117,6 +118,31 @@ describe('implementations agree with normkit on tiny inputs', () => {
       });
     }
   }
+
+  for (const impl of [normkitWasm, normkitWasmCopy, normkitWasmTwoThreads]) {
+    it(`${impl.name}: every float32 workload runs its kernel calls in wasm and agrees with normkit`, async () => {
+      try {
+        for (const workload of float32) {
+          // outputs() throws when a kernel call was declined or (resident) a tensor was copied
+          const reference = await outputsOf(normkitApi, workload);
+          const agreement = compareOutputs(reference, await outputsOf(impl, workload), 1e-4);
+          expect(agreement.ok, `${workload.id}: ${agreement.message}`).toBe(true);
+        }
+      } finally {
+        await disposeWasmBackends();
+      }
+    });
+  }
+
+  it('a wasm row whose kernel calls do not run in wasm fails its check instead of timing TypeScript', async () => {
+    setKernelBackendsEnabled(false);
+    try {
+      await expect(outputsOf(normkitWasm, float32[0])).rejects.toThrow(/normkit-wasm: the wasm kernels handled 0 and declined 0 kernel calls/);
+    } finally {
+      setKernelBackendsEnabled(true);
+      await disposeWasmBackends();
+    }
+  });
 
   it('TF.js calls leave no tensors behind (tf.tidy), on both backends', async () => {
     const { tf } = await loadTf();

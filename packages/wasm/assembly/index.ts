@@ -4,21 +4,29 @@
 // - Every pointer is a byte offset into the imported linear memory (`env.memory`); the
 //   JavaScript pool (src/pool.ts) owns all allocation. The module has no data segments
 //   and uses no runtime allocator.
-// - Tensors are float32, row-major. Batch norm sees `(outer, C, inner)` around the channel
-//   axis (inner = 1: channels last / (N, C)); layer norm sees `rows × F`.
+// - Tensors are float32, row-major. The "cells" kernels (statistics, normalize, gradient sums,
+//   input gradient) see one `(B, C, D)` slice of core's `Blocks {A, B, C, D}`: `outer = B`
+//   reduced, `C` kept, `inner = D` reduced (inner = 1: the columns form, e.g. channels last
+//   or (N, C)); the JS side loops over A. The "rows" kernels see `rows × F`.
 // - Per-channel / per-row statistics and the parameter-gradient sums are float64 arrays,
 //   and every reduction accumulates in float64 lanes (f64x2). Element-wise passes
 //   (normalize, input gradient, LN forward, dx) run in float32 lanes from float32 copies
 //   of their per-channel constants (prepared by the JS side). The float64 mean is split into
 //   two floats `m + mLo`, and `(x − m) − mLo` is computed: x − m is exact when x is near the
 //   mean (Sterbenz), so inputs far from zero with a small spread keep their accuracy.
-// - Statistics follow core's `blockedMomentsKernel` in structure: cache-sized chunks merged
-//   with Chan's formula, biased variance clamped at 0. Channels-last tiles take two passes;
-//   runs of one group take one pass shifted by the chunk's first value (see `moments`).
+// - Centered statistics: cache-sized chunks merged with Chan's formula, biased variance clamped
+//   at 0. Columns tiles take two passes; runs of one group take one pass shifted by the chunk's
+//   first value, and a chunk too ill-conditioned for it (core's test, (S/n)² > 64·spread) is
+//   redone with the exact two passes (see `moments`).
 // - Tails (sizes not a multiple of 4 or of the unroll) run scalar.
 
 // @ts-ignore: decorator
 @inline const TILE: i32 = 16384;
+
+// How far a chunk's shift may sit from its mean, in standard deviations squared, before the
+// shifted one-pass sums are replaced by two exact passes (core's CONDITION_LIMIT).
+// @ts-ignore: decorator
+@inline const CONDITION_LIMIT: f64 = 64;
 
 // Two results of the centred pass (globals: no memory, one copy per instance/thread).
 let gDrift: f64 = 0;
@@ -51,6 +59,41 @@ let gSquares: f64 = 0;
 // @ts-ignore: decorator
 @inline function f64Set(p: usize, i: i32, v: f64): void {
   store<f64>(p + (<usize>i << 3), v);
+}
+
+/** Σ x over `n` contiguous floats, float64 lanes. */
+function sumRun(p: usize, n: i32): f64 {
+  let s0 = f64x2.splat(0);
+  let s1 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = ld(p + (<usize>i << 2));
+    s0 = f64x2.add(s0, lo64(v));
+    s1 = f64x2.add(s1, hi64(v));
+  }
+  let s = hsum(f64x2.add(s0, s1));
+  for (; i < n; i++) s += <f64>f32At(p, i);
+  return s;
+}
+
+/** Σ x² over `n` contiguous floats, float64 lanes. */
+function squaresRun(p: usize, n: i32): f64 {
+  let q0 = f64x2.splat(0);
+  let q1 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = ld(p + (<usize>i << 2));
+    const a = lo64(v);
+    const b = hi64(v);
+    q0 = f64x2.add(q0, f64x2.mul(a, a));
+    q1 = f64x2.add(q1, f64x2.mul(b, b));
+  }
+  let q = hsum(f64x2.add(q0, q1));
+  for (; i < n; i++) {
+    const v = <f64>f32At(p, i);
+    q += v * v;
+  }
+  return q;
 }
 
 /** Σ (x − m) → gDrift and Σ (x − m)² → gSquares over `n` contiguous floats, float64 lanes. */
@@ -93,8 +136,8 @@ function centredRun(p: usize, n: i32, m: f64): void {
 
 /**
  * Per-group mean and biased variance of a row-major float32 block `(outer, groups, inner)`
- * (core's `blockedMomentsKernel`, in float64 lanes). Layer norm calls it with
- * `(1, rows, F)`. `mean` and `variance` are float64 arrays of `groups`.
+ * in float64 lanes (core's centered `moments` kernel on one `(B, C, D)` slice; layer norm's
+ * statistics are `(1, rows, F)`). `mean` and `variance` are float64 arrays of `groups`.
  */
 export function moments(x: usize, outer: i32, groups: i32, inner: i32, mean: usize, variance: usize): void {
   const m2 = variance;
@@ -112,10 +155,17 @@ export function moments(x: usize, outer: i32, groups: i32, inner: i32, mean: usi
           const len = <f64>length;
           // One pass, shifted by the chunk's first value K (exact in float64 lanes):
           // mean = K + Σ(x − K)/n, m2 = Σ(x − K)² − (Σ(x − K))²/n. Its rounding error grows with
-          // ((mean − K)/σ)², at most n for a sample K, so ≤ 1e-12 relative for chunks of 16 Ki.
-          const shift = <f64>f32At(p, 0);
-          centredRun(p, length, shift);
-          const chunkMean = shift + gDrift / len;
+          // ((mean − K)/σ)²; past core's limit (64) the chunk, still in cache, takes the exact
+          // two passes (the mean, then deviations from it), as core's TypeScript kernel does.
+          let center = <f64>f32At(p, 0);
+          centredRun(p, length, center);
+          const meanShift = gDrift / len;
+          const spread = gSquares / len - meanShift * meanShift;
+          if (meanShift * meanShift > CONDITION_LIMIT * spread) {
+            center = sumRun(p, length) / len;
+            centredRun(p, length, center);
+          }
+          const chunkMean = center + gDrift / len;
           mergeInto(mean, m2, g, countA0 + <f64>start, len, chunkMean, gSquares - (gDrift * gDrift) / len);
         }
       }
@@ -186,10 +236,56 @@ export function moments(x: usize, outer: i32, groups: i32, inner: i32, mean: usi
   for (let g = 0; g < groups; g++) f64Set(variance, g, max<f64>(0, f64At(m2, g)) / count);
 }
 
-/** Layer-norm statistics: per-row mean and `invStd = 1/√(var + eps)` (biased variance). */
-export function lnStatistics(x: usize, rows: i32, features: i32, eps: f64, mean: usize, invStd: usize): void {
-  moments(x, 1, rows, features, mean, invStd);
-  for (let r = 0; r < rows; r++) f64Set(invStd, r, 1.0 / Math.sqrt(f64At(invStd, r) + eps));
+/**
+ * Uncentered moments (RMS norm) of a row-major float32 block `(outer, groups, inner)`:
+ * `mean[g] = 0` and `variance[g] = Σ x² / (outer·inner)`, the mean square, summed in float64
+ * lanes. `mean` and `variance` are float64 arrays of `groups`.
+ */
+export function squareMoments(x: usize, outer: i32, groups: i32, inner: i32, mean: usize, variance: usize): void {
+  memory.fill(mean, 0, <usize>groups << 3);
+  memory.fill(variance, 0, <usize>groups << 3);
+  if (inner > 1) {
+    let p = x;
+    const plane = <usize>inner << 2;
+    for (let o = 0; o < outer; o++) {
+      for (let g = 0; g < groups; g++, p += plane) f64Set(variance, g, f64At(variance, g) + squaresRun(p, inner));
+    }
+  } else {
+    // Columns: tiles of rows, 4 groups at a time with float64 sums in registers.
+    const tileRows = max(1, TILE / groups);
+    const wide = groups & ~3;
+    const rowBytes = <usize>groups << 2;
+    for (let t0 = 0; t0 < outer; t0 += tileRows) {
+      const rows = min(tileRows, outer - t0);
+      const tile = x + <usize>t0 * rowBytes;
+      for (let g = 0; g < wide; g += 4) {
+        let q0 = f64x2.splat(0);
+        let q1 = f64x2.splat(0);
+        let p = tile + (<usize>g << 2);
+        for (let r = 0; r < rows; r++, p += rowBytes) {
+          const v = ld(p);
+          const a = lo64(v);
+          const b = hi64(v);
+          q0 = f64x2.add(q0, f64x2.mul(a, a));
+          q1 = f64x2.add(q1, f64x2.mul(b, b));
+        }
+        const out = variance + (<usize>g << 3);
+        v128.store(out, f64x2.add(v128.load(out), q0));
+        v128.store(out + 16, f64x2.add(v128.load(out + 16), q1));
+      }
+      for (let g = wide; g < groups; g++) {
+        let q: f64 = 0;
+        let p = tile + (<usize>g << 2);
+        for (let r = 0; r < rows; r++, p += rowBytes) {
+          const v = <f64>load<f32>(p);
+          q += v * v;
+        }
+        f64Set(variance, g, f64At(variance, g) + q);
+      }
+    }
+  }
+  const count = <f64>outer * <f64>inner;
+  for (let g = 0; g < groups; g++) f64Set(variance, g, f64At(variance, g) / count);
 }
 
 /**
@@ -221,8 +317,9 @@ function affineRun(x: usize, y: usize, n: i32, m: f32, mLo: f32, s: f32, b: f32)
 }
 
 /**
- * Batch-norm forward (train and eval): `y = (x − mean[c])·scale[c] + shift[c]` over
- * `(outer, C, inner)`; `mean`, `scale`, `shift` are float32 arrays of C.
+ * The cells forward map (core's `normalizeCells` on one `(B, C, D)` slice; batch norm's
+ * forward in train and eval): `y = ((x − mean[c]) − meanLo[c])·scale[c] + shift[c]` over
+ * `(outer, C, inner)`; `mean`, `meanLo`, `scale`, `shift` are float32 arrays of C.
  */
 export function bnNormalize(x: usize, outer: i32, channels: i32, inner: i32, mean: usize, meanLo: usize, scale: usize, shift: usize, y: usize): void {
   if (inner > 1) {
@@ -254,8 +351,9 @@ export function bnNormalize(x: usize, outer: i32, channels: i32, inner: i32, mea
 }
 
 /**
- * Batch-norm backward reductions: `sumDy[c] = Σ dy`, `sumDyCentered[c] = Σ dy·(x − mean[c])`
- * in float64 lanes (`mean`, `sumDy`, `sumDyCentered`: float64 arrays of C; overwritten).
+ * The cells backward reductions (core's `gradientSums` on one `(B, C, D)` slice):
+ * `sumDy[c] = Σ dy`, `sumDyCentered[c] = Σ dy·(x − mean[c])` in float64 lanes (`mean`,
+ * `sumDy`, `sumDyCentered`: float64 arrays of C; overwritten).
  */
 export function bnGradientSums(x: usize, dy: usize, outer: i32, channels: i32, inner: i32, mean: usize, sumDy: usize, sumDyCentered: usize): void {
   memory.fill(sumDy, 0, <usize>channels << 3);
@@ -350,8 +448,9 @@ export function bnGradientSums(x: usize, dy: usize, outer: i32, channels: i32, i
 }
 
 /**
- * Batch-norm input gradient: `dx = a[c]·dy + b[c]·(x − mean[c]) + k[c]` over
- * `(outer, C, inner)`; `mean`, `a`, `b`, `k` are float32 arrays of C.
+ * The cells input gradient (core's `inputGradient` on one `(B, C, D)` slice):
+ * `dx = a[c]·dy + b[c]·((x − mean[c]) − meanLo[c]) + k[c]` over `(outer, C, inner)`;
+ * `mean`, `meanLo`, `a`, `b`, `k` are float32 arrays of C.
  */
 export function bnInputGradient(x: usize, dy: usize, outer: i32, channels: i32, inner: i32, mean: usize, meanLo: usize, a: usize, b: usize, k: usize, dx: usize): void {
   if (inner > 1) {
@@ -412,8 +511,9 @@ export function bnInputGradient(x: usize, dy: usize, outer: i32, channels: i32, 
 }
 
 /**
- * Layer-norm forward: `y = (x − mean[r])·invStd[r]·scale[f] + shift[f]` over `rows × F`;
- * `mean`, `invStd` float64 arrays of rows, `scale`, `shift` float32 arrays of F.
+ * The rows forward map (core's `normalizeRows`, leading rows; layer norm, RMS norm):
+ * `y = (x − mean[r])·invStd[r]·scale[f] + shift[f]` over `rows × F`; `mean`, `invStd`
+ * float64 arrays of rows, `scale`, `shift` float32 arrays of F.
  */
 export function lnForward(x: usize, rows: i32, features: i32, mean: usize, invStd: usize, scale: usize, shift: usize, y: usize): void {
   const rowBytes = <usize>features << 2;
@@ -446,15 +546,30 @@ export function lnForward(x: usize, rows: i32, features: i32, mean: usize, invSt
 }
 
 /**
- * Layer-norm backward over `rows × F`: writes `dx` and **adds** `Σ_rows dy·x̂` to `dscale`
- * and `Σ_rows dy` to `dshift` (float64 arrays of F). With `g = dy·scale`:
- * `dx = invStd·(g − mean(g) − x̂·mean(g·x̂))`. Row sums and parameter sums accumulate in
- * float64 lanes; `scale` is a float32 array of F.
+ * Rows backward over `rows × F` (core's `backwardRows`): writes `dx` and **adds**
+ * `Σ_rows dy·x̂` to `dscale` and `Σ_rows dy` to `dshift` (float64 arrays of F). With
+ * `g = dy·scale` and `x̂ = (x − mean[r])·invStd[r]`:
+ * `dx = invStd·(g − meanFactor·Σ_r g − x̂·xhatFactor·Σ_r g·x̂)`, where `meanFactor = 1/m`
+ * when centered with batch statistics (else 0) and `xhatFactor = 1/m` with batch statistics
+ * (else 0; then `dx = invStd·g`). Row sums and parameter sums accumulate in float64 lanes;
+ * `scale` is a float32 array of F.
  */
-export function lnBackward(x: usize, dy: usize, rows: i32, features: i32, mean: usize, invStd: usize, scale: usize, dx: usize, dscale: usize, dshift: usize): void {
+export function lnBackward(
+  x: usize,
+  dy: usize,
+  rows: i32,
+  features: i32,
+  mean: usize,
+  invStd: usize,
+  scale: usize,
+  dx: usize,
+  dscale: usize,
+  dshift: usize,
+  meanFactor: f64,
+  xhatFactor: f64,
+): void {
   const rowBytes = <usize>features << 2;
   const wide = features & ~3;
-  const inverse: f64 = 1.0 / <f64>features;
   let p = x;
   let q = dy;
   let w = dx;
@@ -501,8 +616,8 @@ export function lnBackward(x: usize, dy: usize, rows: i32, features: i32, mean: 
       f64Set(dscale, i, f64At(dscale, i) + <f64>(up * xhat));
       f64Set(dshift, i, f64At(dshift, i) + <f64>up);
     }
-    const meanG = <f32>(sumG * inverse);
-    const meanGX = <f32>(sumGX * inverse);
+    const meanG = <f32>(sumG * meanFactor);
+    const meanGX = <f32>(sumGX * xhatFactor);
     const mgv = f32x4.splat(meanG);
     const mgxv = f32x4.splat(meanGX);
     i = 0;

@@ -1,11 +1,12 @@
 // Max errors of every float32 golden case, TypeScript kernels vs wasm kernels (after `npm run build`).
-import { loadCases, runCase } from '@normkit/conformance';
+import { loadCases, pluginFor, runCase } from '@normkit/conformance';
 import { batchNorm } from '@normkit/batch-norm';
 import { layerNorm } from '@normkit/layer-norm';
 import { disableWasm, enableWasm } from '@normkit/wasm';
 
-const cases = loadCases().filter((c) => (c.layer === 'batch_norm' || c.layer === 'layer_norm') && !c.expectError);
-const run = () => cases.map((c) => runCase(c, c.layer === 'batch_norm' ? batchNorm : layerNorm, { dtype: 'float32' }));
+const plugins = [batchNorm, layerNorm];
+const cases = loadCases().filter((c) => pluginFor(c, plugins) !== undefined && !c.expectError);
+const run = () => cases.map((c) => runCase(c, pluginFor(c, plugins), { dtype: 'float32' }));
 const ts = run();
 await enableWasm({ memoryBytes: 16 << 20 });
 const wasm = run();

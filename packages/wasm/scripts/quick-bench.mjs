@@ -1,8 +1,10 @@
 // Quick, unasserted timing of the wasm kernels against the TypeScript kernels (same process).
 // Usage (after `npm run build`): node scripts/quick-bench.mjs [threads=1|2]
 // Each value is the median of 7 samples of ≥ 30 ms, after a warm-up; ms per call.
-import { batchNorm, setBatchNormBackend } from '@normkit/batch-norm';
-import { layerNorm, setLayerNormBackend } from '@normkit/layer-norm';
+// resident: x, dy and the outputs (`out`) are pool tensors; copy: JS-heap tensors, copied in
+// and out by every kernel call; ts: the TypeScript kernels (the backend uninstalled).
+import { batchNorm } from '@normkit/batch-norm';
+import { layerNorm } from '@normkit/layer-norm';
 import { randn } from '@normkit/testkit';
 import { enableWasm } from '@normkit/wasm';
 
@@ -48,37 +50,33 @@ for (const w of workloads) {
   let fwd;
   let bwd;
   if (w.kind === 'ln') {
-    const options = layerNorm.resolveOptions({ normalizedShape: [w.shape[1]] });
-    const { params } = layerNorm.init(options, 'float32');
-    fwd = (x) => layerNorm.forward({ x, params, state: {}, mode: 'train' }, options);
-    bwd = (f, dy) => layerNorm.backward({ dy, params, saved: f.saved }, options);
+    const ln = layerNorm.create({ normalizedShape: [w.shape[1]] });
+    const { params } = ln.init('float32');
+    fwd = (x, out) => ln.forward({ x, params, state: {}, mode: 'train', out });
+    bwd = (f, dy, out) => ln.backward({ dy, params, saved: f.saved, out });
   } else {
-    const options = batchNorm.resolveOptions({ numFeatures: w.shape[w.axis], channelAxis: w.axis });
-    const { params, state } = batchNorm.init(options, 'float32');
+    const bn = batchNorm.create({ numFeatures: w.shape[w.axis], channelAxis: w.axis });
+    const { params, state } = bn.init('float32');
     const mode = w.kind === 'bn-eval' ? 'eval' : 'train';
-    fwd = (x) => batchNorm.forward({ x, params, state, mode }, options);
-    bwd = (f, dy) => batchNorm.backward({ dy, params, saved: f.saved }, options);
+    fwd = (x, out) => bn.forward({ x, params, state, mode, out });
+    bwd = (f, dy, out) => bn.backward({ dy, params, saved: f.saved, out });
   }
-  const run = (x, dy, withBwd) => () =>
-    pool.scope(() => {
-      const f = fwd(x);
-      if (withBwd) bwd(f, dy);
-    });
-  const onlyFwd = (x) => () => pool.scope(() => { fwd(x); });
-  const measure = (x, dy) => {
-    const tf = time(onlyFwd(x));
-    const f = fwd(x);
-    const tb = w.kind === 'bn-eval' ? NaN : time(() => pool.scope(() => { bwd(f, dy); }));
-    const tfb = w.kind === 'bn-eval' ? NaN : time(run(x, dy, true));
+  const measure = (x, dy, inPool) => {
+    const yOut = inPool ? pool.tensor(w.shape) : undefined;
+    const dxOut = inPool ? pool.tensor(w.shape) : undefined;
+    const tf = time(() => fwd(x, yOut));
+    const f = fwd(x, yOut);
+    const tb = w.kind === 'bn-eval' ? NaN : time(() => bwd(f, dy, dxOut));
+    const tfb = w.kind === 'bn-eval' ? NaN : time(() => bwd(fwd(x, yOut), dy, dxOut));
+    yOut?.dispose();
+    dxOut?.dispose();
     return [tf, tb, tfb];
   };
-  const resident = measure(xr, dyr);
-  const copy = measure(xh, dyh);
-  setBatchNormBackend(null);
-  setLayerNormBackend(null);
-  const ts = measure(xh, dyh);
-  setBatchNormBackend(wasm.batchNorm);
-  setLayerNormBackend(wasm.layerNorm);
+  const resident = measure(xr, dyr, true);
+  const copy = measure(xh, dyh, false);
+  wasm.uninstall();
+  const ts = measure(xh, dyh, false);
+  wasm.install();
   rows.push({ w: w.name, ts, resident, copy });
   const f = (v) => (Number.isNaN(v) ? '—' : v.toFixed(3));
   console.log(

@@ -1,20 +1,21 @@
-import { NormkitError } from '@normkit/core';
-import { getBatchNormBackend, setBatchNormBackend } from '@normkit/batch-norm';
-import type { BatchNormBackend } from '@normkit/batch-norm';
-import { getLayerNormBackend, setLayerNormBackend } from '@normkit/layer-norm';
-import type { LayerNormBackend } from '@normkit/layer-norm';
-import { WasmKernels, batchNormBackend, layerNormBackend } from './backend.js';
+import { KERNEL_NAMES, NormkitError, listKernelRegistrations, registerKernel } from '@normkit/core';
+import type { KernelName } from '@normkit/core';
+import { WasmKernels } from './backend.js';
 import type { WasmCounters } from './backend.js';
+import { wasmImplementations } from './engine-kernels.js';
 import { instantiateKernels, sharedMemorySupported, wasmSimdSupported } from './kernels.js';
 import { DEFAULT_MEMORY_BYTES, WasmPool } from './pool.js';
 import { DEFAULT_THREAD_THRESHOLD, startThreads } from './threads.js';
 
-/** Options of {@link enableWasm}. */
+/** The priority {@link WasmBackend.install} registers the kernels with by default (the TypeScript kernels always run last). */
+export const DEFAULT_WASM_PRIORITY = 100;
+
+/** Options of {@link createWasmBackend} and {@link enableWasm}. */
 export interface EnableWasmOptions {
   /**
    * Bytes of WebAssembly memory reserved up front for the tensor pool (rounded up to 64 KiB
-   * pages; never grown). Default 256 MiB. Kernel outputs, inputs copied in for one call and
-   * a small scratch area all come from it.
+   * pages; never grown). Default 256 MiB. Pool tensors, the inputs and outputs copied in and
+   * out for one kernel call, and a small scratch area all come from it.
    */
   readonly memoryBytes?: number;
   /**
@@ -29,22 +30,38 @@ export interface EnableWasmOptions {
   readonly threadThreshold?: number;
 }
 
-/** What {@link enableWasm} returns: the pool and a switch. */
+/**
+ * A WebAssembly SIMD backend: its own memory pool, compiled kernels and (with two threads)
+ * worker, and its implementations of the engine kernels of `@normkit/core`. Building it
+ * ({@link createWasmBackend}) changes nothing; {@link WasmBackend.install} registers its kernels
+ * in core's kernel registry, so every normalizer on the engine (batch norm, layer norm, …) runs
+ * its float32 row-major kernel calls in wasm.
+ */
 export interface WasmBackend {
+  /** The backend name its kernels are registered under (unique per backend, e.g. `"wasm-simd#1"`). */
+  readonly name: string;
   /** Where the wasm kernels' tensors live. */
   readonly pool: WasmPool;
   /** 1 or 2. */
   readonly threads: 1 | 2;
-  /** What the kernels did so far (handled / declined hook calls, copies). */
+  /** What the kernels did so far (handled / declined calls, copies, split runs). */
   readonly counters: WasmCounters;
-  /** The installed batch-norm hooks. */
-  readonly batchNorm: BatchNormBackend;
-  /** The installed layer-norm hooks. */
-  readonly layerNorm: LayerNormBackend;
+  /** Whether its kernels are in core's kernel registry now. */
+  readonly installed: boolean;
   /**
-   * Uninstalls this backend's hooks where they are installed (the TypeScript kernels run
-   * again; same as {@link disableWasm} when this backend is the active one), frees its
-   * kernel scratch and stops its worker. The pool and its tensors stay readable.
+   * Registers the six engine kernels under {@link WasmBackend.name} (replacing this backend's
+   * earlier registration, so a second call changes the priority).
+   *
+   * @param priority - registry priority (default {@link DEFAULT_WASM_PRIORITY}); higher runs first
+   * @throws NormkitError `E_OPTION` for a non-finite priority; `E_STATE` once the backend is disabled
+   */
+  install(priority?: number): void;
+  /** Removes this backend's kernels from the registry (the pool, kernels and worker stay ready). */
+  uninstall(): void;
+  /**
+   * Uninstalls the kernels, frees the kernel scratch and stops the worker (and, when this
+   * backend is the one {@link enableWasm} installed, {@link activeWasm} returns `null` again).
+   * The pool and its tensors stay readable; the backend cannot be installed again.
    *
    * @returns a promise that settles once the worker (if any) has stopped
    */
@@ -52,13 +69,14 @@ export interface WasmBackend {
 }
 
 let active: WasmBackend | null = null;
+let serial = 0;
 
 /**
  * Builds a WebAssembly SIMD backend — its own memory pool, kernels and (with `threads: 2`)
- * worker — **without** installing it: pass `backend.batchNorm` / `backend.layerNorm` to
- * `setBatchNormBackend` / `setLayerNormBackend` to route calls through it, or use
- * {@link enableWasm}, which builds and installs one. Several backends can coexist (a
- * benchmark compares one and two threads); each frees its own resources with `disable()`.
+ * worker — **without** installing it: call `backend.install()` to register its kernels in
+ * core's kernel registry, or use {@link enableWasm}, which builds and installs one. Several
+ * backends can coexist (a benchmark compares one and two threads, installing one at a time);
+ * each frees its own resources with `disable()`.
  *
  * @param options - pool size, thread count and split threshold
  * @returns the backend, or `false` when the host has no WebAssembly SIMD
@@ -68,11 +86,12 @@ let active: WasmBackend | null = null;
  *   says to run `npm run build` in `packages/wasm`)
  * @example
  * ```ts
- * const one = await createWasmBackend();
+ * const one = await createWasmBackend({ threads: 1 });
  * if (one !== false) {
- *   setBatchNormBackend(one.batchNorm);   // route batch norm only
+ *   one.install();        // float32 kernels run in wasm from now on
  *   // …
- *   await one.disable();
+ *   one.uninstall();      // back to the TypeScript kernels
+ *   await one.disable();  // free the scratch (and the worker)
  * }
  * ```
  */
@@ -94,17 +113,36 @@ export async function createWasmBackend(options: EnableWasmOptions = {}): Promis
   const exports = await instantiateKernels(pool.memory, shared);
   const workers = shared ? await startThreads(pool, exports, threshold) : null;
   const kernels = new WasmKernels(pool, exports, workers);
-  const bn = batchNormBackend(kernels);
-  const ln = layerNormBackend(kernels);
+  const implementations = wasmImplementations(kernels);
+  const name = `wasm-simd#${++serial}`;
+  let removers: Array<() => void> = [];
+  let disabled = false;
+
+  const uninstall = (): void => {
+    for (const remove of removers) remove();
+    removers = [];
+  };
   const backend: WasmBackend = {
+    name,
     pool,
     threads,
     counters: kernels.counters,
-    batchNorm: bn,
-    layerNorm: ln,
+    get installed() {
+      return listKernelRegistrations().some((r) => r.backend === name);
+    },
+    install(priority = DEFAULT_WASM_PRIORITY) {
+      if (disabled) throw new NormkitError('E_STATE', `install: the wasm backend ${name} has been disabled; create a new one`, 'backend');
+      if (!Number.isFinite(priority)) {
+        throw new NormkitError('E_OPTION', `priority: expected a finite number, got ${String(priority)}`, 'priority');
+      }
+      uninstall();
+      removers = KERNEL_NAMES.map((kernel) => register(kernel, name, priority, implementations));
+    },
+    uninstall,
     async disable() {
-      if (getBatchNormBackend() === bn) setBatchNormBackend(null);
-      if (getLayerNormBackend() === ln) setLayerNormBackend(null);
+      if (disabled) return;
+      disabled = true;
+      uninstall();
       if (active === backend) active = null;
       kernels.dispose();
       await workers?.terminate();
@@ -113,11 +151,17 @@ export async function createWasmBackend(options: EnableWasmOptions = {}): Promis
   return backend;
 }
 
+function register<K extends KernelName>(kernel: K, backend: string, priority: number, implementations: ReturnType<typeof wasmImplementations>): () => void {
+  return registerKernel({ kernel, backend, priority, run: implementations[kernel] });
+}
+
 /**
- * Turns on the WebAssembly SIMD kernels for every float32 batch-norm and layer-norm call in
- * this process: forward and backward of the plugins (and of the `BatchNorm` / `LayerNorm`
- * layers) run in wasm when the tensors are float32 and row-major, and the TypeScript kernels
- * run otherwise (float64, strided views, a full pool). A backend enabled before is disabled.
+ * Turns on the WebAssembly SIMD kernels for every float32 normalization in this process: it
+ * builds a backend ({@link createWasmBackend}) and installs its kernels in core's kernel
+ * registry, disabling a backend enabled before. Forward and backward of every normalizer on
+ * the engine (batch norm, layer norm, and the other plugins and layers) then run in wasm when
+ * the views are float32 and row-major in a contiguous layout; the TypeScript kernels run
+ * otherwise (float64, strided views, a full pool).
  *
  * @param options - pool size (default 256 MiB), thread count (default 1) and split threshold
  * @returns the backend, or `false` when the host has no WebAssembly SIMD (nothing changes:
@@ -128,17 +172,17 @@ export async function createWasmBackend(options: EnableWasmOptions = {}): Promis
  * @example
  * ```ts
  * const wasm = await enableWasm({ memoryBytes: 64 * 1024 * 1024 });
- * const bn = new BatchNorm({ numFeatures: 64 });      // float32: runs in wasm now
- * const y = bn.forward(x);                            // y lives in wasm.pool when x is float32
- * await disableWasm();                                 // back to the TypeScript kernels
+ * const bn = batchNorm.create({ numFeatures: 64 });
+ * const { params, state } = bn.init('float32');
+ * const { y } = bn.forward({ x, params, state, mode: 'train' });  // float32: runs in wasm
+ * await disableWasm();                                              // back to TypeScript
  * ```
  */
 export async function enableWasm(options: EnableWasmOptions = {}): Promise<WasmBackend | false> {
   const backend = await createWasmBackend(options);
   if (backend === false) return false;
   if (active !== null) await active.disable();
-  setBatchNormBackend(backend.batchNorm);
-  setLayerNormBackend(backend.layerNorm);
+  backend.install();
   active = backend;
   return backend;
 }

@@ -1,88 +1,200 @@
-import { batchNorm, getBatchNormBackend } from '@normkit/batch-norm';
-import { getLayerNormBackend, layerNorm } from '@normkit/layer-norm';
-import { toTypedArray } from '@normkit/core';
+import { batchNorm } from '@normkit/batch-norm';
+import { layerNorm } from '@normkit/layer-norm';
+import { KERNEL_NAMES, listKernelRegistrations, planNormalization, runKernel, setKernelBackendsEnabled, toTypedArray, viewOf, zeros } from '@normkit/core';
 import type { Tensor } from '@normkit/core';
 import { randn } from '@normkit/testkit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { activeWasm, disableWasm, enableWasm, wasmSimdSupported } from './index.js';
+import { DEFAULT_WASM_PRIORITY, activeWasm, createWasmBackend, disableWasm, enableWasm, wasmSimdSupported } from './index.js';
 
 afterEach(async () => {
   vi.restoreAllMocks();
+  setKernelBackendsEnabled(true);
   await disableWasm();
 });
 
 function maxDiff(a: Tensor, b: Tensor): number {
   const x = toTypedArray(a);
   const y = toTypedArray(b);
+  expect(x.length).toBe(y.length);
   let d = 0;
   for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i] - y[i]));
   return d;
 }
 
+/** The backends registered for each kernel, highest priority first. */
+function registered(): Record<string, string[]> {
+  return Object.fromEntries(KERNEL_NAMES.map((k) => [k, listKernelRegistrations(k).map((r) => r.backend)]));
+}
+
 describe('dispatch and fallback', () => {
   it('float64 runs the TypeScript kernels, bit for bit, with the backend on', async () => {
-    const options = batchNorm.resolveOptions({ numFeatures: 3 });
-    const { params, state } = batchNorm.init(options, 'float64');
+    const bn = batchNorm.create({ numFeatures: 3 });
+    const { params, state } = bn.init('float64');
     const x = randn([5, 3, 4], 1);
     const dy = randn([5, 3, 4], 2);
-    const ref = batchNorm.forward({ x, params, state, mode: 'train' }, options);
-    const refDx = batchNorm.backward({ dy, params, saved: ref.saved }, options).dx;
+    const ref = bn.forward({ x, params, state, mode: 'train' });
+    const refDx = bn.backward({ dy, params, saved: ref.saved }).dx;
     const wasm = await enableWasm({ memoryBytes: 1 << 20 });
     if (wasm === false) throw new Error('no SIMD');
-    const f = batchNorm.forward({ x, params, state, mode: 'train' }, options);
-    const dx = batchNorm.backward({ dy, params, saved: f.saved }, options).dx;
+    const f = bn.forward({ x, params, state, mode: 'train' });
+    const dx = bn.backward({ dy, params, saved: f.saved }).dx;
     expect(f.y.data).toBeInstanceOf(Float64Array);
     expect(Array.from(toTypedArray(f.y))).toEqual(Array.from(toTypedArray(ref.y)));
     expect(Array.from(toTypedArray(dx))).toEqual(Array.from(toTypedArray(refDx)));
     expect(wasm.counters.handled).toBe(0);
-    expect(wasm.counters.declined).toBe(4);
+    expect(wasm.counters.declined).toBe(4); // moments, normalizeCells, gradientSums, inputGradient
     expect(wasm.pool.stats().liveTensors).toBe(0);
   });
 
   it('strided float32 views run the TypeScript kernels and still give the right answer', async () => {
-    const options = layerNorm.resolveOptions({ normalizedShape: [4] });
-    const { params } = layerNorm.init(options, 'float32');
+    const ln = layerNorm.create({ normalizedShape: [4] });
+    const { params } = ln.init('float32');
     const base = randn([4, 6], 3, 'float32');
     const view = base.transpose(1, 0).hi(4, 4); // (4, 4) with strides [1, 4]: not row-major
     const dy = randn([4, 4], 4, 'float32');
-    const ref = layerNorm.forward({ x: view, params, state: {}, mode: 'train' }, options);
-    const refBack = layerNorm.backward({ dy, params, saved: ref.saved }, options);
+    const ref = ln.forward({ x: view, params, state: {}, mode: 'train' });
+    const refBack = ln.backward({ dy, params, saved: ref.saved });
     const wasm = await enableWasm({ memoryBytes: 1 << 20 });
     if (wasm === false) throw new Error('no SIMD');
-    const f = layerNorm.forward({ x: view, params, state: {}, mode: 'train' }, options);
-    const back = layerNorm.backward({ dy, params, saved: f.saved }, options);
+    const f = ln.forward({ x: view, params, state: {}, mode: 'train' });
+    const back = ln.backward({ dy, params, saved: f.saved });
     expect(wasm.counters.handled).toBe(0);
-    expect(wasm.counters.declined).toBe(3);
+    expect(wasm.counters.declined).toBe(3); // moments, normalizeRows, backwardRows
     expect(maxDiff(f.y, ref.y)).toBe(0);
     expect(maxDiff(back.dx, refBack.dx)).toBe(0);
-    // the outputs still live in the pool (allocate ran; the TypeScript kernel wrote them)
-    expect(f.y.data.buffer).toBe(wasm.pool.buffer);
+    expect(maxDiff(back.grads.weight!, refBack.grads.weight!)).toBe(0);
+  });
+
+  it('a float64 dy on a float32 x: forward runs in wasm, backward in TypeScript', async () => {
+    const bn = batchNorm.create({ numFeatures: 4, channelAxis: -1 });
+    const { params, state } = bn.init('float32');
+    const x = randn([6, 5, 4], 5, 'float32');
+    const dy64 = randn([6, 5, 4], 6, 'float64');
+    const wasm = await enableWasm({ memoryBytes: 1 << 20 });
+    if (wasm === false) throw new Error('no SIMD');
+    const f = bn.forward({ x, params, state, mode: 'train' });
+    const back = bn.backward({ dy: dy64, params, saved: f.saved });
+    expect(wasm.counters.kernels.moments).toBe(1);
+    expect(wasm.counters.kernels.normalizeCells).toBe(1);
+    expect(wasm.counters.declined).toBe(2); // gradientSums, inputGradient
+    wasm.uninstall();
+    const ref = bn.backward({ dy: dy64, params, saved: f.saved });
+    expect(maxDiff(back.dx, ref.dx)).toBe(0);
+    expect(maxDiff(back.grads.weight!, ref.grads.weight!)).toBe(0);
+  });
+
+  it('a rows layout whose groups are not the leading axes is declined', async () => {
+    // parameters on the first axis, statistics per column: rows, but not `leadingRows`
+    const plan = planNormalization([6, 5], [1], [0]);
+    expect(plan.affine).toMatchObject({ kind: 'rows', leadingRows: false });
+    const wasm = await enableWasm({ memoryBytes: 1 << 20 });
+    if (wasm === false) throw new Error('no SIMD');
+    const x = randn([6, 5], 7, 'float32');
+    const y = zeros([6, 5], 'float32');
+    const call = {
+      x: viewOf(x),
+      y: viewOf(y),
+      plan,
+      rows: plan.affine as Extract<typeof plan.affine, { kind: 'rows' }>,
+      center: new Float64Array(5),
+      invStd: new Float64Array(5).fill(1),
+      weight: null,
+      bias: null,
+    };
+    expect(runKernel('normalizeRows', call)).toBe('typescript');
+    expect(wasm.counters.declined).toBe(1);
+    expect(maxDiff(y, x)).toBe(0); // center 0, invStd 1: y = x
   });
 
   it('a caller-provided JS-heap `out` is written by the wasm kernel and copied out', async () => {
     const wasm = await enableWasm({ memoryBytes: 1 << 20 });
     if (wasm === false) throw new Error('no SIMD');
-    const options = batchNorm.resolveOptions({ numFeatures: 5, channelAxis: -1 });
-    const { params, state } = batchNorm.init(options, 'float32');
+    const bn = batchNorm.create({ numFeatures: 5, channelAxis: -1 });
+    const { params, state } = bn.init('float32');
     const x = randn([3, 7, 5], 5, 'float32');
     const out = randn([3, 7, 5], 6, 'float32');
-    const f = batchNorm.forward({ x, params, state, mode: 'train', out }, options);
+    const f = bn.forward({ x, params, state, mode: 'train', out });
     expect(f.y).toBe(out);
+    expect(wasm.counters.kernels.normalizeCells).toBe(1);
     expect(wasm.counters.copiedOut).toBe(1);
     await disableWasm();
-    expect(maxDiff(out, batchNorm.forward({ x, params, state, mode: 'train' }, options).y)).toBeLessThan(1e-6);
+    expect(maxDiff(out, bn.forward({ x, params, state, mode: 'train' }).y)).toBeLessThan(1e-6);
   });
 
-  it('enableWasm installs both hooks; disableWasm restores the TypeScript kernels', async () => {
+  it('setKernelBackendsEnabled(false) forces the TypeScript kernels with the backend installed', async () => {
     const wasm = await enableWasm({ memoryBytes: 1 << 20 });
     if (wasm === false) throw new Error('no SIMD');
-    expect(getBatchNormBackend()?.name).toBe('wasm-simd');
-    expect(getLayerNormBackend()?.name).toBe('wasm-simd');
+    const ln = layerNorm.create({ normalizedShape: [8] });
+    const { params } = ln.init('float32');
+    const x = randn([3, 8], 1, 'float32');
+    setKernelBackendsEnabled(false);
+    const ts = ln.forward({ x, params, state: {}, mode: 'train' }).y;
+    expect(wasm.counters.handled + wasm.counters.declined).toBe(0);
+    setKernelBackendsEnabled(true);
+    const w = ln.forward({ x, params, state: {}, mode: 'train' }).y;
+    expect(wasm.counters.handled).toBe(2);
+    expect(maxDiff(w, ts)).toBeLessThan(2e-6);
+  });
+});
+
+describe('install, uninstall, enable, disable', () => {
+  it('enableWasm registers the six kernels under the backend name; disableWasm removes them', async () => {
+    const wasm = await enableWasm({ memoryBytes: 1 << 20 });
+    if (wasm === false) throw new Error('no SIMD');
+    expect(wasm.name).toMatch(/^wasm-simd#\d+$/);
+    expect(wasm.installed).toBe(true);
     expect(activeWasm()).toBe(wasm);
+    for (const list of Object.values(registered())) expect(list).toEqual([wasm.name]);
+    expect(listKernelRegistrations('moments')[0].priority).toBe(DEFAULT_WASM_PRIORITY);
     await disableWasm();
-    expect(getBatchNormBackend()).toBeNull();
-    expect(getLayerNormBackend()).toBeNull();
+    expect(wasm.installed).toBe(false);
     expect(activeWasm()).toBeNull();
+    for (const list of Object.values(registered())) expect(list).toEqual([]);
+    expect(() => wasm.install()).toThrow(expect.objectContaining({ code: 'E_STATE' }));
+  });
+
+  it('a second enableWasm disables the first', async () => {
+    const first = await enableWasm({ memoryBytes: 1 << 20 });
+    const second = await enableWasm({ memoryBytes: 1 << 20 });
+    if (first === false || second === false) throw new Error('no SIMD');
+    expect(first.installed).toBe(false);
+    expect(second.installed).toBe(true);
+    expect(activeWasm()).toBe(second);
+    for (const list of Object.values(registered())) expect(list).toEqual([second.name]);
+  });
+
+  it('createWasmBackend installs nothing; two backends take turns by install/uninstall and priority', async () => {
+    const a = await createWasmBackend({ memoryBytes: 1 << 20 });
+    const b = await createWasmBackend({ memoryBytes: 1 << 20 });
+    if (a === false || b === false) throw new Error('no SIMD');
+    try {
+      expect(a.name).not.toBe(b.name);
+      expect(a.installed || b.installed).toBe(false);
+      const ln = layerNorm.create({ normalizedShape: [6] });
+      const { params } = ln.init('float32');
+      const x = randn([2, 6], 1, 'float32');
+      const forward = () => ln.forward({ x, params, state: {}, mode: 'train' }).y;
+      const ts = forward();
+      expect(a.counters.handled + b.counters.handled).toBe(0);
+      a.install();
+      b.install(DEFAULT_WASM_PRIORITY + 1); // higher priority runs first
+      expect(registered().moments).toEqual([b.name, a.name]);
+      const yb = forward();
+      expect([a.counters.handled, b.counters.handled]).toEqual([0, 2]);
+      b.uninstall();
+      expect(b.installed).toBe(false);
+      const ya = forward();
+      expect([a.counters.handled, b.counters.handled]).toEqual([2, 2]);
+      a.install(-5); // re-installing replaces the earlier registration
+      expect(registered().moments).toEqual([a.name]);
+      expect(listKernelRegistrations('moments')[0].priority).toBe(-5);
+      for (const y of [ya, yb]) expect(maxDiff(y, ts)).toBeLessThan(2e-6);
+      expect(() => a.install(Number.NaN)).toThrow(expect.objectContaining({ code: 'E_OPTION' }));
+    } finally {
+      await a.disable();
+      await b.disable();
+    }
+    expect(registered().moments).toEqual([]);
   });
 
   it('without WebAssembly SIMD, enableWasm returns false and the TypeScript kernels keep running', async () => {
@@ -90,10 +202,10 @@ describe('dispatch and fallback', () => {
     vi.spyOn(WebAssembly, 'validate').mockReturnValue(false);
     expect(wasmSimdSupported()).toBe(false);
     expect(await enableWasm()).toBe(false);
-    expect(getBatchNormBackend()).toBeNull();
-    expect(getLayerNormBackend()).toBeNull();
-    const options = layerNorm.resolveOptions({ normalizedShape: [3] });
-    const y = layerNorm.forward({ x: randn([2, 3], 1, 'float32'), params: layerNorm.init(options, 'float32').params, state: {}, mode: 'train' }, options).y;
+    expect(activeWasm()).toBeNull();
+    for (const list of Object.values(registered())) expect(list).toEqual([]);
+    const ln = layerNorm.create({ normalizedShape: [3] });
+    const y = ln.forward({ x: randn([2, 3], 1, 'float32'), params: ln.init('float32').params, state: {}, mode: 'train' }).y;
     expect(y.data.buffer).toBeInstanceOf(ArrayBuffer);
   });
 

@@ -1,4 +1,4 @@
-import { loadCases, runCase } from '@normkit/conformance';
+import { loadCases, pluginFor, runCase } from '@normkit/conformance';
 import { batchNorm } from '@normkit/batch-norm';
 import { layerNorm } from '@normkit/layer-norm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,8 +6,10 @@ import { disableWasm, enableWasm } from './index.js';
 import type { WasmBackend } from './index.js';
 
 // Every float32 golden case of batch_norm and layer_norm, run through the plugins with the
-// wasm backend on, at the vectors' float32 tolerances (rtol 1e-4 / atol 1e-5; hard cases:
-// shape and finiteness). The counters prove the wasm kernels ran and nothing fell back.
+// wasm kernels in the registry, at the vectors' float32 tolerances (rtol 1e-4 / atol 1e-5; hard
+// cases: shape and finiteness). The counters prove the wasm kernels ran every kernel call and
+// none fell back to TypeScript.
+const plugins = [batchNorm, layerNorm];
 const cases = loadCases().filter((c) => c.layer === 'batch_norm' || c.layer === 'layer_norm');
 
 // Once on one thread, once on two with every kernel split (threshold 0).
@@ -26,9 +28,10 @@ describe.each([1, 2] as const)('float32 golden vectors through the wasm kernels,
   });
   for (const c of cases) {
     it(`${c.id} passes in float32 on wasm`, () => {
-      const before = { ...backend.counters };
-      const plugin = c.layer === 'batch_norm' ? batchNorm : layerNorm;
-      const result = runCase(c, plugin, { dtype: 'float32' });
+      const before = { handled: backend.counters.handled, declined: backend.counters.declined, threaded: backend.counters.threaded };
+      const plugin = pluginFor(c, plugins);
+      expect(plugin).toBeDefined();
+      const result = runCase(c, plugin!, { dtype: 'float32' });
       expect(result.status, result.message).toBe('pass');
       if (!c.expectError) {
         expect(backend.counters.handled).toBeGreaterThan(before.handled);
@@ -36,4 +39,11 @@ describe.each([1, 2] as const)('float32 golden vectors through the wasm kernels,
       }
     });
   }
+  it('ran every kernel of both plugins in wasm', () => {
+    const { kernels } = backend.counters;
+    for (const name of ['moments', 'normalizeCells', 'gradientSums', 'inputGradient', 'normalizeRows', 'backwardRows'] as const) {
+      expect(kernels[name], name).toBeGreaterThan(0);
+    }
+    if (threads === 2) expect(backend.counters.threaded).toBeGreaterThan(0);
+  });
 });

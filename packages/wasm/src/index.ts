@@ -1,14 +1,18 @@
 /**
- * `@normkit/wasm`: WebAssembly SIMD kernels for normkit's batch norm and layer norm, and a
- * tensor pool in wasm memory.
+ * `@normkit/wasm`: WebAssembly SIMD implementations of the engine kernels of `@normkit/core`,
+ * and a tensor pool in wasm memory.
  *
- * - {@link enableWasm} / {@link disableWasm}: one call switches every float32 batch-norm and
- *   layer-norm kernel to wasm (the TypeScript kernels stay the fallback and the float64 path).
+ * - {@link enableWasm} / {@link disableWasm}: one call registers float32 SIMD implementations of
+ *   the six engine kernels (moments, normalizeCells, normalizeRows, gradientSums,
+ *   inputGradient, backwardRows) in core's kernel registry, so every normalizer on the engine
+ *   runs them; core's TypeScript kernels stay the fallback and the float64 path.
+ * - {@link createWasmBackend}: a backend built without installing it, with
+ *   `install(priority?)` / `uninstall()` / `disable()`.
  * - {@link WasmPool}: the fixed arena of float32 tensors the kernels read and write in place.
  *
  * @packageDocumentation
  */
-export { createWasmBackend, enableWasm, disableWasm, activeWasm } from './enable.js';
+export { createWasmBackend, enableWasm, disableWasm, activeWasm, DEFAULT_WASM_PRIORITY } from './enable.js';
 export type { EnableWasmOptions, WasmBackend } from './enable.js';
 export { WasmPool, DEFAULT_MEMORY_BYTES, POOL_ALIGNMENT, WASM_PAGE_BYTES } from './pool.js';
 export type { PoolTensor, PoolStats } from './pool.js';

@@ -6,7 +6,7 @@
 /** The exports of the kernel module (pointers are byte offsets into the pool's memory). */
 export interface KernelExports {
   moments(x: number, outer: number, groups: number, inner: number, mean: number, variance: number): void;
-  lnStatistics(x: number, rows: number, features: number, eps: number, mean: number, invStd: number): void;
+  squareMoments(x: number, outer: number, groups: number, inner: number, mean: number, variance: number): void;
   bnNormalize(x: number, outer: number, channels: number, inner: number, mean: number, meanLo: number, scale: number, shift: number, y: number): void;
   bnGradientSums(x: number, dy: number, outer: number, channels: number, inner: number, mean: number, sumDy: number, sumDyCentered: number): void;
   bnInputGradient(
@@ -34,6 +34,8 @@ export interface KernelExports {
     dx: number,
     dscale: number,
     dshift: number,
+    meanFactor: number,
+    xhatFactor: number,
   ): void;
 }
 

@@ -123,78 +123,94 @@ describe('WasmPool', () => {
   });
 });
 
-describe('kernel outputs and the pool', () => {
-  it('outputs are pool tensors that scope frees; resident inputs are not copied', async () => {
+describe('the wasm kernels and the pool', () => {
+  it('resident inputs and pool `out` tensors: no copies, outputs written in place, scope frees them', async () => {
     const wasm = await enableWasm({ memoryBytes: 1 << 22 });
     if (wasm === false) throw new Error('no SIMD');
     const { pool } = wasm;
-    const options = layerNorm.resolveOptions({ normalizedShape: [6] });
-    const { params } = layerNorm.init(options, 'float32');
+    const ln = layerNorm.create({ normalizedShape: [6] });
+    const { params } = ln.init('float32');
     const x = pool.fromTensor(randn([5, 6], 1, 'float32'));
     const dy = pool.fromTensor(randn([5, 6], 2, 'float32'));
-    const copied = wasm.counters.copiedIn;
     const dx = pool.scope(() => {
-      const f = layerNorm.forward({ x, params, state: {}, mode: 'train' }, options);
-      expect(pool.isLive(f.y)).toBe(true);
-      return layerNorm.backward({ dy, params, saved: f.saved }, options).dx;
+      const y = pool.tensor([5, 6]);
+      const f = ln.forward({ x, params, state: {}, mode: 'train', out: y });
+      expect(f.y).toBe(y);
+      return ln.backward({ dy, params, saved: f.saved, out: pool.tensor([5, 6]) }).dx;
     });
-    expect(wasm.counters.copiedIn).toBe(copied);
-    expect(pool.stats().liveTensors).toBe(3); // x, dy, dx
+    expect(wasm.counters.handled).toBe(3); // moments, normalizeRows, backwardRows
+    expect(wasm.counters.copiedIn).toBe(0);
+    expect(wasm.counters.copiedOut).toBe(0);
+    expect(pool.stats().liveTensors).toBe(3); // x, dy, dx: y was freed by the scope
     expect(pool.isLive(dx)).toBe(true);
+    wasm.uninstall();
+    const ref = ln.backward({ dy, params, saved: ln.forward({ x, params, state: {}, mode: 'train' }).saved }).dx;
+    const a = toTypedArray(dx);
+    const b = toTypedArray(ref);
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(4e-6);
   });
 
-  it('a JS-heap input is copied in once per forward (statistics and normalize share the copy)', async () => {
+  it('JS-heap inputs are copied in for each kernel call and outputs copied out; every temporary is freed', async () => {
     const wasm = await enableWasm({ memoryBytes: 1 << 22 });
     if (wasm === false) throw new Error('no SIMD');
-    const options = batchNorm.resolveOptions({ numFeatures: 3 });
-    const { params, state } = batchNorm.init(options, 'float32');
+    const bn = batchNorm.create({ numFeatures: 3 });
+    const { params, state } = bn.init('float32');
     const x = randn([4, 3, 5], 1, 'float32');
     const dy = randn([4, 3, 5], 2, 'float32');
-    const f = batchNorm.forward({ x, params, state, mode: 'train' }, options);
-    expect(wasm.counters.copiedIn).toBe(1);
-    batchNorm.backward({ dy, params, saved: f.saved }, options);
-    expect(wasm.counters.copiedIn).toBe(3); // x and dy, once for both backward kernels
-    // every temporary copy is freed: only y and dx remain
-    expect(wasm.pool.stats().liveTensors).toBe(2);
+    const f = bn.forward({ x, params, state, mode: 'train' });
+    // a call carries all its inputs: moments and normalizeCells each copy x in
+    expect(wasm.counters.copiedIn).toBe(2);
+    expect(wasm.counters.copiedOut).toBe(1); // y
+    expect(f.y.data.buffer).not.toBe(wasm.pool.buffer);
+    bn.backward({ dy, params, saved: f.saved });
+    expect(wasm.counters.copiedIn).toBe(6); // x and dy for gradientSums, again for inputGradient
+    expect(wasm.counters.copiedOut).toBe(2); // dx
+    expect(wasm.pool.stats().liveTensors).toBe(0);
+    await wasm.disable(); // frees the kernels' scratch: nothing else may be left
+    expect(wasm.pool.stats().usedBytes).toBe(0);
   });
 
-  it('throws E_STATE when a disposed pool tensor reaches a wasm kernel', async () => {
+  it('throws E_STATE when a disposed pool tensor reaches a wasm kernel, before any output is written', async () => {
     const wasm = await enableWasm({ memoryBytes: 1 << 22 });
     if (wasm === false) throw new Error('no SIMD');
-    const options = batchNorm.resolveOptions({ numFeatures: 3 });
-    const { params, state } = batchNorm.init(options, 'float32');
+    const bn = batchNorm.create({ numFeatures: 3 });
+    const { params, state } = bn.init('float32');
     const x = wasm.pool.fromTensor(randn([4, 3], 1, 'float32'));
     x.dispose();
     let error: unknown;
     try {
-      batchNorm.forward({ x, params, state, mode: 'train' }, options);
+      bn.forward({ x, params, state, mode: 'train' });
     } catch (e) {
       error = e;
     }
     expect(isNormkitError(error, 'E_STATE')).toBe(true);
     expect((error as Error).message).toBe('x: wasm pool tensor used after dispose()');
-    const lo = layerNorm.resolveOptions({ normalizedShape: [3] });
-    const y = layerNorm.forward({ x: wasm.pool.fromTensor(randn([2, 3], 1, 'float32')), params: layerNorm.init(lo, 'float32').params, state: {}, mode: 'train' }, lo).y;
-    const saved = wasm.pool.scope(() => layerNorm.forward({ x: y, params: layerNorm.init(lo, 'float32').params, state: {}, mode: 'train' }, lo).saved);
-    (y as unknown as { dispose(): void }).dispose();
-    expect(code(() => layerNorm.backward({ dy: randn([2, 3], 3, 'float32'), params: layerNorm.init(lo, 'float32').params, saved }, lo))).toBe('E_STATE');
+    // a disposed pool `out`
+    const ln = layerNorm.create({ normalizedShape: [3] });
+    const lp = ln.init('float32').params;
+    const out = wasm.pool.tensor([2, 3]);
+    out.dispose();
+    expect(code(() => ln.forward({ x: randn([2, 3], 2, 'float32'), params: lp, state: {}, mode: 'train', out }))).toBe('E_STATE');
+    // a saved x disposed between forward and backward
+    const kept = wasm.pool.fromTensor(randn([2, 3], 1, 'float32'));
+    const saved = ln.forward({ x: kept, params: lp, state: {}, mode: 'train' }).saved;
+    kept.dispose();
+    expect(code(() => ln.backward({ dy: randn([2, 3], 3, 'float32'), params: lp, saved }))).toBe('E_STATE');
   });
 
-  it('when the pool is full, outputs go to the JS heap and the results stay correct', async () => {
+  it('when the pool cannot hold the copies, the kernels decline and the results stay correct', async () => {
     const wasm = await enableWasm({ memoryBytes: 1 << 16 });
     if (wasm === false) throw new Error('no SIMD');
-    const options = layerNorm.resolveOptions({ normalizedShape: [64] });
-    const { params } = layerNorm.init(options, 'float32');
-    const filler = wasm.pool.tensor([7500]); // leaves ~34 KB: neither y nor a copy of x (38 KB) fits
+    const ln = layerNorm.create({ normalizedShape: [64] });
+    const { params } = ln.init('float32');
+    const filler = wasm.pool.tensor([7500]); // leaves ~34 KB: no copy of x (38 KB) fits
     const x = randn([150, 64], 1, 'float32');
-    const withWasm = layerNorm.forward({ x, params, state: {}, mode: 'train' }, options).y;
+    const withWasm = ln.forward({ x, params, state: {}, mode: 'train' }).y;
     await disableWasm();
-    const reference = layerNorm.forward({ x, params, state: {}, mode: 'train' }, options).y;
-    expect(withWasm.data.buffer).not.toBe(wasm.pool.buffer);
-    const a = toTypedArray(withWasm);
-    const b = toTypedArray(reference);
-    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-5);
-    expect(wasm.counters.declined).toBe(2);
+    const reference = ln.forward({ x, params, state: {}, mode: 'train' }).y;
+    expect(Array.from(toTypedArray(withWasm))).toEqual(Array.from(toTypedArray(reference)));
+    expect(wasm.counters.declined).toBe(2); // moments, normalizeRows
+    expect(wasm.counters.handled).toBe(0);
     expect(wasm.pool.isLive(filler)).toBe(true);
   });
 });

@@ -199,7 +199,7 @@ export class WasmPool {
   }
 
   /**
-   * A new pool tensor, or `null` when the pool is full (the backend's `allocate` hook).
+   * A new pool tensor, or `null` when the pool is full.
    *
    * @param shape - the shape (not validated: pass a list of non-negative integers)
    * @param zero - fill with zeros (default); `false` leaves whatever the memory held, for
@@ -251,12 +251,12 @@ export class WasmPool {
   /**
    * Throws `E_STATE` when `t` is a view into this pool that has been disposed.
    *
-   * @param t - any tensor (tensors outside the pool pass)
+   * @param t - any tensor, or a strided view of one (tensors outside the pool pass)
    * @param name - the argument name for the message
    * @throws NormkitError `E_STATE` when `t` is a disposed pool tensor
    */
-  assertUsable(t: Tensor, name: string): void {
-    if (this.owns(t) && this.dead.has(t.data)) {
+  assertUsable(t: { readonly data: Tensor['data'] }, name: string): void {
+    if (t.data.buffer === this.buffer && this.dead.has(t.data)) {
       throw new NormkitError('E_STATE', `${name}: wasm pool tensor used after dispose()`, name);
     }
   }
@@ -280,7 +280,7 @@ export class WasmPool {
 
   /**
    * Runs `fn` and then disposes every pool tensor allocated inside it (by `pool.tensor`,
-   * `pool.fromTensor`, or as the output of a wasm kernel), except the pool tensors found in
+   * `pool.fromTensor`, `pool.fromArray` or `pool.tryTensor`), except the pool tensors found in
    * its return value (the value itself, or the items/values of a returned array or plain
    * object, up to three levels deep), which move to the enclosing scope. Scopes nest; `fn`
    * must be synchronous. Tensors disposed inside the scope are skipped.

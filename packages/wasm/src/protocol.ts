@@ -9,5 +9,8 @@ export const ARGS_OFFSET = 64;
 export const CONTROL_BYTES = ARGS_OFFSET + 16 * 8;
 /** How many `Atomics.load` polls before sleeping (the probe's 2e4: back-to-back calls never sleep). */
 export const SPIN_ITERATIONS = 20000;
-/** Kernel ids. */
-export const KERNEL_NAMES = ['moments', 'lnStatistics', 'bnNormalize', 'bnGradientSums', 'bnInputGradient', 'lnForward', 'lnBackward'] as const;
+/** The wasm module's kernel exports, by id (the worker receives the id). */
+export const EXPORT_NAMES = ['moments', 'squareMoments', 'bnNormalize', 'bnGradientSums', 'bnInputGradient', 'lnForward', 'lnBackward'] as const;
+
+/** The name of a wasm kernel export. */
+export type ExportName = (typeof EXPORT_NAMES)[number];

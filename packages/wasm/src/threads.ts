@@ -1,7 +1,8 @@
 import type { KernelExports } from './kernels.js';
 import { kernelModule } from './kernels.js';
 import type { WasmPool } from './pool.js';
-import { ARGS_OFFSET, CONTROL_BYTES, DONE, KERNEL, KERNEL_NAMES, REQUEST, SPIN_ITERATIONS, STOP } from './protocol.js';
+import { ARGS_OFFSET, CONTROL_BYTES, DONE, EXPORT_NAMES, KERNEL, REQUEST, SPIN_ITERATIONS, STOP } from './protocol.js';
+import type { ExportName } from './protocol.js';
 
 /** Default smallest tensor split over two threads: 256 Ki elements (1 MiB of float32). */
 export const DEFAULT_THREAD_THRESHOLD = 262144;
@@ -13,7 +14,7 @@ export interface Threads {
    * the first, partial sums are merged here). Returns false, having done nothing, when the
    * tensor has fewer than the threshold's elements or cannot be split.
    */
-  split(kernel: (typeof KERNEL_NAMES)[number], args: readonly number[], size: number): boolean;
+  split(kernel: ExportName, args: readonly number[], size: number): boolean;
   /** Stops the worker. */
   terminate(): Promise<void>;
 }
@@ -58,7 +59,7 @@ export async function startThreads(pool: WasmPool, k: KernelExports, threshold: 
     for (let i = 0; i < n; i++) f64[d + i] += f64[s + i];
   };
 
-  function plan(kernel: (typeof KERNEL_NAMES)[number], v: readonly number[]): Half | null {
+  function plan(kernel: ExportName, v: readonly number[]): Half | null {
     switch (kernel) {
       case 'bnNormalize':
       case 'bnInputGradient': {
@@ -144,11 +145,31 @@ export async function startThreads(pool: WasmPool, k: KernelExports, threshold: 
           b: [x + g1 * inner * 4, 1, groups - g1, inner, mean + 8 * g1, variance + 8 * g1],
         };
       }
-      case 'lnStatistics': {
-        const [x, rows, features, eps, m, s] = v;
-        if (rows < 2) return null;
-        const r1 = rows >> 1;
-        return { a: [x, r1, features, eps, m, s], b: [x + r1 * features * 4, rows - r1, features, eps, m + 8 * r1, s + 8 * r1] };
+      case 'squareMoments': {
+        const [x, outer, groups, inner, mean, variance] = v;
+        if (outer >= 2) {
+          const o1 = outer >> 1;
+          const p = partials(groups);
+          if (p === null) return null;
+          return {
+            a: [x, o1, groups, inner, mean, variance],
+            b: [x + o1 * groups * inner * 4, outer - o1, groups, inner, p[0], p[1]],
+            merge: () => {
+              // The two halves' mean squares, weighted by their counts.
+              const nA = o1 * inner;
+              const nB = (outer - o1) * inner;
+              const va = variance >> 3;
+              const pv = p[1] >> 3;
+              for (let g = 0; g < groups; g++) f64[va + g] = (f64[va + g] * nA + f64[pv + g] * nB) / (nA + nB);
+            },
+          };
+        }
+        if (groups < 2) return null;
+        const g1 = groups >> 1;
+        return {
+          a: [x, 1, g1, inner, mean, variance],
+          b: [x + g1 * inner * 4, 1, groups - g1, inner, mean + 8 * g1, variance + 8 * g1],
+        };
       }
       case 'lnForward': {
         const [x, rows, features, m, s, g, b, y] = v;
@@ -158,7 +179,7 @@ export async function startThreads(pool: WasmPool, k: KernelExports, threshold: 
         return { a: [x, r1, features, m, s, g, b, y], b: [x + shift, rows - r1, features, m + 8 * r1, s + 8 * r1, g, b, y + shift] };
       }
       case 'lnBackward': {
-        const [x, dy, rows, features, m, s, g, dx, ds, db] = v;
+        const [x, dy, rows, features, m, s, g, dx, ds, db, meanFactor, xhatFactor] = v;
         if (rows < 2) return null;
         const p = partials(features);
         if (p === null) return null;
@@ -167,8 +188,8 @@ export async function startThreads(pool: WasmPool, k: KernelExports, threshold: 
         const r1 = rows >> 1;
         const shift = r1 * features * 4;
         return {
-          a: [x, dy, r1, features, m, s, g, dx, ds, db],
-          b: [x + shift, dy + shift, rows - r1, features, m + 8 * r1, s + 8 * r1, g, dx + shift, p[0], p[1]],
+          a: [x, dy, r1, features, m, s, g, dx, ds, db, meanFactor, xhatFactor],
+          b: [x + shift, dy + shift, rows - r1, features, m + 8 * r1, s + 8 * r1, g, dx + shift, p[0], p[1], meanFactor, xhatFactor],
           merge: () => {
             addInto(ds, p[0], features);
             addInto(db, p[1], features);
@@ -184,7 +205,7 @@ export async function startThreads(pool: WasmPool, k: KernelExports, threshold: 
       const half = plan(kernel, args);
       if (half === null) return false;
       for (let i = 0; i < half.b.length; i++) slots[i] = half.b[i];
-      Atomics.store(ctl, KERNEL, KERNEL_NAMES.indexOf(kernel));
+      Atomics.store(ctl, KERNEL, EXPORT_NAMES.indexOf(kernel));
       const seq = Atomics.add(ctl, REQUEST, 1) + 1;
       Atomics.notify(ctl, REQUEST);
       (k[kernel] as (...a: number[]) => void)(...half.a);

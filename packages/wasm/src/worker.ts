@@ -1,12 +1,12 @@
 /**
- * The second thread of `enableWasm({ threads: 2 })`: a `worker_threads` worker that
+ * The second thread of a `threads: 2` wasm backend: a `worker_threads` worker that
  * instantiates the shared-memory kernel module on the pool's memory and runs the half of a
  * kernel the main thread hands it. It spins briefly on the request word before it sleeps
  * (`Atomics.wait`), so back-to-back kernel calls do not pay a wake-up.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { KernelExports } from './kernels.js';
-import { ARGS_OFFSET, DONE, KERNEL, KERNEL_NAMES, REQUEST, SPIN_ITERATIONS, STOP } from './protocol.js';
+import { ARGS_OFFSET, DONE, EXPORT_NAMES, KERNEL, REQUEST, SPIN_ITERATIONS, STOP } from './protocol.js';
 
 interface Data {
   readonly module: WebAssembly.Module;
@@ -32,7 +32,7 @@ for (;;) {
   }
   seen = Atomics.load(ctl, REQUEST);
   if (Atomics.load(ctl, STOP) !== 0) break;
-  const name = KERNEL_NAMES[Atomics.load(ctl, KERNEL)] as keyof KernelExports;
+  const name = EXPORT_NAMES[Atomics.load(ctl, KERNEL)] as keyof KernelExports;
   const n = k[name].length;
   const a: number[] = [];
   for (let i = 0; i < n; i++) a.push(args[i]);

@@ -1,0 +1,252 @@
+import type {
+  BackwardRowsCall,
+  Blocks,
+  GradientSumsCall,
+  InputGradientCall,
+  KernelImplementation,
+  KernelName,
+  MomentsCall,
+  NormalizeCellsCall,
+  NormalizeRowsCall,
+} from '@normkit/core';
+import type { WasmKernels } from './backend.js';
+import { isFloat32RowMajor } from './backend.js';
+
+/** One wasm implementation per engine kernel. */
+export type WasmImplementations = { readonly [K in KernelName]: KernelImplementation<K> };
+
+/** Elements of one `(B, C, D)` slice of the blocks. */
+const sliceSize = (b: Blocks) => b.B * b.C * b.D;
+
+/**
+ * The wasm implementations of core's engine kernels (see core's `engine/calls.ts` for what each
+ * call computes). Each handles float32 row-major views in the contiguous forms: the cells
+ * kernels the plan's `Blocks {A, B, C, D}` (one wasm run per `A` slice, each a `(B, C, D)`
+ * block), the rows kernels the `leadingRows` layout. Anything else — float64, a float64 `dy`,
+ * strided views, no blocking, an empty tensor, a pool too full for the copies and scratch — is
+ * declined before anything is written, and core's TypeScript kernel runs.
+ *
+ * @param w - the backend's placement, scratch and counters
+ * @returns an implementation per kernel name, to register with `registerKernel`
+ */
+export function wasmImplementations(w: WasmKernels): WasmImplementations {
+  return {
+    moments: (call) => moments(w, call),
+    normalizeCells: (call) => normalizeCells(w, call),
+    normalizeRows: (call) => normalizeRows(w, call),
+    gradientSums: (call) => gradientSums(w, call),
+    inputGradient: (call) => inputGradient(w, call),
+    backwardRows: (call) => backwardRows(w, call),
+  };
+}
+
+/**
+ * `moments`: centered per-group mean and biased variance (chunks of one shifted float64 pass,
+ * an ill-conditioned chunk redone with two exact passes, merged with Chan's formula), or the
+ * uncentered mean square.
+ */
+function moments(w: WasmKernels, call: MomentsCall): boolean {
+  const { x, plan, centered, mean, variance } = call;
+  const blocks = plan.statsBlocks;
+  if (blocks === null || plan.groups === 0 || plan.count === 0 || !isFloat32RowMajor(x)) return w.decline();
+  const { A, B, C, D } = blocks;
+  const groups = A * C;
+  w.assertUsable(x, 'x');
+  const arrays = w.carve([8 * groups, 8 * groups]);
+  if (arrays === null) return w.decline();
+  const slice = sliceSize(blocks);
+  const xp = w.place(x, A * slice);
+  if (xp === null) return w.decline();
+  const [m, v] = arrays;
+  const kernel = centered ? 'moments' : 'squareMoments';
+  for (let a = 0; a < A; a++) w.run(kernel, [xp.ptr + 4 * a * slice, B, C, D, m + 8 * a * C, v + 8 * a * C], slice);
+  w.getF64(m, mean);
+  w.getF64(v, variance);
+  w.release(xp);
+  return w.handled('moments');
+}
+
+/** `normalizeCells`: `y = ((x − c) − cLo)·scale + shift` per cell, constants in float32 (the center split in two floats). */
+function normalizeCells(w: WasmKernels, call: NormalizeCellsCall): boolean {
+  const { x, y, cells, center, scale, shift } = call;
+  const blocks = cells.blocks;
+  if (blocks === null || cells.cells === 0 || !isFloat32RowMajor(x) || !isFloat32RowMajor(y)) return w.decline();
+  const { A, B, C, D } = blocks;
+  const n = A * C;
+  const slice = sliceSize(blocks);
+  if (slice === 0) return w.decline();
+  w.assertUsable(x, 'x');
+  w.assertUsable(y, 'y');
+  const arrays = w.carve([4 * n, 4 * n, 4 * n, 4 * n]);
+  if (arrays === null) return w.decline();
+  const xp = w.place(x, A * slice);
+  if (xp === null) return w.decline();
+  const yp = w.placeOutput(y, A * slice);
+  if (yp === null) {
+    w.release(xp);
+    return w.decline();
+  }
+  const [pc, pl, ps, pb] = arrays;
+  w.putF32(pc, center);
+  w.putF32Lo(pl, center);
+  w.putF32(ps, scale);
+  w.putF32(pb, shift);
+  for (let a = 0; a < A; a++) {
+    const at = 4 * a * slice;
+    const cell = 4 * a * C;
+    w.run('bnNormalize', [xp.ptr + at, B, C, D, pc + cell, pl + cell, ps + cell, pb + cell, yp.ptr + at], slice);
+  }
+  w.finishOutput(y, A * slice, yp);
+  w.release(xp);
+  return w.handled('normalizeCells');
+}
+
+/** `gradientSums`: `Σ dy` and `Σ dy·(x − c)` per cell, in float64 lanes. */
+function gradientSums(w: WasmKernels, call: GradientSumsCall): boolean {
+  const { x, dy, cells, center, sumDy, sumDyCentered } = call;
+  const blocks = cells.blocks;
+  if (blocks === null || cells.cells === 0 || !isFloat32RowMajor(x) || !isFloat32RowMajor(dy)) return w.decline();
+  const { A, B, C, D } = blocks;
+  const n = A * C;
+  const slice = sliceSize(blocks);
+  if (slice === 0) return w.decline();
+  w.assertUsable(x, 'x');
+  w.assertUsable(dy, 'dy');
+  const arrays = w.carve([8 * n, 8 * n, 8 * n]);
+  if (arrays === null) return w.decline();
+  const xp = w.place(x, A * slice);
+  if (xp === null) return w.decline();
+  const dp = w.place(dy, A * slice);
+  if (dp === null) {
+    w.release(xp);
+    return w.decline();
+  }
+  const [pc, ps, pt] = arrays;
+  w.putF64(pc, center);
+  for (let a = 0; a < A; a++) {
+    const at = 4 * a * slice;
+    const cell = 8 * a * C;
+    w.run('bnGradientSums', [xp.ptr + at, dp.ptr + at, B, C, D, pc + cell, ps + cell, pt + cell], slice);
+  }
+  w.getF64(ps, sumDy);
+  w.getF64(pt, sumDyCentered);
+  w.release(xp, dp);
+  return w.handled('gradientSums');
+}
+
+/** `inputGradient`: `dx = a·dy + b·((x − c) − cLo) + k` per cell, constants in float32. */
+function inputGradient(w: WasmKernels, call: InputGradientCall): boolean {
+  const { x, dy, dx, cells, center, a: ca, b: cb, k: ck } = call;
+  const blocks = cells.blocks;
+  if (blocks === null || cells.cells === 0 || !isFloat32RowMajor(x) || !isFloat32RowMajor(dy) || !isFloat32RowMajor(dx)) return w.decline();
+  const { A, B, C, D } = blocks;
+  const n = A * C;
+  const slice = sliceSize(blocks);
+  if (slice === 0) return w.decline();
+  w.assertUsable(x, 'x');
+  w.assertUsable(dy, 'dy');
+  w.assertUsable(dx, 'dx');
+  const arrays = w.carve([4 * n, 4 * n, 4 * n, 4 * n, 4 * n]);
+  if (arrays === null) return w.decline();
+  const xp = w.place(x, A * slice);
+  if (xp === null) return w.decline();
+  const dp = w.place(dy, A * slice);
+  if (dp === null) {
+    w.release(xp);
+    return w.decline();
+  }
+  const op = w.placeOutput(dx, A * slice);
+  if (op === null) {
+    w.release(xp, dp);
+    return w.decline();
+  }
+  const [pc, pl, pa, pb, pk] = arrays;
+  w.putF32(pc, center);
+  w.putF32Lo(pl, center);
+  w.putF32(pa, ca);
+  w.putF32(pb, cb);
+  w.putF32(pk, ck);
+  for (let a = 0; a < A; a++) {
+    const at = 4 * a * slice;
+    const cell = 4 * a * C;
+    w.run('bnInputGradient', [xp.ptr + at, dp.ptr + at, B, C, D, pc + cell, pl + cell, pa + cell, pb + cell, pk + cell, op.ptr + at], slice);
+  }
+  w.finishOutput(dx, A * slice, op);
+  w.release(xp, dp);
+  return w.handled('inputGradient');
+}
+
+/** `normalizeRows` on `(rows, features)`: `y = (x − c_r)·s_r·γ_j + β_j`, γ and β in float32. */
+function normalizeRows(w: WasmKernels, call: NormalizeRowsCall): boolean {
+  const { x, y, rows: layout, center, invStd, weight, bias } = call;
+  if (!layout.leadingRows || !isFloat32RowMajor(x) || !isFloat32RowMajor(y)) return w.decline();
+  const { rows, features } = layout;
+  const size = rows * features;
+  if (size === 0) return w.decline();
+  w.assertUsable(x, 'x');
+  w.assertUsable(y, 'y');
+  const arrays = w.carve([8 * rows, 8 * rows, 4 * features, 4 * features]);
+  if (arrays === null) return w.decline();
+  const xp = w.place(x, size);
+  if (xp === null) return w.decline();
+  const yp = w.placeOutput(y, size);
+  if (yp === null) {
+    w.release(xp);
+    return w.decline();
+  }
+  const [pm, ps, pg, pb] = arrays;
+  w.putF64(pm, center);
+  w.putF64(ps, invStd);
+  if (weight === null) w.fillF32(pg, features, 1);
+  else w.putF32(pg, weight);
+  if (bias === null) w.fillF32(pb, features, 0);
+  else w.putF32(pb, bias);
+  w.run('lnForward', [xp.ptr, rows, features, pm, ps, pg, pb, yp.ptr], size);
+  w.finishOutput(y, size, yp);
+  w.release(xp);
+  return w.handled('normalizeRows');
+}
+
+/**
+ * `backwardRows` on `(rows, features)`: `dx` with the call's `centered`, `batchStats` and
+ * `count`, and `Σ dy`, `Σ dy·x̂` added into the call's accumulators (float64 lanes).
+ */
+function backwardRows(w: WasmKernels, call: BackwardRowsCall): boolean {
+  const { x, dy, dx, rows: layout, center, invStd, weight, centered, batchStats, count, sumDy, sumDyXhat } = call;
+  if (!layout.leadingRows || !isFloat32RowMajor(x) || !isFloat32RowMajor(dy) || !isFloat32RowMajor(dx)) return w.decline();
+  const { rows, features } = layout;
+  const size = rows * features;
+  if (size === 0) return w.decline();
+  w.assertUsable(x, 'x');
+  w.assertUsable(dy, 'dy');
+  w.assertUsable(dx, 'dx');
+  const arrays = w.carve([8 * rows, 8 * rows, 4 * features, 8 * features, 8 * features]);
+  if (arrays === null) return w.decline();
+  const xp = w.place(x, size);
+  if (xp === null) return w.decline();
+  const dp = w.place(dy, size);
+  if (dp === null) {
+    w.release(xp);
+    return w.decline();
+  }
+  const op = w.placeOutput(dx, size);
+  if (op === null) {
+    w.release(xp, dp);
+    return w.decline();
+  }
+  const [pm, ps, pg, pdg, pdb] = arrays;
+  w.putF64(pm, center);
+  w.putF64(ps, invStd);
+  if (weight === null) w.fillF32(pg, features, 1);
+  else w.putF32(pg, weight);
+  w.putF64(pdg, sumDyXhat);
+  w.putF64(pdb, sumDy);
+  const meanFactor = batchStats && centered ? 1 / count : 0;
+  const xhatFactor = batchStats ? 1 / count : 0;
+  w.run('lnBackward', [xp.ptr, dp.ptr, rows, features, pm, ps, pg, op.ptr, pdg, pdb, meanFactor, xhatFactor], size);
+  w.getF64(pdg, sumDyXhat);
+  w.getF64(pdb, sumDy);
+  w.finishOutput(dx, size, op);
+  w.release(xp, dp);
+  return w.handled('backwardRows');
+}

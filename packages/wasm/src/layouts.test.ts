@@ -1,0 +1,252 @@
+import { CONDITION_LIMIT, batchStatistics, fromArray, normalizeBackward, normalizeForward, planNormalization, toTypedArray, viewOf, zeros } from '@normkit/core';
+import type { BackwardMode, NormPlan, Shape, Tensor } from '@normkit/core';
+import { randn, uniform } from '@normkit/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disableWasm, enableWasm } from './index.js';
+import type { WasmBackend } from './index.js';
+
+// The engine ops on plans no plugin of this repository's batch norm / layer norm produces,
+// wasm vs TypeScript kernels: blocks with A > 1 (instance norm channels last, kept axes on both
+// sides of a reduced one), group-norm style planes, uncentered statistics (RMS norm), rows
+// backward with constant statistics and with another divisor m, no parameters. Tolerances as in
+// property.test.ts: outputs to float32 accuracy, statistics to 1e-11 relative.
+
+let backend: WasmBackend;
+beforeAll(async () => {
+  const b = await enableWasm({ memoryBytes: 32 * 1024 * 1024 });
+  if (b === false) throw new Error('no wasm SIMD on this host');
+  backend = b;
+});
+afterAll(() => disableWasm());
+
+function onTypeScript<T>(fn: () => T): T {
+  backend.uninstall();
+  try {
+    return fn();
+  } finally {
+    backend.install();
+  }
+}
+
+function scaledError(a: Tensor | Float64Array, b: Tensor | Float64Array): number {
+  const x = a instanceof Float64Array ? a : toTypedArray(a);
+  const y = b instanceof Float64Array ? b : toTypedArray(b);
+  expect(x.length).toBe(y.length);
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < y.length; i++) {
+    scale = Math.max(scale, Math.abs(y[i]));
+    err = Math.max(err, Math.abs(x[i] - y[i]));
+  }
+  return err / (1 + scale);
+}
+
+function relativeError(a: Float64Array, b: Float64Array): number {
+  expect(a.length).toBe(b.length);
+  let err = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (a[i] === b[i]) continue;
+    err = Math.max(err, Math.abs(a[i] - b[i]) / Math.max(1e-300, Math.abs(b[i])));
+  }
+  return err;
+}
+
+/** Float32-exact random values (the wasm kernels take γ and β as float32). */
+function vector(n: number, seed: number, mean: number, std: number): Float64Array {
+  return Float64Array.from(toTypedArray(randn([n], seed, 'float64', mean, std)));
+}
+
+interface Case {
+  readonly what: string;
+  readonly shape: Shape;
+  readonly groupAxes: readonly number[];
+  readonly paramAxes: readonly number[] | null;
+  readonly centered: boolean;
+  readonly mode: BackwardMode;
+}
+
+const int = (rand: () => number, lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+
+function cases(): Case[] {
+  const rand = uniform(424242);
+  const out: Case[] = [];
+  const modes: BackwardMode[] = [
+    { centered: true, batchStats: true },
+    { centered: true, batchStats: false },
+    { centered: true, batchStats: true, count: 1 },
+  ];
+  for (let i = 0; i < 48; i++) {
+    const mode = modes[i % 3];
+    const kind = Math.floor(i / 3) % 8;
+    const n = int(rand, 1, 4);
+    switch (kind) {
+      case 0: // instance norm, channels last: blocks (N, H·W, C, 1), A = N
+        out.push({ what: 'instance norm NHWC', shape: [n, int(rand, 1, 5), int(rand, 1, 6), int(rand, 1, 11)], groupAxes: [0, 3], paramAxes: [3], centered: true, mode });
+        break;
+      case 1: // kept axes around a reduced one, planes: blocks (N, L, C, M), A = N
+        out.push({ what: 'A > 1 planes', shape: [n, int(rand, 1, 5), int(rand, 1, 7), int(rand, 2, 13)], groupAxes: [0, 2], paramAxes: [2], centered: true, mode });
+        break;
+      case 2: // group norm (N, G, C/G, S): statistics per (n, g), parameters per channel
+        out.push({ what: 'group norm', shape: [n, int(rand, 1, 4), int(rand, 1, 5), int(rand, 1, 17)], groupAxes: [0, 1], paramAxes: [1, 2], centered: true, mode });
+        break;
+      case 3: // RMS norm rows
+        out.push({ what: 'RMS rows', shape: [int(rand, 1, 9), int(rand, 2, 70)], groupAxes: [0], paramAxes: [1], centered: false, mode: { ...mode, centered: false } });
+        break;
+      case 4: // RMS norm, two leading axes, two trailing
+        out.push({ what: 'RMS rows rank 4', shape: [n, int(rand, 1, 3), int(rand, 1, 4), int(rand, 2, 9)], groupAxes: [0, 1], paramAxes: [2, 3], centered: false, mode: { ...mode, centered: false } });
+        break;
+      case 5: // uncentered, no parameters, A > 1 columns
+        out.push({ what: 'uncentered A > 1 columns', shape: [n, int(rand, 1, 9), int(rand, 1, 10)], groupAxes: [0, 2], paramAxes: null, centered: false, mode: { ...mode, centered: false } });
+        break;
+      case 6: // uncentered, channels first planes (weight-norm style statistics)
+        out.push({ what: 'uncentered planes', shape: [int(rand, 1, 9), int(rand, 2, 40)], groupAxes: [0], paramAxes: null, centered: false, mode: { ...mode, centered: false } });
+        break;
+      case 7: // layer-norm rows with constant statistics / another divisor
+        out.push({ what: 'centered rows', shape: [int(rand, 1, 6), int(rand, 1, 3), int(rand, 2, 30)], groupAxes: [0, 1], paramAxes: [2], centered: true, mode });
+        break;
+    }
+  }
+  out.push({ what: 'instance norm NHWC, C % 4 = 3 and long columns', shape: [3, 70, 80, 7], groupAxes: [0, 3], paramAxes: [3], centered: true, mode: modes[0] });
+  out.push({ what: 'uncentered planes longer than a chunk', shape: [2, 3, 17000], groupAxes: [0, 1], paramAxes: [1], centered: false, mode: { centered: false, batchStats: true } });
+  return out.filter((c) => {
+    const plan = planNormalization(c.shape, c.groupAxes, c.paramAxes);
+    return plan.count > 1;
+  });
+}
+
+interface Run {
+  readonly stats: ReturnType<typeof batchStatistics>;
+  readonly y: Tensor;
+  readonly dx: Tensor;
+  readonly sums: ReturnType<typeof normalizeBackward>;
+}
+
+function run(c: Case, plan: NormPlan, x: Tensor, dy: Tensor, weight: Float64Array | null, bias: Float64Array | null): Run {
+  const stats = batchStatistics(viewOf(x), plan, c.centered, 1e-5);
+  const y = zeros(c.shape, 'float32');
+  normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(y));
+  const dx = zeros(c.shape, 'float32');
+  const sums = normalizeBackward(viewOf(x), viewOf(dy), plan, stats, weight, c.mode, viewOf(dx));
+  return { stats, y, dx, sums };
+}
+
+describe('engine layouts: wasm agrees with the TypeScript kernels', () => {
+  const all = cases();
+  it('covers A > 1 blocks, uncentered statistics, both backward modes and C % 4 tails', () => {
+    const plans = all.map((c) => planNormalization(c.shape, c.groupAxes, c.paramAxes));
+    expect(plans.some((p) => p.statsBlocks !== null && p.statsBlocks.A > 1 && p.statsBlocks.D === 1)).toBe(true);
+    expect(plans.some((p) => p.statsBlocks !== null && p.statsBlocks.A > 1 && p.statsBlocks.D > 1)).toBe(true);
+    expect(plans.some((p) => p.affine.kind === 'rows' && p.affine.leadingRows)).toBe(true);
+    expect(all.some((c) => !c.centered)).toBe(true);
+    expect(all.some((c) => !c.mode.batchStats)).toBe(true);
+    expect(plans.some((p) => p.statsBlocks !== null && p.statsBlocks.C % 4 !== 0)).toBe(true);
+  });
+  it.each(all.map((c, i) => [i, c.what, c.shape.join('×'), c] as const))('case %i: %s %s', (i, _w, _s, c) => {
+    const plan = planNormalization(c.shape, c.groupAxes, c.paramAxes);
+    const x = randn(c.shape, 1000 + i, 'float32', c.centered ? 2 : 0.5, 1.5);
+    const dy = randn(c.shape, 2000 + i, 'float32');
+    const weight = plan.params === 0 ? null : vector(plan.params, 3000 + i, 1, 0.5);
+    const bias = plan.params === 0 ? null : vector(plan.params, 4000 + i, 0, 1);
+    const before = { handled: backend.counters.handled, declined: backend.counters.declined, moments: backend.counters.kernels.moments };
+    const wasm = run(c, plan, x, dy, weight, bias);
+    // Rows whose groups are not the leading axes (group norm with one value per channel and
+    // position) are declined by both rows kernels; everything else runs in wasm.
+    const otherRows = plan.affine.kind === 'rows' && !plan.affine.leadingRows;
+    expect(backend.counters.declined - before.declined).toBe(otherRows ? 2 : 0);
+    expect(backend.counters.kernels.moments - before.moments).toBe(1);
+    expect(backend.counters.handled - before.handled).toBeGreaterThanOrEqual(otherRows ? 1 : 3);
+    const ts = onTypeScript(() => run(c, plan, x, dy, weight, bias));
+
+    if (c.centered) expect(relativeError(wasm.stats.center, ts.stats.center)).toBeLessThan(1e-11);
+    else expect(Array.from(wasm.stats.center)).toEqual(Array.from(ts.stats.center));
+    expect(relativeError(wasm.stats.variance, ts.stats.variance)).toBeLessThan(1e-11);
+    expect(relativeError(wasm.stats.invStd, ts.stats.invStd)).toBeLessThan(1e-10);
+    expect(scaledError(wasm.y, ts.y)).toBeLessThan(2e-6);
+    if (plan.affine.kind === 'rows') {
+      expect(scaledError(wasm.dx, ts.dx)).toBeLessThan(4e-6);
+    } else {
+      // dx = a·dy + b·(x − c) + k cancels (see property.test.ts): float32 rounding relative
+      // to the size of its terms, max |γ·invStd|·max |dy|, times m / count when the
+      // divisor is smaller than the group.
+      const gammaMax = weight === null ? 1 : Math.max(...Array.from(weight, Math.abs));
+      const terms = gammaMax * Math.max(...ts.stats.invStd) * Math.max(...Array.from(dy.data, Math.abs)) * (plan.count / (c.mode.count ?? plan.count));
+      expect(scaledError(wasm.dx, ts.dx)).toBeLessThan(2e-6 * (1 + terms));
+    }
+    if (plan.params === 0) {
+      expect(wasm.sums).toBeNull();
+      expect(ts.sums).toBeNull();
+    } else {
+      expect(scaledError(wasm.sums!.sumDy, ts.sums!.sumDy)).toBeLessThan(2e-6);
+      expect(scaledError(wasm.sums!.sumDyXhat, ts.sums!.sumDyXhat)).toBeLessThan(2e-6);
+    }
+  });
+});
+
+/**
+ * The exact biased variance of float32 values that are multiples of 2^-14 (|x| < 1024): with
+ * integers u = x·2^14, σ² = (n·Σu² − (Σu)²) / (n²·2^28), in BigInt, rounded once.
+ */
+function exactVariance(values: Float32Array, from: number, n: number, step = 1): number {
+  let s = 0n;
+  let q = 0n;
+  for (let i = 0; i < n; i++) {
+    const u = values[from + i * step] * 16384;
+    expect(Number.isInteger(u)).toBe(true);
+    const b = BigInt(u);
+    s += b;
+    q += b * b;
+  }
+  const N = BigInt(n);
+  return Number(N * q - s * s) / (n * n * 2 ** 28);
+}
+
+describe('ill-conditioned groups: the shifted pass falls back to two exact passes', () => {
+  // Each group starts with an outlier (1001) among values 1000 ± 0.001: its first value, the
+  // shift of the one-pass formula, sits ~100 standard deviations from the mean, far past core's
+  // CONDITION_LIMIT of 64 (squared), so the TypeScript kernel and each wasm chunk take two
+  // exact passes. Their variance is then within 1e-13 of the exact value; the shifted one-pass
+  // formula on the same data misses by more than 5e-13 on some group (checked below, so the
+  // data stays hard).
+  const shapes: Array<{ shape: Shape; groupAxes: number[]; what: string }> = [
+    { shape: [3, 16000], groupAxes: [0], what: 'rows of one chunk' },
+    { shape: [2, 3, 7001], groupAxes: [1], what: 'NCHW planes' },
+  ];
+  it.each(shapes)('$what $shape', ({ shape, groupAxes }) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const rand = uniform(99);
+    const values = new Float32Array(size);
+    for (let i = 0; i < size; i++) values[i] = Math.fround(1000 + 0.002 * (rand() - 0.5));
+    const D = shape[shape.length - 1];
+    for (let i = 0; i < size; i += D) values[i] = 1001;
+    const x = fromArray(values, shape, 'float32');
+    const plan = planNormalization(shape, groupAxes, null);
+    const wasm = batchStatistics(viewOf(x), plan, true, 0);
+    const ts = onTypeScript(() => batchStatistics(viewOf(x), plan, true, 0));
+    let shiftedError = 0;
+    for (let g = 0; g < plan.groups; g++) {
+      // the group's values: row g, or channel g of every (n) plane
+      const group = new Float32Array(plan.count);
+      if (groupAxes[0] === 0) group.set(values.subarray(g * D, (g + 1) * D));
+      else for (let n = 0; n < shape[0]; n++) group.set(values.subarray((n * shape[1] + g) * D, (n * shape[1] + g + 1) * D), n * D);
+      const exact = exactVariance(group, 0, plan.count);
+      // the shift (first value) is far from the mean: ((mean − K)/σ)² > CONDITION_LIMIT
+      let sum = 0;
+      for (const v of group) sum += v;
+      const mean = sum / plan.count;
+      expect((mean - group[0]) ** 2).toBeGreaterThan(CONDITION_LIMIT * exact);
+      // the one-pass shifted formula would lose accuracy here
+      let s = 0;
+      let q = 0;
+      for (const v of group) {
+        s += v - group[0];
+        q += (v - group[0]) ** 2;
+      }
+      const shifted = q / plan.count - (s / plan.count) ** 2;
+      shiftedError = Math.max(shiftedError, Math.abs(shifted - exact) / exact);
+      expect(Math.abs(ts.variance[g] - exact) / exact).toBeLessThan(1e-13);
+      expect(Math.abs(wasm.variance[g] - exact) / exact).toBeLessThan(1e-13);
+      expect(Math.abs(wasm.center[g] - mean) / mean).toBeLessThan(1e-15);
+    }
+    expect(shiftedError).toBeGreaterThan(5e-13);
+  });
+});
