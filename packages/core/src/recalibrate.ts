@@ -33,7 +33,7 @@ function fail(code: 'E_OPTION' | 'E_STATE' | 'E_SHAPE' | 'E_PLUGIN' | 'E_DEGENER
 }
 
 /** The batch's moments of one layer, checked against the contract. */
-function batchMomentsOf(layer: Layer, x: unknown, where: string, channels: number): BatchMoments {
+function checkedBatchMoments(layer: Layer, x: unknown, where: string, channels: number): BatchMoments {
   const bound = layer.normalizer;
   if (!isTensor(x)) fail('E_SHAPE', `${where}: expected the input tensor of ${bound.meta.name}, got ${describeValue(x)}`, where);
   const result = bound.batchMoments!(x);
@@ -139,7 +139,7 @@ export function recalibrate(layers: readonly Layer[], batches: Iterable<readonly
     }
     layers.forEach((layer, i) => {
       const acc = accumulators[i];
-      const moments = batchMomentsOf(layer, batch[i], `${where}[${i}]`, acc.channels);
+      const moments = checkedBatchMoments(layer, batch[i], `${where}[${i}]`, acc.channels);
       if (acc.kind !== null && acc.kind !== moments.kind) {
         fail('E_PLUGIN', `${layer.normalizer.meta.name}.batchMoments: expected the same kind for every batch, got ${acc.kind} then ${moments.kind}`, `${where}[${i}]`);
       }
@@ -218,4 +218,24 @@ export function recalibrate(layers: readonly Layer[], batches: Iterable<readonly
     layer.state = nextStates[i];
   });
   return results;
+}
+
+/**
+ * The {@link BatchMoments} of engine statistics: group `g` (count values, mean `mean[g]`,
+ * **biased** variance `variance[g]`, as {@link batchStatistics} returns them) belongs to
+ * channel `g mod channels`, i.e. the group index is row-major over `(…, channel)` (batch
+ * norm's channels; instance norm's `(sample, channel)`; ghost batch norm's
+ * `(virtual batch, channel)`).
+ *
+ * @param kind - how the moments become running statistics
+ * @param mean - per group, the mean
+ * @param variance - per group, the biased variance
+ * @param count - values per group
+ * @param channels - the number of channels
+ * @returns per channel, the moments of its groups in group order
+ */
+export function batchMomentsOf(kind: BatchMoments['kind'], mean: Float64Array, variance: Float64Array, count: number, channels: number): BatchMoments {
+  const groups: Moments[][] = Array.from({ length: channels }, () => []);
+  for (let g = 0; g < mean.length; g++) groups[g % channels].push({ count, mean: mean[g], m2: variance[g] * count });
+  return { kind, groups };
 }
