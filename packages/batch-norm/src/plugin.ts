@@ -1,5 +1,7 @@
 import {
   NormkitError,
+  assertTensor,
+  batchMomentsOf,
   batchStatistics,
   checkBackward,
   checkForward,
@@ -67,6 +69,9 @@ export const BATCH_NORM_FORMULA = 'y = \\frac{x - \\mu_c}{\\sqrt{\\sigma^2_c + \
  * (factor $`1/t`$ at step $`t`$ with `momentum: null`), and `numBatchesTracked += 1`.
  * Eval: the running statistics normalize and nothing changes (with `trackRunningStats:
  * false`, batch statistics are used in eval too).
+ *
+ * `batchMoments(x)` reports a batch's per-channel moments (`'pooled'`), so that core's
+ * `recalibrate` (PreciseBN) can replace the running statistics by population statistics.
  *
  * Every error is thrown before anything is computed, so nothing changes.
  *
@@ -156,6 +161,15 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
 
       validateState(state) {
         checkRunningStatistics(state);
+      },
+
+      batchMoments(x) {
+        const input = assertTensor(x, 'x', { minRank: 2 });
+        const problem = shapeProblem(input.shape);
+        if (problem !== null) throw new NormkitError('E_SHAPE', `x: ${problem}`, 'x');
+        const plan = plans(input.shape);
+        const stats = batchStatistics(viewOf(input), plan, true, 0);
+        return batchMomentsOf('pooled', stats.center, stats.variance, plan.count, channels);
       },
 
       forward(args) {

@@ -32,3 +32,4 @@ export * from './validate.js';
 export * from './engine/index.js';
 export * from './running.js';
 export * from './saved.js';
+export * from './recalibrate.js';

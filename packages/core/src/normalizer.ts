@@ -1,4 +1,5 @@
 import { NormkitError } from './errors.js';
+import type { Moments } from './moments.js';
 import type { Dtype, Shape, Tensor } from './tensor.js';
 
 /** `'train'` uses batch statistics and updates running ones; `'eval'` uses what was learned. */
@@ -134,6 +135,30 @@ export interface AxisSplit {
   readonly sizes: readonly number[];
 }
 
+/**
+ * What one batch says about the population statistics that a normalizer's running statistics
+ * (`runningMean`, `runningVar`) estimate: what {@link NormalizerMethods.batchMoments} returns
+ * and `recalibrate` (PreciseBN) aggregates, with each batch weighted equally.
+ *
+ * - `'pooled'` (batch norm and its variants: renorm, ghost, sync): the running statistics
+ *   estimate the mean and variance of **all values** of a channel. The population moments
+ *   are the exact merge ({@link mergeMoments}) of every group of every batch;
+ *   `runningMean` is their mean and `runningVar` their **unbiased** variance
+ *   $`m_2/(n - 1)`$.
+ * - `'per-group'` (instance norm): the running statistics estimate the **average over
+ *   statistics groups** (samples) of each group's mean and unbiased variance, as instance
+ *   norm's own update does; the spread between groups is not part of them.
+ */
+export interface BatchMoments {
+  /** How the groups' moments become running statistics (see above). */
+  readonly kind: 'pooled' | 'per-group';
+  /**
+   * Per channel (index of `runningMean`), the moments of each statistics group of this
+   * batch in that channel: one group for batch norm, one per sample for instance norm.
+   */
+  readonly groups: readonly (readonly Moments[])[];
+}
+
 /** Fresh parameters and state, as {@link BoundNormalizer.init} makes them. */
 export interface Initialized<T extends NormalizerTypes> {
   /** Parameters at their initial values. */
@@ -210,6 +235,21 @@ export interface NormalizerMethods<T extends NormalizerTypes> {
    * @throws NormkitError `E_STATE` naming the entry and what was expected
    */
   validateState?(state: TensorMap<T['State']>): void;
+
+  /**
+   * Optional, for normalizers with running statistics (`runningMean`, `runningVar`): the
+   * per-channel {@link Moments} of one batch `x`, computed as a train-mode forward call would
+   * compute its batch statistics (from the same input and options), without normalizing
+   * anything. `recalibrate` (PreciseBN, Wu & Johnson 2021) merges them over K batches into
+   * population statistics that replace the exponential moving average. Pure; a
+   * distributed normalizer (SyncBatchNorm) makes it a collective call that every worker
+   * must make.
+   *
+   * @param x - one batch, as `forward` would receive it
+   * @returns the batch's moments per channel and how they become running statistics
+   * @throws NormkitError `E_SHAPE` / `E_DTYPE` for an `x` that `forward` would refuse
+   */
+  batchMoments?(x: Tensor): BatchMoments;
 
   /**
    * The forward pass. Pure: `x`, `params` and `state` are not mutated.

@@ -1,5 +1,7 @@
 import {
   NormkitError,
+  assertTensor,
+  batchMomentsOf,
   batchStatistics,
   checkBackward,
   checkForward,
@@ -67,6 +69,12 @@ export const INSTANCE_NORM_FORMULA = 'y_{n,c,\\ldots} = \\frac{x_{n,c,\\ldots} -
  * the per-sample **unbiased** variances — and eval normalizes with them; `numBatchesTracked` is
  * kept for PyTorch's state dicts and, as in PyTorch, never incremented. Without tracking, eval
  * uses the instance statistics too.
+ *
+ * `batchMoments(x)` reports each (sample, channel)'s moments (`'per-group'`): core's
+ * `recalibrate` (PreciseBN) then sets the running mean to the average of the per-sample
+ * means and the running variance to the average of the per-sample **unbiased** variances over
+ * all samples of the calibration batches — the population values of what the update above
+ * estimates (the variance within samples, not the spread between them).
  *
  * Input `(N, C, *)` with at least one spatial axis (give an unbatched `(C, *)` input a leading
  * axis of 1).
@@ -152,6 +160,15 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
 
       validateState(state) {
         checkRunningStatistics(state);
+      },
+
+      batchMoments(x) {
+        const input = assertTensor(x, 'x', { minRank: 3 });
+        const problem = shapeProblem(input.shape);
+        if (problem !== null) throw new NormkitError('E_SHAPE', `x: ${problem}`, 'x');
+        const plan = plans(input.shape);
+        const stats = batchStatistics(viewOf(input), plan, true, 0);
+        return batchMomentsOf('per-group', stats.center, stats.variance, plan.count, channels);
       },
 
       forward(args) {

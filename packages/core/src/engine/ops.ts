@@ -122,6 +122,16 @@ export interface BackwardMode {
    * plan's count per group). Weight norm's $`\lVert v \rVert^2 = \sum v^2`$ passes 1.
    */
   readonly count?: number;
+  /**
+   * Optional: called once with the per-group sums $`\sum_g g`$ and $`\sum_g g\,(x - c_g)`$
+   * (with $`g = dy\,\gamma_p`$) after they are reduced over this call's `x`, before the input
+   * gradient is formed from them; it may replace them in place. SyncBatchNorm all-reduces them
+   * across workers here (and passes the global `count`), so that `dx` is the gradient of the
+   * statistics of the whole distributed batch. The parameter sums returned stay this call's own.
+   * Only the cells layout supports it (batch, instance and group norm); the rows layout
+   * (layer norm, RMS norm with an elementwise affine) throws.
+   */
+  readonly reduceGroupSums?: (sumG: Float64Array, sumGCentered: Float64Array) => void;
 }
 
 /** Per parameter entry: the sums from which the parameter gradients follow. */
@@ -167,6 +177,7 @@ export function normalizeBackward(
   const affine = plan.affine;
   const params = plan.params;
   if (affine.kind === 'rows') {
+    if (mode.reduceGroupSums !== undefined) throw new Error('normalizeBackward: reduceGroupSums is not supported by the rows layout');
     const sums = { sumDy: new Float64Array(params), sumDyXhat: new Float64Array(params) };
     runKernel('backwardRows', {
       x,
@@ -208,6 +219,7 @@ export function normalizeBackward(
       sums.sumDyXhat[p] += stats.invStd[g] * sumDyCentered[j];
     }
   }
+  mode.reduceGroupSums?.(groupSumG, groupSumGCentered);
   const a = new Float64Array(cells);
   const b = new Float64Array(cells);
   const k = new Float64Array(cells);

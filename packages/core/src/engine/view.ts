@@ -61,3 +61,25 @@ export function splitAxis(view: StridedView, axis: number, sizes: readonly numbe
   }
   return { data: view.data, shape, strides, offset: view.offset };
 }
+
+/**
+ * The same memory seen with one axis narrowed to `length` positions starting at `start`
+ * (as `x[start : start + length]` along that axis). Ghost batch norm reads the uneven last
+ * virtual batch of a batch this way, as a second plan over a view.
+ *
+ * @param view - the view
+ * @param axis - the axis to narrow (non-negative)
+ * @param start - the first position kept
+ * @param length - how many positions are kept (≥ 1)
+ * @returns a view of the same rank over the same buffer
+ * @throws Error when the range does not lie inside the axis (a programming error)
+ */
+export function sliceAxis(view: StridedView, axis: number, start: number, length: number): StridedView {
+  const size = view.shape[axis];
+  if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 1 || start + length > size) {
+    throw new Error(`sliceAxis: positions [${start}, ${start + length}) are not inside axis ${axis} of size ${size}`);
+  }
+  const shape = view.shape.slice();
+  shape[axis] = length;
+  return { data: view.data, shape, strides: view.strides, offset: view.offset + start * view.strides[axis] };
+}

@@ -1,0 +1,19 @@
+/**
+ * `@normkit/batch-renorm`: batch renormalization (Ioffe 2017) on the normalization engine of
+ * `@normkit/core`: batch norm whose training output is corrected towards the running
+ * statistics by per-channel factors r and d, clipped by `rmax` and `dmax` and treated as
+ * constants in the backward pass; eval is batch norm's.
+ *
+ * - {@link batchRenorm}: the plugin (`batchRenorm.create(options)` → pure `forward` / `backward`).
+ * - {@link BatchRenorm}: the stateful layer.
+ * - {@link batchRenormSchedule}: the paper's ramp of `rmax` and `dmax` over the training steps.
+ * - {@link batchRenormPyTorch}: the PyTorch names of its (batch norm's) state.
+ *
+ * @packageDocumentation
+ */
+export * from './options.js';
+export * from './schedule.js';
+export * from './plugin.js';
+export * from './layer.js';
+export * from './pytorch.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,17 @@
+/**
+ * `@normkit/ghost-batch-norm`: ghost batch normalization (Hoffer, Hubara & Soudry 2017) on
+ * the normalization engine of `@normkit/core`: in training, batch norm over virtual batches
+ * of `virtualBatchSize` consecutive samples (uneven remainders included); in eval, batch
+ * norm with the running statistics, whatever the batch size.
+ *
+ * - {@link ghostBatchNorm}: the plugin (`ghostBatchNorm.create(options)` → pure `forward` / `backward`).
+ * - {@link GhostBatchNorm}: the stateful layer.
+ * - {@link ghostBatchNormPyTorch}: the PyTorch names of its (batch norm's) state.
+ *
+ * @packageDocumentation
+ */
+export * from './options.js';
+export * from './plugin.js';
+export * from './layer.js';
+export * from './pytorch.js';
+export { VERSION } from './version.js';
