@@ -283,4 +283,41 @@ describe('normalizeBackward', () => {
     expect(worstError(readView(dx), closed.dx)).toBeLessThan(1e-12);
     expect(worstError(sums?.sumDyXhat ?? [], closed.sumDyXhat)).toBeLessThan(1e-12);
   });
+
+  it('one value per group (x̂ = 0): y = β and dx = 0 exactly, not rounding noise, on fast and strided paths', () => {
+    // Layer norm over a trailing axis of size 1, and batch-norm-like (1, C) statistics: every
+    // group has one value, so y does not depend on x at all. Large |x·invStd| (invStd = 1/√ε
+    // ≈ 316) is where a folded center or a reassociated product would leave ~1e-14 behind.
+    const layouts: [number[], number[], number[]][] = [
+      [[64, 1], [0], [1]],
+      [[1, 16], [1], [1]],
+      [[4, 1, 8], [0, 2], [2]],
+    ];
+    for (const [shape, groupAxes, paramAxes] of layouts) {
+      const size = sizeOfShape(shape);
+      const plan = planNormalization(shape, groupAxes, paramAxes);
+      expect(plan.count).toBe(1);
+      const params = countOf(shape, paramAxes);
+      for (let seed = 1; seed <= 20; seed++) {
+        const x = normalValues(size, seed, 0, 10);
+        const dyValues = normalValues(size, seed + 100);
+        const weight = normalValues(params, seed + 200, 1, 0.5);
+        const bias = normalValues(params, seed + 300);
+        for (const kind of ['contiguous', 'negative'] as const) {
+          const xView = layView(x, shape, kind);
+          const stats = batchStatistics(xView, plan, true, 1e-5);
+          const y = layView(new Float64Array(size), shape, 'contiguous');
+          normalizeForward(xView, plan, stats, weight, bias, y);
+          const expectedY = new Float64Array(size);
+          forEachIndex(shape, (index, flat) => {
+            expectedY[flat] = bias[jointIndex(index, shape, paramAxes)];
+          });
+          expect(Array.from(readView(y))).toEqual(Array.from(expectedY));
+          const dx = layView(new Float64Array(size).fill(Number.NaN), shape, 'contiguous');
+          normalizeBackward(xView, layView(dyValues, shape, kind), plan, stats, weight, { centered: true, batchStats: true }, dx);
+          expect(readView(dx).every((v) => v === 0)).toBe(true);
+        }
+      }
+    }
+  });
 });

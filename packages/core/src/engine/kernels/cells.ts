@@ -54,21 +54,12 @@ function normalizeBlocks(
   const size = A * B * C * D;
   const x = fromOffset(xData, xOffset, size);
   const y = fromOffset(yData, yOffset, size);
-  // Fold the center: y = x·a + b with a = scale, b = shift − center·scale (float64; the
-  // cancellation costs |center|·scale·ε in y, far below float32 and the golden tolerances).
-  const cells = A * C;
-  const fa = new Float64Array(cells);
-  const fb = new Float64Array(cells);
-  for (let j = 0; j < cells; j++) {
-    fa[j] = scale[j];
-    fb[j] = shift[j] - center[j] * scale[j];
-  }
   if (D > 1) {
     let p = 0;
     for (let a = 0; a < A; a++) {
       const base = a * C;
       for (let b = 0; b < B; b++) {
-        for (let c = 0; c < C; c++, p += D) affineRun(x, y, p, D, fa[base + c], fb[base + c]);
+        for (let c = 0; c < C; c++, p += D) affineRun(x, y, p, D, center[base + c], scale[base + c], shift[base + c]);
       }
     }
     return;
@@ -81,17 +72,18 @@ function normalizeBlocks(
     for (; b < B4; b += 4) {
       const o0 = start + b * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
       for (let c = 0; c < C; c++) {
-        const ca = fa[base + c];
-        const cb = fb[base + c];
-        y[o0 + c] = x[o0 + c] * ca + cb;
-        y[o1 + c] = x[o1 + c] * ca + cb;
-        y[o2 + c] = x[o2 + c] * ca + cb;
-        y[o3 + c] = x[o3 + c] * ca + cb;
+        const m = center[base + c];
+        const ca = scale[base + c];
+        const cb = shift[base + c];
+        y[o0 + c] = (x[o0 + c] - m) * ca + cb;
+        y[o1 + c] = (x[o1 + c] - m) * ca + cb;
+        y[o2 + c] = (x[o2 + c] - m) * ca + cb;
+        y[o3 + c] = (x[o3 + c] - m) * ca + cb;
       }
     }
     for (; b < B; b++) {
       const o = start + b * C;
-      for (let c = 0; c < C; c++) y[o + c] = x[o + c] * fa[base + c] + fb[base + c];
+      for (let c = 0; c < C; c++) y[o + c] = (x[o + c] - center[base + c]) * scale[base + c] + shift[base + c];
     }
   }
 }
@@ -261,16 +253,12 @@ function inputGradientBlocks(
   const x = fromOffset(xData, xOffset, size);
   const dy = fromOffset(dyData, dyOffset, size);
   const dx = fromOffset(dxData, dxOffset, size);
-  // Fold the center into the constant: dx = a·dy + b·x + (k − b·center).
-  const cells = A * C;
-  const fk = new Float64Array(cells);
-  for (let j = 0; j < cells; j++) fk[j] = ck[j] - cb[j] * center[j];
   if (D > 1) {
     let p = 0;
     for (let a = 0; a < A; a++) {
       const base = a * C;
       for (let b = 0; b < B; b++) {
-        for (let c = 0; c < C; c++, p += D) inputGradientRun(x, dy, dx, p, D, ca[base + c], cb[base + c], fk[base + c]);
+        for (let c = 0; c < C; c++, p += D) inputGradientRun(x, dy, dx, p, D, center[base + c], ca[base + c], cb[base + c], ck[base + c]);
       }
     }
     return;
@@ -284,20 +272,21 @@ function inputGradientBlocks(
       const o0 = start + b * C, o1 = o0 + C, o2 = o1 + C, o3 = o2 + C;
       for (let c = 0; c < C; c++) {
         const j = base + c;
+        const m = center[j];
         const cA = ca[j];
         const cB = cb[j];
-        const cK = fk[j];
-        dx[o0 + c] = cA * dy[o0 + c] + cB * x[o0 + c] + cK;
-        dx[o1 + c] = cA * dy[o1 + c] + cB * x[o1 + c] + cK;
-        dx[o2 + c] = cA * dy[o2 + c] + cB * x[o2 + c] + cK;
-        dx[o3 + c] = cA * dy[o3 + c] + cB * x[o3 + c] + cK;
+        const cK = ck[j];
+        dx[o0 + c] = cA * dy[o0 + c] + cB * (x[o0 + c] - m) + cK;
+        dx[o1 + c] = cA * dy[o1 + c] + cB * (x[o1 + c] - m) + cK;
+        dx[o2 + c] = cA * dy[o2 + c] + cB * (x[o2 + c] - m) + cK;
+        dx[o3 + c] = cA * dy[o3 + c] + cB * (x[o3 + c] - m) + cK;
       }
     }
     for (; b < B; b++) {
       const o = start + b * C;
       for (let c = 0; c < C; c++) {
         const j = base + c;
-        dx[o + c] = ca[j] * dy[o + c] + cb[j] * x[o + c] + fk[j];
+        dx[o + c] = ca[j] * dy[o + c] + cb[j] * (x[o + c] - center[j]) + ck[j];
       }
     }
   }

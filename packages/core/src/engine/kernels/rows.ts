@@ -54,22 +54,22 @@ function normalizeLeadingRows(
   let r = 0;
   for (; r < rows4; r += 4) {
     const a0 = invStd[r], a1 = invStd[r + 1], a2 = invStd[r + 2], a3 = invStd[r + 3];
-    const c0 = center[r] * a0, c1 = center[r + 1] * a1, c2 = center[r + 2] * a2, c3 = center[r + 3] * a3;
+    const c0 = center[r], c1 = center[r + 1], c2 = center[r + 2], c3 = center[r + 3];
     const o0 = r * features, o1 = o0 + features, o2 = o1 + features, o3 = o2 + features;
     for (let j = 0; j < features; j++) {
       const g = weight[j];
       const b = bias[j];
-      y[o0 + j] = (x[o0 + j] * a0 - c0) * g + b;
-      y[o1 + j] = (x[o1 + j] * a1 - c1) * g + b;
-      y[o2 + j] = (x[o2 + j] * a2 - c2) * g + b;
-      y[o3 + j] = (x[o3 + j] * a3 - c3) * g + b;
+      y[o0 + j] = (x[o0 + j] - c0) * a0 * g + b;
+      y[o1 + j] = (x[o1 + j] - c1) * a1 * g + b;
+      y[o2 + j] = (x[o2 + j] - c2) * a2 * g + b;
+      y[o3 + j] = (x[o3 + j] - c3) * a3 * g + b;
     }
   }
   for (; r < rows; r++) {
     const a = invStd[r];
-    const c = center[r] * a;
+    const c = center[r];
     const o = r * features;
-    for (let j = 0; j < features; j++) y[o + j] = (x[o + j] * a - c) * weight[j] + bias[j];
+    for (let j = 0; j < features; j++) y[o + j] = (x[o + j] - c) * a * weight[j] + bias[j];
   }
 }
 
@@ -158,8 +158,8 @@ export function backwardRowsKernel(call: BackwardRowsCall): void {
 
 /**
  * `(rows, features)` row-major backward, four rows at a time: pass 1 takes Σg and Σg·x̂ per
- * row and Σdy, Σdy·x̂ per feature; pass 2 writes `dx = s·γ·dy + B·x + K` with the per-row
- * `B = −s²h`, `K = −s·k + s²h·c` (h = Σg·x̂·xhatFactor, k = Σg·meanFactor).
+ * row and Σdy, Σdy·x̂ per feature; pass 2 writes `dx = s·γ·dy + B·(x − c) + K` with the per-row
+ * `B = −s²h`, `K = −s·k` (h = Σg·x̂·xhatFactor, k = Σg·meanFactor).
  */
 function backwardLeadingRows(
   x: FloatArray,
@@ -192,16 +192,16 @@ function backwardLeadingRows(
       sumDyXhat[j] += t0 * h0 + t1 * h1 + (t2 * h2 + t3 * h3);
       sumDy[j] += t0 + t1 + (t2 + t3);
     }
-    const B0 = -i0 * i0 * sx0 * xhatFactor, K0 = -i0 * sg0 * meanFactor - B0 * m0;
-    const B1 = -i1 * i1 * sx1 * xhatFactor, K1 = -i1 * sg1 * meanFactor - B1 * m1;
-    const B2 = -i2 * i2 * sx2 * xhatFactor, K2 = -i2 * sg2 * meanFactor - B2 * m2;
-    const B3 = -i3 * i3 * sx3 * xhatFactor, K3 = -i3 * sg3 * meanFactor - B3 * m3;
+    const B0 = -i0 * i0 * sx0 * xhatFactor, K0 = -i0 * sg0 * meanFactor;
+    const B1 = -i1 * i1 * sx1 * xhatFactor, K1 = -i1 * sg1 * meanFactor;
+    const B2 = -i2 * i2 * sx2 * xhatFactor, K2 = -i2 * sg2 * meanFactor;
+    const B3 = -i3 * i3 * sx3 * xhatFactor, K3 = -i3 * sg3 * meanFactor;
     for (let j = 0; j < features; j++) {
       const gm = weight[j];
-      dx[o0 + j] = i0 * gm * dy[o0 + j] + B0 * x[o0 + j] + K0;
-      dx[o1 + j] = i1 * gm * dy[o1 + j] + B1 * x[o1 + j] + K1;
-      dx[o2 + j] = i2 * gm * dy[o2 + j] + B2 * x[o2 + j] + K2;
-      dx[o3 + j] = i3 * gm * dy[o3 + j] + B3 * x[o3 + j] + K3;
+      dx[o0 + j] = i0 * gm * dy[o0 + j] + B0 * (x[o0 + j] - m0) + K0;
+      dx[o1 + j] = i1 * gm * dy[o1 + j] + B1 * (x[o1 + j] - m1) + K1;
+      dx[o2 + j] = i2 * gm * dy[o2 + j] + B2 * (x[o2 + j] - m2) + K2;
+      dx[o3 + j] = i3 * gm * dy[o3 + j] + B3 * (x[o3 + j] - m3) + K3;
     }
   }
   for (; r < rows; r++) {
@@ -220,8 +220,8 @@ function backwardLeadingRows(
       sumDy[j] += t;
     }
     const B = -i * i * sx * xhatFactor;
-    const K = -i * sg * meanFactor - B * m;
-    for (let j = 0; j < features; j++) dx[o + j] = i * weight[j] * dy[o + j] + B * x[o + j] + K;
+    const K = -i * sg * meanFactor;
+    for (let j = 0; j < features; j++) dx[o + j] = i * weight[j] * dy[o + j] + B * (x[o + j] - m) + K;
   }
 }
 

@@ -58,26 +58,28 @@ export function squaresRun(data: FloatArray, p: number, len: number): number {
 }
 
 /**
- * The affine map over one run, `y[i] = x[i]·a + b` for `i` in `[p, p+len)` (the same index
- * in both buffers).
+ * The affine map over one run, `y[i] = (x[i] − m)·a + b` for `i` in `[p, p+len)` (the same
+ * index in both buffers). The center is subtracted first, not folded into `b`, so a large
+ * mean does not cancel against a large product.
  *
  * @param x - input buffer
  * @param y - output buffer
  * @param p - the first index
  * @param len - the run length
+ * @param m - the center
  * @param a - the multiplier
  * @param b - the constant
  */
-export function affineRun(x: FloatArray, y: FloatArray, p: number, len: number, a: number, b: number): void {
+export function affineRun(x: FloatArray, y: FloatArray, p: number, len: number, m: number, a: number, b: number): void {
   const end4 = p + (len - (len & 3));
   const end = p + len;
   for (; p < end4; p += 4) {
-    y[p] = x[p] * a + b;
-    y[p + 1] = x[p + 1] * a + b;
-    y[p + 2] = x[p + 2] * a + b;
-    y[p + 3] = x[p + 3] * a + b;
+    y[p] = (x[p] - m) * a + b;
+    y[p + 1] = (x[p + 1] - m) * a + b;
+    y[p + 2] = (x[p + 2] - m) * a + b;
+    y[p + 3] = (x[p + 3] - m) * a + b;
   }
-  for (; p < end; p++) y[p] = x[p] * a + b;
+  for (; p < end; p++) y[p] = (x[p] - m) * a + b;
 }
 
 /**
@@ -109,28 +111,29 @@ export function gradientSumsRun(x: FloatArray, dy: FloatArray, p: number, len: n
 }
 
 /**
- * The input gradient over one run, `dx[i] = a·dy[i] + b·x[i] + k` (the same index in all
- * three buffers; the center is folded into `k`).
+ * The input gradient over one run, `dx[i] = a·dy[i] + b·(x[i] − m) + k` (the same index in
+ * all three buffers).
  *
  * @param x - input buffer
  * @param dy - upstream gradient buffer
  * @param dx - output buffer
  * @param p - the first index
  * @param len - the run length
+ * @param m - the center
  * @param a - coefficient of dy
- * @param b - coefficient of x
+ * @param b - coefficient of x − m
  * @param k - constant
  */
-export function inputGradientRun(x: FloatArray, dy: FloatArray, dx: FloatArray, p: number, len: number, a: number, b: number, k: number): void {
+export function inputGradientRun(x: FloatArray, dy: FloatArray, dx: FloatArray, p: number, len: number, m: number, a: number, b: number, k: number): void {
   const end4 = p + (len - (len & 3));
   const end = p + len;
   for (; p < end4; p += 4) {
-    dx[p] = a * dy[p] + b * x[p] + k;
-    dx[p + 1] = a * dy[p + 1] + b * x[p + 1] + k;
-    dx[p + 2] = a * dy[p + 2] + b * x[p + 2] + k;
-    dx[p + 3] = a * dy[p + 3] + b * x[p + 3] + k;
+    dx[p] = a * dy[p] + b * (x[p] - m) + k;
+    dx[p + 1] = a * dy[p + 1] + b * (x[p + 1] - m) + k;
+    dx[p + 2] = a * dy[p + 2] + b * (x[p + 2] - m) + k;
+    dx[p + 3] = a * dy[p + 3] + b * (x[p + 3] - m) + k;
   }
-  for (; p < end; p++) dx[p] = a * dy[p] + b * x[p] + k;
+  for (; p < end; p++) dx[p] = a * dy[p] + b * (x[p] - m) + k;
 }
 
 /**
