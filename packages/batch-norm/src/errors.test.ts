@@ -1,9 +1,9 @@
 import ndarray from 'ndarray';
-import { fromArray, zeros } from '@normkit/core';
+import { fromArray, isNormkitError, zeros } from '@normkit/core';
 import type { Tensor } from '@normkit/core';
 import { errorCode, randn } from '@normkit/testkit';
 import { describe, expect, it } from 'vitest';
-import { BatchNorm } from './batch-norm.js';
+import { BatchNorm } from './layer.js';
 import { batchNorm } from './plugin.js';
 
 function bytes(t: Tensor | undefined): string {
@@ -47,8 +47,8 @@ describe('bad input: a NormkitError with its code, and nothing changes', () => {
   }
 
   it('forward: misshapen, mistyped, missing or unexpected parameters and state → E_SHAPE / E_DTYPE / E_STATE, no new state', () => {
-    const options = batchNorm.resolveOptions({ numFeatures: 3 });
-    const { params, state } = batchNorm.init(options, 'float64');
+    const bn = batchNorm.create({ numFeatures: 3 });
+    const { params, state } = bn.init('float64');
     const x = randn([4, 3], 1);
     const before = [params.weight, params.bias, state.runningMean, state.runningVar, state.numBatchesTracked].map(bytes).join('|');
     const bad: [Record<string, unknown>, Record<string, unknown>, string][] = [
@@ -61,9 +61,13 @@ describe('bad input: a NormkitError with its code, and nothing changes', () => {
       [params, { ...state, numBatchesTracked: zeros([1], 'float64') }, 'E_SHAPE'],
       [params, { runningMean: state.runningMean }, 'E_STATE'],
       [params, 'state' as never, 'E_STATE'],
+      // the dtype rule: parameters and floating state in x's dtype, the counter in float64
+      [{ ...params, weight: zeros([3], 'float32') }, state, 'E_DTYPE'],
+      [params, { ...state, runningVar: zeros([3], 'float32') }, 'E_DTYPE'],
+      [params, { ...state, numBatchesTracked: zeros([], 'float32') }, 'E_DTYPE'],
     ];
     for (const [p, s, code] of bad) {
-      expect(codeOf(() => batchNorm.forward({ x, params: p as never, state: s as never, mode: 'train' }, options))).toBe(code);
+      expect(codeOf(() => bn.forward({ x, params: p as never, state: s as never, mode: 'train' }))).toBe(code);
     }
     expect([params.weight, params.bias, state.runningMean, state.runningVar, state.numBatchesTracked].map(bytes).join('|')).toBe(before);
   });
@@ -131,9 +135,9 @@ describe('NaN policy', () => {
   });
 
   it('training without running statistics lets NaN through (nothing to poison)', () => {
-    const options = batchNorm.resolveOptions({ numFeatures: 3, trackRunningStats: false });
-    const { params } = batchNorm.init(options, 'float64');
-    const { y } = batchNorm.forward({ x: fromArray([1, NaN, 3, 4, 5, 6], [2, 3]), params, state: {}, mode: 'train' }, options);
+    const bn = batchNorm.create({ numFeatures: 3, trackRunningStats: false });
+    const { params } = bn.init('float64');
+    const { y } = bn.forward({ x: fromArray([1, NaN, 3, 4, 5, 6], [2, 3]), params, state: {}, mode: 'train' });
     expect(Number.isNaN(y.get(1, 1))).toBe(true);
     expect(y.get(1, 0)).toBeCloseTo(1 / Math.sqrt(1 + 1e-5 / 2.25), 12);
   });
@@ -150,7 +154,7 @@ describe('found by a second read', () => {
   });
 
   it('refuses an out that overlaps the parameters or the running statistics', () => {
-    const options = batchNorm.resolveOptions({ numFeatures: 2 });
+    const bn = batchNorm.create({ numFeatures: 2 });
     const arena = new Float64Array(16);
     const state = {
       runningMean: fromArray([0, 0]),
@@ -160,19 +164,84 @@ describe('found by a second read', () => {
     const weight = ndarray(arena.subarray(0, 2), [2]);
     const bias = ndarray(arena.subarray(2, 4), [2]);
     const out = ndarray(arena.subarray(0, 8), [4, 2], [2, 1], 0);
-    expect(codeOf(() => batchNorm.forward({ x: randn([4, 2], 1), params: { weight, bias }, state, mode: 'train', out: out as never }, options))).toBe('E_SHAPE');
+    expect(codeOf(() => bn.forward({ x: randn([4, 2], 1), params: { weight, bias }, state, mode: 'train', out: out as never }))).toBe('E_SHAPE');
     const separate = ndarray(arena.subarray(8, 16), [4, 2], [2, 1], 0);
-    expect(codeOf(() => batchNorm.forward({ x: randn([4, 2], 1), params: { weight, bias }, state, mode: 'train', out: separate as never }, options))).toBeUndefined();
+    expect(codeOf(() => bn.forward({ x: randn([4, 2], 1), params: { weight, bias }, state, mode: 'train', out: separate as never }))).toBeUndefined();
   });
 
   it('suggests example shapes that forward accepts for any channel axis', () => {
     for (const channelAxis of [0, 1, 2, 3, -1, -2, -3]) {
-      const options = batchNorm.resolveOptions({ numFeatures: 3, channelAxis });
-      const shapes = batchNorm.exampleShapes(options);
+      const bn = batchNorm.create({ numFeatures: 3, channelAxis });
+      const shapes = bn.exampleShapes();
       expect(shapes.length).toBeGreaterThan(0);
-      const { params, state } = batchNorm.init(options, 'float64');
-      for (const shape of shapes) expect(codeOf(() => batchNorm.forward({ x: randn(shape, 2), params, state, mode: 'train' }, options))).toBeUndefined();
+      const { params, state } = bn.init('float64');
+      for (const shape of shapes) expect(codeOf(() => bn.forward({ x: randn(shape, 2), params, state, mode: 'train' }))).toBeUndefined();
     }
+  });
+});
+
+describe('the dtype rule: parameters and floating state in x’s dtype', () => {
+  it('a float32 layer refuses a float64 input with E_DTYPE naming both dtypes and the conversions, changing nothing', () => {
+    const layer = new BatchNorm({ numFeatures: 3 }); // float32 parameters and running statistics
+    const before = snapshot(layer);
+    let caught: unknown;
+    try {
+      layer.forward(randn([4, 3], 1, 'float64'));
+    } catch (e) {
+      caught = e;
+    }
+    expect(isNormkitError(caught, 'E_DTYPE')).toBe(true);
+    const message = (caught as Error).message;
+    expect(message).toContain('float64');
+    expect(message).toContain('float32');
+    expect(message).toContain("layer.to('float64')");
+    expect(message).toContain("toDtype(x, 'float32')");
+    expect(snapshot(layer)).toBe(before);
+  });
+
+  it('dy may be float32 or float64; dx and the gradients follow x’s dtype', () => {
+    const bn = batchNorm.create({ numFeatures: 2 });
+    const { params, state } = bn.init('float64');
+    const x = randn([5, 2], 1);
+    const { saved } = bn.forward({ x, params, state, mode: 'train' });
+    const from32 = bn.backward({ dy: randn([5, 2], 2, 'float32'), params, saved });
+    const from64 = bn.backward({ dy: randn([5, 2], 2, 'float64'), params, saved });
+    expect(from32.dx.data).toBeInstanceOf(Float64Array);
+    expect(from32.grads.weight?.data).toBeInstanceOf(Float64Array);
+    // randn values are float32-exact: the same dy either way, so the same results
+    expect(Array.from(from32.dx.data)).toEqual(Array.from(from64.dx.data));
+  });
+});
+
+describe('an out that is a parameter’s own memory (regression: it would overwrite γ while reading it)', () => {
+  for (const mode of ['train', 'eval'] as const) {
+    it(`forward (${mode}) refuses out over params.weight with E_SHAPE and changes nothing`, () => {
+      const bn = batchNorm.create({ numFeatures: 3 });
+      const { params, state } = bn.init('float64');
+      const weight = fromArray([2, 3, 4]);
+      const x = randn([1, 3], 1);
+      const before = [weight, params.bias, state.runningMean, state.runningVar, state.numBatchesTracked].map(bytes).join('|');
+      const out = ndarray(weight.data, [1, 3]);
+      const args = { x, params: { ...params, weight }, state, mode, out: out as never };
+      expect(codeOf(() => bn.forward(args))).toBe('E_SHAPE');
+      expect([weight, params.bias, state.runningMean, state.runningVar, state.numBatchesTracked].map(bytes).join('|')).toBe(before);
+    });
+  }
+
+  it('backward refuses a dx out over params.weight or over dy with E_SHAPE, and computes nothing', () => {
+    const bn = batchNorm.create({ numFeatures: 3 });
+    const { params, state } = bn.init('float64');
+    const arena = new Float64Array(12);
+    const weight = ndarray(arena.subarray(0, 3), [3]);
+    weight.data.set([1, 2, 3]);
+    const x = randn([2, 3], 1);
+    const { saved } = bn.forward({ x, params: { ...params, weight }, state, mode: 'train' });
+    const dy = randn([2, 3], 2);
+    const before = bytes(weight) + bytes(dy);
+    expect(codeOf(() => bn.backward({ dy, params: { ...params, weight }, saved, out: ndarray(arena.subarray(0, 6), [2, 3]) as never }))).toBe('E_SHAPE');
+    expect(codeOf(() => bn.backward({ dy, params: { ...params, weight }, saved, out: dy }))).toBe('E_SHAPE');
+    expect(bytes(weight) + bytes(dy)).toBe(before);
+    expect(codeOf(() => bn.backward({ dy, params: { ...params, weight }, saved, out: ndarray(arena.subarray(6, 12), [2, 3]) as never }))).toBeUndefined();
   });
 });
 

@@ -2,7 +2,7 @@ import { fromArray, zeros } from '@normkit/core';
 import type { Tensor } from '@normkit/core';
 import { randn, runReadmeExample } from '@normkit/testkit';
 import { describe, expect, it } from 'vitest';
-import { BatchNorm } from './batch-norm.js';
+import { BatchNorm } from './layer.js';
 
 describe('BatchNorm (the PyTorch-style layer)', () => {
   it('reproduces PyTorch issue #60528: one step of BatchNorm1d(3) on a [4, 3, 4] input', () => {

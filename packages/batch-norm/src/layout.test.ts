@@ -5,12 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { batchNorm } from './plugin.js';
 
 function run(x: Tensor, dy: Tensor, channelAxis: number, channels: number, mode: 'train' | 'eval' = 'train') {
-  const options = batchNorm.resolveOptions({ numFeatures: channels, channelAxis });
-  const init = batchNorm.init(options, 'float64');
+  const bn = batchNorm.create({ numFeatures: channels, channelAxis });
+  const init = bn.init('float64');
   const params = { weight: randn([channels], 5, 'float64', 1, 0.3), bias: randn([channels], 6) };
   const state = { ...init.state, runningMean: randn([channels], 7), runningVar: fromArray(Array.from({ length: channels }, (_, c) => 0.5 + c)) };
-  const f = batchNorm.forward({ x, params, state, mode }, options);
-  const b = batchNorm.backward({ dy, params, saved: f.saved }, options);
+  const f = bn.forward({ x, params, state, mode });
+  const b = bn.backward({ dy, params, saved: f.saved });
   return { y: toTypedArray(f.y), dx: toTypedArray(b.dx), dw: toTypedArray(b.grads.weight!), db: toTypedArray(b.grads.bias!), state: f.state };
 }
 
@@ -66,9 +66,9 @@ describe('layouts', () => {
 
   it('works on rank 5 (N, C, D, H, W): per-channel output mean 0 and biased variance var/(var+eps)', () => {
     const x = randn([2, 3, 4, 3, 5], 9, 'float64', 3, 2);
-    const options = batchNorm.resolveOptions({ numFeatures: 3, affine: false });
-    const { state } = batchNorm.init(options, 'float64');
-    const { y, saved } = batchNorm.forward({ x, params: {}, state, mode: 'train' }, options);
+    const bn = batchNorm.create({ numFeatures: 3, affine: false });
+    const { state } = bn.init('float64');
+    const { y, saved } = bn.forward({ x, params: {}, state, mode: 'train' });
     for (let c = 0; c < 3; c++) {
       let sum = 0;
       let sq = 0;
@@ -95,13 +95,77 @@ describe('layouts', () => {
       data[2 * i + 1] = i % 2 === 0 ? 1 : -1;
     }
     const x = fromArray(data, [rows, 2], 'float32');
-    const options = batchNorm.resolveOptions({ numFeatures: 2 });
-    const { params, state } = batchNorm.init(options, 'float32');
-    const { y, state: next, saved } = batchNorm.forward({ x, params, state, mode: 'train' }, options);
+    const bn = batchNorm.create({ numFeatures: 2 });
+    const { params, state } = bn.init('float32');
+    const { y, state: next, saved } = bn.forward({ x, params, state, mode: 'train' });
     expect(y.data).toBeInstanceOf(Float32Array);
-    expect(saved.mean[0]).toBeCloseTo(Math.fround(0.1), 12);
-    expect(saved.mean[1]).toBe(0);
+    expect(saved.center).toBeInstanceOf(Float64Array);
+    expect(saved.center[0]).toBeCloseTo(Math.fround(0.1), 12);
+    expect(saved.center[1]).toBe(0);
     expect(next.runningMean!.get(0)).toBeCloseTo(Math.fround(Math.fround(0.1) * 0.1), 7);
     expect(y.get(0, 1)).toBeCloseTo(1 / Math.sqrt(1 + 1e-5), 6);
   });
+
+  it('float32 results are the float64 results rounded once (same float32-exact inputs; bitwise)', () => {
+    // The kernels compute in float64 whatever the storage dtype, so with the same values the
+    // only difference is the final rounding of each stored output to float32.
+    for (const [shape, channelAxis] of [
+      [[6, 4], 1],
+      [[3, 4, 5], 1],
+      [[2, 5, 3, 4], -1],
+    ] as const) {
+      const channels = shape[channelAxis < 0 ? shape.length + channelAxis : channelAxis];
+      const bn = batchNorm.create({ numFeatures: channels, channelAxis });
+      const results = (['float64', 'float32'] as const).map((dtype) => {
+        const params = { weight: randn([channels], 5, dtype, 1, 0.3), bias: randn([channels], 6, dtype) };
+        const f = bn.forward({ x: randn(shape, 1, dtype, 2, 3), params, state: bn.init(dtype).state, mode: 'train' });
+        const b = bn.backward({ dy: randn(shape, 2, dtype), params, saved: f.saved });
+        return [f.y, b.dx, b.grads.weight!, b.grads.bias!, f.state.runningMean!, f.state.runningVar!].map((t) => Array.from(toTypedArray(t)));
+      });
+      const [r64, r32] = results;
+      for (let k = 0; k < r64.length; k++) expect(r32[k]).toEqual(r64[k].map((v) => Math.fround(v)));
+    }
+  });
+});
+
+// The contiguous fast paths (blocked planes and columns, four rows at a time with a tail)
+// against the general strided walk on the same values: a reversed view of reversed data has
+// the same values but negative strides. These shapes are long enough to cross any blocking
+// and leave every row remainder mod 4 (they once crossed the tiles of the per-plugin kernels).
+describe('fast paths and the strided walk agree on large channels-last and channels-first inputs', () => {
+  const shapes: [number[], number][] = [
+    [[5000, 7], -1],
+    [[4099, 5], -1],
+    [[3, 6000], -1],
+    [[2, 9, 700, 3], -1],
+    [[11, 4], -1],
+    [[3, 5, 4001], 1],
+  ];
+  for (const [shape, channelAxis] of shapes) {
+    it(`${JSON.stringify(shape)}, channelAxis ${channelAxis}: to 1e-13`, () => {
+      const axis = channelAxis < 0 ? shape.length + channelAxis : channelAxis;
+      const channels = shape[axis];
+      const bn = batchNorm.create({ numFeatures: channels, channelAxis });
+      const init = bn.init('float64');
+      const params = { weight: randn([channels], 3, 'float64', 1, 0.5), bias: randn([channels], 4) };
+      const x = randn(shape, 1, 'float64', 2, 3);
+      const dy = randn(shape, 2);
+      const reversedAxes = shape.map(() => -1);
+      const flip = (t: Tensor) => toContiguous(t.step(...reversedAxes)).step(...reversedAxes);
+      for (const mode of ['train', 'eval'] as const) {
+        const fast = bn.forward({ x, params, state: init.state, mode });
+        const slow = bn.forward({ x: flip(x), params, state: init.state, mode });
+        const fastBack = bn.backward({ dy, params, saved: fast.saved });
+        const slowBack = bn.backward({ dy: flip(dy), params, saved: slow.saved });
+        expectClose(toTypedArray(fast.y), toTypedArray(slow.y), 1e-13);
+        expectClose(toTypedArray(fastBack.dx), toTypedArray(slowBack.dx), 1e-13);
+        expectClose(toTypedArray(fastBack.grads.weight!), toTypedArray(slowBack.grads.weight!), 1e-13);
+        expectClose(toTypedArray(fastBack.grads.bias!), toTypedArray(slowBack.grads.bias!), 1e-13);
+        if (mode === 'train') {
+          expectClose(toTypedArray(fast.state.runningMean!), toTypedArray(slow.state.runningMean!), 1e-13);
+          expectClose(toTypedArray(fast.state.runningVar!), toTypedArray(slow.state.runningVar!), 1e-13);
+        }
+      }
+    });
+  }
 });

@@ -1,4 +1,5 @@
 import { fromArray, toTypedArray } from '@normkit/core';
+import type { Tensor } from '@normkit/core';
 import { randn } from '@normkit/testkit';
 import { describe, expect, it } from 'vitest';
 import { seedReference } from '../test/seed-reference.js';
@@ -35,12 +36,41 @@ describe('the staged derivation of the seed notes and the fast kernel agree', ()
         const gamma = Array.from(randn([channels], seed + 200, 'float64', 1, 0.5).data);
         const beta = Array.from(randn([channels], seed + 300).data);
         const eps = 1e-5;
-        const options = batchNorm.resolveOptions({ numFeatures: channels, channelAxis, eps });
-        const { state } = batchNorm.init(options, 'float64');
+        const bn = batchNorm.create({ numFeatures: channels, channelAxis, eps });
+        const { state } = bn.init('float64');
         const params = { weight: fromArray(gamma), bias: fromArray(beta) };
-        const fast = batchNorm.forward({ x, params, state, mode: 'train' }, options);
-        const back = batchNorm.backward({ dy, params, saved: fast.saved }, options);
+        const fast = bn.forward({ x, params, state, mode: 'train' });
+        const back = bn.backward({ dy, params, saved: fast.saved });
         const ref = seedReference(x, dy, gamma, beta, eps, axis);
+        expect(maxRelErr(toTypedArray(fast.y), ref.y)).toBeLessThan(1e-12);
+        expect(maxRelErr(toTypedArray(back.dx), ref.dx)).toBeLessThan(1e-12);
+        expect(maxRelErr(toTypedArray(back.grads.weight!), ref.dgamma)).toBeLessThan(1e-12);
+        expect(maxRelErr(toTypedArray(back.grads.bias!), ref.dbeta)).toBeLessThan(1e-12);
+      }
+    });
+  }
+
+  // The same comparison on views that are not row-major, so the strided walk of every kernel
+  // meets the staged reference too (the reference reads through .get, whatever the strides).
+  const views: [string, number[], (t: Tensor) => Tensor, number][] = [
+    ['transposed: (N, L, C) stored, seen as (N, C, L)', [4, 7, 3], (t) => t.transpose(0, 2, 1), 1],
+    ['reversed on every axis', [5, 3, 4], (t) => t.step(-1, -1, -1), 1],
+    ['every other sample, channels last', [8, 3, 5], (t) => t.step(2, 1, 1), -1],
+  ];
+  for (const [name, baseShape, view, channelAxis] of views) {
+    it(`to 1e-12 relative in float64 on a strided view: ${name}`, () => {
+      for (let seed = 1; seed <= 3; seed++) {
+        const x = view(randn(baseShape, seed, 'float64', 0.5, 2));
+        const dy = view(randn(baseShape, seed + 100));
+        const axis = channelAxis < 0 ? x.shape.length + channelAxis : channelAxis;
+        const channels = x.shape[axis];
+        const gamma = Array.from(randn([channels], seed + 200, 'float64', 1, 0.5).data);
+        const beta = Array.from(randn([channels], seed + 300).data);
+        const bn = batchNorm.create({ numFeatures: channels, channelAxis });
+        const params = { weight: fromArray(gamma), bias: fromArray(beta) };
+        const fast = bn.forward({ x, params, state: bn.init('float64').state, mode: 'train' });
+        const back = bn.backward({ dy, params, saved: fast.saved });
+        const ref = seedReference(x, dy, gamma, beta, 1e-5, axis);
         expect(maxRelErr(toTypedArray(fast.y), ref.y)).toBeLessThan(1e-12);
         expect(maxRelErr(toTypedArray(back.dx), ref.dx)).toBeLessThan(1e-12);
         expect(maxRelErr(toTypedArray(back.grads.weight!), ref.dgamma)).toBeLessThan(1e-12);

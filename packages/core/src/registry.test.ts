@@ -33,9 +33,38 @@ describe('registry', () => {
   it('accepts only objects that implement the contract (E_PLUGIN)', () => {
     expect(assertNormalizer(meanCenter)).toBe(meanCenter);
     expect(codeOf(() => assertNormalizer({}))).toBe('E_PLUGIN');
-    expect(codeOf(() => assertNormalizer({ ...meanCenter, backward: 1 }))).toBe('E_PLUGIN');
+    expect(codeOf(() => assertNormalizer({ ...meanCenter, create: 1 }))).toBe('E_PLUGIN');
+    expect(codeOf(() => assertNormalizer({ ...meanCenter, resolveOptions: undefined }))).toBe('E_PLUGIN');
     expect(codeOf(() => assertNormalizer({ ...meanCenter, modes: ['test'] }))).toBe('E_PLUGIN');
+    expect(codeOf(() => assertNormalizer({ ...meanCenter, exampleOptions: [] }))).toBe('E_PLUGIN');
+    expect(codeOf(() => assertNormalizer({ ...meanCenter, meta: { ...meanCenter.meta, formula: 1 } }))).toBe('E_PLUGIN');
     expect(codeOf(() => createRegistry([{ meta: { name: 'x' } } as never]))).toBe('E_PLUGIN');
+  });
+
+  it('tells a definition (bind, no create) from a plugin: wrap it with defineNormalizer', () => {
+    const { create: _create, ...definition } = meanCenter;
+    let caught: unknown;
+    try {
+      assertNormalizer({ ...definition, bind: () => ({}) }, 'mine');
+    } catch (e) {
+      caught = e;
+    }
+    expect(isNormkitError(caught, 'E_PLUGIN')).toBe(true);
+    expect((caught as Error).message).toBe('mine.create: expected a function, got undefined (a definition: wrap it with defineNormalizer)');
+  });
+
+  it('create resolves the options once and binds them: the bound normalizer carries plugin, meta, modes, options', () => {
+    const bound = meanCenter.create({ numFeatures: 2 });
+    expect(bound.plugin).toBe(meanCenter);
+    expect(bound.meta).toBe(meanCenter.meta);
+    expect(bound.modes).toBe(meanCenter.modes);
+    expect(bound.options).toEqual({ numFeatures: 2, momentum: 0.1 });
+    expect(bound.paramShapes()).toEqual({ bias: [2] });
+    expect(bound.stateShapes()).toEqual({ runningMean: [2] });
+    expect(codeOf(() => meanCenter.create({ numFeatures: 0 }))).toBe('E_OPTION');
+    // two bound normalizers of one plugin do not share options
+    expect(meanCenter.create({ numFeatures: 5 }).paramShapes()).toEqual({ bias: [5] });
+    expect(bound.paramShapes()).toEqual({ bias: [2] });
   });
 });
 

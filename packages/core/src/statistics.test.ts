@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { channelMoments, groupMoments, rowMoments } from './statistics.js';
+import { groupMoments } from './statistics.js';
 import { fromArray, toContiguous } from './tensor.js';
 import { momentsOf } from './moments.js';
 
@@ -27,7 +27,7 @@ describe('groupMoments', () => {
     // channel 0 = 1..7 and channel 1 = 2·(1..7), laid out (7, 2)
     const values: number[] = [];
     for (let i = 1; i <= 7; i++) values.push(i, 2 * i);
-    const stats = channelMoments(fromArray(values, [7, 2]), 1);
+    const stats = groupMoments(fromArray(values, [7, 2]), [1]);
     expect(stats.count).toBe(7);
     expect(Array.from(stats.mean)).toEqual([4, 8]);
     // Σ(i − 4)² over 1..7 = 28 → biased variance 4; doubled values → 16.
@@ -38,7 +38,7 @@ describe('groupMoments', () => {
   it('reduces over every axis but the channel axis of an (N, C, H, W) tensor', () => {
     const shape = [2, 3, 2, 2];
     const data = Float64Array.from({ length: 24 }, (_, i) => i);
-    const stats = channelMoments(fromArray(data, shape), 1);
+    const stats = groupMoments(fromArray(data, shape), [1]);
     // channel c holds i with floor(i / 4) % 3 == c: {4c..4c+3} ∪ {12+4c..12+4c+3}
     for (let c = 0; c < 3; c++) {
       const members = [0, 1, 2, 3, 12, 13, 14, 15].map((k) => k + 4 * c);
@@ -48,8 +48,9 @@ describe('groupMoments', () => {
     }
   });
 
-  it('row moments reduce the trailing axes per leading index', () => {
-    const stats = rowMoments(fromArray([1, 2, 3, 4, 10, 20, 30, 40], [2, 2, 2]), 2);
+  it('row moments (group axes = the leading axes) reduce the trailing axes per leading index', () => {
+    const stats = groupMoments(fromArray([1, 2, 3, 4, 10, 20, 30, 40], [2, 2, 2]), [0]);
+    expect(stats.count).toBe(4);
     expect(Array.from(stats.mean)).toEqual([2.5, 25]);
     expect(stats.variance[0]).toBeCloseTo(1.25, 14);
     expect(stats.variance[1]).toBeCloseTo(125, 12);
@@ -78,7 +79,7 @@ describe('groupMoments', () => {
       const n = 4096;
       const values = Float64Array.from({ length: n }, () => Math.fround(1e4 + 1e-2 * (rand() * 2 - 1) * Math.sqrt(3)));
       const x = fromArray(values, [n / 4, 4], dtype);
-      const stats = channelMoments(x, 1);
+      const stats = groupMoments(x, [1]);
       for (let c = 0; c < 4; c++) {
         const column = Array.from({ length: n / 4 }, (_, r) => values[r * 4 + c]);
         const ref = shiftedReference(column);
@@ -100,7 +101,7 @@ describe('groupMoments', () => {
   }
 
   it('returns zero variance for constant groups, never a negative one', () => {
-    const stats = channelMoments(fromArray(new Float32Array(12).fill(0.1), [4, 3], 'float32'), 1);
+    const stats = groupMoments(fromArray(new Float32Array(12).fill(0.1), [4, 3], 'float32'), [1]);
     for (let c = 0; c < 3; c++) {
       expect(stats.variance[c]).toBe(0);
       expect(stats.mean[c]).toBeCloseTo(Math.fround(0.1), 15);
@@ -108,12 +109,16 @@ describe('groupMoments', () => {
   });
 });
 
-describe('blocked moments: chunks and tiles merge exactly', () => {
+// The contiguous fast path of the moments kernel (one shifted pass over (A, B, C, D) blocks)
+// against its general strided path (two passes) on large shapes: long planes, many columns
+// with rows % 4 ≠ 0 (the four-row loop and its tail), and more groups than rows.
+describe('moments: the contiguous one-pass path equals the strided two-pass path on large inputs', () => {
   const cases: [string, number[], number[]][] = [
-    ['long runs cut into chunks (inner 40000 > tile)', [2, 3, 40000], [1]],
-    ['many rows cut into tiles, groups % 4 = 1', [20000, 5], [1]],
-    ['one row per tile (groups > tile)', [3, 20000], [1]],
-    ['groups % 4 = 3, uneven last tile', [7001, 7], [1]],
+    ['long planes (D = 40000, run length % 4 = 0)', [2, 3, 40000], [1]],
+    ['many columns (B = 20000 rows of C = 5)', [20000, 5], [1]],
+    ['wide columns (C = 20000 groups, B = 3 rows)', [3, 20000], [1]],
+    ['rows % 4 = 1, C = 7 (four-row loop and its tail)', [7001, 7], [1]],
+    ['planes with A > 1 (instance-norm groups on (N, C, L) channels-last: (N, L, C))', [3, 1001, 6], [0, 2]],
   ];
   for (const [name, shape, axes] of cases) {
     it(name, () => {
@@ -145,6 +150,7 @@ describe('groupMoments axes', () => {
       }
       expect(code).toBe('E_OPTION');
     }
-    expect(Array.from(channelMoments(x, -1).mean)).toEqual([2.5, 3.5, 4.5]);
+    expect(Array.from(groupMoments(x, [1]).mean)).toEqual([2.5, 3.5, 4.5]);
+    expect(Array.from(groupMoments(x, [0]).mean)).toEqual([2, 5]);
   });
 });

@@ -101,25 +101,3 @@ describe('assertTensorMap', () => {
     expect(codeOf(() => assertTensorMap(JSON.parse('{"__proto__": 1}'), {}, 'params'))).toBe('E_STATE');
   });
 });
-
-describe('outputTensor', () => {
-  it('checks out, allows disjoint views of one buffer, refuses overlap, and honours offsets', async () => {
-    const { outputTensor, byteRange } = await import('./out.js');
-    const buffer = new Float64Array(20);
-    const x = tensor(buffer.subarray(0, 6), [2, 3]);
-    const disjoint = tensor(buffer.subarray(10, 16), [2, 3]);
-    expect(outputTensor(disjoint, [2, 3], 'float64', 'out', [x])).toBe(disjoint);
-    const overlapping = tensor(buffer.subarray(4, 10), [2, 3]);
-    expect(codeOf(() => outputTensor(overlapping, [2, 3], 'float64', 'out', [x]))).toBe('E_SHAPE');
-    expect(byteRange(x)).toEqual([0, 48]);
-    expect(byteRange(overlapping)).toEqual([32, 80]);
-    // a contiguous view at an offset: the result is a view whose index 0 is that offset
-    const big = zeros([4, 3]);
-    const lower = big.lo(2, 0);
-    const view = outputTensor(lower, [2, 3], 'float64', 'out', [x]);
-    view.data[0] = 7;
-    expect(big.get(2, 0)).toBe(7);
-    expect(codeOf(() => outputTensor(zeros([3, 2]), [2, 3], 'float64', 'out'))).toBe('E_SHAPE');
-    expect(codeOf(() => outputTensor(zeros([2, 3], 'float32'), [2, 3], 'float64', 'out'))).toBe('E_DTYPE');
-  });
-});

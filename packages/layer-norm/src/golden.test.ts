@@ -38,12 +38,12 @@ describe('golden vectors (PyTorch 1.13.1, float64)', () => {
 
   it('the shape-mismatch case raises E_SHAPE naming both shapes', () => {
     const c = cases.find((c) => c.id === 'layernorm-error-shape-001')!;
-    const options = layerNorm.resolveOptions(c.options as { normalizedShape: number[] });
+    const ln = layerNorm.create(c.options as { normalizedShape: number[] });
     const load = (a: GoldenArray) => fromArray(a.data, a.shape, 'float64');
     const params = { weight: load(c.inputs.weight as GoldenArray), bias: load(c.inputs.bias as GoldenArray) };
     let caught: unknown;
     try {
-      layerNorm.forward({ x: load(c.inputs.x as GoldenArray), params, state: {}, mode: 'train' }, options);
+      ln.forward({ x: load(c.inputs.x as GoldenArray), params, state: {}, mode: 'train' });
     } catch (e) {
       caught = e;
     }
@@ -52,22 +52,25 @@ describe('golden vectors (PyTorch 1.13.1, float64)', () => {
     expect((caught as Error).message).toContain('[2, 6, 3]');
   });
 
-  it('saved mean and invStd match saveMean and 1/√(saveVar + eps) at 1e-10 relative (float64)', () => {
+  it('saved center and invStd match saveMean and 1/√(saveVar + eps) at 1e-10 relative (float64)', () => {
     for (const c of cases.filter((c) => !c.expectError)) {
-      const options = layerNorm.resolveOptions(c.options as { normalizedShape: number[] });
+      const ln = layerNorm.create(c.options as { normalizedShape: number[] });
+      const options = ln.options;
       const load = (a: GoldenArray) => fromArray(a.data, a.shape, 'float64');
       const params: { weight?: ReturnType<typeof load>; bias?: ReturnType<typeof load> } = {};
       if (c.inputs.weight !== undefined) params.weight = load(c.inputs.weight as GoldenArray);
       if (c.inputs.bias !== undefined) params.bias = load(c.inputs.bias as GoldenArray);
-      const { saved } = layerNorm.forward({ x: load(c.inputs.x as GoldenArray), params, state: {}, mode: c.mode }, options);
+      const { saved } = ln.forward({ x: load(c.inputs.x as GoldenArray), params, state: {}, mode: c.mode });
       const saveMean = c.expected!.saveMean as GoldenArray;
       const saveVar = c.expected!.saveVar as GoldenArray;
-      expect(saved.mean.shape).toEqual(saveMean.shape);
-      expect(saved.invStd.shape).toEqual(saveVar.shape);
-      saveMean.data.forEach((m, i) => expect(Math.abs(saved.mean.data[i] - m)).toBeLessThanOrEqual(1e-10 * Math.max(1, Math.abs(m))));
+      // one value per row, row-major over the leading shape (PyTorch's saveMean has that shape)
+      expect(saved.center.length).toBe(saveMean.shape.reduce((a, b) => a * b, 1));
+      expect(saved.invStd.length).toBe(saveVar.shape.reduce((a, b) => a * b, 1));
+      expect(saved.batchStats).toBe(true);
+      saveMean.data.forEach((m, i) => expect(Math.abs(saved.center[i] - m)).toBeLessThanOrEqual(1e-10 * Math.max(1, Math.abs(m))));
       saveVar.data.forEach((v, i) => {
         const invStd = 1 / Math.sqrt(v + options.eps);
-        expect(Math.abs(saved.invStd.data[i] - invStd) / invStd).toBeLessThanOrEqual(1e-10);
+        expect(Math.abs(saved.invStd[i] - invStd) / invStd).toBeLessThanOrEqual(1e-10);
       });
     }
   });

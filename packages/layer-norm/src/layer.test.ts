@@ -34,10 +34,11 @@ describe('LayerNorm (stateful layer)', () => {
     const x = randn([8, 768], 1, 'float32', 2, 3);
     const dy = randn([8, 768], 2, 'float32');
     const y = norm.forward(x);
-    const direct = layerNorm.forward({ x, params: norm.params, state: {}, mode: 'train' }, norm.options);
+    const bound = layerNorm.create(norm.options);
+    const direct = bound.forward({ x, params: norm.params, state: {}, mode: 'train' });
     expect(valuesOf(y)).toEqual(valuesOf(direct.y));
     const dx = norm.backward(dy);
-    const directBackward = layerNorm.backward({ dy, params: norm.params, saved: direct.saved }, norm.options);
+    const directBackward = bound.backward({ dy, params: norm.params, saved: direct.saved });
     expect(valuesOf(dx)).toEqual(valuesOf(directBackward.dx));
     const once = valuesOf(norm.grads.weight!);
     expect(once).toEqual(valuesOf(directBackward.grads.weight!));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import ndarray from 'ndarray';
-import { fromArray, isNormkitError, ones, zeros } from '@normkit/core';
+import { fromArray, isNormkitError, zeros } from '@normkit/core';
 import type { NormkitErrorCode, Tensor } from '@normkit/core';
 import { randn } from '@normkit/testkit';
 import { layerNorm } from './index.js';
@@ -24,17 +24,18 @@ function thrownCode(run: () => unknown): { code: NormkitErrorCode | undefined; m
   return { code: undefined, message: '' };
 }
 
-const options4 = layerNorm.resolveOptions({ normalizedShape: [4] });
-const options34 = layerNorm.resolveOptions({ normalizedShape: [3, 4] });
-const noBias = layerNorm.resolveOptions({ normalizedShape: [4], bias: false });
-const noAffine = layerNorm.resolveOptions({ normalizedShape: [4], elementwiseAffine: false });
+const ln4 = layerNorm.create({ normalizedShape: [4] });
+const ln34 = layerNorm.create({ normalizedShape: [3, 4] });
+const lnNoBias = layerNorm.create({ normalizedShape: [4], bias: false });
+const lnNoAffine = layerNorm.create({ normalizedShape: [4], elementwiseAffine: false });
 
 interface ForwardCase {
   readonly what: string;
   readonly code: NormkitErrorCode;
   readonly x: unknown;
   readonly params: Record<string, unknown>;
-  readonly options: typeof options4;
+  /** The layer norm bound to the options of the case. */
+  readonly normalizer: typeof ln4;
   readonly mode?: unknown;
   readonly messageContains?: readonly string[];
 }
@@ -48,7 +49,7 @@ const forwardCases: ForwardCase[] = [
     code: 'E_SHAPE',
     x: randn([2, 6, 3], 1),
     params: { weight: w4(), bias: b4() },
-    options: options4,
+    normalizer: ln4,
     messageContains: ['[4]', '[2, 6, 3]'],
   },
   {
@@ -56,7 +57,7 @@ const forwardCases: ForwardCase[] = [
     code: 'E_SHAPE',
     x: randn([2, 4, 4], 1),
     params: { weight: randn([3, 4], 2), bias: randn([3, 4], 3) },
-    options: options34,
+    normalizer: ln34,
     messageContains: ['[3, 4]', '[2, 4, 4]'],
   },
   {
@@ -64,16 +65,16 @@ const forwardCases: ForwardCase[] = [
     code: 'E_SHAPE',
     x: randn([4], 1),
     params: { weight: randn([3, 4], 2), bias: randn([3, 4], 3) },
-    options: options34,
+    normalizer: ln34,
     messageContains: ['[3, 4]', '[4]'],
   },
-  { what: 'a 0-d x', code: 'E_SHAPE', x: fromArray([1], []), params: { weight: w4(), bias: b4() }, options: options4 },
+  { what: 'a 0-d x', code: 'E_SHAPE', x: fromArray([1], []), params: { weight: w4(), bias: b4() }, normalizer: ln4 },
   {
     what: 'weight of the wrong shape',
     code: 'E_SHAPE',
     x: randn([3, 4], 1),
     params: { weight: randn([5], 2), bias: b4() },
-    options: options4,
+    normalizer: ln4,
     messageContains: ['params.weight', '[4]', '[5]'],
   },
   {
@@ -81,7 +82,7 @@ const forwardCases: ForwardCase[] = [
     code: 'E_SHAPE',
     x: randn([3, 4], 1),
     params: { weight: w4(), bias: randn([1, 4], 2) },
-    options: options4,
+    normalizer: ln4,
     messageContains: ['params.bias', '[1, 4]'],
   },
   {
@@ -89,31 +90,47 @@ const forwardCases: ForwardCase[] = [
     code: 'E_SHAPE',
     x: randn([2, 3, 4], 1),
     params: { weight: randn([12], 2), bias: randn([3, 4], 3) },
-    options: options34,
+    normalizer: ln34,
   },
-  { what: 'x as a plain array', code: 'E_DTYPE', x: [[1, 2, 3, 4]], params: { weight: w4(), bias: b4() }, options: options4 },
-  { what: 'x as an Int32Array ndarray', code: 'E_DTYPE', x: ndarray(new Int32Array(8), [2, 4]), params: { weight: w4(), bias: b4() }, options: options4 },
-  { what: 'x as a plain-array ndarray', code: 'E_DTYPE', x: ndarray([1, 2, 3, 4], [1, 4]), params: { weight: w4(), bias: b4() }, options: options4 },
-  { what: 'x undefined', code: 'E_DTYPE', x: undefined, params: { weight: w4(), bias: b4() }, options: options4 },
+  { what: 'x as a plain array', code: 'E_DTYPE', x: [[1, 2, 3, 4]], params: { weight: w4(), bias: b4() }, normalizer: ln4 },
+  { what: 'x as an Int32Array ndarray', code: 'E_DTYPE', x: ndarray(new Int32Array(8), [2, 4]), params: { weight: w4(), bias: b4() }, normalizer: ln4 },
+  { what: 'x as a plain-array ndarray', code: 'E_DTYPE', x: ndarray([1, 2, 3, 4], [1, 4]), params: { weight: w4(), bias: b4() }, normalizer: ln4 },
+  { what: 'x undefined', code: 'E_DTYPE', x: undefined, params: { weight: w4(), bias: b4() }, normalizer: ln4 },
   {
     what: 'weight as an Int32Array ndarray',
     code: 'E_DTYPE',
     x: randn([3, 4], 1),
     params: { weight: ndarray(new Int32Array(4), [4]), bias: b4() },
-    options: options4,
+    normalizer: ln4,
   },
-  { what: 'bias as a plain array', code: 'E_DTYPE', x: randn([3, 4], 1), params: { weight: w4(), bias: [0, 0, 0, 0] }, options: options4 },
-  { what: 'a missing weight', code: 'E_STATE', x: randn([3, 4], 1), params: { bias: b4() }, options: options4 },
-  { what: 'a missing bias', code: 'E_STATE', x: randn([3, 4], 1), params: { weight: w4() }, options: options4 },
-  { what: 'a bias when bias is false', code: 'E_STATE', x: randn([3, 4], 1), params: { weight: w4(), bias: b4() }, options: noBias },
-  { what: 'a weight when elementwiseAffine is false', code: 'E_STATE', x: randn([3, 4], 1), params: { weight: w4() }, options: noAffine },
-  { what: 'an unknown mode', code: 'E_OPTION', x: randn([3, 4], 1), params: { weight: w4(), bias: b4() }, options: options4, mode: 'test' },
+  { what: 'bias as a plain array', code: 'E_DTYPE', x: randn([3, 4], 1), params: { weight: w4(), bias: [0, 0, 0, 0] }, normalizer: ln4 },
+  { what: 'a missing weight', code: 'E_STATE', x: randn([3, 4], 1), params: { bias: b4() }, normalizer: ln4 },
+  { what: 'a missing bias', code: 'E_STATE', x: randn([3, 4], 1), params: { weight: w4() }, normalizer: ln4 },
+  { what: 'a bias when bias is false', code: 'E_STATE', x: randn([3, 4], 1), params: { weight: w4(), bias: b4() }, normalizer: lnNoBias },
+  { what: 'a weight when elementwiseAffine is false', code: 'E_STATE', x: randn([3, 4], 1), params: { weight: w4() }, normalizer: lnNoAffine },
+  { what: 'an unknown mode', code: 'E_OPTION', x: randn([3, 4], 1), params: { weight: w4(), bias: b4() }, normalizer: ln4, mode: 'test' },
+  {
+    what: 'float32 weight with float64 x (the dtype rule)',
+    code: 'E_DTYPE',
+    x: randn([3, 4], 1),
+    params: { weight: randn([4], 11, 'float32'), bias: b4() },
+    normalizer: ln4,
+    messageContains: ['params.weight', 'float64', 'float32', "layer.to('float64')", "toDtype(x, 'float32')"],
+  },
+  {
+    what: 'float64 bias with float32 x (the dtype rule)',
+    code: 'E_DTYPE',
+    x: randn([3, 4], 1, 'float32'),
+    params: { weight: randn([4], 11, 'float32'), bias: b4() },
+    normalizer: ln4,
+    messageContains: ['params.bias', 'float32', 'float64', 'to('],
+  },
   {
     what: 'x whose strides address outside its buffer',
     code: 'E_SHAPE',
     x: ndarray(new Float64Array(8), [3, 4], [4, 1], 0),
     params: { weight: w4(), bias: b4() },
-    options: options4,
+    normalizer: ln4,
   },
 ];
 
@@ -123,7 +140,7 @@ describe('forward: bad inputs throw before computing and change nothing', () => 
       const before = [snapshot(c.x), ...Object.values(c.params).map(snapshot)];
       const state = {};
       const { code, message } = thrownCode(() =>
-        layerNorm.forward({ x: c.x as Tensor, params: c.params as Record<string, Tensor>, state, mode: (c.mode ?? 'train') as 'train' }, c.options),
+        c.normalizer.forward({ x: c.x as Tensor, params: c.params as Record<string, Tensor>, state, mode: (c.mode ?? 'train') as 'train' }),
       );
       expect(code).toBe(c.code);
       for (const part of c.messageContains ?? []) expect(message).toContain(part);
@@ -142,7 +159,7 @@ describe('forward: bad inputs throw before computing and change nothing', () => 
 describe('backward: bad inputs', () => {
   const x = randn([3, 4], 1);
   const params = { weight: w4(), bias: b4() };
-  const { saved } = layerNorm.forward({ x, params, state: {}, mode: 'train' }, options4);
+  const { saved } = ln4.forward({ x, params, state: {}, mode: 'train' });
 
   const cases: { what: string; code: NormkitErrorCode; dy: unknown; saved?: unknown; params?: Record<string, unknown> }[] = [
     { what: 'dy of another shape', code: 'E_SHAPE', dy: randn([4, 3], 2) },
@@ -150,9 +167,12 @@ describe('backward: bad inputs', () => {
     { what: 'dy as an Int32Array ndarray', code: 'E_DTYPE', dy: ndarray(new Int32Array(12), [3, 4]) },
     { what: 'dy as a plain array', code: 'E_DTYPE', dy: [1, 2, 3] },
     { what: 'saved from nothing', code: 'E_STATE', dy: randn([3, 4], 2), saved: null },
-    { what: 'saved without invStd', code: 'E_STATE', dy: randn([3, 4], 2), saved: { x: saved.x, mean: saved.mean } },
-    { what: 'saved with a float32 mean', code: 'E_STATE', dy: randn([3, 4], 2), saved: { ...saved, mean: zeros([3], 'float32') } },
-    { what: 'saved with a misshapen invStd', code: 'E_STATE', dy: randn([3, 4], 2), saved: { ...saved, invStd: ones([4]) } },
+    { what: 'saved without invStd', code: 'E_STATE', dy: randn([3, 4], 2), saved: { x: saved.x, center: saved.center, batchStats: true } },
+    { what: 'saved with a float32 center', code: 'E_STATE', dy: randn([3, 4], 2), saved: { ...saved, center: new Float32Array(3) } },
+    { what: 'saved with a center tensor (the old saved shape)', code: 'E_STATE', dy: randn([3, 4], 2), saved: { ...saved, center: zeros([3]) } },
+    { what: 'saved with a misshapen invStd', code: 'E_STATE', dy: randn([3, 4], 2), saved: { ...saved, invStd: new Float64Array(4).fill(1) } },
+    { what: 'saved without the batchStats flag', code: 'E_STATE', dy: randn([3, 4], 2), saved: { x: saved.x, center: saved.center, invStd: saved.invStd } },
+    { what: 'a float32 weight for the float64 forward input', code: 'E_DTYPE', dy: randn([3, 4], 2), params: { weight: randn([4], 11, 'float32'), bias: b4() } },
     { what: 'a weight of the wrong shape', code: 'E_SHAPE', dy: randn([3, 4], 2), params: { weight: randn([3], 3), bias: b4() } },
   ];
   for (const c of cases) {
@@ -160,10 +180,7 @@ describe('backward: bad inputs', () => {
       const usedParams = c.params ?? params;
       const before = [snapshot(c.dy), snapshot(x), ...Object.values(usedParams).map(snapshot)];
       const { code } = thrownCode(() =>
-        layerNorm.backward(
-          { dy: c.dy as Tensor, params: usedParams as Record<string, Tensor>, saved: (c.saved === undefined ? saved : c.saved) as LayerNormSaved },
-          options4,
-        ),
+        ln4.backward({ dy: c.dy as Tensor, params: usedParams as Record<string, Tensor>, saved: (c.saved === undefined ? saved : c.saved) as LayerNormSaved }),
       );
       expect(code).toBe(c.code);
       expect([snapshot(c.dy), snapshot(x), ...Object.values(usedParams).map(snapshot)]).toEqual(before);
@@ -171,9 +188,8 @@ describe('backward: bad inputs', () => {
   }
 
   it('saved from other options → E_STATE', () => {
-    expect(thrownCode(() => layerNorm.backward({ dy: randn([3, 4], 2), params: {}, saved }, layerNorm.resolveOptions({ normalizedShape: [3, 4], elementwiseAffine: false }))).code).toBe(
-      'E_STATE',
-    );
+    const other = layerNorm.create({ normalizedShape: [3, 4], elementwiseAffine: false });
+    expect(thrownCode(() => other.backward({ dy: randn([3, 4], 2), params: {}, saved })).code).toBe('E_STATE');
   });
 });
 
@@ -183,10 +199,10 @@ describe('successful calls never mutate their inputs', () => {
       const x = randn([4, 3, 5], 21, dtype).transpose(1, 0, 2);
       const params = { weight: randn([5], 22, dtype), bias: randn([5], 23, dtype) };
       const dy = randn([3, 4, 5], 24, dtype);
-      const options = layerNorm.resolveOptions({ normalizedShape: 5 });
+      const ln = layerNorm.create({ normalizedShape: 5 });
       const before = [snapshot(x), snapshot(params.weight), snapshot(params.bias), snapshot(dy)];
-      const { saved } = layerNorm.forward({ x, params, state: {}, mode: 'train' }, options);
-      layerNorm.backward({ dy, params, saved }, options);
+      const { saved } = ln.forward({ x, params, state: {}, mode: 'train' });
+      ln.backward({ dy, params, saved });
       expect([snapshot(x), snapshot(params.weight), snapshot(params.bias), snapshot(dy)]).toEqual(before);
     }
   });

@@ -223,6 +223,10 @@ export function normalizeBackward(
   const a = new Float64Array(cells);
   const b = new Float64Array(cells);
   const k = new Float64Array(cells);
+  // When every group is one cell (γ constant over the group), Σ_g g = γ·Σ dy and the mean term
+  // is written −a·Σdy/m, with the same product a = s·γ as the a·dy term: a one-value group
+  // (m = 1, x̂ = 0) then gets dx = a·dy − a·dy = 0 exactly, not rounding noise.
+  const oneCellPerGroup = cells === groups;
   for (let j = 0; j < cells; j++) {
     const g = cellGroup[j];
     const s = stats.invStd[g];
@@ -230,7 +234,7 @@ export function normalizeBackward(
     a[j] = s * gamma;
     if (mode.batchStats) {
       b[j] = (-s * s * s * groupSumGCentered[g]) / count;
-      if (mode.centered) k[j] = (-s * groupSumG[g]) / count;
+      if (mode.centered) k[j] = oneCellPerGroup ? (-a[j] * sumDy[j]) / count : (-s * groupSumG[g]) / count;
     }
   }
   runKernel('inputGradient', { x, dy, dx, plan, cells: affine, center, a, b, k });
