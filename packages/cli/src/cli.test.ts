@@ -51,25 +51,25 @@ beforeAll(() => {
 afterAll(() => rmSync(userDir, { recursive: true, force: true }));
 
 describe('normkit conformance', () => {
-  it('passes every vendored case a plugin implements, and skips the rest', () => {
+  it('passes every vendored case: every layer has a built-in plugin, none is skipped', () => {
     const r = normkit('conformance', vectors);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines.at(-1)).toBe('37 passed, 0 failed, 15 skipped');
-    expect(lines.filter((l) => l.startsWith('PASS')).length).toBe(37);
+    expect(lines.at(-1)).toBe('52 passed, 0 failed');
+    expect(lines.filter((l) => l.startsWith('PASS')).length).toBe(52);
   });
 
   it('passes in float32 at the float32 tolerances', () => {
     const r = normkit('conformance', vectors, '--dtype', 'float32');
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n').at(-1)).toBe('37 passed, 0 failed, 15 skipped');
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('52 passed, 0 failed');
   });
 
   it('prints stable JSON with --json', () => {
     const r = normkit('conformance', vectors, '--json');
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout) as { cases: Record<string, unknown>[]; passed: number; failed: number; skipped: number };
-    expect([json.passed, json.failed, json.skipped]).toEqual([37, 0, 15]);
+    expect([json.passed, json.failed, json.skipped]).toEqual([52, 0, 0]);
     expect(Object.keys(json.cases[0]).slice(0, 6)).toEqual(['id', 'layer', 'status', 'maxAbsErr', 'maxRelErr', 'message']);
     const second = json.cases.find((c) => c.id === 'batchnorm-train-secondorder-2d-001');
     expect(second).toMatchObject({ status: 'pass', secondOrder: 'skipped' });
@@ -128,7 +128,7 @@ describe('normkit gradcheck', () => {
       expect(r.stderr).not.toContain('    at ');
     }
     expect(normkit('gradcheck', 'no-such-norm').stderr).toBe(
-      'normkit: unknown plugin "no-such-norm"; built-in plugins: batch-norm, layer-norm, weight-norm, weight-norm-linear\n',
+      'normkit: unknown plugin "no-such-norm"; built-in plugins: batch-norm, batch-renorm, ghost-batch-norm, group-norm, instance-norm, layer-norm, rms-norm, sync-batch-norm, weight-norm, weight-norm-linear\n',
     );
   });
 

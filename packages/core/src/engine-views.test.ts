@@ -49,13 +49,14 @@ describe('engine additions for the batch-norm variants', () => {
         whole = [sumG.slice(), sumGCentered.slice()];
       },
     }, viewOf(dxWhole));
-    // sums of g = dy·γ and g·(x − μ) per channel, by hand
+    // One cell per group (batch norm): the sums come without the group's γ, Σ dy and Σ dy·(x − μ)
+    // per channel, by hand (γ is the same on every part of a distributed batch).
     for (let c = 0; c < 2; c++) {
       let g = 0;
       let gc = 0;
       for (let n = 0; n < 5; n++) {
-        g += dy.get(n, c) * weight[c];
-        gc += dy.get(n, c) * weight[c] * (x.get(n, c) - stats.center[c]);
+        g += dy.get(n, c);
+        gc += dy.get(n, c) * (x.get(n, c) - stats.center[c]);
       }
       expect(whole![0][c]).toBeCloseTo(g, 14);
       expect(whole![1][c]).toBeCloseTo(gc, 14);

@@ -97,14 +97,14 @@ export function checkRunningStatistics(state: Readonly<Record<string, Tensor | u
 }
 
 /** Running statistics as a record of tensors. */
-export interface RunningStatistics {
+export type RunningStatistics = {
   /** Per channel, the running mean. */
   readonly runningMean: Tensor;
   /** Per channel, the running (unbiased) variance. */
   readonly runningVar: Tensor;
   /** The 0-d float64 step counter. */
   readonly numBatchesTracked: Tensor;
-}
+};
 
 /**
  * Fresh running statistics: mean 0, variance 1, counter 0 (PyTorch's initial buffers).

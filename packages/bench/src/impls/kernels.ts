@@ -108,10 +108,12 @@ class CellsPass {
     this.groupSumGCentered.fill(0);
     this.paramSumDy.fill(0);
     this.paramSumDyXhat.fill(0);
+    // As core's normalizeBackward: with one cell per group the group sums are kept without γ.
+    const oneCellPerGroup = cells === this.plan.groups;
     for (let j = 0; j < cells; j++) {
       const g = cellGroup[j];
       const p = params[j];
-      const gamma = weight[p];
+      const gamma = oneCellPerGroup ? 1 : weight[p];
       this.groupSumG[g] += gamma * this.sumDy[j];
       this.groupSumGCentered[g] += gamma * this.sumDyCentered[j];
       this.paramSumDy[p] += this.sumDy[j];
@@ -120,9 +122,10 @@ class CellsPass {
     for (let j = 0; j < cells; j++) {
       const g = cellGroup[j];
       const s = invStd[g];
-      this.a[j] = s * weight[params[j]];
-      this.b[j] = (-s * s * s * this.groupSumGCentered[g]) / count;
-      this.k[j] = mode.centered ? (-s * this.groupSumG[g]) / count : 0;
+      const gamma = weight[params[j]];
+      this.a[j] = s * gamma;
+      this.b[j] = (-s * s * s * (oneCellPerGroup ? gamma * this.groupSumGCentered[g] : this.groupSumGCentered[g])) / count;
+      this.k[j] = mode.centered ? (oneCellPerGroup ? -this.a[j] * this.groupSumG[g] : -s * this.groupSumG[g]) / count : 0;
     }
     inputGradientKernel({ x, dy, dx, plan: this.plan, cells: this.cells, center: this.center, a: this.a, b: this.b, k: this.k });
   }

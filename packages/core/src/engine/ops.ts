@@ -124,7 +124,8 @@ export interface BackwardMode {
   readonly count?: number;
   /**
    * Optional: called once with the per-group sums $`\sum_g g`$ and $`\sum_g g\,(x - c_g)`$
-   * (with $`g = dy\,\gamma_p`$) after they are reduced over this call's `x`, before the input
+   * (with $`g = dy\,\gamma_p`$; when every group is one cell, as in batch norm, without the
+   * group's γ, which is the same on every part) after they are reduced over this call's `x`, before the input
    * gradient is formed from them; it may replace them in place. SyncBatchNorm all-reduces them
    * across workers here (and passes the global `count`), so that `dx` is the gradient of the
    * statistics of the whole distributed batch. The parameter sums returned stay this call's own.
@@ -205,12 +206,17 @@ export function normalizeBackward(
   const sumDy = new Float64Array(cells);
   const sumDyCentered = new Float64Array(cells);
   if (needSums) runKernel('gradientSums', { x, dy, plan, cells: affine, center, sumDy, sumDyCentered });
+  // When every group is one cell (γ constant over the group), the group sums are kept without
+  // γ and γ enters through a = s·γ: the mean term is then −a·Σdy/m with the same product as the
+  // a·dy term, so a one-value group (m = 1, x̂ = 0) gets dx = a·dy − a·dy = 0 exactly, not
+  // rounding noise. (`reduceGroupSums` sees the sums in this form; γ is the same on every part.)
+  const oneCellPerGroup = cells === groups;
   const groupSumG = new Float64Array(groups);
   const groupSumGCentered = new Float64Array(groups);
   const sums = cellParam === null ? null : { sumDy: new Float64Array(params), sumDyXhat: new Float64Array(params) };
   for (let j = 0; j < cells; j++) {
     const g = cellGroup[j];
-    const gamma = weight === null || cellParam === null ? 1 : weight[cellParam[j]];
+    const gamma = oneCellPerGroup || weight === null || cellParam === null ? 1 : weight[cellParam[j]];
     groupSumG[g] += gamma * sumDy[j];
     groupSumGCentered[g] += gamma * sumDyCentered[j];
     if (sums !== null && cellParam !== null) {
@@ -223,18 +229,15 @@ export function normalizeBackward(
   const a = new Float64Array(cells);
   const b = new Float64Array(cells);
   const k = new Float64Array(cells);
-  // When every group is one cell (γ constant over the group), Σ_g g = γ·Σ dy and the mean term
-  // is written −a·Σdy/m, with the same product a = s·γ as the a·dy term: a one-value group
-  // (m = 1, x̂ = 0) then gets dx = a·dy − a·dy = 0 exactly, not rounding noise.
-  const oneCellPerGroup = cells === groups;
   for (let j = 0; j < cells; j++) {
     const g = cellGroup[j];
     const s = stats.invStd[g];
     const gamma = weight === null || cellParam === null ? 1 : weight[cellParam[j]];
     a[j] = s * gamma;
     if (mode.batchStats) {
-      b[j] = (-s * s * s * groupSumGCentered[g]) / count;
-      if (mode.centered) k[j] = oneCellPerGroup ? (-a[j] * sumDy[j]) / count : (-s * groupSumG[g]) / count;
+      const sumGCentered = oneCellPerGroup ? gamma * groupSumGCentered[g] : groupSumGCentered[g];
+      b[j] = (-s * s * s * sumGCentered) / count;
+      if (mode.centered) k[j] = oneCellPerGroup ? (-a[j] * groupSumG[g]) / count : (-s * groupSumG[g]) / count;
     }
   }
   runKernel('inputGradient', { x, dy, dx, plan, cells: affine, center, a, b, k });
