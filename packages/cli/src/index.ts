@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 export { main, USAGE } from './main.js';
-export { builtinRegistry } from './plugins.js';
+export { BUILTIN_PLUGINS, builtinRegistry } from './plugins.js';
 export { loadPluginModule } from './load-plugin.js';
 export type { Io } from './io.js';
 export type { ConformanceJson } from './commands/conformance.js';

@@ -8,8 +8,17 @@ import { assertNormalizer } from './plugin.js';
  */
 export type PluginsByName<P extends readonly Normalizer<any>[]> = {
   /** The plugin named K. */
-  [K in P[number]['meta']['name']]: Extract<P[number], { readonly meta: { readonly name: K } }>;
+  [K in P[number]['meta']['name']]: Extract<P[number], NamedPlugin<K>>;
 };
+
+/** The shape every plugin named `K` has (what {@link PluginsByName} picks plugins by). */
+export interface NamedPlugin<K extends string> {
+  /** Its meta. */
+  readonly meta: {
+    /** Its name, `K`. */
+    readonly name: K;
+  };
+}
 
 /**
  * A name → plugin map, typed by name: `get('batch-norm')` returns the batch-norm plugin's own
