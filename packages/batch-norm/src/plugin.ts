@@ -2,7 +2,6 @@ import {
   NormkitError,
   assertTensor,
   batchMomentsOf,
-  batchStatistics,
   checkBackward,
   checkForward,
   checkNormSaved,
@@ -17,6 +16,8 @@ import {
   nextRunningStatistics,
   normalizeAxis,
   normalizeBackward,
+  batchStatistics,
+  normalizeBatch,
   normalizeForward,
   outputOf,
   planCache,
@@ -184,23 +185,26 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
             'x',
           );
         }
+        const y = outputOf(out, x.shape, dtype);
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const bias = params.bias === undefined ? null : float64Values(params.bias);
         let stats: NormStatistics;
         let nextState: TensorMap<BatchNormTypes['State']> = args.state;
         if (batchStats) {
-          const batch = batchStatistics(viewOf(x), plan, true, options.eps);
-          if (mode === 'train' && tracked) {
-            const unbiased = batch.variance.map((v) => (v * plan.count) / (plan.count - 1));
-            nextState = nextRunningStatistics(state, batch.center, unbiased, options.momentum);
-          }
+          // Statistics and y in one engine call (a backend reads x once); the next running
+          // statistics are formed (and refused, with nothing written) before y is written.
+          const updatesRunning = mode === 'train' && tracked;
+          const batch = normalizeBatch(viewOf(x), plan, true, options.eps, weight, bias, viewOf(y), (center, variance) => {
+            if (!updatesRunning) return;
+            const unbiased = variance.map((v) => (v * plan.count) / (plan.count - 1));
+            nextState = nextRunningStatistics(state, center, unbiased, options.momentum);
+          });
           stats = batch;
         } else {
           const runningVar = float64Values(state.runningVar);
           stats = { center: float64Values(state.runningMean), invStd: runningVar.map((v) => 1 / Math.sqrt(v + options.eps)) };
+          normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(y));
         }
-        const y = outputOf(out, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const bias = params.bias === undefined ? null : float64Values(params.bias);
-        normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(y));
         return { y, state: nextState, saved: { x, center: stats.center, invStd: stats.invStd, batchStats } };
       },
 

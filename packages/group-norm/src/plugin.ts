@@ -1,6 +1,5 @@
 import {
   NormkitError,
-  batchStatistics,
   checkBackward,
   checkForward,
   checkNormSaved,
@@ -12,7 +11,7 @@ import {
   full,
   normalizeAxis,
   normalizeBackward,
-  normalizeForward,
+  normalizeBatch,
   outputOf,
   planCache,
   planNormalization,
@@ -156,11 +155,10 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
             'x',
           );
         }
-        const stats = batchStatistics(grouped(viewOf(x)), plan, true, options.eps);
         const y = outputOf(out, x.shape, dtype);
         const weight = params.weight === undefined ? null : float64Values(params.weight);
         const bias = params.bias === undefined ? null : float64Values(params.bias);
-        normalizeForward(grouped(viewOf(x)), plan, stats, weight, bias, grouped(viewOf(y)));
+        const stats = normalizeBatch(grouped(viewOf(x)), plan, true, options.eps, weight, bias, grouped(viewOf(y)));
         return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true } };
       },
 

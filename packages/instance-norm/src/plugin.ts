@@ -17,6 +17,7 @@ import {
   nextRunningStatistics,
   normalizeAxis,
   normalizeBackward,
+  normalizeBatch,
   normalizeForward,
   outputOf,
   planCache,
@@ -180,24 +181,30 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
           throw new NormkitError('E_DEGENERATE', `x: expected more than 1 spatial element when using instance statistics, got input shape ${formatShape(x.shape)}`, 'x');
         }
         const samples = x.shape[0];
+        const y = outputOf(out, x.shape, dtype);
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const bias = params.bias === undefined ? null : float64Values(params.bias);
         let stats: NormStatistics;
         let nextState: TensorMap<InstanceNormTypes['State']> = args.state;
         if (batchStats) {
-          const batch = batchStatistics(viewOf(x), plan, true, options.eps);
-          if (mode === 'train' && tracked) {
+          // Statistics and y in one engine call; the next running statistics are formed (and
+          // refused, with nothing written) before y is written.
+          const updatesRunning = mode === 'train' && tracked;
+          const batch = normalizeBatch(viewOf(x), plan, true, options.eps, weight, bias, viewOf(y), (center, variance) => {
+            if (!updatesRunning) return;
             // PyTorch: each (n, c) updates a copy of the running statistics with its own mean and
             // unbiased variance, and the copies are averaged over n.
-            const unbiased = (plan.count) / (plan.count - 1);
+            const unbiased = plan.count / (plan.count - 1);
             const meanOverBatch = new Float64Array(channels);
             const varianceOverBatch = new Float64Array(channels);
             for (let n = 0; n < samples; n++) {
               for (let c = 0; c < channels; c++) {
-                meanOverBatch[c] += batch.center[n * channels + c] / samples;
-                varianceOverBatch[c] += (batch.variance[n * channels + c] * unbiased) / samples;
+                meanOverBatch[c] += center[n * channels + c] / samples;
+                varianceOverBatch[c] += (variance[n * channels + c] * unbiased) / samples;
               }
             }
             nextState = nextRunningStatistics(state, meanOverBatch, varianceOverBatch, options.momentum, false);
-          }
+          });
           stats = batch;
         } else {
           const runningMean = float64Values(state.runningMean);
@@ -211,11 +218,8 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
             }
           }
           stats = { center, invStd };
+          normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(y));
         }
-        const y = outputOf(out, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const bias = params.bias === undefined ? null : float64Values(params.bias);
-        normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(y));
         return { y, state: nextState, saved: { x, center: stats.center, invStd: stats.invStd, batchStats } };
       },
 

@@ -1,5 +1,4 @@
 import {
-  batchStatistics,
   checkBackward,
   checkForward,
   checkNormSaved,
@@ -9,7 +8,7 @@ import {
   fromArray,
   full,
   normalizeBackward,
-  normalizeForward,
+  normalizeBatch,
   outputOf,
   planCache,
   planNormalization,
@@ -134,11 +133,10 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
       forward(args) {
         const { x, dtype, params, out } = checkForward(args, spec);
         const plan = plans(x.shape);
-        const stats = batchStatistics(viewOf(x), plan, true, options.eps);
         const y = outputOf(out, x.shape, dtype);
         const weight = params.weight === undefined ? null : float64Values(params.weight);
         const bias = params.bias === undefined ? null : float64Values(params.bias);
-        normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(y));
+        const stats = normalizeBatch(viewOf(x), plan, true, options.eps, weight, bias, viewOf(y));
         return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true } };
       },
 

@@ -1,5 +1,4 @@
 import {
-  batchStatistics,
   checkBackward,
   checkForward,
   checkNormSaved,
@@ -9,7 +8,7 @@ import {
   fromArray,
   full,
   normalizeBackward,
-  normalizeForward,
+  normalizeBatch,
   outputOf,
   planCache,
   planNormalization,
@@ -110,10 +109,9 @@ export const rmsNorm = defineNormalizer<RmsNormTypes>({
       forward(args) {
         const { x, dtype, params, out } = checkForward(args, spec);
         const plan = plans(x.shape);
-        const stats = batchStatistics(viewOf(x), plan, false, epsFor(options, dtype));
         const y = outputOf(out, x.shape, dtype);
         const weight = params.weight === undefined ? null : float64Values(params.weight);
-        normalizeForward(viewOf(x), plan, stats, weight, null, viewOf(y));
+        const stats = normalizeBatch(viewOf(x), plan, false, epsFor(options, dtype), weight, null, viewOf(y));
         return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true } };
       },
 

@@ -152,8 +152,84 @@ export interface BackwardRowsCall {
   readonly sumDyXhat: Float64Array;
 }
 
+/**
+ * `normalizeBatch` (fused): the batch statistics per group (as `moments`, with
+ * $`\mathrm{invStd}_g = 1/\sqrt{\sigma_g^2 + \epsilon}`$) and the forward map
+ * $`y = (x - c_g)\,\mathrm{invStd}_g\,\gamma_p + \beta_p`$ in one call, so a backend reads `x`
+ * once. Without a backend it is `moments` then `normalizeCells` / `normalizeRows`.
+ */
+export interface NormalizeBatchCall {
+  /** The input. */
+  readonly x: StridedView;
+  /** The output, of `x`'s shape. */
+  readonly y: StridedView;
+  /** The plan. */
+  readonly plan: NormPlan;
+  /** Subtract the mean (`true`) or not (RMS norm). */
+  readonly centered: boolean;
+  /** Added to the variance inside the square root. */
+  readonly eps: number;
+  /** Per parameter entry: γ, or `null` for ones. */
+  readonly weight: Float64Array | null;
+  /** Per parameter entry: β, or `null` for zeros. */
+  readonly bias: Float64Array | null;
+  /** Output, per group: the center (mean, or 0). */
+  readonly center: Float64Array;
+  /** Output, per group: the biased variance (or the mean square). */
+  readonly variance: Float64Array;
+  /** Output, per group: $`1/\sqrt{\sigma^2 + \epsilon}`$. */
+  readonly invStd: Float64Array;
+  /**
+   * Optional: called with the statistics (the three outputs above, filled) before anything is
+   * written to `y`. It may throw — batch norm refuses running statistics that would not be
+   * finite — and then `y` must stay untouched; implementations call it exactly once, between
+   * their statistics and their forward map, and let its error propagate.
+   */
+  readonly beforeWrite?: (center: Float64Array, variance: Float64Array, invStd: Float64Array) => void;
+}
+
+/**
+ * `backwardCells` (fused): the whole backward pass of the cells layout in one call —
+ * `gradientSums`, the folding into per-group sums and per-cell coefficients
+ * (`cellGradientCoefficients`), and `inputGradient` — so a backend reads `x` and `dy` once. It also
+ * **adds** $`\sum dy`$ and $`\sum dy\,\hat x`$ per parameter entry into `sumDy` and `sumDyXhat`
+ * (zero on entry; empty without parameters).
+ */
+export interface BackwardCellsCall {
+  /** The forward input. */
+  readonly x: StridedView;
+  /** The upstream gradient. */
+  readonly dy: StridedView;
+  /** The output, of `x`'s shape. */
+  readonly dx: StridedView;
+  /** The plan. */
+  readonly plan: NormPlan;
+  /** The cells layout (`plan.affine`). */
+  readonly cells: CellsLayout;
+  /** Per group: the center used in forward. */
+  readonly center: Float64Array;
+  /** Per group: the inverse standard deviation used in forward. */
+  readonly invStd: Float64Array;
+  /** Per parameter entry: γ, or `null` for ones. */
+  readonly weight: Float64Array | null;
+  /** Whether the mean was subtracted in forward. */
+  readonly centered: boolean;
+  /** Whether the statistics depend on `x`. */
+  readonly batchStats: boolean;
+  /** The divisor m of the statistics. */
+  readonly count: number;
+  /** Accumulator per parameter entry (zero on entry). */
+  readonly sumDy: Float64Array;
+  /** Accumulator per parameter entry (zero on entry). */
+  readonly sumDyXhat: Float64Array;
+}
+
 /** Each engine kernel's name and the call it receives. */
 export interface KernelCalls {
+  /** See {@link NormalizeBatchCall}. */
+  normalizeBatch: NormalizeBatchCall;
+  /** See {@link BackwardCellsCall}. */
+  backwardCells: BackwardCellsCall;
   /** See {@link MomentsCall}. */
   moments: MomentsCall;
   /** See {@link NormalizeCellsCall}. */

@@ -187,6 +187,8 @@ export function dispatchKernel<K extends KernelName>(kernel: K, call: KernelCall
 
 /** Every kernel name, in a stable order. */
 export const KERNEL_NAMES: readonly KernelName[] = Object.freeze([
+  'normalizeBatch',
+  'backwardCells',
   'moments',
   'normalizeCells',
   'normalizeRows',

@@ -1,16 +1,21 @@
 import type { Shape } from '../tensor.js';
-import type { KernelCalls } from './calls.js';
+import type { BackwardCellsCall, KernelCalls, NormalizeBatchCall } from './calls.js';
 import { dispatchKernel } from './kernel-registry.js';
 import type { KernelName } from './kernel-registry.js';
 import { gradientSumsKernel, inputGradientKernel, normalizeCellsKernel } from './kernels/cells.js';
 import { momentsKernel } from './kernels/moments.js';
 import { backwardRowsKernel, normalizeRowsKernel } from './kernels/rows.js';
-import type { NormPlan } from './plan.js';
+import type { CellsLayout, NormPlan } from './plan.js';
 import { planNormalization } from './plan.js';
 import type { StridedView } from './view.js';
 
-/** The TypeScript implementation of each kernel: the reference, and the fallback of every backend. */
+/**
+ * The TypeScript implementation of each kernel: the reference, and the fallback of every
+ * backend. The fused kernels' fallbacks run their steps' kernels through the registry.
+ */
 export const TYPESCRIPT_KERNELS: { readonly [K in KernelName]: (call: KernelCalls[K]) => void } = Object.freeze({
+  normalizeBatch: (call: NormalizeBatchCall) => normalizeBatchSplit(call),
+  backwardCells: (call: BackwardCellsCall) => backwardCellsSplit(call),
   moments: momentsKernel,
   normalizeCells: normalizeCellsKernel,
   normalizeRows: normalizeRowsKernel,
@@ -68,6 +73,43 @@ export function batchStatistics(x: StridedView, plan: NormPlan, centered: boolea
   return { center, variance, invStd };
 }
 
+/** Per-cell forward coefficients: what `normalizeCells` applies. */
+export interface CellCoefficients {
+  /** Per cell: the center of its group. */
+  readonly center: Float64Array;
+  /** Per cell: $`s_g\,\gamma_p`$. */
+  readonly scale: Float64Array;
+  /** Per cell: $`\beta_p`$. */
+  readonly shift: Float64Array;
+}
+
+/**
+ * Folds group statistics and parameters into per-cell forward coefficients,
+ * $`\mathrm{scale}_j = s_{g(j)}\,\gamma_{p(j)}`$ and $`\mathrm{shift}_j = \beta_{p(j)}`$
+ * (shared by the TypeScript path and backends that implement the fused `normalizeBatch`).
+ *
+ * @param cells - the plan's cells layout
+ * @param stats - center and inverse standard deviation per group
+ * @param weight - γ per parameter entry, or `null` for ones
+ * @param bias - β per parameter entry, or `null` for zeros
+ * @returns center, scale and shift per cell
+ */
+export function cellCoefficients(cells: CellsLayout, stats: NormStatistics, weight: Float64Array | null, bias: Float64Array | null): CellCoefficients {
+  const { cellGroup, cellParam } = cells;
+  const n = cells.cells;
+  const center = new Float64Array(n);
+  const scale = new Float64Array(n);
+  const shift = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const g = cellGroup[j];
+    const p = cellParam === null ? 0 : cellParam[j];
+    center[j] = stats.center[g];
+    scale[j] = weight === null ? stats.invStd[g] : stats.invStd[g] * weight[p];
+    shift[j] = bias === null ? 0 : bias[p];
+  }
+  return { center, scale, shift };
+}
+
 /**
  * The forward map of every normalizer on the engine: with group $`g`$ and parameter entry
  * $`p`$ of each position,
@@ -97,18 +139,62 @@ export function normalizeForward(
     runKernel('normalizeRows', { x, y, plan, rows: affine, center: stats.center, invStd: stats.invStd, weight, bias });
     return;
   }
-  const { cells, cellGroup, cellParam } = affine;
-  const center = new Float64Array(cells);
-  const scale = new Float64Array(cells);
-  const shift = new Float64Array(cells);
-  for (let j = 0; j < cells; j++) {
-    const g = cellGroup[j];
-    const p = cellParam === null ? 0 : cellParam[j];
-    center[j] = stats.center[g];
-    scale[j] = weight === null ? stats.invStd[g] : stats.invStd[g] * weight[p];
-    shift[j] = bias === null ? 0 : bias[p];
-  }
+  const { center, scale, shift } = cellCoefficients(affine, stats, weight, bias);
   runKernel('normalizeCells', { x, y, plan, cells: affine, center, scale, shift });
+}
+
+/**
+ * Batch statistics and the forward map in one call — {@link batchStatistics} then
+ * {@link normalizeForward} — through the fused `normalizeBatch` kernel, so a backend reads `x`
+ * once (a backend that copies inputs into its own memory copies it once). When no backend
+ * takes the fused call, the two steps run through the registry one after the other.
+ *
+ * @param x - the input, of the plan's shape
+ * @param plan - the plan
+ * @param centered - subtract the mean (or not: RMS norm)
+ * @param eps - added inside the square root
+ * @param weight - γ per parameter entry, or `null` for ones
+ * @param bias - β per parameter entry, or `null` for zeros
+ * @param y - the output, of the plan's shape
+ * @param beforeWrite - optional check of the statistics before `y` is written (it may throw,
+ *   leaving `y` untouched; see {@link NormalizeBatchCall.beforeWrite})
+ * @returns the statistics used, per group
+ */
+export function normalizeBatch(
+  x: StridedView,
+  plan: NormPlan,
+  centered: boolean,
+  eps: number,
+  weight: Float64Array | null,
+  bias: Float64Array | null,
+  y: StridedView,
+  beforeWrite?: (center: Float64Array, variance: Float64Array, invStd: Float64Array) => void,
+): BatchStatistics {
+  const groups = plan.groups;
+  const call: NormalizeBatchCall = {
+    ...(beforeWrite === undefined ? {} : { beforeWrite }),
+    x,
+    y,
+    plan,
+    centered,
+    eps,
+    weight,
+    bias,
+    center: new Float64Array(groups),
+    variance: new Float64Array(groups),
+    invStd: new Float64Array(groups),
+  };
+  dispatchKernel('normalizeBatch', call, normalizeBatchSplit);
+  return { center: call.center, variance: call.variance, invStd: call.invStd };
+}
+
+/** The fallback of `normalizeBatch`: the `moments` kernel, then the forward map, each through the registry. */
+function normalizeBatchSplit(call: NormalizeBatchCall): void {
+  const { x, y, plan, centered, eps, weight, bias, center, variance, invStd } = call;
+  runKernel('moments', { x, plan, centered, mean: center, variance });
+  for (let g = 0; g < plan.groups; g++) invStd[g] = 1 / Math.sqrt(variance[g] + eps);
+  call.beforeWrite?.(center, variance, invStd);
+  normalizeForward(x, plan, { center, invStd }, weight, bias, y);
 }
 
 /** How the statistics of the forward call depended on `x`. */
@@ -197,51 +283,112 @@ export function normalizeBackward(
     });
     return sums;
   }
-  const { cells, cellGroup, cellParam } = affine;
-  const groups = plan.groups;
   const count = mode.count ?? plan.count;
+  const call: BackwardCellsCall = {
+    x,
+    dy,
+    dx,
+    plan,
+    cells: affine,
+    center: stats.center,
+    invStd: stats.invStd,
+    weight,
+    centered: mode.centered,
+    batchStats: mode.batchStats,
+    count,
+    sumDy: new Float64Array(params),
+    sumDyXhat: new Float64Array(params),
+  };
+  // A hook between the reductions and the input gradient (sync batch norm) rules out the fused kernel.
+  if (mode.reduceGroupSums === undefined) dispatchKernel('backwardCells', call, backwardCellsSplit);
+  else backwardCellsSplit(call, mode.reduceGroupSums);
+  return affine.cellParam === null ? null : { sumDy: call.sumDy, sumDyXhat: call.sumDyXhat };
+}
+
+/** Per-cell backward coefficients: what `inputGradient` applies, and the parameter sums. */
+export interface CellGradientCoefficients {
+  /** Per cell: the center of its group. */
+  readonly center: Float64Array;
+  /** Per cell: the coefficient of `dy`, $`s_g\gamma_p`$. */
+  readonly a: Float64Array;
+  /** Per cell: the coefficient of $`x - c_g`$. */
+  readonly b: Float64Array;
+  /** Per cell: the constant. */
+  readonly k: Float64Array;
+}
+
+/**
+ * Folds the per-cell gradient sums into per-group sums, the parameter sums and the per-cell
+ * coefficients of the input gradient (shared by the TypeScript path and backends that implement
+ * the fused `backwardCells`). With $`S_1 = \sum_g g`$ and $`S_2 = \sum_g g\,(x - c_g)`$ per group:
+ * $`a_j = s\gamma_p`$, $`b_j = -s^3 S_2/m`$, $`k_j = -\kappa\,s\,S_1/m`$ (0 when the statistics are
+ * constants). When every group is one cell, the group sums are kept without γ and the mean term is
+ * written $`-a_j \sum dy/m`$, so a one-value group gets $`dx = a\,dy - a\,dy = 0`$ exactly.
+ *
+ * @param call - the backward call (its parameter sums are written)
+ * @param sumDy - per cell, $`\sum dy`$
+ * @param sumDyCentered - per cell, $`\sum dy\,(x - c_g)`$
+ * @param reduceGroupSums - optional hook on the per-group sums (see {@link BackwardMode})
+ * @returns the per-cell coefficients
+ */
+export function cellGradientCoefficients(
+  call: BackwardCellsCall,
+  sumDy: Float64Array,
+  sumDyCentered: Float64Array,
+  reduceGroupSums?: (sumG: Float64Array, sumGCentered: Float64Array) => void,
+): CellGradientCoefficients {
+  const { plan, weight, count } = call;
+  const { cells, cellGroup, cellParam } = call.cells;
+  const groups = plan.groups;
   const center = new Float64Array(cells);
-  for (let j = 0; j < cells; j++) center[j] = stats.center[cellGroup[j]];
-  const needSums = mode.batchStats || cellParam !== null;
-  const sumDy = new Float64Array(cells);
-  const sumDyCentered = new Float64Array(cells);
-  if (needSums) runKernel('gradientSums', { x, dy, plan, cells: affine, center, sumDy, sumDyCentered });
-  // When every group is one cell (γ constant over the group), the group sums are kept without
-  // γ and γ enters through a = s·γ: the mean term is then −a·Σdy/m with the same product as the
-  // a·dy term, so a one-value group (m = 1, x̂ = 0) gets dx = a·dy − a·dy = 0 exactly, not
-  // rounding noise. (`reduceGroupSums` sees the sums in this form; γ is the same on every part.)
+  for (let j = 0; j < cells; j++) center[j] = call.center[cellGroup[j]];
   const oneCellPerGroup = cells === groups;
   const groupSumG = new Float64Array(groups);
   const groupSumGCentered = new Float64Array(groups);
-  const sums = cellParam === null ? null : { sumDy: new Float64Array(params), sumDyXhat: new Float64Array(params) };
+  const paramSumDy = call.sumDy;
+  const paramSumDyXhat = call.sumDyXhat;
   for (let j = 0; j < cells; j++) {
     const g = cellGroup[j];
     const gamma = oneCellPerGroup || weight === null || cellParam === null ? 1 : weight[cellParam[j]];
     groupSumG[g] += gamma * sumDy[j];
     groupSumGCentered[g] += gamma * sumDyCentered[j];
-    if (sums !== null && cellParam !== null) {
+    if (cellParam !== null) {
       const p = cellParam[j];
-      sums.sumDy[p] += sumDy[j];
-      sums.sumDyXhat[p] += stats.invStd[g] * sumDyCentered[j];
+      paramSumDy[p] += sumDy[j];
+      paramSumDyXhat[p] += call.invStd[g] * sumDyCentered[j];
     }
   }
-  mode.reduceGroupSums?.(groupSumG, groupSumGCentered);
+  reduceGroupSums?.(groupSumG, groupSumGCentered);
   const a = new Float64Array(cells);
   const b = new Float64Array(cells);
   const k = new Float64Array(cells);
   for (let j = 0; j < cells; j++) {
     const g = cellGroup[j];
-    const s = stats.invStd[g];
+    const s = call.invStd[g];
     const gamma = weight === null || cellParam === null ? 1 : weight[cellParam[j]];
     a[j] = s * gamma;
-    if (mode.batchStats) {
+    if (call.batchStats) {
       const sumGCentered = oneCellPerGroup ? gamma * groupSumGCentered[g] : groupSumGCentered[g];
       b[j] = (-s * s * s * sumGCentered) / count;
-      if (mode.centered) k[j] = oneCellPerGroup ? (-a[j] * groupSumG[g]) / count : (-s * groupSumG[g]) / count;
+      if (call.centered) k[j] = oneCellPerGroup ? (-a[j] * groupSumG[g]) / count : (-s * groupSumG[g]) / count;
     }
   }
-  runKernel('inputGradient', { x, dy, dx, plan, cells: affine, center, a, b, k });
-  return sums;
+  return { center, a, b, k };
+}
+
+/** The fallback of `backwardCells`: `gradientSums`, the folding, then `inputGradient`, each through the registry. */
+function backwardCellsSplit(call: BackwardCellsCall, reduceGroupSums?: (sumG: Float64Array, sumGCentered: Float64Array) => void): void {
+  const { x, dy, dx, plan, cells } = call;
+  const n = cells.cells;
+  const sumDy = new Float64Array(n);
+  const sumDyCentered = new Float64Array(n);
+  if (call.batchStats || cells.cellParam !== null) {
+    const center = new Float64Array(n);
+    for (let j = 0; j < n; j++) center[j] = call.center[cells.cellGroup[j]];
+    runKernel('gradientSums', { x, dy, plan, cells, center, sumDy, sumDyCentered });
+  }
+  const { center, a, b, k } = cellGradientCoefficients(call, sumDy, sumDyCentered, reduceGroupSums);
+  runKernel('inputGradient', { x, dy, dx, plan, cells, center, a, b, k });
 }
 
 /**
