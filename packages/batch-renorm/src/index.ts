@@ -11,6 +11,8 @@
  *
  * @packageDocumentation
  */
+// Float32 calls run the WebAssembly SIMD kernels by default (NORMKIT_KERNELS=typescript opts out).
+import '@normkit/wasm/auto';
 export * from './options.js';
 export * from './schedule.js';
 export * from './plugin.js';

@@ -10,6 +10,8 @@
  *
  * @packageDocumentation
  */
+// Float32 calls run the WebAssembly SIMD kernels by default (NORMKIT_KERNELS=typescript opts out).
+import '@normkit/wasm/auto';
 export { DEFAULT_EPS, hasBias, hasWeight, resolveLayerNormOptions } from './options.js';
 export type { LayerNormInputOptions, LayerNormOptions } from './options.js';
 export { LAYER_NORM_FORMULA, layerNorm } from './plugin.js';

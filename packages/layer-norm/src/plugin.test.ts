@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ndarray from 'ndarray';
-import { assertNormalizer, dtypeOf, isContiguous, fromArray, isNormkitError, toContiguous, toTypedArray, zeros } from '@normkit/core';
+import { assertNormalizer, dtypeOf, setKernelBackendsEnabled, isContiguous, fromArray, isNormkitError, toContiguous, toTypedArray, zeros } from '@normkit/core';
 import type { BoundNormalizer, Dtype, Tensor } from '@normkit/core';
 import { randn, uniform } from '@normkit/testkit';
 import { referenceBatchNormColumns, referenceLayerNorm, scaledError, valuesOf } from '../test/reference.js';
@@ -165,6 +165,11 @@ describe('forward and backward against a plain reference (float64, 1e-12 relativ
 });
 
 describe('dtypes', () => {
+  // These pin the TypeScript kernels' rounding (float64 arithmetic, one rounding on store); the
+  // default WebAssembly path computes float32 in float32 lanes and is checked at the end.
+  beforeAll(() => setKernelBackendsEnabled(false));
+  afterAll(() => setKernelBackendsEnabled(true));
+
   it('y, dx and the grads take x’s dtype; dy may be either dtype; saved statistics are float64', () => {
     const ln = layerNorm.create({ normalizedShape: 4 });
     const x32 = randn([3, 4], 1, 'float32');
@@ -212,6 +217,21 @@ describe('dtypes', () => {
     expect(Array.from(toTypedArray(run32.y))).toEqual(Array.from(toTypedArray(run64.y), (v) => Math.fround(v)));
     expect(Array.from(toTypedArray(run32.dx))).toEqual(Array.from(toTypedArray(run64.dx), (v) => Math.fround(v)));
     expect(Array.from(toTypedArray(run32.grads.bias!))).toEqual(Array.from(toTypedArray(run64.grads.bias!), (v) => Math.fround(v)));
+  });
+
+  it('the default float32 path (WebAssembly SIMD, installed by the package) agrees with float64 to float32 accuracy (2e-6 scaled)', () => {
+    setKernelBackendsEnabled(true);
+    try {
+      const ln = layerNorm.create({ normalizedShape: [3, 5] });
+      const shape = [4, 3, 5];
+      const run64 = run(randn(shape, 5), randomParams(ln, 6), randn(shape, 7), ln);
+      const run32 = run(randn(shape, 5, 'float32'), randomParams(ln, 6, 'float32'), randn(shape, 7, 'float32'), ln);
+      expect(scaledError(toTypedArray(run32.y), toTypedArray(run64.y))).toBeLessThan(2e-6);
+      expect(scaledError(toTypedArray(run32.dx), toTypedArray(run64.dx))).toBeLessThan(2e-6);
+      expect(scaledError(toTypedArray(run32.grads.weight!), toTypedArray(run64.grads.weight!))).toBeLessThan(2e-6);
+    } finally {
+      setKernelBackendsEnabled(false);
+    }
   });
 });
 

@@ -12,6 +12,8 @@
  *
  * @packageDocumentation
  */
+// Float32 calls run the WebAssembly SIMD kernels by default (NORMKIT_KERNELS=typescript opts out).
+import '@normkit/wasm/auto';
 export * from './all-reduce.js';
 export * from './shared-all-reduce.js';
 export * from './run-workers.js';

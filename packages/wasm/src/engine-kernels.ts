@@ -1,4 +1,6 @@
+import { cellCoefficients, cellGradientCoefficients } from '@normkit/core';
 import type {
+  BackwardCellsCall,
   BackwardRowsCall,
   Blocks,
   GradientSumsCall,
@@ -6,6 +8,7 @@ import type {
   KernelImplementation,
   KernelName,
   MomentsCall,
+  NormalizeBatchCall,
   NormalizeCellsCall,
   NormalizeRowsCall,
 } from '@normkit/core';
@@ -31,6 +34,8 @@ const sliceSize = (b: Blocks) => b.B * b.C * b.D;
  */
 export function wasmImplementations(w: WasmKernels): WasmImplementations {
   return {
+    normalizeBatch: (call) => normalizeBatch(w, call),
+    backwardCells: (call) => backwardCells(w, call),
     moments: (call) => moments(w, call),
     normalizeCells: (call) => normalizeCells(w, call),
     normalizeRows: (call) => normalizeRows(w, call),
@@ -249,4 +254,138 @@ function backwardRows(w: WasmKernels, call: BackwardRowsCall): boolean {
   w.finishOutput(dx, size, op);
   w.release(xp, dp);
   return w.handled('backwardRows');
+}
+
+/**
+ * `normalizeBatch` (fused): `x` is placed in wasm memory once for both the statistics and the
+ * forward map, so a JS-heap input is copied in once and `y` copied out once. The statistics come
+ * back to JS for `invStd`, the caller's `beforeWrite` check and the per-cell folding (core's
+ * `cellCoefficients`), then the cells or rows forward kernel runs on the same copy.
+ */
+function normalizeBatch(w: WasmKernels, call: NormalizeBatchCall): boolean {
+  const { x, y, plan, centered, eps, weight, bias, center, variance, invStd } = call;
+  const stats = plan.statsBlocks;
+  const affine = plan.affine;
+  if (stats === null || plan.groups === 0 || plan.count === 0 || !isFloat32RowMajor(x) || !isFloat32RowMajor(y)) return w.decline();
+  if (affine.kind === 'cells' ? affine.blocks === null || affine.cells === 0 : !affine.leadingRows) return w.decline();
+  const size = stats.A * sliceSize(stats);
+  if (size === 0) return w.decline();
+  w.assertUsable(x, 'x');
+  w.assertUsable(y, 'y');
+  const groups = plan.groups;
+  const rows = affine.kind === 'rows';
+  const n = affine.kind === 'cells' ? affine.cells : 0;
+  const features = rows ? affine.features : 0;
+  const arrays = rows
+    ? w.carve([8 * groups, 8 * groups, 4 * features, 4 * features])
+    : w.carve([8 * groups, 8 * groups, 4 * n, 4 * n, 4 * n, 4 * n]);
+  if (arrays === null) return w.decline();
+  const xp = w.place(x, size);
+  if (xp === null) return w.decline();
+  const yp = w.placeOutput(y, size);
+  if (yp === null) {
+    w.release(xp);
+    return w.decline();
+  }
+  try {
+    const [pm, pv] = arrays;
+    const statsSlice = sliceSize(stats);
+    const kernel = centered ? 'moments' : 'squareMoments';
+    for (let a = 0; a < stats.A; a++) w.run(kernel, [xp.ptr + 4 * a * statsSlice, stats.B, stats.C, stats.D, pm + 8 * a * stats.C, pv + 8 * a * stats.C], statsSlice);
+    w.getF64(pm, center);
+    w.getF64(pv, variance);
+    for (let g = 0; g < groups; g++) invStd[g] = 1 / Math.sqrt(variance[g] + eps);
+    call.beforeWrite?.(center, variance, invStd);
+    if (affine.kind === 'rows') {
+      const [, , pg, pb] = arrays;
+      w.putF64(pm, center);
+      w.putF64(pv, invStd);
+      if (weight === null) w.fillF32(pg, features, 1);
+      else w.putF32(pg, weight);
+      if (bias === null) w.fillF32(pb, features, 0);
+      else w.putF32(pb, bias);
+      w.run('lnForward', [xp.ptr, affine.rows, features, pm, pv, pg, pb, yp.ptr], size);
+    } else {
+      const blocks = affine.blocks as Blocks;
+      const folded = cellCoefficients(affine, { center, invStd }, weight, bias);
+      const [, , pc, pl, ps, pb] = arrays;
+      w.putF32(pc, folded.center);
+      w.putF32Lo(pl, folded.center);
+      w.putF32(ps, folded.scale);
+      w.putF32(pb, folded.shift);
+      const slice = sliceSize(blocks);
+      for (let a = 0; a < blocks.A; a++) {
+        const at = 4 * a * slice;
+        const cell = 4 * a * blocks.C;
+        w.run('bnNormalize', [xp.ptr + at, blocks.B, blocks.C, blocks.D, pc + cell, pl + cell, ps + cell, pb + cell, yp.ptr + at], slice);
+      }
+    }
+  } catch (error) {
+    w.release(xp, yp); // a refused beforeWrite: nothing was written to y
+    throw error;
+  }
+  w.finishOutput(y, size, yp);
+  w.release(xp);
+  return w.handled('normalizeBatch');
+}
+
+/**
+ * `backwardCells` (fused): `x` and `dy` are placed once for the gradient sums and the input
+ * gradient, with the folding (core's `cellGradientCoefficients`) in between, in JS.
+ */
+function backwardCells(w: WasmKernels, call: BackwardCellsCall): boolean {
+  const { x, dy, dx, cells } = call;
+  const blocks = cells.blocks;
+  if (blocks === null || cells.cells === 0 || !isFloat32RowMajor(x) || !isFloat32RowMajor(dy) || !isFloat32RowMajor(dx)) return w.decline();
+  const slice = sliceSize(blocks);
+  const size = blocks.A * slice;
+  if (size === 0) return w.decline();
+  w.assertUsable(x, 'x');
+  w.assertUsable(dy, 'dy');
+  w.assertUsable(dx, 'dx');
+  const n = cells.cells;
+  const arrays = w.carve([8 * n, 8 * n, 8 * n, 4 * n, 4 * n, 4 * n, 4 * n, 4 * n]);
+  if (arrays === null) return w.decline();
+  const xp = w.place(x, size);
+  if (xp === null) return w.decline();
+  const dp = w.place(dy, size);
+  const op = dp === null ? null : w.placeOutput(dx, size);
+  if (dp === null || op === null) {
+    w.release(xp, dp);
+    return w.decline();
+  }
+  try {
+    const [pc64, ps, pt, pc, pl, pa, pb, pk] = arrays;
+    const sumDy = new Float64Array(n);
+    const sumDyCentered = new Float64Array(n);
+    if (call.batchStats || cells.cellParam !== null) {
+      const center = new Float64Array(n);
+      for (let j = 0; j < n; j++) center[j] = call.center[cells.cellGroup[j]];
+      w.putF64(pc64, center);
+      for (let a = 0; a < blocks.A; a++) {
+        const at = 4 * a * slice;
+        const cell = 8 * a * blocks.C;
+        w.run('bnGradientSums', [xp.ptr + at, dp.ptr + at, blocks.B, blocks.C, blocks.D, pc64 + cell, ps + cell, pt + cell], slice);
+      }
+      w.getF64(ps, sumDy);
+      w.getF64(pt, sumDyCentered);
+    }
+    const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered);
+    w.putF32(pc, center);
+    w.putF32Lo(pl, center);
+    w.putF32(pa, ca);
+    w.putF32(pb, cb);
+    w.putF32(pk, ck);
+    for (let a = 0; a < blocks.A; a++) {
+      const at = 4 * a * slice;
+      const cell = 4 * a * blocks.C;
+      w.run('bnInputGradient', [xp.ptr + at, dp.ptr + at, blocks.B, blocks.C, blocks.D, pc + cell, pl + cell, pa + cell, pb + cell, pk + cell, op.ptr + at], slice);
+    }
+  } catch (error) {
+    w.release(xp, dp, op);
+    throw error;
+  }
+  w.finishOutput(dx, size, op);
+  w.release(xp, dp);
+  return w.handled('backwardCells');
 }

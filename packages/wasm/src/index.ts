@@ -2,9 +2,13 @@
  * `@normkit/wasm`: WebAssembly SIMD implementations of the engine kernels of `@normkit/core`,
  * and a tensor pool in wasm memory.
  *
+ * - {@link installDefaultWasm} (run by `import '@normkit/wasm/auto'`, which every built-in
+ *   normalizer package does): the zero-config default — float32 kernel calls run in wasm with
+ *   JS-heap tensors, copied into a private scratch memory per call.
+ *
  * - {@link enableWasm} / {@link disableWasm}: one call registers float32 SIMD implementations of
  *   the six engine kernels (moments, normalizeCells, normalizeRows, gradientSums,
- *   inputGradient, backwardRows) in core's kernel registry, so every normalizer on the engine
+ *   inputGradient, backwardRows, and the fused normalizeBatch and backwardCells) in core's kernel registry, so every normalizer on the engine
  *   runs them; core's TypeScript kernels stay the fallback and the float64 path.
  * - {@link createWasmBackend}: a backend built without installing it, with
  *   `install(priority?)` / `uninstall()` / `disable()`.
@@ -19,3 +23,5 @@ export type { PoolTensor, PoolStats } from './pool.js';
 export { wasmSimdSupported, sharedMemorySupported } from './kernels.js';
 export type { WasmCounters } from './backend.js';
 export { DEFAULT_THREAD_THRESHOLD } from './threads.js';
+export { installDefaultWasm, defaultWasm, DEFAULT_BACKEND_NAME, DEFAULT_BACKEND_PRIORITY, DEFAULT_BACKEND_INITIAL_BYTES } from './default.js';
+export type { DefaultWasm } from './default.js';

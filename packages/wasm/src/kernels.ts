@@ -1,3 +1,4 @@
+import { KERNELS_SHARED_WASM_BASE64, KERNELS_WASM_BASE64 } from './generated/kernel-bytes.js';
 /**
  * The compiled AssemblyScript kernels (`assembly/index.ts` → `dist/kernels.wasm`, built by
  * `npm run build`), their exports, and the SIMD feature check.
@@ -74,50 +75,79 @@ export function sharedMemorySupported(): boolean {
   }
 }
 
-/** The module file names in `dist/`: single-thread (own memory) and shared-memory variants. */
-export const KERNEL_FILES = { single: 'kernels.wasm', shared: 'kernels-shared.wasm' } as const;
+/** The two module variants: single-thread (own, non-shared memory) and shared-memory. */
+export type KernelVariant = 'single' | 'shared';
+
+/** The module's bytes, decoded from the base64 inlined at build time (no file system, no fetch). */
+function kernelBytes(variant: KernelVariant): Uint8Array<ArrayBuffer> {
+  const text = atob(variant === 'shared' ? KERNELS_SHARED_WASM_BASE64 : KERNELS_WASM_BASE64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+const compiled = new Map<KernelVariant, WebAssembly.Module>();
+const compiling = new Map<KernelVariant, Promise<WebAssembly.Module>>();
 
 /**
- * The URL of a module file. `../dist/` resolves to the package's `dist/` both from
- * `dist/kernels.js` and from `src/kernels.ts` (tests run the sources).
+ * The compiled module, compiled synchronously on first use (Node allows it for modules of any
+ * size; a browser main thread may refuse large synchronous compiles — see {@link kernelModule}).
+ *
+ * @param variant - which module
+ * @returns the module (compiled once per process)
+ * @throws RangeError where the host refuses a synchronous compile
  */
-export function kernelUrl(variant: keyof typeof KERNEL_FILES): URL {
-  return new URL(`../dist/${KERNEL_FILES[variant]}`, import.meta.url);
-}
-
-const compiled = new Map<string, Promise<WebAssembly.Module>>();
-
-async function readBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
-  if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
-    return new Uint8Array(await readFile(url));
-  }
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`@normkit/wasm: cannot load ${url.href}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
-}
-
-/** The compiled module (read and compiled once per process). */
-export function kernelModule(variant: keyof typeof KERNEL_FILES): Promise<WebAssembly.Module> {
+export function kernelModuleSync(variant: KernelVariant): WebAssembly.Module {
   let module = compiled.get(variant);
   if (module === undefined) {
-    module = readBytes(kernelUrl(variant)).then(
-      (bytes) => WebAssembly.compile(bytes),
-      (error: unknown) => {
-        compiled.delete(variant);
-        throw new Error(
-          `@normkit/wasm: cannot read ${kernelUrl(variant).pathname} (${(error as Error).message}); run \`npm run build\` in packages/wasm`,
-        );
-      },
-    );
+    module = new WebAssembly.Module(kernelBytes(variant));
     compiled.set(variant, module);
   }
   return module;
 }
 
-/** Instantiates the kernels on a memory. */
+/**
+ * The compiled module, compiled asynchronously on first use.
+ *
+ * @param variant - which module
+ * @returns the module (compiled once per process)
+ */
+export function kernelModule(variant: KernelVariant): Promise<WebAssembly.Module> {
+  const done = compiled.get(variant);
+  if (done !== undefined) return Promise.resolve(done);
+  let pending = compiling.get(variant);
+  if (pending === undefined) {
+    pending = WebAssembly.compile(kernelBytes(variant)).then((module) => {
+      compiled.set(variant, module);
+      return module;
+    });
+    compiling.set(variant, pending);
+  }
+  return pending;
+}
+
+/**
+ * Instantiates the kernels on a memory.
+ *
+ * @param memory - the memory the module imports
+ * @param shared - whether it is shared (selects the module variant)
+ * @returns the exports
+ */
 export async function instantiateKernels(memory: WebAssembly.Memory, shared: boolean): Promise<KernelExports> {
   const module = await kernelModule(shared ? 'shared' : 'single');
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return instance.exports as unknown as KernelExports;
+}
+
+/**
+ * Instantiates the kernels on a memory synchronously (see {@link kernelModuleSync}).
+ *
+ * @param memory - the memory the module imports
+ * @param shared - whether it is shared
+ * @returns the exports
+ * @throws RangeError where the host refuses a synchronous compile
+ */
+export function instantiateKernelsSync(memory: WebAssembly.Memory, shared: boolean): KernelExports {
+  const instance = new WebAssembly.Instance(kernelModuleSync(shared ? 'shared' : 'single'), { env: { memory } });
   return instance.exports as unknown as KernelExports;
 }

@@ -84,11 +84,11 @@ export class WasmPool {
   /** The memory every pool tensor is a view into. */
   readonly memory: WebAssembly.Memory;
   /** The memory's buffer (an `ArrayBuffer`, or a `SharedArrayBuffer` with two threads). */
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  buffer: ArrayBuffer | SharedArrayBuffer;
   /** A float32 view over the whole memory. */
-  readonly f32: Float32Array;
+  f32: Float32Array;
   /** A float64 view over the whole memory. */
-  readonly f64: Float64Array;
+  f64: Float64Array;
   /** Free blocks `[start, bytes]`, sorted by start, never adjacent. */
   private readonly free: Array<[number, number]> = [];
   private readonly live = new Map<number, Allocation>();
@@ -96,13 +96,19 @@ export class WasmPool {
   private readonly scopes: Array<Set<Allocation>> = [];
   private used = 0;
   private tensors = 0;
-  private readonly capacity: number;
+  private capacity: number;
+  /** Grow the memory when an allocation does not fit (the default backend's private pool only). */
+  private readonly growable: boolean;
 
   /**
-   * @param memory - a memory whose size never changes (the pool does not grow it)
+   * @param memory - the memory; a pool made with `growable: true` grows it, any other never does
+   * @param growable - grow the memory when an allocation does not fit. Growing a non-shared memory
+   *   detaches its buffer (and every view of it), so only a pool that hands out no tensors — the
+   *   default backend's scratch — may grow; a shared memory never detaches.
    */
-  constructor(memory: WebAssembly.Memory) {
+  constructor(memory: WebAssembly.Memory, growable = false) {
     this.memory = memory;
+    this.growable = growable;
     this.buffer = memory.buffer;
     this.f32 = new Float32Array(this.buffer);
     this.f64 = new Float64Array(this.buffer);
@@ -376,7 +382,42 @@ export class WasmPool {
     }
   }
 
+  /**
+   * Grows the memory so that `bytes` more fit: to at least twice its size (growth is rare, and each
+   * growth of a non-shared memory detaches its buffer, which slows every typed-array loop of the
+   * process a little for a while). Refreshes the views.
+   *
+   * @returns whether the memory grew
+   */
+  private grow(bytes: number): boolean {
+    const oldBytes = this.buffer.byteLength;
+    const wantBytes = Math.max(2 * oldBytes, oldBytes + bytes + WASM_PAGE_BYTES);
+    const maxBytes = 65536 * WASM_PAGE_BYTES - WASM_PAGE_BYTES;
+    const pages = Math.ceil((Math.min(wantBytes, maxBytes) - oldBytes) / WASM_PAGE_BYTES);
+    if (pages <= 0) return false;
+    try {
+      this.memory.grow(pages);
+    } catch {
+      return false;
+    }
+    this.buffer = this.memory.buffer;
+    this.f32 = new Float32Array(this.buffer);
+    this.f64 = new Float64Array(this.buffer);
+    const added = this.buffer.byteLength - oldBytes;
+    this.capacity += added;
+    const last = this.free.at(-1);
+    if (last !== undefined && last[0] + last[1] === oldBytes) last[1] += added;
+    else this.free.push([oldBytes, added]);
+    return true;
+  }
+
   private allocate(requested: number): Allocation | null {
+    const first = this.allocateFit(requested);
+    if (first !== null || !this.growable || !this.grow(roundUp(requested))) return first;
+    return this.allocateFit(requested);
+  }
+
+  private allocateFit(requested: number): Allocation | null {
     const bytes = roundUp(requested);
     const free = this.free;
     for (let i = 0; i < free.length; i++) {

@@ -14,6 +14,8 @@
  *
  * @packageDocumentation
  */
+// Float32 calls run the WebAssembly SIMD kernels by default (NORMKIT_KERNELS=typescript opts out).
+import '@normkit/wasm/auto';
 export { WEIGHT_NORM_NAME, epsOption, gInitOption, gShapeOf, normAxesOf, resolveWeightNormOptions, sliceCountOf } from './options.js';
 export type { GInit, WeightNormInputOptions, WeightNormOptions } from './options.js';
 export { directionNorms, weightNorm } from './plugin.js';

@@ -4,8 +4,15 @@ import { toTypedArray } from '@normkit/core';
 import type { Shape, Tensor } from '@normkit/core';
 import { randn, uniform } from '@normkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disableWasm, enableWasm } from './index.js';
-import type { WasmBackend } from './index.js';
+import { disableWasm, enableWasm } from '@normkit/wasm';
+import type { WasmBackend } from '@normkit/wasm';
+import { DEFAULT_BACKEND_NAME } from '@normkit/wasm';
+import { unregisterBackend } from '@normkit/core';
+
+// These tests compare an explicitly enabled backend with the TypeScript kernels: the zero-config
+// default backend that importing a plugin installs is removed for this file (vitest runs each
+// test file in its own worker).
+unregisterBackend(DEFAULT_BACKEND_NAME);
 
 // wasm vs TypeScript kernels through the plugins, on random shapes: tails (sizes not a
 // multiple of 4 or 8, C % 4 ≠ 0), size-1 axes, (N, C), NCHW, channels last, several layer-norm

@@ -3,7 +3,14 @@ import { layerNorm } from '@normkit/layer-norm';
 import { isNormkitError, tensor, toTypedArray } from '@normkit/core';
 import { randn } from '@normkit/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WasmPool, disableWasm, enableWasm } from './index.js';
+import { WasmPool, disableWasm, enableWasm } from '@normkit/wasm';
+import { DEFAULT_BACKEND_NAME } from '@normkit/wasm';
+import { unregisterBackend } from '@normkit/core';
+
+// These tests compare an explicitly enabled backend with the TypeScript kernels: the zero-config
+// default backend that importing a plugin installs is removed for this file (vitest runs each
+// test file in its own worker).
+unregisterBackend(DEFAULT_BACKEND_NAME);
 
 afterEach(() => disableWasm());
 

@@ -2,8 +2,15 @@ import { loadCases, pluginFor, runCase } from '@normkit/conformance';
 import { batchNorm } from '@normkit/batch-norm';
 import { layerNorm } from '@normkit/layer-norm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disableWasm, enableWasm } from './index.js';
-import type { WasmBackend } from './index.js';
+import { disableWasm, enableWasm } from '@normkit/wasm';
+import type { WasmBackend } from '@normkit/wasm';
+import { DEFAULT_BACKEND_NAME } from '@normkit/wasm';
+import { unregisterBackend } from '@normkit/core';
+
+// These tests compare an explicitly enabled backend with the TypeScript kernels: the zero-config
+// default backend that importing a plugin installs is removed for this file (vitest runs each
+// test file in its own worker).
+unregisterBackend(DEFAULT_BACKEND_NAME);
 
 // Every float32 golden case of batch_norm and layer_norm, run through the plugins with the
 // wasm kernels in the registry, at the vectors' float32 tolerances (rtol 1e-4 / atol 1e-5; hard

@@ -4,8 +4,15 @@ import { batchStatistics, planNormalization, toTypedArray, viewOf } from '@normk
 import type { Shape, Tensor } from '@normkit/core';
 import { randn } from '@normkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disableWasm, enableWasm } from './index.js';
-import type { WasmBackend } from './index.js';
+import { disableWasm, enableWasm } from '@normkit/wasm';
+import type { WasmBackend } from '@normkit/wasm';
+import { DEFAULT_BACKEND_NAME } from '@normkit/wasm';
+import { unregisterBackend } from '@normkit/core';
+
+// These tests compare an explicitly enabled backend with the TypeScript kernels: the zero-config
+// default backend that importing a plugin installs is removed for this file (vitest runs each
+// test file in its own worker).
+unregisterBackend(DEFAULT_BACKEND_NAME);
 
 // threads: 2 with threshold 0, so every wasm run is split: by the outer axis B (partial sums
 // merged on this thread), by the kept axis C when B = 1, by rows for the rows kernels.

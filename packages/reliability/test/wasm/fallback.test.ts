@@ -4,7 +4,14 @@ import { KERNEL_NAMES, listKernelRegistrations, planNormalization, runKernel, se
 import type { Tensor } from '@normkit/core';
 import { randn } from '@normkit/testkit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_WASM_PRIORITY, activeWasm, createWasmBackend, disableWasm, enableWasm, wasmSimdSupported } from './index.js';
+import { DEFAULT_WASM_PRIORITY, activeWasm, createWasmBackend, disableWasm, enableWasm, wasmSimdSupported } from '@normkit/wasm';
+import { DEFAULT_BACKEND_NAME } from '@normkit/wasm';
+import { unregisterBackend } from '@normkit/core';
+
+// These tests compare an explicitly enabled backend with the TypeScript kernels: the zero-config
+// default backend that importing a plugin installs is removed for this file (vitest runs each
+// test file in its own worker).
+unregisterBackend(DEFAULT_BACKEND_NAME);
 
 afterEach(async () => {
   vi.restoreAllMocks();

@@ -1,0 +1,126 @@
+import { KERNEL_NAMES, registerKernel } from '@normkit/core';
+import type { KernelName } from '@normkit/core';
+import { WasmKernels } from './backend.js';
+import type { WasmCounters } from './backend.js';
+import { wasmImplementations } from './engine-kernels.js';
+import { instantiateKernels, instantiateKernelsSync, sharedMemorySupported, wasmSimdSupported } from './kernels.js';
+import { WASM_PAGE_BYTES, WasmPool } from './pool.js';
+
+/** The backend name the zero-config default registers its kernels under. */
+export const DEFAULT_BACKEND_NAME = 'wasm-simd-default';
+
+/**
+ * The default backend's priority: below that of a backend installed with `enableWasm` (100, an explicitly enabled
+ * one, e.g. with a resident pool or two threads), so the explicit backend runs first.
+ */
+export const DEFAULT_BACKEND_PRIORITY = 10;
+
+/** The default backend's first memory size: 16 MiB, grown (doubling) when a call needs more. */
+export const DEFAULT_BACKEND_INITIAL_BYTES = 16 * 1024 * 1024;
+
+/** What {@link installDefaultWasm} installed. */
+export interface DefaultWasm {
+  /** {@link DEFAULT_BACKEND_NAME}. */
+  readonly name: string;
+  /** True when the memory is shared (it then grows without detaching its buffer). */
+  readonly shared: boolean;
+  /** What the kernels did so far. */
+  readonly counters: WasmCounters;
+  /** The current size of its scratch memory, in bytes. */
+  memoryBytes(): number;
+}
+
+interface DefaultState {
+  /** `undefined`: not tried yet; `null`: not available on this host (or forced off). */
+  backend: DefaultWasm | null | undefined;
+  pending: Promise<DefaultWasm | null> | null;
+}
+
+const DEFAULT_KEY = Symbol.for('@normkit/wasm:default-backend');
+
+function state(): DefaultState {
+  const holder = globalThis as unknown as Record<symbol, DefaultState | undefined>;
+  let s = holder[DEFAULT_KEY];
+  if (s === undefined) {
+    s = { backend: undefined, pending: null };
+    holder[DEFAULT_KEY] = s;
+  }
+  return s;
+}
+
+/**
+ * Installs the zero-config WebAssembly SIMD backend once per process (`import '@normkit/wasm/auto'`
+ * does it; every built-in normalizer package imports that). Float32 kernel calls then run in wasm:
+ * JS-heap inputs are copied into a private scratch memory for the call and the outputs copied
+ * back, so tensors stay ordinary JS-heap ndarrays — no enable call, no pool, no dispose. Float64
+ * and strided views keep running the TypeScript kernels.
+ *
+ * Memory: a **shared** `WebAssembly.Memory` where the host has one (Node; browsers with
+ * cross-origin isolation), which grows without detaching its buffer. Elsewhere a non-shared
+ * memory that starts at 16 MiB and doubles when a call needs more: each growth detaches its
+ * buffer, which makes V8 re-optimize typed-array loops with detach checks (measured: 9–17% slower
+ * for a while), so it grows rarely. The TypeScript kernels are forced with
+ * `NORMKIT_KERNELS=typescript` (read at startup; nothing is installed then) or
+ * `setKernelBackendsEnabled(false)` from `@normkit/core`.
+ *
+ * Synchronous: it compiles the inlined module with `new WebAssembly.Module`. Where the host
+ * refuses a synchronous compile (some browser main threads), it compiles asynchronously and
+ * installs when ready; calls before then run in TypeScript.
+ *
+ * @returns the backend, `null` when the host has no WebAssembly SIMD or the TypeScript kernels
+ *   are forced, or `undefined` while an asynchronous compile is still running
+ */
+export function installDefaultWasm(): DefaultWasm | null | undefined {
+  const s = state();
+  if (s.backend !== undefined) return s.backend;
+  if (s.pending !== null) return undefined;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  if (env?.NORMKIT_KERNELS === 'typescript' || !wasmSimdSupported()) {
+    s.backend = null;
+    return null;
+  }
+  const shared = sharedMemorySupported();
+  const memory = new WebAssembly.Memory({
+    initial: DEFAULT_BACKEND_INITIAL_BYTES / WASM_PAGE_BYTES,
+    maximum: 65536,
+    shared,
+  });
+  try {
+    s.backend = install(memory, shared, instantiateKernelsSync(memory, shared));
+    return s.backend;
+  } catch {
+    s.pending = instantiateKernels(memory, shared).then(
+      (exports) => (s.backend = install(memory, shared, exports)),
+      () => (s.backend = null),
+    );
+    return undefined;
+  }
+}
+
+/**
+ * The installed default backend: waits for an asynchronous install when one is running.
+ *
+ * @returns the backend, or `null` when there is none
+ */
+export async function defaultWasm(): Promise<DefaultWasm | null> {
+  const now = installDefaultWasm();
+  if (now !== undefined) return now;
+  return (await state().pending) ?? null;
+}
+
+function install(memory: WebAssembly.Memory, shared: boolean, exports: WasmKernels['k']): DefaultWasm {
+  const pool = new WasmPool(memory, true);
+  const kernels = new WasmKernels(pool, exports, null);
+  const implementations = wasmImplementations(kernels);
+  for (const kernel of KERNEL_NAMES) register(kernel, implementations);
+  return {
+    name: DEFAULT_BACKEND_NAME,
+    shared,
+    counters: kernels.counters,
+    memoryBytes: () => memory.buffer.byteLength,
+  };
+}
+
+function register<K extends KernelName>(kernel: K, implementations: ReturnType<typeof wasmImplementations>): void {
+  registerKernel({ kernel, backend: DEFAULT_BACKEND_NAME, priority: DEFAULT_BACKEND_PRIORITY, run: implementations[kernel] });
+}
