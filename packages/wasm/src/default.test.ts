@@ -347,6 +347,44 @@ describe('the default backend', () => {
   });
 });
 
+/**
+ * What a child process reports after a float32 forward over 17.6 MB (more than the first 16 MiB
+ * of memory), twice in wasm and once on the TypeScript kernels.
+ */
+const GROWTH_REPORT = `
+import { normalizeBatch, planNormalization, viewOf, zeros, setKernelBackendsEnabled } from '@normkit/core';
+import '@normkit/wasm/auto';
+import { defaultWasm } from '@normkit/wasm';
+const wasm = await defaultWasm();
+const shape = [1100, 4000];
+const plan = planNormalization(shape, [0], [1]);
+const x = zeros(shape, 'float32');
+let state = 7;
+for (let i = 0; i < x.data.length; i++) {
+  state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+  x.data[i] = 2 + 3 * (state / 2147483648 - 1);
+}
+const run = () => {
+  const y = zeros(shape, 'float32');
+  normalizeBatch(viewOf(x), plan, true, 1e-5, null, null, viewOf(y));
+  return y.data;
+};
+const first = run();
+const grown = wasm.memoryBytes();
+const second = run();
+setKernelBackendsEnabled(false);
+const ts = run();
+let scale = 0;
+let err = 0;
+let same = true;
+for (let i = 0; i < ts.length; i++) {
+  scale = Math.max(scale, Math.abs(ts[i]));
+  err = Math.max(err, Math.abs(first[i] - ts[i]));
+  if (first[i] !== second[i]) same = false;
+}
+console.log(JSON.stringify({ shared: wasm.shared, grew: grown > ${DEFAULT_BACKEND_INITIAL_BYTES}, regrew: wasm.memoryBytes() !== grown, calls: wasm.counters.kernels.normalizeBatch, declined: wasm.counters.declined, same, scaledError: err / (1 + scale) }));
+`;
+
 describe('the default backend in a fresh process (the built package)', () => {
   it('installs on import and runs float32 calls in wasm', () => {
     const report = inChildProcess(REPORT, { NORMKIT_KERNELS: undefined });
@@ -363,6 +401,14 @@ describe('the default backend in a fresh process (the built package)', () => {
     // import threw "WebAssembly.Memory(): could not allocate memory").
     const report = inChildProcess(REPORT, { NORMKIT_KERNELS: undefined }, "WebAssembly.Memory = function Memory() { throw new RangeError('WebAssembly.Memory(): could not allocate memory'); };");
     expect(report).toEqual({ sync: null, backend: null, registrations: 0, enabled: true, handled: 0, y: REPORT_Y });
+  });
+
+  it('without shared memory, a non-shared memory grows (detaching its buffer) and the results still agree with the TypeScript kernels', () => {
+    for (const before of [undefined, 'delete globalThis.SharedArrayBuffer;']) {
+      const report = inChildProcess(GROWTH_REPORT, { NORMKIT_KERNELS: undefined }, before) as Record<string, unknown>;
+      expect(report).toMatchObject({ shared: before === undefined, grew: true, regrew: false, calls: 2, declined: 0, same: true });
+      expect(report.scaledError).toBeLessThan(2e-6);
+    }
   });
 
   it('where the host refuses a synchronous compile, it compiles asynchronously and installs when ready', () => {
