@@ -67,8 +67,9 @@ function state(): DefaultState {
  * refuses a synchronous compile (some browser main threads), it compiles asynchronously and
  * installs when ready; calls before then run in TypeScript.
  *
- * @returns the backend, `null` when the host has no WebAssembly SIMD or the TypeScript kernels
- *   are forced, or `undefined` while an asynchronous compile is still running
+ * @returns the backend; `null` when the host has no WebAssembly SIMD, cannot reserve a
+ *   WebAssembly memory, or the TypeScript kernels are forced; or `undefined` while an
+ *   asynchronous compile is still running
  */
 export function installDefaultWasm(): DefaultWasm | null | undefined {
   const s = state();
@@ -80,11 +81,16 @@ export function installDefaultWasm(): DefaultWasm | null | undefined {
     return null;
   }
   const shared = sharedMemorySupported();
-  const memory = new WebAssembly.Memory({
-    initial: DEFAULT_BACKEND_INITIAL_BYTES / WASM_PAGE_BYTES,
-    maximum: 65536,
-    shared,
-  });
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: DEFAULT_BACKEND_INITIAL_BYTES / WASM_PAGE_BYTES, maximum: 65536, shared });
+  } catch {
+    // The host cannot reserve a WebAssembly memory (V8 reserves several GiB of address space
+    // per memory, which a virtual-memory limit such as `ulimit -v` refuses): importing a plugin
+    // must not fail; the TypeScript kernels run.
+    s.backend = null;
+    return null;
+  }
   try {
     s.backend = install(memory, shared, instantiateKernelsSync(memory, shared));
     return s.backend;

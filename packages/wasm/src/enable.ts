@@ -49,7 +49,8 @@ export interface WasmBackend {
   /** Whether its kernels are in core's kernel registry now. */
   readonly installed: boolean;
   /**
-   * Registers the six engine kernels under {@link WasmBackend.name} (replacing this backend's
+   * Registers the eight engine kernels (the six split ones and the fused `normalizeBatch` and
+   * `backwardCells`) under {@link WasmBackend.name} (replacing this backend's
    * earlier registration, so a second call changes the priority).
    *
    * @param priority - registry priority (default {@link DEFAULT_WASM_PRIORITY}); higher runs first
@@ -82,8 +83,6 @@ let serial = 0;
  * @returns the backend, or `false` when the host has no WebAssembly SIMD
  * @throws NormkitError `E_OPTION` for a bad `memoryBytes`, `threads` or `threadThreshold`, or
  *   `threads: 2` on a host without shared WebAssembly memory
- * @throws Error when the compiled kernels (`dist/kernels.wasm`) cannot be read (the message
- *   says to run `npm run build` in `packages/wasm`)
  * @example
  * ```ts
  * const one = await createWasmBackend({ threads: 1 });
@@ -168,7 +167,6 @@ function register<K extends KernelName>(kernel: K, backend: string, priority: nu
  *   the TypeScript kernels keep running)
  * @throws NormkitError `E_OPTION` for a bad `memoryBytes`, `threads` or `threadThreshold`, or
  *   `threads: 2` on a host without shared WebAssembly memory
- * @throws Error when the compiled kernels (`dist/kernels.wasm`) cannot be read
  * @example
  * ```ts
  * const wasm = await enableWasm({ memoryBytes: 64 * 1024 * 1024 });

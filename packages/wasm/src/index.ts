@@ -4,12 +4,12 @@
  *
  * - {@link installDefaultWasm} (run by `import '@normkit/wasm/auto'`, which every built-in
  *   normalizer package does): the zero-config default — float32 kernel calls run in wasm with
- *   JS-heap tensors, copied into a private scratch memory per call.
- *
+ *   JS-heap tensors, copied into a private scratch memory per call; {@link defaultWasm} returns it.
  * - {@link enableWasm} / {@link disableWasm}: one call registers float32 SIMD implementations of
- *   the six engine kernels (moments, normalizeCells, normalizeRows, gradientSums,
- *   inputGradient, backwardRows, and the fused normalizeBatch and backwardCells) in core's kernel registry, so every normalizer on the engine
- *   runs them; core's TypeScript kernels stay the fallback and the float64 path.
+ *   the eight engine kernels (moments, normalizeCells, normalizeRows, gradientSums,
+ *   inputGradient, backwardRows, and the fused normalizeBatch and backwardCells) in core's
+ *   kernel registry, above the default backend, with a resident tensor pool and optionally two
+ *   threads; core's TypeScript kernels stay the fallback and the float64 path.
  * - {@link createWasmBackend}: a backend built without installing it, with
  *   `install(priority?)` / `uninstall()` / `disable()`.
  * - {@link WasmPool}: the fixed arena of float32 tensors the kernels read and write in place.

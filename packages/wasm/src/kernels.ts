@@ -1,7 +1,8 @@
 import { KERNELS_SHARED_WASM_BASE64, KERNELS_WASM_BASE64 } from './generated/kernel-bytes.js';
 /**
- * The compiled AssemblyScript kernels (`assembly/index.ts` → `dist/kernels.wasm`, built by
- * `npm run build`), their exports, and the SIMD feature check.
+ * The compiled AssemblyScript kernels (`assembly/index.ts` → `dist/kernels.wasm` by `npm run
+ * build`, inlined as base64 in `src/generated/kernel-bytes.ts`), their exports, and the SIMD
+ * feature check.
  */
 
 /** The exports of the kernel module (pointers are byte offsets into the pool's memory). */

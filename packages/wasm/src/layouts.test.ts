@@ -1,4 +1,4 @@
-import { CONDITION_LIMIT, batchStatistics, fromArray, normalizeBackward, normalizeForward, planNormalization, toTypedArray, viewOf, zeros } from '@normkit/core';
+import { CONDITION_LIMIT, batchStatistics, fromArray, normalizeBackward, normalizeBatch, normalizeForward, planNormalization, toTypedArray, viewOf, zeros } from '@normkit/core';
 import type { BackwardMode, NormPlan, Shape, Tensor } from '@normkit/core';
 import { randn, uniform } from '@normkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,8 @@ interface Run {
   readonly y: Tensor;
   readonly dx: Tensor;
   readonly sums: ReturnType<typeof normalizeBackward>;
+  /** The fused `normalizeBatch`'s statistics and output. */
+  readonly fused: { readonly stats: ReturnType<typeof normalizeBatch>; readonly y: Tensor };
 }
 
 function run(c: Case, plan: NormPlan, x: Tensor, dy: Tensor, weight: Float64Array | null, bias: Float64Array | null): Run {
@@ -127,7 +129,9 @@ function run(c: Case, plan: NormPlan, x: Tensor, dy: Tensor, weight: Float64Arra
   normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(y));
   const dx = zeros(c.shape, 'float32');
   const sums = normalizeBackward(viewOf(x), viewOf(dy), plan, stats, weight, c.mode, viewOf(dx));
-  return { stats, y, dx, sums };
+  const fusedY = zeros(c.shape, 'float32');
+  const fusedStats = normalizeBatch(viewOf(x), plan, c.centered, 1e-5, weight, bias, viewOf(fusedY));
+  return { stats, y, dx, sums, fused: { stats: fusedStats, y: fusedY } };
 }
 
 describe('engine layouts: wasm agrees with the TypeScript kernels', () => {
@@ -147,14 +151,20 @@ describe('engine layouts: wasm agrees with the TypeScript kernels', () => {
     const dy = randn(c.shape, 2000 + i, 'float32');
     const weight = plan.params === 0 ? null : vector(plan.params, 3000 + i, 1, 0.5);
     const bias = plan.params === 0 ? null : vector(plan.params, 4000 + i, 0, 1);
-    const before = { handled: backend.counters.handled, declined: backend.counters.declined, moments: backend.counters.kernels.moments };
+    const before = { handled: backend.counters.handled, declined: backend.counters.declined, kernels: { ...backend.counters.kernels } };
     const wasm = run(c, plan, x, dy, weight, bias);
     // Rows whose groups are not the leading axes (group norm with one value per channel and
-    // position) are declined by both rows kernels; everything else runs in wasm.
+    // position) are declined by both rows kernels and by the fused normalizeBatch, whose
+    // fallback then runs moments (in wasm) and normalizeRows (declined); everything else runs in
+    // wasm: the split forward, the fused backward (backwardCells) or backwardRows, and the fused
+    // normalizeBatch.
     const otherRows = plan.affine.kind === 'rows' && !plan.affine.leadingRows;
-    expect(backend.counters.declined - before.declined).toBe(otherRows ? 2 : 0);
-    expect(backend.counters.kernels.moments - before.moments).toBe(1);
-    expect(backend.counters.handled - before.handled).toBeGreaterThanOrEqual(otherRows ? 1 : 3);
+    const calls = (name: keyof typeof before.kernels) => backend.counters.kernels[name] - before.kernels[name];
+    expect(backend.counters.declined - before.declined).toBe(otherRows ? 4 : 0);
+    expect(calls('moments')).toBe(otherRows ? 2 : 1);
+    expect(calls('normalizeBatch')).toBe(otherRows ? 0 : 1);
+    if (!otherRows) expect(calls(plan.affine.kind === 'rows' ? 'backwardRows' : 'backwardCells')).toBe(1);
+    expect(backend.counters.handled - before.handled).toBe(otherRows ? 2 : 4);
     const ts = onTypeScript(() => run(c, plan, x, dy, weight, bias));
 
     if (c.centered) expect(relativeError(wasm.stats.center, ts.stats.center)).toBeLessThan(1e-11);
@@ -162,6 +172,11 @@ describe('engine layouts: wasm agrees with the TypeScript kernels', () => {
     expect(relativeError(wasm.stats.variance, ts.stats.variance)).toBeLessThan(1e-11);
     expect(relativeError(wasm.stats.invStd, ts.stats.invStd)).toBeLessThan(1e-10);
     expect(scaledError(wasm.y, ts.y)).toBeLessThan(2e-6);
+    // the fused forward: the same statistics, and y to float32 accuracy
+    for (const key of ['center', 'variance', 'invStd'] as const) expect(Array.from(wasm.fused.stats[key])).toEqual(Array.from(wasm.stats[key]));
+    expect(relativeError(wasm.fused.stats.invStd, ts.fused.stats.invStd)).toBeLessThan(1e-10);
+    expect(scaledError(wasm.fused.y, ts.y)).toBeLessThan(2e-6);
+    expect(scaledError(wasm.fused.y, ts.fused.y)).toBeLessThan(2e-6);
     if (plan.affine.kind === 'rows') {
       expect(scaledError(wasm.dx, ts.dx)).toBeLessThan(4e-6);
     } else {

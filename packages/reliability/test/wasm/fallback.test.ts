@@ -1,6 +1,6 @@
 import { batchNorm } from '@normkit/batch-norm';
 import { layerNorm } from '@normkit/layer-norm';
-import { KERNEL_NAMES, listKernelRegistrations, planNormalization, runKernel, setKernelBackendsEnabled, toTypedArray, viewOf, zeros } from '@normkit/core';
+import { KERNEL_NAMES, listKernelRegistrations, normalizeBatch, planNormalization, runKernel, setKernelBackendsEnabled, toTypedArray, viewOf, zeros } from '@normkit/core';
 import type { Tensor } from '@normkit/core';
 import { randn } from '@normkit/testkit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -49,7 +49,9 @@ describe('dispatch and fallback', () => {
     expect(Array.from(toTypedArray(f.y))).toEqual(Array.from(toTypedArray(ref.y)));
     expect(Array.from(toTypedArray(dx))).toEqual(Array.from(toTypedArray(refDx)));
     expect(wasm.counters.handled).toBe(0);
-    expect(wasm.counters.declined).toBe(4); // moments, normalizeCells, gradientSums, inputGradient
+    // normalizeBatch, then its fallback's moments and normalizeCells; backwardCells, then its
+    // fallback's gradientSums and inputGradient: every one declined
+    expect(wasm.counters.declined).toBe(6);
     expect(wasm.pool.stats().liveTensors).toBe(0);
   });
 
@@ -66,7 +68,7 @@ describe('dispatch and fallback', () => {
     const f = ln.forward({ x: view, params, state: {}, mode: 'train' });
     const back = ln.backward({ dy, params, saved: f.saved });
     expect(wasm.counters.handled).toBe(0);
-    expect(wasm.counters.declined).toBe(3); // moments, normalizeRows, backwardRows
+    expect(wasm.counters.declined).toBe(4); // normalizeBatch, its fallback's moments and normalizeRows; backwardRows
     expect(maxDiff(f.y, ref.y)).toBe(0);
     expect(maxDiff(back.dx, refBack.dx)).toBe(0);
     expect(maxDiff(back.grads.weight!, refBack.grads.weight!)).toBe(0);
@@ -81,9 +83,9 @@ describe('dispatch and fallback', () => {
     if (wasm === false) throw new Error('no SIMD');
     const f = bn.forward({ x, params, state, mode: 'train' });
     const back = bn.backward({ dy: dy64, params, saved: f.saved });
-    expect(wasm.counters.kernels.moments).toBe(1);
-    expect(wasm.counters.kernels.normalizeCells).toBe(1);
-    expect(wasm.counters.declined).toBe(2); // gradientSums, inputGradient
+    expect(wasm.counters.kernels.normalizeBatch).toBe(1);
+    expect(wasm.counters.handled).toBe(1);
+    expect(wasm.counters.declined).toBe(3); // backwardCells, its fallback's gradientSums and inputGradient
     wasm.uninstall();
     const ref = bn.backward({ dy: dy64, params, saved: f.saved });
     expect(maxDiff(back.dx, ref.dx)).toBe(0);
@@ -113,6 +115,28 @@ describe('dispatch and fallback', () => {
     expect(maxDiff(y, x)).toBe(0); // center 0, invStd 1: y = x
   });
 
+  it('when the fused normalizeBatch declines (rows not on the leading axes), its fallback runs moments in wasm and normalizeRows in TypeScript', async () => {
+    const plan = planNormalization([6, 5], [1], [0]);
+    expect(plan.affine).toMatchObject({ kind: 'rows', leadingRows: false });
+    const x = viewOf(randn([6, 5], 8, 'float32', 1, 2));
+    const weight = Float64Array.from([0.5, 1, 1.5, 2, 2.5, 3]);
+    const bias = Float64Array.from([1, 0, -1, 0, 1, 0]);
+    const ts = zeros([6, 5], 'float32');
+    setKernelBackendsEnabled(false);
+    const tsStats = normalizeBatch(x, plan, true, 1e-5, weight, bias, viewOf(ts));
+    setKernelBackendsEnabled(true);
+    const wasm = await enableWasm({ memoryBytes: 1 << 20 });
+    if (wasm === false) throw new Error('no SIMD');
+    const y = zeros([6, 5], 'float32');
+    const stats = normalizeBatch(x, plan, true, 1e-5, weight, bias, viewOf(y));
+    expect(wasm.counters.kernels).toMatchObject({ normalizeBatch: 0, moments: 1, normalizeRows: 0 });
+    expect(wasm.counters.declined).toBe(2); // normalizeBatch, normalizeRows
+    // statistics in float64 lanes (1e-11 relative, as in property.test.ts); y from them by the
+    // TypeScript kernel, so at most one float32 rounding apart
+    for (let g = 0; g < 5; g++) expect(Math.abs(stats.invStd[g] - tsStats.invStd[g])).toBeLessThan(1e-11 * tsStats.invStd[g]);
+    for (let i = 0; i < 30; i++) expect(Math.abs(y.data[i] - ts.data[i])).toBeLessThanOrEqual(Math.abs(ts.data[i]) * 2 ** -22);
+  });
+
   it('a caller-provided JS-heap `out` is written by the wasm kernel and copied out', async () => {
     const wasm = await enableWasm({ memoryBytes: 1 << 20 });
     if (wasm === false) throw new Error('no SIMD');
@@ -122,7 +146,7 @@ describe('dispatch and fallback', () => {
     const out = randn([3, 7, 5], 6, 'float32');
     const f = bn.forward({ x, params, state, mode: 'train', out });
     expect(f.y).toBe(out);
-    expect(wasm.counters.kernels.normalizeCells).toBe(1);
+    expect(wasm.counters.kernels.normalizeBatch).toBe(1);
     expect(wasm.counters.copiedOut).toBe(1);
     await disableWasm();
     expect(maxDiff(out, bn.forward({ x, params, state, mode: 'train' }).y)).toBeLessThan(1e-6);
@@ -139,13 +163,13 @@ describe('dispatch and fallback', () => {
     expect(wasm.counters.handled + wasm.counters.declined).toBe(0);
     setKernelBackendsEnabled(true);
     const w = ln.forward({ x, params, state: {}, mode: 'train' }).y;
-    expect(wasm.counters.handled).toBe(2);
+    expect(wasm.counters.handled).toBe(1); // normalizeBatch
     expect(maxDiff(w, ts)).toBeLessThan(2e-6);
   });
 });
 
 describe('install, uninstall, enable, disable', () => {
-  it('enableWasm registers the six kernels under the backend name; disableWasm removes them', async () => {
+  it('enableWasm registers the eight kernels under the backend name; disableWasm removes them', async () => {
     const wasm = await enableWasm({ memoryBytes: 1 << 20 });
     if (wasm === false) throw new Error('no SIMD');
     expect(wasm.name).toMatch(/^wasm-simd#\d+$/);
@@ -187,11 +211,11 @@ describe('install, uninstall, enable, disable', () => {
       b.install(DEFAULT_WASM_PRIORITY + 1); // higher priority runs first
       expect(registered().moments).toEqual([b.name, a.name]);
       const yb = forward();
-      expect([a.counters.handled, b.counters.handled]).toEqual([0, 2]);
+      expect([a.counters.handled, b.counters.handled]).toEqual([0, 1]); // normalizeBatch
       b.uninstall();
       expect(b.installed).toBe(false);
       const ya = forward();
-      expect([a.counters.handled, b.counters.handled]).toEqual([2, 2]);
+      expect([a.counters.handled, b.counters.handled]).toEqual([1, 1]);
       a.install(-5); // re-installing replaces the earlier registration
       expect(registered().moments).toEqual([a.name]);
       expect(listKernelRegistrations('moments')[0].priority).toBe(-5);

@@ -145,7 +145,7 @@ describe('the wasm kernels and the pool', () => {
       expect(f.y).toBe(y);
       return ln.backward({ dy, params, saved: f.saved, out: pool.tensor([5, 6]) }).dx;
     });
-    expect(wasm.counters.handled).toBe(3); // moments, normalizeRows, backwardRows
+    expect(wasm.counters.handled).toBe(2); // normalizeBatch, backwardRows
     expect(wasm.counters.copiedIn).toBe(0);
     expect(wasm.counters.copiedOut).toBe(0);
     expect(pool.stats().liveTensors).toBe(3); // x, dy, dx: y was freed by the scope
@@ -157,7 +157,7 @@ describe('the wasm kernels and the pool', () => {
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(4e-6);
   });
 
-  it('JS-heap inputs are copied in for each kernel call and outputs copied out; every temporary is freed', async () => {
+  it('JS-heap inputs are copied in once per kernel call and outputs copied out; every temporary is freed', async () => {
     const wasm = await enableWasm({ memoryBytes: 1 << 22 });
     if (wasm === false) throw new Error('no SIMD');
     const bn = batchNorm.create({ numFeatures: 3 });
@@ -165,16 +165,38 @@ describe('the wasm kernels and the pool', () => {
     const x = randn([4, 3, 5], 1, 'float32');
     const dy = randn([4, 3, 5], 2, 'float32');
     const f = bn.forward({ x, params, state, mode: 'train' });
-    // a call carries all its inputs: moments and normalizeCells each copy x in
-    expect(wasm.counters.copiedIn).toBe(2);
+    // a call carries all its inputs: the fused normalizeBatch copies x in once for the
+    // statistics and the forward map
+    expect(wasm.counters.kernels.normalizeBatch).toBe(1);
+    expect(wasm.counters.copiedIn).toBe(1);
     expect(wasm.counters.copiedOut).toBe(1); // y
     expect(f.y.data.buffer).not.toBe(wasm.pool.buffer);
     bn.backward({ dy, params, saved: f.saved });
-    expect(wasm.counters.copiedIn).toBe(6); // x and dy for gradientSums, again for inputGradient
+    expect(wasm.counters.kernels.backwardCells).toBe(1);
+    expect(wasm.counters.copiedIn).toBe(3); // x and dy, once each for the sums and the input gradient
     expect(wasm.counters.copiedOut).toBe(2); // dx
     expect(wasm.pool.stats().liveTensors).toBe(0);
     await wasm.disable(); // frees the kernels' scratch: nothing else may be left
     expect(wasm.pool.stats().usedBytes).toBe(0);
+  });
+
+  it('a forward refused between the statistics and y (batch norm: non-finite running statistics) writes nothing to `out` and frees its copies', async () => {
+    const wasm = await enableWasm({ memoryBytes: 1 << 22 });
+    if (wasm === false) throw new Error('no SIMD');
+    const bn = batchNorm.create({ numFeatures: 3 });
+    const { params, state } = bn.init('float32');
+    bn.forward({ x: randn([4, 3, 5], 1, 'float32'), params, state, mode: 'train' }); // sizes the scratch
+    const used = wasm.pool.stats().usedBytes;
+    const x = randn([4, 3, 5], 2, 'float32');
+    x.set(2, 1, 3, Number.NaN); // channel 1's mean is NaN: the running statistics are refused
+    const out = randn([4, 3, 5], 3, 'float32');
+    const before = Array.from(out.data);
+    const copiedIn = wasm.counters.copiedIn;
+    expect(code(() => bn.forward({ x, params, state, mode: 'train', out }))).toBe('E_NONFINITE');
+    expect(wasm.counters.copiedIn).toBe(copiedIn + 1); // the wasm normalizeBatch ran its statistics
+    expect(Array.from(out.data)).toEqual(before);
+    expect(wasm.pool.stats().usedBytes).toBe(used);
+    expect(wasm.counters.kernels.normalizeBatch).toBe(1); // the refused call is not counted as handled
   });
 
   it('throws E_STATE when a disposed pool tensor reaches a wasm kernel, before any output is written', async () => {
@@ -216,7 +238,7 @@ describe('the wasm kernels and the pool', () => {
     await disableWasm();
     const reference = ln.forward({ x, params, state: {}, mode: 'train' }).y;
     expect(Array.from(toTypedArray(withWasm))).toEqual(Array.from(toTypedArray(reference)));
-    expect(wasm.counters.declined).toBe(2); // moments, normalizeRows
+    expect(wasm.counters.declined).toBe(3); // normalizeBatch, then its fallback's moments and normalizeRows
     expect(wasm.counters.handled).toBe(0);
     expect(wasm.pool.isLive(filler)).toBe(true);
   });

@@ -67,9 +67,14 @@ describe('two threads', () => {
       return { f, b: bn.backward({ dy, params: { weight, bias }, saved: f.saved }) };
     };
     const threaded = backend.counters.threaded;
+    const fused = { ...backend.counters.kernels };
     const w = run();
-    // Each of the four kernels splits its (B, C, D) block by B, or by C when B = 1; one
-    // channel, (2, 1, 33), merges into a single plane (1, 1, 1, 66), which runs on this thread.
+    expect(backend.counters.kernels.normalizeBatch - fused.normalizeBatch).toBe(1);
+    expect(backend.counters.kernels.backwardCells - fused.backwardCells).toBe(1);
+    // Each of the four wasm runs (the statistics and the normalization of normalizeBatch, the
+    // sums and the input gradient of backwardCells) splits its (B, C, D) block by B, or by C
+    // when B = 1; one channel, (2, 1, 33), merges into a single plane (1, 1, 1, 66), which runs
+    // on this thread.
     const blocks = planNormalization(shape, [axis], [axis]).statsBlocks!;
     expect(backend.counters.threaded - threaded).toBe(blocks.B >= 2 || blocks.C >= 2 ? 4 : 0);
     const t = onTypeScript(run);
@@ -93,8 +98,11 @@ describe('two threads', () => {
       return { f, b: ln.backward({ dy, params: { weight, bias }, saved: f.saved }) };
     };
     const threaded = backend.counters.threaded;
+    const fused = backend.counters.kernels.normalizeBatch;
     const w = run();
-    // every run splits (moments by rows, normalizeRows, backwardRows) except on one row
+    expect(backend.counters.kernels.normalizeBatch - fused).toBe(1);
+    // every run splits (normalizeBatch's statistics by rows and its forward map, backwardRows)
+    // except on one row
     expect(backend.counters.threaded - threaded).toBe(shape.slice(0, -1).reduce((a, b) => a * b, 1) >= 2 ? 3 : 0);
     const t = onTypeScript(run);
     expect(scaledError(w.f.y, t.f.y)).toBeLessThan(2e-6);
