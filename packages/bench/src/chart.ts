@@ -50,7 +50,7 @@ export function ratioChartSpec(ratios: readonly RatioRow[], facts: ChartRunFacts
     data: { values },
     facet: { field: 'kind', type: 'nominal', title: null, sort: kinds, header: { labelFontSize: 13, labelFontWeight: 'bold' } },
     columns: 2,
-    resolve: { scale: { y: 'independent' } },
+    resolve: { scale: { y: 'independent' }, axis: { x: 'independent' } },
     spec: {
       width: 320,
       height: { step: 18 },
