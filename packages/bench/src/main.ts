@@ -13,7 +13,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { listKernelRegistrations } from '@normkit/core';
 import type { ChartRunFacts } from './chart.js';
@@ -189,7 +189,7 @@ export interface BenchReport {
   readonly targets: readonly TargetVerdict[];
   /** Per workload: the bytes model and bytes per call. */
   readonly workloads: readonly { id: string; dtype: string; shape: readonly number[]; groups: number | null; bytesModel: string; bytes: number }[];
-  /** The SVG chart of the ratios written by this run, or `null`. */
+  /** The SVG chart of the ratios written by this run (relative to the repository root when inside it), or `null`. */
   readonly chart: string | null;
   /** Run facts: quick mode, harness settings, library versions, threads, the C reference. */
   readonly environment: {
@@ -395,6 +395,15 @@ async function tfInfo(): Promise<TfInfo | null> {
   }
 }
 
+/** The repository root (three levels above this file: packages/bench/{src,dist}). */
+const REPOSITORY_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** A path relative to the repository root when it is inside it (as the JSON records it), else as given. */
+function repositoryPath(file: string): string {
+  const inside = relative(REPOSITORY_ROOT, file);
+  return inside.startsWith('..') || isAbsolute(inside) ? file : inside;
+}
+
 /** The registered kernel backends (name, priority), one entry per backend. */
 function registeredBackends(): { backend: string; priority: number }[] {
   const seen = new Map<string, number>();
@@ -505,7 +514,7 @@ export async function main(argv: readonly string[], io: Io = DEFAULT_IO): Promis
     ratios,
     targets,
     workloads: list.map((w) => ({ id: w.id, dtype: w.dtype, shape: w.shape, groups: w.groups, bytesModel: bytesModelText(w), bytes: minimalBytes(w) })),
-    chart: cli.chart,
+    chart: cli.chart === null ? null : repositoryPath(cli.chart),
     environment: {
       quick: cli.quick,
       date: new Date().toISOString(),

@@ -184,7 +184,9 @@ export async function runCReference(tolerance: number, progress: (text: string) 
     const output = parseCRefOutput(stdout);
     const { problems, checked } = checkCRefOutput(output, tolerance, dataChecksums());
     if (problems.length > 0) return { ok: false, reason: `bench_c's output does not check: ${problems.join('; ')}` };
-    return { ok: true, output, compiler, command: `${command} && OMP_NUM_THREADS=1 ./bench_c`, checksumsChecked: checked };
+    // The command as reproducible from packages/bench (the temporary directory left out).
+    const shown = `gcc ${C_REF_FLAGS.join(' ')} ref/bench_c.c -o bench_c -lm && OMP_NUM_THREADS=1 ./bench_c`;
+    return { ok: true, output, compiler, command: shown, checksumsChecked: checked };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
