@@ -296,3 +296,111 @@ export function layerNormalizationModel(options: LayerNormalizationModelOptions)
     ],
   });
 }
+
+/** Options of the per-channel normalization models ({@link groupNormalizationModel}, {@link instanceNormalizationModel}). */
+export interface ChannelNormalizationModelOptions {
+  /** The input shape `(N, C, ...)`. */
+  readonly shape: readonly number[];
+  /** Element type (default float32). */
+  readonly type?: OnnxElementType;
+  /** γ, per channel (length C). */
+  readonly scale: Float32Array | Float64Array;
+  /** β, per channel (length C). */
+  readonly bias: Float32Array | Float64Array;
+  /** ε (default 1e-5). */
+  readonly epsilon?: number;
+}
+
+/**
+ * A `GroupNormalization` (opset 21: γ and β per **channel**; opset 18 had them per group)
+ * model: graph input `X` `(N, C, ...)`, initializers `scale` and `bias`, attribute `num_groups`,
+ * output `Y`. ONNX defines the op as a function; ONNX Runtime 1.30's CPU provider has no kernel
+ * for it and runs the function body (Reshape, ReduceMean, Sub, Mul, Sqrt, Div, Add, … nodes).
+ *
+ * @param options - the shape, γ, β, ε and the number of groups
+ */
+export function groupNormalizationModel(options: ChannelNormalizationModelOptions & { readonly groups: number }): Uint8Array {
+  const type = options.type ?? 'float32';
+  const channels = options.shape[1];
+  const Ctor = type === 'float32' ? Float32Array : Float64Array;
+  return encodeSingleNodeModel({
+    opType: 'GroupNormalization',
+    opset: 21,
+    nodeInputs: ['X', 'scale', 'bias'],
+    nodeOutputs: ['Y'],
+    attributes: [
+      { name: 'epsilon', float: options.epsilon ?? 1e-5 },
+      { name: 'num_groups', int: options.groups },
+    ],
+    inputs: [{ name: 'X', type, shape: options.shape }],
+    outputs: [{ name: 'Y', type, shape: options.shape }],
+    initializers: [
+      { name: 'scale', shape: [channels], values: Ctor.from(options.scale) },
+      { name: 'bias', shape: [channels], values: Ctor.from(options.bias) },
+    ],
+  });
+}
+
+/**
+ * An `InstanceNormalization` model (the operator's version 6, imported through opset 17: ONNX
+ * Runtime only guarantees models stamped with opset 7 or above, and its transpose optimizer
+ * refuses opset 6): graph input `X` `(N, C, ...)`, initializers `scale` and `B` (per channel),
+ * output `Y`.
+ *
+ * @param options - the shape, γ, β and ε
+ */
+export function instanceNormalizationModel(options: ChannelNormalizationModelOptions): Uint8Array {
+  const type = options.type ?? 'float32';
+  const channels = options.shape[1];
+  const Ctor = type === 'float32' ? Float32Array : Float64Array;
+  return encodeSingleNodeModel({
+    opType: 'InstanceNormalization',
+    opset: 17,
+    nodeInputs: ['X', 'scale', 'B'],
+    nodeOutputs: ['Y'],
+    attributes: [{ name: 'epsilon', float: options.epsilon ?? 1e-5 }],
+    inputs: [{ name: 'X', type, shape: options.shape }],
+    outputs: [{ name: 'Y', type, shape: options.shape }],
+    initializers: [
+      { name: 'scale', shape: [channels], values: Ctor.from(options.scale) },
+      { name: 'B', shape: [channels], values: Ctor.from(options.bias) },
+    ],
+  });
+}
+
+/** Options of {@link rmsNormalizationModel}. */
+export interface RmsNormalizationModelOptions {
+  /** The input shape; the last axis is normalized. */
+  readonly shape: readonly number[];
+  /** Element type (default float32). */
+  readonly type?: OnnxElementType;
+  /** γ, of the last axis' length. */
+  readonly scale: Float32Array | Float64Array;
+  /** ε (default 1e-5). */
+  readonly epsilon?: number;
+}
+
+/**
+ * An `RMSNormalization` (opset 23) model over the last axis (`axis = -1`): graph input `X`,
+ * initializer `scale`, output `Y`.
+ *
+ * @param options - the shape, γ and ε
+ */
+export function rmsNormalizationModel(options: RmsNormalizationModelOptions): Uint8Array {
+  const type = options.type ?? 'float32';
+  const features = options.shape[options.shape.length - 1];
+  const Ctor = type === 'float32' ? Float32Array : Float64Array;
+  return encodeSingleNodeModel({
+    opType: 'RMSNormalization',
+    opset: 23,
+    nodeInputs: ['X', 'scale'],
+    nodeOutputs: ['Y'],
+    attributes: [
+      { name: 'axis', int: -1 },
+      { name: 'epsilon', float: options.epsilon ?? 1e-5 },
+    ],
+    inputs: [{ name: 'X', type, shape: options.shape }],
+    outputs: [{ name: 'Y', type, shape: options.shape }],
+    initializers: [{ name: 'scale', shape: [features], values: Ctor.from(options.scale) }],
+  });
+}

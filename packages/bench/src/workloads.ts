@@ -8,6 +8,10 @@ import type { Dtype } from '@normkit/core';
  * - `batch-norm-eval-forward`: normalize with the running statistics.
  * - `layer-norm-forward` / `layer-norm-forward-backward`: over the last axis, with `γ`, `β`.
  * - `weight-norm-forward-backward`: `w = g·v/‖v‖` per row (dim 0), then `dv`, `dg` from `dw`.
+ * - `group-norm-forward` / `group-norm-forward-backward`: statistics per (sample, group of
+ *   channels), per-channel `γ`, `β` (group norm has one mode, the same in train and eval).
+ * - `instance-norm-forward`: statistics per (sample, channel), per-channel `γ`, `β`.
+ * - `rms-norm-forward` / `rms-norm-forward-backward`: root mean square over the last axis, `γ`.
  */
 export type WorkloadOp =
   | 'batch-norm-train-forward'
@@ -15,7 +19,12 @@ export type WorkloadOp =
   | 'batch-norm-eval-forward'
   | 'layer-norm-forward'
   | 'layer-norm-forward-backward'
-  | 'weight-norm-forward-backward';
+  | 'weight-norm-forward-backward'
+  | 'group-norm-forward'
+  | 'group-norm-forward-backward'
+  | 'instance-norm-forward'
+  | 'rms-norm-forward'
+  | 'rms-norm-forward-backward';
 
 /**
  * One benchmark case: an operation on a shape in a dtype, with the number of bytes a
@@ -45,6 +54,8 @@ export interface Workload {
   readonly dtype: Dtype;
   /** Passes over an n-element tensor in the bytes model: 2 (forward) or 5 (forward + backward). */
   readonly passes: 2 | 5;
+  /** Group norm's number of groups G (`null` for every other op). */
+  readonly groups: number | null;
 }
 
 /** Bytes per element of a dtype. */
@@ -84,10 +95,23 @@ export function isLayerNorm(workload: Workload): boolean {
   return workload.op.startsWith('layer-norm');
 }
 
-/** The number of per-channel (batch norm), per-feature (layer norm) or per-row (weight norm) parameters. */
+/** Is the workload one of the family (group, instance or RMS norm)? */
+export function isFamily(workload: Workload): boolean {
+  return workload.op.startsWith('group-norm') || workload.op.startsWith('instance-norm') || workload.op.startsWith('rms-norm');
+}
+
+/** Are the workload's parameters per channel (axis 1: batch, group and instance norm)? */
+export function hasChannelParameters(workload: Workload): boolean {
+  return isBatchNorm(workload) || workload.op.startsWith('group-norm') || workload.op.startsWith('instance-norm');
+}
+
+/**
+ * The number of per-channel (batch, group, instance norm), per-feature (layer and RMS norm)
+ * or per-row (weight norm) parameters.
+ */
 export function parameterCount(workload: Workload): number {
-  if (isBatchNorm(workload)) return workload.shape[1];
-  if (isLayerNorm(workload)) return workload.shape[workload.shape.length - 1];
+  if (hasChannelParameters(workload)) return workload.shape[1];
+  if (isLayerNorm(workload) || workload.op.startsWith('rms-norm')) return workload.shape[workload.shape.length - 1];
   return workload.shape[0];
 }
 
@@ -103,6 +127,8 @@ interface WorkloadSpec {
   readonly full: readonly number[];
   readonly quick: readonly number[];
   readonly dtypes: readonly Dtype[];
+  /** Group norm: G for the full and the quick shape. */
+  readonly groups?: { readonly full: number; readonly quick: number };
 }
 
 const SPECS: readonly WorkloadSpec[] = [
@@ -127,15 +153,38 @@ const SPECS: readonly WorkloadSpec[] = [
   { id: 'ln-fwd', op: 'layer-norm-forward', label: 'layer norm fwd', full: [4096, 768], quick: [16, 32], dtypes: ['float32'] },
   { id: 'bn-eval-fwd-nchw', op: 'batch-norm-eval-forward', label: 'batch norm eval fwd NCHW', full: [32, 64, 56, 56], quick: [2, 4, 5, 5], dtypes: ['float32'] },
   { id: 'wn-fwdbwd', op: 'weight-norm-forward-backward', label: 'weight norm fwd+bwd (dim 0)', full: [4096, 4096], quick: [16, 32], dtypes: ['float32'] },
+  {
+    id: 'gn-fwd',
+    op: 'group-norm-forward',
+    label: 'group norm fwd',
+    full: [32, 64, 56, 56],
+    quick: [2, 4, 5, 5],
+    dtypes: ['float32'],
+    groups: { full: 32, quick: 2 },
+  },
+  {
+    id: 'gn-fwdbwd',
+    op: 'group-norm-forward-backward',
+    label: 'group norm fwd+bwd',
+    full: [32, 64, 56, 56],
+    quick: [2, 4, 5, 5],
+    dtypes: ['float32'],
+    groups: { full: 32, quick: 2 },
+  },
+  { id: 'in-fwd', op: 'instance-norm-forward', label: 'instance norm fwd (affine)', full: [32, 64, 56, 56], quick: [2, 4, 5, 5], dtypes: ['float32'] },
+  { id: 'rms-fwd', op: 'rms-norm-forward', label: 'RMS norm fwd', full: [4096, 768], quick: [16, 32], dtypes: ['float32'] },
+  { id: 'rms-fwdbwd', op: 'rms-norm-forward-backward', label: 'RMS norm fwd+bwd', full: [4096, 768], quick: [16, 32], dtypes: ['float32'] },
 ];
 
 /** Every workload id, in run order. */
 export const WORKLOAD_IDS: readonly string[] = SPECS.map((s) => s.id);
 
 /**
- * The benchmark's workloads, in run order: the five of the issue, batch norm eval, and
- * weight norm on a (4096, 4096) weight, each in float32; `bn-train-fwdbwd` (256, 1024)
- * also in float64.
+ * The benchmark's workloads, in run order: the five of the first benchmark issue, batch norm
+ * eval, weight norm on a (4096, 4096) weight, then the family — group norm (G = 32) forward
+ * and forward + backward and instance norm forward on (32, 64, 56, 56), RMS norm forward and
+ * forward + backward on (4096, 768) — each in float32; `bn-train-fwdbwd` (256, 1024) also in
+ * float64.
  *
  * @param quick - tiny shapes for smoke tests instead of the real ones
  * @param only - keep only these ids (all when empty)
@@ -148,14 +197,16 @@ export function workloads(quick = false, only: readonly string[] = []): Workload
   const out: Workload[] = [];
   for (const spec of SPECS) {
     if (only.length > 0 && !only.includes(spec.id)) continue;
+    const groups = spec.groups === undefined ? null : quick ? spec.groups.quick : spec.groups.full;
     for (const dtype of spec.dtypes) {
       out.push({
         id: spec.id,
         op: spec.op,
-        label: spec.label,
+        label: groups === null ? spec.label : `${spec.label} (G = ${groups})`,
         shape: quick ? spec.quick : spec.full,
         dtype,
         passes: spec.op.endsWith('backward') ? 5 : 2,
+        groups,
       });
     }
   }

@@ -18,6 +18,9 @@ import type { Outputs, PreparedRun } from './types.js';
 /** The batch-norm momentum every normkit impl uses (PyTorch's default). */
 export const MOMENTUM = 0.1;
 
+/** Why the bare-kernel row skips the family workloads. */
+export const BARE_KERNELS_SCOPE = 'the bare-kernel row covers batch, layer and weight norm only (the API overhead it measures is the same code for the family)';
+
 /**
  * The bare-kernel run of a workload: core's TypeScript engine kernels called directly on
  * the plan each plugin makes and on buffers allocated here, with the per-cell folding and
@@ -39,6 +42,12 @@ export function prepareKernels(workload: Workload, data: WorkloadData): Prepared
       return prepareLayerNorm(workload, data);
     case 'weight-norm-forward-backward':
       return prepareWeightNorm(workload, data);
+    case 'group-norm-forward':
+    case 'group-norm-forward-backward':
+    case 'instance-norm-forward':
+    case 'rms-norm-forward':
+    case 'rms-norm-forward-backward':
+      throw new Error(`normkit-kernel: ${BARE_KERNELS_SCOPE}`);
   }
   throw new Error(`normkit-kernel: unknown op ${String(workload.op satisfies never)}`);
 }

@@ -1,94 +1,75 @@
-import { tensor, zeros } from '@normkit/core';
-import type { Tensor } from '@normkit/core';
-import { batchNorm } from '@normkit/batch-norm';
-import { layerNorm } from '@normkit/layer-norm';
-import { weightNorm } from '@normkit/weight-norm';
+import { defaultWasm } from '@normkit/wasm';
 import type { WorkloadData } from '../data.js';
 import type { Workload } from '../workloads.js';
-import { parameterCount } from '../workloads.js';
-import { MOMENTUM, prepareKernels } from './kernels.js';
-import type { Implementation, Outputs, PreparedRun } from './types.js';
-import { uninstallWasmBackends } from './wasm.js';
-
-/** The TypeScript kernels: no wasm backend in the kernel registry (the wasm rows install theirs per sample). */
-async function useTypeScriptKernels(): Promise<void> {
-  uninstallWasmBackends();
-}
-
-/** A prepared run from a synchronous step that returns its outputs. */
-function preparedFromStep(step: () => Outputs): PreparedRun {
-  return {
-    beforeSample: useTypeScriptKernels,
-    run: () => {
-      step();
-    },
-    outputs: async () => {
-      await useTypeScriptKernels();
-      return step();
-    },
-    dispose: async () => {},
-  };
-}
+import { isFamily } from '../workloads.js';
+import { apiStep, copyOutputs, heapTensors } from './api.js';
+import { useDefaultBackend, useTypeScriptKernels } from './kernel-state.js';
+import { BARE_KERNELS_SCOPE, prepareKernels } from './kernels.js';
+import type { Implementation, PreparedRun } from './types.js';
 
 /**
- * normkit through its public plugin API, as a user calls it: `create(options)` once, then
- * `forward` (and `backward`) per call, which validate their arguments and allocate
- * their parameter gradients each time (`y` and `dx` go to preallocated `out` buffers).
+ * `normkit-ts`: normkit through its public plugin API, as a user calls it — `create(options)`
+ * once, then `forward` (and `backward`) per call with full validation, `y` and `dx` written
+ * into preallocated `out` buffers — with the **TypeScript kernels forced**
+ * (`setKernelBackendsEnabled(false)` before each sample). Every other row is checked against
+ * this one.
  */
-export const normkitApi: Implementation = {
-  name: 'normkit',
-  description: 'normkit public plugin API (forward/backward of batchNorm, layerNorm, weightNorm), reusing preallocated `out` buffers as a training loop does',
+export const normkitTs: Implementation = {
+  name: 'normkit-ts',
+  description: 'normkit public plugin API with the TypeScript kernels forced (setKernelBackendsEnabled(false)), preallocated `out` buffers',
   unsupported: () => null,
   async prepare(workload: Workload, data: WorkloadData): Promise<PreparedRun> {
-    const { shape, dtype } = workload;
-    const p = parameterCount(workload);
-    const x = tensor(data.x, shape);
-    const dy = data.dy === null ? null : tensor(data.dy, shape);
-    // A training loop keeps its output buffers across steps (the `out` argument).
-    const yOut = zeros(shape, dtype);
-    const dxOut = zeros(shape, dtype);
-    switch (workload.op) {
-      case 'batch-norm-train-forward':
-      case 'batch-norm-train-forward-backward':
-      case 'batch-norm-eval-forward': {
-        const bn = batchNorm.create({ numFeatures: p, eps: data.eps, momentum: MOMENTUM, channelAxis: 1 });
-        const params = { weight: tensor(data.gamma, [p]), bias: tensor(data.beta, [p]) };
-        const state = { runningMean: tensor(data.runningMean, [p]), runningVar: tensor(data.runningVar, [p]), numBatchesTracked: zeros([], 'float64') };
-        const mode = workload.op === 'batch-norm-eval-forward' ? 'eval' : 'train';
-        if (dy === null) {
-          return preparedFromStep(() => ({ y: bn.forward({ x, params, state, mode, out: yOut }).y.data }));
+    const step = apiStep(workload, data, heapTensors(workload, data));
+    return {
+      beforeSample: async () => useTypeScriptKernels(),
+      run: () => {
+        step();
+      },
+      outputs: async () => {
+        useTypeScriptKernels();
+        return copyOutputs(step());
+      },
+      dispose: async () => {},
+    };
+  },
+};
+
+/**
+ * `normkit-default`: exactly what a user gets with no setup — the same API calls on JS-heap
+ * tensors with the zero-config `wasm-simd-default` backend that every normalizer package
+ * installs on import (`import '@normkit/wasm/auto'`): float32 kernel calls run in wasm, their
+ * inputs copied in and outputs copied out per (fused) kernel call; float64 calls are declined
+ * and run in TypeScript. Before each sample the benchmark's explicit backends are uninstalled
+ * and backends enabled. On float32 the check fails the row when the default backend handled
+ * no kernel call (it is missing, e.g. `NORMKIT_KERNELS=typescript`).
+ */
+export const normkitDefault: Implementation = {
+  name: 'normkit-default',
+  description: "normkit public plugin API with no setup: the zero-config 'wasm-simd-default' backend (float32 in wasm, JS-heap tensors copied per kernel call; float64 in TypeScript)",
+  unsupported: () => null,
+  async prepare(workload: Workload, data: WorkloadData): Promise<PreparedRun> {
+    const step = apiStep(workload, data, heapTensors(workload, data));
+    const backend = await defaultWasm();
+    return {
+      beforeSample: async () => useDefaultBackend(),
+      run: () => {
+        step();
+      },
+      outputs: async () => {
+        useDefaultBackend();
+        const handledBefore = backend?.counters.handled ?? 0;
+        const declinedBefore = backend?.counters.declined ?? 0;
+        const outputs = copyOutputs(step());
+        if (workload.dtype === 'float32') {
+          if (backend === null) throw new Error('normkit-default: no default wasm backend is installed (NORMKIT_KERNELS=typescript, or no WebAssembly SIMD)');
+          const handled = backend.counters.handled - handledBefore;
+          const declined = backend.counters.declined - declinedBefore;
+          if (handled === 0) throw new Error(`normkit-default: the default wasm backend handled no kernel call (${declined} declined)`);
         }
-        return preparedFromStep(() => {
-          const forward = bn.forward({ x, params, state, mode, out: yOut });
-          const { dx, grads } = bn.backward({ dy, params, saved: forward.saved, out: dxOut });
-          return { y: forward.y.data, dx: dx.data, dweight: (grads.weight as Tensor).data, dbias: (grads.bias as Tensor).data };
-        });
-      }
-      case 'layer-norm-forward':
-      case 'layer-norm-forward-backward': {
-        const ln = layerNorm.create({ normalizedShape: [p], eps: data.eps });
-        const params = { weight: tensor(data.gamma, [p]), bias: tensor(data.beta, [p]) };
-        if (dy === null) {
-          return preparedFromStep(() => ({ y: ln.forward({ x, params, state: {}, mode: 'train', out: yOut }).y.data }));
-        }
-        return preparedFromStep(() => {
-          const forward = ln.forward({ x, params, state: {}, mode: 'train', out: yOut });
-          const { dx, grads } = ln.backward({ dy, params, saved: forward.saved, out: dxOut });
-          return { y: forward.y.data, dx: dx.data, dweight: (grads.weight as Tensor).data, dbias: (grads.bias as Tensor).data };
-        });
-      }
-      case 'weight-norm-forward-backward': {
-        const wn = weightNorm.create({ shape, dim: 0 });
-        const params = { g: tensor(data.gamma, [p, ...shape.slice(1).map(() => 1)]) };
-        const dw = dy as Tensor;
-        return preparedFromStep(() => {
-          const forward = wn.forward({ x, params, state: {}, mode: 'train', out: yOut });
-          const { dx, grads } = wn.backward({ dy: dw, params, saved: forward.saved, out: dxOut });
-          return { w: forward.y.data, dv: dx.data, dg: (grads.g as Tensor).data };
-        });
-      }
-    }
-    throw new Error(`normkit: unknown op ${String(workload.op satisfies never)} (${dtype})`);
+        return outputs;
+      },
+      dispose: async () => {},
+    };
   },
 };
 
@@ -96,14 +77,13 @@ export const normkitApi: Implementation = {
  * normkit's bare engine kernels — core's TypeScript implementations of `moments`,
  * `normalizeCells`, `gradientSums`, `inputGradient`, `normalizeRows` and `backwardRows` —
  * called directly on a plan and buffers made once in `prepare`: the same arithmetic as the
- * plugin API (which runs them through the engine ops and the kernel registry) without
- * validation, option handling, planning, registry dispatch or allocation.
- * `normkit / normkit-kernel` is the API's overhead.
+ * plugin API on the TypeScript kernels without validation, option handling, planning,
+ * registry dispatch or allocation. `normkit-ts / normkit-kernel` is the API's overhead.
  */
 export const normkitKernel: Implementation = {
   name: 'normkit-kernel',
   description: "normkit's bare engine kernels (core's TypeScript moments/normalizeCells/gradientSums/inputGradient, normalizeRows/backwardRows) on a plan and buffers made once",
-  unsupported: () => null,
+  unsupported: (workload) => (isFamily(workload) ? BARE_KERNELS_SCOPE : null),
   async prepare(workload: Workload, data: WorkloadData): Promise<PreparedRun> {
     return prepareKernels(workload, data);
   },

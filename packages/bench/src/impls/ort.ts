@@ -1,6 +1,12 @@
 import type * as OrtNamespace from 'onnxruntime-node';
 import type { WorkloadData } from '../data.js';
-import { batchNormalizationModel, layerNormalizationModel } from '../onnx.js';
+import {
+  batchNormalizationModel,
+  groupNormalizationModel,
+  instanceNormalizationModel,
+  layerNormalizationModel,
+  rmsNormalizationModel,
+} from '../onnx.js';
 import type { Workload } from '../workloads.js';
 import type { Implementation, PreparedRun } from './types.js';
 
@@ -41,6 +47,12 @@ export function modelFor(workload: Workload, data: WorkloadData): Uint8Array | n
       });
     case 'layer-norm-forward':
       return layerNormalizationModel({ shape: workload.shape, type, scale: data.gamma, bias: data.beta, epsilon: data.eps });
+    case 'group-norm-forward':
+      return groupNormalizationModel({ shape: workload.shape, type, scale: data.gamma, bias: data.beta, epsilon: data.eps, groups: workload.groups ?? 1 });
+    case 'instance-norm-forward':
+      return instanceNormalizationModel({ shape: workload.shape, type, scale: data.gamma, bias: data.beta, epsilon: data.eps });
+    case 'rms-norm-forward':
+      return rmsNormalizationModel({ shape: workload.shape, type, scale: data.gamma, epsilon: data.eps });
     default:
       return null;
   }
@@ -50,13 +62,16 @@ export function modelFor(workload: Workload, data: WorkloadData): Uint8Array | n
  * ONNX Runtime for Node on the CPU execution provider with one intra-op thread, running
  * one-node models the benchmark writes itself (see `onnx.ts`): `BatchNormalization`
  * (opset 15; inference mode with the running statistics as initializers, and
- * `training_mode = 1` for the train forward) and `LayerNormalization` (opset 17).
+ * `training_mode = 1` for the train forward), `LayerNormalization` (opset 17),
+ * `GroupNormalization` (opset 21; ORT runs its function body, it has no CPU kernel for it),
+ * `InstanceNormalization` (operator version 6, model opset 17) and `RMSNormalization` (opset 23).
  * ONNX inference has no backward and no weight-norm op. The input tensor is made once;
  * each call allocates its output, as `session.run` does.
  */
 export const onnxRuntime: Implementation = {
   name: 'ort',
-  description: 'onnxruntime-node 1.30, CPU EP, 1 thread, one-node BatchNormalization(15)/LayerNormalization(17) models',
+  description:
+    'onnxruntime-node 1.30, CPU EP, 1 thread, one-node BatchNormalization(15)/LayerNormalization(17)/GroupNormalization(21)/InstanceNormalization(6)/RMSNormalization(23) models',
   unsupported(workload) {
     if (workload.op === 'weight-norm-forward-backward') return 'ONNX has no weight-norm op';
     if (workload.passes === 5) return 'ONNX Runtime inference has no backward';

@@ -2,7 +2,7 @@ import type * as TfNamespace from '@tensorflow/tfjs';
 import type { WorkloadData } from '../data.js';
 import { transposeNchw } from '../data.js';
 import type { Workload } from '../workloads.js';
-import { isBatchNorm, parameterCount } from '../workloads.js';
+import { hasChannelParameters, parameterCount } from '../workloads.js';
 import type { Implementation, Outputs, PreparedRun } from './types.js';
 
 /** The `@tensorflow/tfjs` module namespace. */
@@ -84,12 +84,17 @@ type TensorOutputs = Record<string, Tensor>;
  * - layer norm: `tf.moments(x, -1, true)`, then `(x − μ)·rsqrt(σ² + ε)·γ + β` (tf.batchNorm
  *   cannot broadcast per-row statistics);
  * - weight norm: `v·(g/√Σv²)` per row;
+ * - group norm (NHWC, like batch norm): `x` reshaped to `(N, H, W, G, C/G)`, `tf.moments` over
+ *   axes 1, 2, 4 (kept), `(x − μ)·rsqrt(σ² + ε)`, reshaped back, `·γ + β` (TF.js has no group
+ *   norm op);
+ * - instance norm (NHWC): `tf.moments` over axes 1, 2 (kept), `(x − μ)·rsqrt(σ² + ε)·γ + β`;
+ * - RMS norm: `x·rsqrt(mean(x², −1) + ε)·γ` (`tf.moments` would centre);
  * - backward: `tf.valueAndGrads` w.r.t. x (v), γ (g) and β with the upstream `dy`.
  */
 function buildComputation(tf: Tf, workload: Workload, data: WorkloadData) {
   const { shape } = workload;
   const p = parameterCount(workload);
-  const channelsLast = isBatchNorm(workload) && shape.length === 4;
+  const channelsLast = hasChannelParameters(workload) && shape.length === 4;
   const tfShape = channelsLast ? [shape[0], shape[2], shape[3], shape[1]] : shape.slice();
   const toTf = (values: ArrayLike<number>): Float32Array => (channelsLast ? transposeNchw(values, shape) : Float32Array.from(values));
   const x = tf.tensor(toTf(data.x), tfShape, 'float32');
@@ -111,6 +116,19 @@ function buildComputation(tf: Tf, workload: Workload, data: WorkloadData) {
     return tf.add(tf.mul(tf.mul(tf.sub(input, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
   };
   const weightNormForward = (v: Tensor, g: Tensor): Tensor => tf.mul(v, tf.div(g, tf.sqrt(tf.sum(tf.square(v), 1, true))));
+  const groups = workload.groups ?? 1;
+  const groupNormForward = (input: Tensor, g: Tensor, b: Tensor): Tensor => {
+    const [n, h, w, c] = tfShape;
+    const grouped = tf.reshape(input, [n, h, w, groups, c / groups]);
+    const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
+    const normalized = tf.reshape(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, eps))), tfShape);
+    return tf.add(tf.mul(normalized, g), b);
+  };
+  const instanceNormForward = (input: Tensor, g: Tensor, b: Tensor): Tensor => {
+    const { mean, variance } = tf.moments(input, [1, 2], true);
+    return tf.add(tf.mul(tf.mul(tf.sub(input, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
+  };
+  const rmsNormForward = (input: Tensor, g: Tensor): Tensor => tf.mul(tf.mul(input, tf.rsqrt(tf.add(tf.mean(tf.square(input), -1, true), eps))), g);
 
   let compute: () => TensorOutputs;
   switch (workload.op) {
@@ -123,9 +141,27 @@ function buildComputation(tf: Tf, workload: Workload, data: WorkloadData) {
     case 'layer-norm-forward':
       compute = () => ({ y: layerNormForward(x, gamma, beta) });
       break;
+    case 'group-norm-forward':
+      compute = () => ({ y: groupNormForward(x, gamma, beta) });
+      break;
+    case 'instance-norm-forward':
+      compute = () => ({ y: instanceNormForward(x, gamma, beta) });
+      break;
+    case 'rms-norm-forward':
+      compute = () => ({ y: rmsNormForward(x, gamma) });
+      break;
+    case 'rms-norm-forward-backward': {
+      const valueAndGrads = tf.valueAndGrads((input: Tensor, g: Tensor) => rmsNormForward(input, g));
+      compute = () => {
+        const { value, grads } = valueAndGrads([x, gamma], dy as Tensor);
+        return { y: value, dx: grads[0], dweight: grads[1] };
+      };
+      break;
+    }
     case 'batch-norm-train-forward-backward':
+    case 'group-norm-forward-backward':
     case 'layer-norm-forward-backward': {
-      const f = workload.op === 'layer-norm-forward-backward' ? layerNormForward : batchNormTrain;
+      const f = workload.op === 'layer-norm-forward-backward' ? layerNormForward : workload.op === 'group-norm-forward-backward' ? groupNormForward : batchNormTrain;
       const valueAndGrads = tf.valueAndGrads((input: Tensor, g: Tensor, b: Tensor) => f(input, g, b));
       compute = () => {
         const { value, grads } = valueAndGrads([x, gamma, beta], dy as Tensor);

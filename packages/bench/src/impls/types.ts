@@ -3,11 +3,14 @@ import type { Workload } from '../workloads.js';
 
 /** The implementations the benchmark compares. */
 export type ImplName =
-  | 'normkit'
+  | 'normkit-ts'
+  | 'normkit-default'
   | 'normkit-kernel'
   | 'normkit-wasm'
   | 'normkit-wasm-copy'
   | 'normkit-wasm-2t'
+  | 'js-ref'
+  | 'c-ref'
   | 'tfjs-cpu'
   | 'tfjs-wasm'
   | 'ort'
