@@ -197,6 +197,12 @@ export interface DtypeSupport {
   readonly params: 'same-as-x' | 'either';
 }
 
+/**
+ * The contract's dtype rule as a {@link DtypeSupport}: `dy` of either dtype, parameters and
+ * floating state of `x`'s dtype only. What the built-in plugins declare.
+ */
+export const CONTRACT_DTYPES: DtypeSupport = Object.freeze({ dy: 'either', params: 'same-as-x' });
+
 /** A batch statistic that a running statistic averages (see {@link MovingAverageUpdate}). */
 export type BatchStatistic =
   /** The mean. */
