@@ -142,6 +142,20 @@ describe('one planted bug per blind spot, each caught with a message naming its 
     expect(report.checks.every((c) => c.mode === 'train')).toBe(true);
   });
 
+  it('state: a reference implementation shipped by the plugin is checked against forward in float64', () => {
+    const good = checkGradients(makeHardenedNorm(undefined, 'reference'), { shapes: [[4, 3], [2, 3, 3]], variantShapes: 'all' });
+    expect(good.ok).toBe(true);
+    const state = good.contracts.filter((c) => c.name === 'state-update' && c.mode === 'train');
+    expect(state.map((c) => c.message)).toEqual([
+      "the next state is the declared one (the plugin's reference state update)",
+      "the next state is the declared one (the plugin's reference state update)",
+    ]);
+    const bad = checkGradients(makeHardenedNorm('biased-running-var', 'reference'), { shapes: [[4, 3]] });
+    expect(bad.contracts.find((c) => c.name === 'state-update' && !c.ok)!.message).toMatch(
+      /^\[state\] state\.runningVar\[0\] is \S+, declared \S+ \(declared: the plugin's reference state update\)$/,
+    );
+  });
+
   it.each([
     ['biased-running-var', /^\[state\] state\.runningVar\[0\] is \S+, declared \S+ \(declared: moving average/],
     ['momentum-swapped', /^\[state\] state\.runningMean\[0\] is \S+, declared \S+; state\.runningVar\[0\] is \S+, declared \S+ \(declared/],
