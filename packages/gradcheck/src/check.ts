@@ -26,6 +26,9 @@ import type { AnyBound, AnyNormalizer, TensorRecord } from './problem.js';
 import { checkProjections } from './projection.js';
 import { deriveSeed, normalRng, randomNormalTensor, randomValues } from './random.js';
 import type { CaseLabel, CaseSize, CheckVariant, ContractCheck, GradcheckReport, ReportSettings, TensorCheck } from './report.js';
+import type { FLOAT32_RTOL } from './float32-check.js';
+import type { LAYOUT_RTOL } from './layout-checks.js';
+import type { STATE_RTOL } from './state-update.js';
 import { describeVariant } from './report.js';
 import { checkStateUpdate } from './state-update.js';
 import { DEFAULT_ATOL, DEFAULT_RTOL } from './tolerance.js';
@@ -110,8 +113,9 @@ export interface GradcheckConfig<T extends NormalizerTypes = NormalizerTypes> {
    * dtypes, state updates): `'one'` (default), at one shape per option set, the last example
    * shape (usually the one of highest rank), in every mode; `'all'`, at every example shape.
    * The base checks run at every shape either way, and at the large size the variants run at
-   * every large shape. `'one'` keeps `normkit gradcheck` about as fast as the base checks
-   * alone; plugin test suites that can spend a few seconds use `'all'`.
+   * every large shape. `'one'` keeps `normkit gradcheck` close to the cost of the base checks
+   * (the variants add about a third, where every shape would double it); plugin test suites
+   * that can spend a few seconds use `'all'`.
    */
   readonly variantShapes?: 'one' | 'all';
   /** Random projections uᵀJv per tensor at the large shapes (default {@link DEFAULT_LARGE_PROJECTIONS}). */
@@ -386,7 +390,8 @@ function dtypeSupportOf(bound: AnyBound): DtypeSupport | undefined {
  * in float64, and checks the rest of its contract.
  *
  * For each option set (default `plugin.exampleOptions`), each shape (default
- * `create(options).exampleShapes()`) and each mode (default `plugin.modes`):
+ * `create(options).exampleShapes()`; with `size: 'large'`, `largeShapes()` in projection mode)
+ * and each mode (default both; `plugin.modes` when the plugin declares `modeIndependent`):
  *
  * - the point: x ~ N(0, 1); params = `create(options).init('float64')` + 0.5·N(0, 1) noise;
  *   state = `init`'s, after one train-mode forward on another random batch when the plugin
@@ -407,12 +412,20 @@ function dtypeSupportOf(bound: AnyBound): DtypeSupport | undefined {
  *   ({@link REFINEMENT_LADDER}), and passes when one of them agrees. This removes the
  *   truncation error of functions that vary on a scale ≪ 1 (a small-norm slice), while a
  *   wrong backward, off by ≥ 1e-3, agrees with none of them.
- * - contract checks: forward and backward purity (bitwise), forward and backward
- *   determinism (bitwise), zero dy ⇒ zero gradients, linearity in dy, shapes and dtypes
- *   (float64 and float32), and every invariant the plugin declares. Linearity and the
- *   invariants have absolute floors scaled to the magnitude of the computation
- *   ({@link LINEARITY_ATOL}, {@link INVARIANT_ATOL}), so gradients or sums that are zero in
- *   exact arithmetic and computed as rounding noise pass.
+ * - contract checks: forward and backward purity (bitwise; backward's of `dy`, `params` and
+ *   `saved`), forward and backward determinism (bitwise), zero dy ⇒ zero gradients,
+ *   linearity in dy, shapes and dtypes (float64 and float32), and every invariant the plugin
+ *   declares. Linearity and the invariants have absolute floors scaled to the magnitude of the
+ *   computation ({@link LINEARITY_ATOL}, {@link INVARIANT_ATOL}), so gradients or sums that are
+ *   zero in exact arithmetic and computed as rounding noise pass.
+ * - the variants of the same point (see {@link CheckVariant}): float32 values against the
+ *   float64 run on the same inputs ({@link FLOAT32_RTOL}); x, dy, the parameters and the state
+ *   as offset, permuted and negative-stride views, and preallocated `out` buffers, against the
+ *   contiguous run ({@link LAYOUT_RTOL}); the dtype mixes the plugin declares (`dtypes`); the
+ *   next state against the plugin's `stateUpdate` ({@link STATE_RTOL}); and, for a
+ *   `modeIndependent` plugin, train against eval. At the example size they run at one shape
+ *   per option set unless `variantShapes: 'all'`; at the large size, at every shape. A failure
+ *   of a variant says which one in its message (see {@link describeVariant}).
  *
  * A plugin that throws is reported (status `'error'`), not propagated.
  *
