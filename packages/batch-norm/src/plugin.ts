@@ -1,4 +1,5 @@
 import {
+  CONTRACT_DTYPES,
   NormkitError,
   assertTensor,
   batchMomentsOf,
@@ -24,7 +25,7 @@ import {
   planNormalization,
   viewOf,
 } from '@normkit/core';
-import type { ForwardSpec, Invariant, NormSaved, NormStatistics, NormalizerTypes, Shape, Tensor, TensorMap } from '@normkit/core';
+import type { ForwardSpec, Invariant, NormSaved, NormStatistics, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
 import type { BatchNormInputOptions, BatchNormOptions } from './options.js';
 import { resolveBatchNormOptions } from './options.js';
 import { batchNormPyTorch } from './pytorch.js';
@@ -140,18 +141,31 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
       },
 
       exampleShapes() {
-        // (N, C), (N, C, L), (N, C, H, W) with the channels moved to options.channelAxis;
-        // ranks that lack that axis are left out.
-        const shapes: number[][] = [];
-        for (const base of [[4, 0], [2, 0, 5], [2, 0, 3, 2]]) {
-          const rank = base.length;
-          if (options.channelAxis < -rank || options.channelAxis >= rank) continue;
-          const axis = options.channelAxis < 0 ? options.channelAxis + rank : options.channelAxis;
-          const sizes = base.filter((_, k) => k !== 1);
-          sizes.splice(axis, 0, channels);
-          shapes.push(sizes);
-        }
-        return shapes;
+        // (N, C), (N, C, L), (N, C, H, W) with the channels moved to options.channelAxis.
+        return withChannels([[4, 0], [2, 0, 5], [2, 0, 3, 2]], channels, options.channelAxis);
+      },
+
+      largeShapes() {
+        // Channels on axis 1: (67, C) reaches the columns layout (67 rows: four at a time and a
+        // remainder of 3), (6, C, 37) and (5, C, 23, 29) the planes layout (runs of 37 and 667:
+        // unrolled by four with remainders). Channels last: columns with 222 and 3335 rows.
+        return withChannels([[67, 0], [6, 0, 37], [5, 0, 23, 29]], channels, options.channelAxis);
+      },
+
+      dtypes: CONTRACT_DTYPES,
+
+      // Without running statistics, eval uses the batch statistics too: the same computation.
+      modeIndependent: !tracked,
+
+      stateUpdate(xShape): StateUpdate | null {
+        if (!tracked) return null;
+        return {
+          kind: 'moving-average',
+          channelAxis: axisOf(xShape),
+          momentum: options.momentum,
+          counter: 'numBatchesTracked',
+          statistics: { runningMean: 'mean', runningVar: 'unbiased-variance' },
+        };
       },
 
       invariants(mode, xShape): readonly Invariant[] {
@@ -227,3 +241,21 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     };
   },
 });
+
+/**
+ * Shapes with the channels moved to `channelAxis`: each base lists the sizes with a
+ * placeholder at index 1 (the channel axis of `(N, C, …)`); ranks that lack `channelAxis`
+ * are left out.
+ */
+function withChannels(bases: readonly number[][], channels: number, channelAxis: number): number[][] {
+  const shapes: number[][] = [];
+  for (const base of bases) {
+    const rank = base.length;
+    if (channelAxis < -rank || channelAxis >= rank) continue;
+    const axis = channelAxis < 0 ? channelAxis + rank : channelAxis;
+    const sizes = base.filter((_, k) => k !== 1);
+    sizes.splice(axis, 0, channels);
+    shapes.push(sizes);
+  }
+  return shapes;
+}

@@ -1,6 +1,6 @@
 import { fromArray, full } from '@normkit/core';
-import type { Tensor } from '@normkit/core';
-import { Problem, checkFullJacobian, randomValues, normalRng } from '@normkit/gradcheck';
+import type { Normalizer, Tensor } from '@normkit/core';
+import { checkFullJacobian, checkGradients, formatReport, normalRng, Problem, randomValues } from '@normkit/gradcheck';
 import { gradcheckAcrossSeeds, randn } from '@normkit/testkit';
 import { describe, expect, it } from 'vitest';
 import { batchRenorm } from './plugin.js';
@@ -44,4 +44,25 @@ describe('gradcheck', () => {
     const result = jacobianFailures({ rmax: 1e6, dmax: 1e6 }, x, runningState([0.1, -0.1], [1.2, 0.8]), 40);
     expect(result.failures).toBeGreaterThan(0);
   });
+});
+
+// The hardened checks (@normkit/gradcheck): besides the gradients and the classic contract,
+// float32 values against float64 on the same inputs, inputs as views (offset, permuted and
+// negative strides) and out buffers, the declared dtype mixes, the declared state update and
+// mode independence. Here at every example shape (variantShapes 'all') over 20 seeds, and once
+// at the large shapes, in projection mode. A failure prints the report.
+describe('hardened gradcheck', () => {
+  for (const plugin of [batchRenorm] as readonly Normalizer[]) {
+    it(`${plugin.meta.name}: passes every variant at every example shape over 20 seeds, and at its large shapes`, () => {
+      const failed: string[] = [];
+      for (let seed = 0; seed < 20; seed++) {
+        const report = checkGradients(plugin, { seed, variantShapes: 'all' });
+        if (!report.ok) failed.push(formatReport(report));
+      }
+      const large = checkGradients(plugin, { size: 'large' });
+      if (!large.ok) failed.push(formatReport(large));
+      expect(failed).toEqual([]);
+      expect(large.checks.some((c) => c.size === 'large' && c.variant === 'base' && c.method === 'projection')).toBe(true);
+    }, 120_000); // a guard against hangs on a loaded machine, not a speed assertion
+  }
 });

@@ -1,4 +1,5 @@
 import {
+  CONTRACT_DTYPES,
   NormkitError,
   assertTensor,
   batchMomentsOf,
@@ -23,7 +24,7 @@ import {
   planNormalization,
   viewOf,
 } from '@normkit/core';
-import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, Tensor, TensorMap } from '@normkit/core';
+import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
 import type { BatchRenormInputOptions, BatchRenormOptions } from './options.js';
 import { limitAt, resolveBatchRenormOptions } from './options.js';
 import { batchRenormPyTorch } from './pytorch.js';
@@ -149,16 +150,27 @@ export const batchRenorm = defineNormalizer<BatchRenormTypes>({
       },
 
       exampleShapes() {
-        const shapes: number[][] = [];
-        for (const base of [[4, 0], [2, 0, 5], [2, 0, 3, 2]]) {
-          const rank = base.length;
-          if (options.channelAxis < -rank || options.channelAxis >= rank) continue;
-          const axis = options.channelAxis < 0 ? options.channelAxis + rank : options.channelAxis;
-          const sizes = base.filter((_, k) => k !== 1);
-          sizes.splice(axis, 0, channels);
-          shapes.push(sizes);
-        }
-        return shapes;
+        return withChannels([[4, 0], [2, 0, 5], [2, 0, 3, 2]], channels, options.channelAxis);
+      },
+
+      largeShapes() {
+        // As batch norm's: the columns layout with 67 rows (a remainder of 3 after the rows
+        // taken four at a time), the planes layout with runs of 37 and 667; channels last:
+        // columns with 222 and 3335 rows.
+        return withChannels([[67, 0], [6, 0, 37], [5, 0, 23, 29]], channels, options.channelAxis);
+      },
+
+      dtypes: CONTRACT_DTYPES,
+
+      stateUpdate(xShape): StateUpdate {
+        // Batch norm's running statistics; r and d only change y.
+        return {
+          kind: 'moving-average',
+          channelAxis: axisOf(xShape),
+          momentum: options.momentum,
+          counter: 'numBatchesTracked',
+          statistics: { runningMean: 'mean', runningVar: 'unbiased-variance' },
+        };
       },
 
       invariants(mode, xShape): readonly Invariant[] {
@@ -247,3 +259,21 @@ export const batchRenorm = defineNormalizer<BatchRenormTypes>({
     };
   },
 });
+
+/**
+ * Shapes with the channels moved to `channelAxis`: each base lists the sizes with a
+ * placeholder at index 1 (the channel axis of `(N, C, …)`); ranks that lack `channelAxis`
+ * are left out.
+ */
+function withChannels(bases: readonly number[][], channels: number, channelAxis: number): number[][] {
+  const shapes: number[][] = [];
+  for (const base of bases) {
+    const rank = base.length;
+    if (channelAxis < -rank || channelAxis >= rank) continue;
+    const axis = channelAxis < 0 ? channelAxis + rank : channelAxis;
+    const sizes = base.filter((_, k) => k !== 1);
+    sizes.splice(axis, 0, channels);
+    shapes.push(sizes);
+  }
+  return shapes;
+}

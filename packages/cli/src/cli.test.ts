@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, copyFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GradcheckJson } from './commands/gradcheck.js';
 
 const packageDir = new URL('..', import.meta.url).pathname;
 const bin = join(packageDir, 'bin', 'normkit.js');
@@ -111,6 +112,27 @@ describe('normkit gradcheck', () => {
     expect(json.cases.find((c) => c.tensor === 'weight')?.status).toBe('pass');
   });
 
+  it('--size large checks the large shapes in projection mode; --size all both; the variant is in the table and the JSON', () => {
+    const large = normkit('gradcheck', 'rms-norm', '--size', 'large', '--json');
+    expect(large.code).toBe(0);
+    const json = JSON.parse(large.stdout) as GradcheckJson;
+    const shapes = new Set(json.cases.filter((c) => !c.tensor.startsWith('contract:')).map((c) => c.shape[0]));
+    expect([...shapes].sort((a, b) => a - b)).toEqual([5, 67]);
+    expect(json.cases.every((c) => c.variant.startsWith('size large'))).toBe(true);
+    expect(json.cases.some((c) => c.variant === 'size large, dtype float32' && c.tensor === 'dx')).toBe(true);
+    const all = JSON.parse(normkit('gradcheck', 'rms-norm', '--size', 'all', '--json').stdout) as GradcheckJson;
+    expect(all.cases.length).toBe(json.cases.length + (JSON.parse(normkit('gradcheck', 'rms-norm', '--json').stdout) as GradcheckJson).cases.length);
+    const table = normkit('gradcheck', 'rms-norm').stdout;
+    expect(table).toMatch(/^PASS\s+rms-norm\s+train\s+\[3, 5\]\s+x\s/m);
+    expect(table).toMatch(/^PASS\s+rms-norm\s+train\s+\[2, 2, 5\]\s+dx \[dtype float32\]\s/m);
+  });
+
+  it("--size large on a user's plugin without largeShapes() fails with a message saying so", () => {
+    const r = normkit('gradcheck', join(userDir, 'good.mjs'), '--size', 'large');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('the plugin declares no largeShapes(): nothing to check at size large');
+  });
+
   it('exits 2 with one line for unknown names, unreadable paths, modules without a plugin, bad flags', () => {
     const bad = [
       ['gradcheck', 'no-such-norm'],
@@ -119,6 +141,7 @@ describe('normkit gradcheck', () => {
       ['gradcheck', join(userDir, 'not-a-plugin.mjs')],
       ['gradcheck', join(userDir, 'syntax-error.mjs')],
       ['gradcheck', '--seed', 'x'],
+      ['gradcheck', '--size', 'huge'],
       ['frobnicate'],
       [],
     ];

@@ -10,10 +10,11 @@ import { builtinRegistry } from './plugins.js';
 export const USAGE = `usage: normkit <command> [options]
 
 commands:
-  gradcheck [NAME|PATH ...] [--seed N] [--json]
+  gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--json]
       check backward passes by finite differences: built-in plugins by name
       (all of them when none is named), or your ES module by path (its default
-      export, or an export named "plugin")
+      export, or an export named "plugin"); --size large checks the plugins'
+      large shapes (projections) instead of their example shapes, all both
   conformance DIR [--dtype float64|float32] [--json]
       run every *.json PyTorch case in DIR through the matching built-in plugin
 

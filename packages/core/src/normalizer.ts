@@ -65,10 +65,12 @@ export interface ForwardArgs<T extends NormalizerTypes> {
   /** Train or eval. */
   readonly mode: Mode;
   /**
-   * Optional preallocated output: a row-major contiguous tensor with `x`'s shape and dtype,
-   * not overlapping `x`, the parameters or the state. When given, `y` is written into its
-   * memory (the returned `y` is `out` itself, or a view of the same memory when `out` starts at
-   * an offset), so a training loop allocates no output per step.
+   * Optional preallocated output: a row-major contiguous tensor with `y`'s shape (`x`'s, for
+   * a normalizer) and `x`'s dtype, not overlapping `x`, the parameters or the state. When
+   * given, every element of `y` is written into its memory and nothing else is (the returned
+   * `y` is `out` itself, or a view of the same memory when `out` starts at an offset), so a
+   * training loop allocates no output per step. A plugin that cannot write into a caller's
+   * buffer throws a `NormkitError` when given one; it never ignores it.
    */
   readonly out?: Tensor;
 }
@@ -89,11 +91,13 @@ export interface BackwardArgs<T extends NormalizerTypes> {
   readonly dy: Tensor;
   /** The parameters used in the forward call. */
   readonly params: TensorMap<T['Params']>;
-  /** The `saved` value of the forward call being differentiated. */
+  /** The `saved` value of the forward call being differentiated. Never mutated (backward may be called again with it). */
   readonly saved: T['Saved'];
   /**
    * Optional preallocated output for `dx`: a row-major contiguous tensor with `x`'s shape
-   * and dtype, not overlapping `x`, `dy` or the parameters.
+   * and dtype, not overlapping `x`, `dy` or the parameters. As for forward's `out`: every
+   * element is written, nothing outside it, and the returned `dx` is `out` or a view of its
+   * memory.
    */
   readonly out?: Tensor;
 }
@@ -168,6 +172,120 @@ export interface Initialized<T extends NormalizerTypes> {
 }
 
 /**
+ * The dtypes a bound normalizer accepts for `dy` and for its parameters and floating state,
+ * relative to `x`'s: what {@link NormalizerMethods.dtypes} declares, so that a checker mixes
+ * dtypes exactly where the plugin says it accepts them and expects `E_DTYPE` elsewhere.
+ *
+ * Whatever is accepted, the outputs follow the contract: `y` and `dx` have `x`'s dtype, each
+ * gradient has its parameter's dtype, each floating state entry keeps its dtype and counters
+ * stay float64.
+ *
+ * The built-in plugins declare `{ dy: 'either', params: 'same-as-x' }`, the contract's rule.
+ */
+export interface DtypeSupport {
+  /**
+   * `'either'`: backward accepts a float32 or a float64 `dy` whatever `x`'s dtype (the
+   * contract's rule). `'same-as-x'`: only `x`'s dtype; a `dy` of the other dtype throws
+   * `E_DTYPE`.
+   */
+  readonly dy: 'either' | 'same-as-x';
+  /**
+   * `'same-as-x'`: parameters and floating state must have `x`'s dtype, and forward and
+   * backward throw `E_DTYPE` otherwise (the contract's rule, and PyTorch's). `'either'`: each
+   * may have either dtype.
+   */
+  readonly params: 'same-as-x' | 'either';
+}
+
+/**
+ * The contract's dtype rule as a {@link DtypeSupport}: `dy` of either dtype, parameters and
+ * floating state of `x`'s dtype only. What the built-in plugins declare.
+ */
+export const CONTRACT_DTYPES: DtypeSupport = Object.freeze({ dy: 'either', params: 'same-as-x' });
+
+/** A batch statistic that a running statistic averages (see {@link MovingAverageUpdate}). */
+export type BatchStatistic =
+  /** The mean. */
+  | 'mean'
+  /** The biased variance, $`\tfrac1m\sum (x - \mu)^2`$. */
+  | 'variance'
+  /** The unbiased variance, $`\tfrac1{m-1}\sum (x - \mu)^2`$ (what PyTorch's running variance averages). */
+  | 'unbiased-variance';
+
+/**
+ * A declared state update of the first form: the running statistics are an exponential moving
+ * average, with `momentum`, of batch statistics of `x`, which a checker computes itself (in
+ * float64, two-pass) and compares with the next state a train-mode forward call returns.
+ *
+ * For each channel $`c`$ (an index of `channelAxis`) and each state entry $`r`$ named in
+ * `statistics`, with $`b_c`$ the named statistic of the values of channel $`c`$,
+ *
+ * $$r_c \leftarrow (1 - f)\,r_c + f\,b_c,\qquad f = \mathrm{momentum}\ \text{or, when it is null, } 1/t ,$$
+ *
+ * where $`t`$ is the counter's value after the step. Without `averagedAxes` the statistic
+ * pools every value of the channel (batch norm); with them, it is computed separately for
+ * each index of those axes and the results are averaged (instance norm: `averagedAxes: [0]`,
+ * one statistic per sample). The counter, when named, goes up by 1 per train-mode call
+ * (`countsSteps`, default true) and is a 0-d float64 tensor. State entries not named keep their
+ * values. Eval-mode calls return the state unchanged.
+ *
+ * @example
+ * ```ts
+ * // batch norm: running statistics over every axis but the channel axis, PyTorch's rule
+ * stateUpdate: () => ({
+ *   kind: 'moving-average', channelAxis: 1, momentum: 0.1, counter: 'numBatchesTracked',
+ *   statistics: { runningMean: 'mean', runningVar: 'unbiased-variance' },
+ * })
+ * ```
+ */
+export interface MovingAverageUpdate {
+  /** Discriminant. */
+  readonly kind: 'moving-average';
+  /** The axis of `x` that indexes the running statistics (negative counts from the end). */
+  readonly channelAxis: number;
+  /**
+   * Axes of `x` (not the channel axis; negative counts from the end) along which the statistic
+   * is computed per index and then averaged. Default: none, every other axis is pooled.
+   */
+  readonly averagedAxes?: readonly number[];
+  /** State entry → the batch statistic it averages, e.g. `{ runningMean: 'mean', runningVar: 'unbiased-variance' }`. */
+  readonly statistics: Readonly<Record<string, BatchStatistic>>;
+  /** The weight $`f`$ of the new batch, in [0, 1]; `null` for the cumulative average $`f = 1/t`$. */
+  readonly momentum: number | null;
+  /** The name of the 0-d float64 step counter (e.g. `'numBatchesTracked'`), when there is one. */
+  readonly counter?: string;
+  /** Whether a train-mode call adds 1 to the counter (default true; PyTorch's instance norm keeps the buffer but never counts). */
+  readonly countsSteps?: boolean;
+}
+
+/**
+ * A declared state update of the second form: a reference implementation of the next state,
+ * shipped by the plugin, written plainly (float64 loops, no fast paths) so that it can be
+ * read against the paper or PyTorch. A checker calls it in float64 at the point it checks
+ * and compares the result with the next state the (fast) forward call returns.
+ */
+export interface ReferenceUpdate {
+  /** Discriminant. */
+  readonly kind: 'reference';
+  /**
+   * The next state of a train-mode forward call.
+   *
+   * @param x - the input, float64
+   * @param state - the state before the call (floating entries float64, counters float64)
+   * @returns every state entry after the call (float64)
+   */
+  next(x: Tensor, state: Readonly<Record<string, Tensor>>): Readonly<Record<string, Tensor>>;
+}
+
+/**
+ * What a train-mode forward call does to the state, in a form a checker tests without knowing
+ * the plugin (see {@link NormalizerMethods.stateUpdate}): a {@link MovingAverageUpdate} of batch
+ * statistics, or a {@link ReferenceUpdate}. Either way, eval-mode calls return the state
+ * unchanged.
+ */
+export type StateUpdate = MovingAverageUpdate | ReferenceUpdate;
+
+/**
  * The methods of a normalizer bound to one set of resolved options: what a plugin's
  * {@link NormalizerDefinition.bind} returns. Every method closes over the options, so
  * unresolved options can never reach a kernel.
@@ -175,8 +293,16 @@ export interface Initialized<T extends NormalizerTypes> {
  * - `forward` never mutates `x`, `params` or `state`; the next state comes back as a value,
  *   so a checker can call it thousands of times at perturbed inputs.
  * - `backward` is the vector–Jacobian product of `forward` for every differentiable input
- *   (`dx`) and parameter (`grads`).
+ *   (`dx`) and parameter (`grads`). It never mutates `dy`, `params` or `saved`.
+ * - Every tensor argument may be any view ndarray allows: an offset into a larger buffer,
+ *   permuted or negative strides. Results do not depend on the layout beyond rounding.
  * - Bad input throws a `NormkitError` before anything is computed.
+ *
+ * Besides `invariants`, four optional members declare what a checker (`@normkit/gradcheck`)
+ * may test without knowing the plugin: {@link NormalizerMethods.largeShapes} (inputs that
+ * reach the size-dependent paths), {@link NormalizerMethods.dtypes} (which dtype mixes are
+ * accepted), {@link NormalizerMethods.modeIndependent} (eval computes what train computes) and
+ * {@link NormalizerMethods.stateUpdate} (the semantics of the next state).
  */
 export interface NormalizerMethods<T extends NormalizerTypes> {
   /**
@@ -209,12 +335,42 @@ export interface NormalizerMethods<T extends NormalizerTypes> {
   exampleShapes(): readonly Shape[];
 
   /**
-   * Larger valid input shapes that reach the size-dependent fast paths (blocking, chunked
-   * statistics, layout-specific loops), for a checker's projection mode. Optional.
+   * Larger valid input shapes that reach the size-dependent and layout-specific paths
+   * (unrolled loops with their remainders, the engine's planes, columns, `A > 1` and rows
+   * layouts), for a checker's projection mode (`gradcheck --size large`). A few thousand to a
+   * few tens of thousands of elements each: large enough to reach every path, small enough
+   * that a projection check stays within a second. Optional.
    *
    * @returns shapes `forward` accepts
    */
   largeShapes?(): readonly Shape[];
+
+  /**
+   * The dtypes `backward` accepts for `dy`, and forward and backward for the parameters and
+   * floating state, relative to `x`'s (see {@link DtypeSupport}). Optional: a checker mixes
+   * dtypes only where a plugin declares what it accepts.
+   */
+  readonly dtypes?: DtypeSupport;
+
+  /**
+   * True when `forward` and `backward` do not depend on `mode`: an eval-mode call returns
+   * what a train-mode call returns (the same `y`, state and gradients, bitwise). A checker
+   * then checks only the modes the plugin lists and verifies the claim on the example
+   * inputs; without it, it checks both modes, since `forward` accepts both. Optional.
+   */
+  readonly modeIndependent?: boolean;
+
+  /**
+   * The semantics of the next state of a train-mode forward call on an input of this shape,
+   * declared so a checker can test it without knowing the plugin (see {@link StateUpdate}):
+   * running statistics as a moving average of batch statistics, or a reference
+   * implementation. Eval-mode calls return the state unchanged. Optional.
+   *
+   * @param xShape - the input's shape
+   * @returns the declaration, or `null` when the next state cannot be declared from `x` alone
+   *   (no state under these options, or statistics gathered from other participants)
+   */
+  stateUpdate?(xShape: Shape): StateUpdate | null;
 
   /**
    * The exact identities the backward pass obeys for this input shape and mode (see
@@ -346,11 +502,18 @@ export interface NormalizerDefinition<T extends NormalizerTypes> {
   readonly meta: NormalizerMeta<T['Name']>;
   /**
    * The modes the plugin distinguishes (`['train']` when it has no eval behaviour of its
-   * own). `forward` accepts both modes regardless.
+   * own). `forward` accepts both modes regardless, so a checker checks both unless the bound
+   * normalizer declares {@link NormalizerMethods.modeIndependent}.
    */
   readonly modes: readonly Mode[];
   /** Option sets a checker should exercise by default; the first is the canonical example. */
   readonly exampleOptions: readonly T['InputOptions'][];
+  /**
+   * Option sets a checker binds for its large shapes ({@link NormalizerMethods.largeShapes});
+   * default `exampleOptions`. For plugins whose options fix the input shape (weight norm's
+   * `shape`), this is where the large inputs come from.
+   */
+  readonly largeOptions?: readonly T['InputOptions'][];
   /** PyTorch's names for this normalizer, when it has a PyTorch counterpart. */
   readonly pytorch?: PyTorchNames<T>;
   /**
@@ -383,6 +546,8 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
   readonly modes: readonly Mode[];
   /** Option sets a checker should exercise by default; the first is the canonical example. */
   readonly exampleOptions: readonly T['InputOptions'][];
+  /** Option sets for a checker's large shapes (default `exampleOptions`; see {@link NormalizerDefinition.largeOptions}). */
+  readonly largeOptions?: readonly T['InputOptions'][];
   /** PyTorch's names for this normalizer, when it has a PyTorch counterpart. */
   readonly pytorch?: PyTorchNames<T>;
   /**
@@ -425,7 +590,7 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
  * ```
  */
 export function defineNormalizer<T extends NormalizerTypes>(definition: NormalizerDefinition<T>): Normalizer<T> {
-  const { meta, modes, exampleOptions, pytorch, resolveOptions, bind } = definition;
+  const { meta, modes, exampleOptions, largeOptions, pytorch, resolveOptions, bind } = definition;
   if (typeof bind !== 'function' || typeof resolveOptions !== 'function') {
     const name = typeof meta?.name === 'string' ? meta.name : 'plugin';
     throw new NormkitError(
@@ -438,6 +603,7 @@ export function defineNormalizer<T extends NormalizerTypes>(definition: Normaliz
     meta,
     modes,
     exampleOptions,
+    ...(largeOptions === undefined ? {} : { largeOptions }),
     ...(pytorch === undefined ? {} : { pytorch }),
     resolveOptions,
     create(input) {

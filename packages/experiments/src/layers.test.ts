@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Layer, defineNormalizer, dtypeOf, fromArray, tensor, toTypedArray } from '@normkit/core';
-import type { Normalizer, NormalizerTypes, Tensor } from '@normkit/core';
+import { Layer, checkOut, defineNormalizer, dtypeOf, fromArray, tensor, toTypedArray } from '@normkit/core';
+import type { Dtype, Normalizer, NormalizerTypes, Tensor } from '@normkit/core';
 import { assertGradients } from '@normkit/gradcheck';
 import { dense } from './layers/dense.js';
 import type { DenseOptions } from './layers/dense.js';
@@ -39,6 +39,14 @@ interface MlpTypes extends NormalizerTypes {
   Saved: { readonly x: Tensor; readonly params: Readonly<Record<string, Tensor | undefined>> };
 }
 
+/** `values` as a call's output: into the caller's `out` when one is given (the contract), else a new tensor. */
+function output(values: ArrayLike<number>, shape: readonly number[], dtype: Dtype, out: Tensor | undefined): Tensor {
+  if (out === undefined) return fromArray(values, shape, dtype);
+  const y = checkOut(out, shape, dtype, []);
+  for (let i = 0; i < values.length; i++) y.data[y.offset + i] = values[i];
+  return y;
+}
+
 /** The whole MLP as one plugin (input x, every parameter), so gradcheck checks the composed backward. */
 function mlpPlugin(variant: Variant): Normalizer<MlpTypes> {
   const config = { inputs: 5, hidden: 4, depth: 2, classes: 3, seed: 11, dtype: 'float64' as const };
@@ -71,11 +79,11 @@ function mlpPlugin(variant: Variant): Normalizer<MlpTypes> {
         state: {},
       }),
       exampleShapes: () => [[6, 5]],
-      forward({ x, params, state }) {
+      forward({ x, params, state, out }) {
         const y = run(x, params);
-        return { y: fromArray(toTypedArray(y), y.shape, dtypeOf(x)), state, saved: { x, params } };
+        return { y: output(toTypedArray(y), y.shape, dtypeOf(x), out), state, saved: { x, params } };
       },
-      backward({ dy, saved }) {
+      backward({ dy, saved, out }) {
         const { x, params } = saved;
         run(x, params); // replay: the layers keep only their last forward
         const dx = inputGradient(template, x, fromArray(toTypedArray(dy), dy.shape, 'float64'));
@@ -83,7 +91,7 @@ function mlpPlugin(variant: Variant): Normalizer<MlpTypes> {
         const grads = Object.fromEntries(
           refs.map((r) => [r.id, fromArray(toTypedArray((r.layer.grads as Record<string, Tensor>)[r.name]), shapes[r.id], dtypeOf(params[r.id] as Tensor))]),
         );
-        return { dx: fromArray(toTypedArray(dx), x.shape, dtypeOf(x)), grads };
+        return { dx: output(toTypedArray(dx), x.shape, dtypeOf(x), out), grads };
       },
     }),
   });

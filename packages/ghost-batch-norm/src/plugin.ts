@@ -1,4 +1,5 @@
 import {
+  CONTRACT_DTYPES,
   EMPTY_MOMENTS,
   NormkitError,
   assertTensor,
@@ -26,7 +27,7 @@ import {
   planNormalization,
   viewOf,
 } from '@normkit/core';
-import type { BatchMoments, ForwardSpec, Invariant, Moments, NormSaved, NormStatistics, NormalizerTypes, Shape, Tensor, TensorMap } from '@normkit/core';
+import type { BatchMoments, ForwardSpec, Invariant, Moments, NormSaved, NormStatistics, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
 import type { GhostBatchNormInputOptions, GhostBatchNormOptions } from './options.js';
 import { resolveGhostBatchNormOptions } from './options.js';
 import { ghostBatchNormPyTorch } from './pytorch.js';
@@ -119,6 +120,15 @@ export const ghostBatchNorm = defineNormalizer<GhostBatchNormTypes>({
     { numFeatures: 2, virtualBatchSize: 2, momentum: null },
     { numFeatures: 2, virtualBatchSize: 3, trackRunningStats: false },
   ],
+  // Virtual batches of 4 to 6 samples: the engine's loops over the samples of a virtual batch
+  // run four at a time with a remainder.
+  largeOptions: [
+    { numFeatures: 3, virtualBatchSize: 6 },
+    { numFeatures: 2, virtualBatchSize: 5, affine: false },
+    { numFeatures: 3, virtualBatchSize: 6, channelAxis: -1 },
+    { numFeatures: 2, virtualBatchSize: 4, momentum: null },
+    { numFeatures: 2, virtualBatchSize: 5, trackRunningStats: false },
+  ],
   pytorch: ghostBatchNormPyTorch,
   resolveOptions: resolveGhostBatchNormOptions,
 
@@ -193,17 +203,29 @@ export const ghostBatchNorm = defineNormalizer<GhostBatchNormTypes>({
       exampleShapes() {
         // two full virtual batches; and an uneven remainder of one sample with 3 positions
         const bases = size >= 2 ? [[2 * size, 0], [2 * size + 1, 0, 3]] : [[3, 0, 3], [2, 0, 2, 2]];
-        const shapes: number[][] = [];
-        for (const base of bases) {
-          const rank = base.length;
-          if (options.channelAxis < -rank || options.channelAxis >= rank) continue;
-          const axis = options.channelAxis < 0 ? options.channelAxis + rank : options.channelAxis;
-          if (axis === 0) continue;
-          const sizes = base.filter((_, k) => k !== 1);
-          sizes.splice(axis, 0, channels);
-          shapes.push(sizes);
-        }
-        return shapes;
+        return withChannels(bases, channels, options.channelAxis);
+      },
+
+      largeShapes() {
+        // Many virtual batches (A > 1 in the engine's blocks) with remainders: of 2 samples in
+        // (N, C) (a remainder of 1 would leave one value per channel), 1 sample with 37
+        // positions, and 3 samples with 11·13 positions (runs unrolled by four, remainders).
+        const rows = 8 * size + (size >= 3 ? 2 : 0);
+        return withChannels([[rows, 0], [4 * size + 1, 0, 37], [2 * size + 3, 0, 11, 13]], channels, options.channelAxis);
+      },
+
+      dtypes: CONTRACT_DTYPES,
+
+      stateUpdate(xShape): StateUpdate | null {
+        // Once per step, from the whole batch (the exact merge of its virtual batches).
+        if (!tracked) return null;
+        return {
+          kind: 'moving-average',
+          channelAxis: axisOf(xShape),
+          momentum: options.momentum,
+          counter: 'numBatchesTracked',
+          statistics: { runningMean: 'mean', runningVar: 'unbiased-variance' },
+        };
       },
 
       invariants(mode, xShape): readonly Invariant[] {
@@ -335,3 +357,22 @@ export const ghostBatchNorm = defineNormalizer<GhostBatchNormTypes>({
     };
   },
 });
+
+/**
+ * Shapes with the channels moved to `channelAxis`: each base lists the sizes with a
+ * placeholder at index 1 (the channel axis of `(N, C, …)`); ranks that lack `channelAxis`,
+ * or where it would be the batch axis, are left out.
+ */
+function withChannels(bases: readonly number[][], channels: number, channelAxis: number): number[][] {
+  const shapes: number[][] = [];
+  for (const base of bases) {
+    const rank = base.length;
+    if (channelAxis < -rank || channelAxis >= rank) continue;
+    const axis = channelAxis < 0 ? channelAxis + rank : channelAxis;
+    if (axis === 0) continue;
+    const sizes = base.filter((_, k) => k !== 1);
+    sizes.splice(axis, 0, channels);
+    shapes.push(sizes);
+  }
+  return shapes;
+}

@@ -8,6 +8,7 @@ import { layerNorm, makeLayerNorm } from '../test/fixtures/layer-norm.js';
 import { makeWeightNorm, weightNorm } from '../test/fixtures/weight-norm.js';
 import { GRADIENT_BUGS } from '../test/fixtures/bugs.js';
 import type { Bug } from '../test/fixtures/bugs.js';
+import { output } from '../test/fixtures/output.js';
 
 function failingTensors(report: GradcheckReport): string[] {
   return [...new Set(report.checks.filter((c) => !c.ok).map((c) => c.tensor))].sort();
@@ -32,9 +33,12 @@ describe('correct plugins pass', () => {
   it.each(correctPlugins)('%s passes every check at seed 0, in every mode and example shape', (_name, plugin) => {
     const report = checkGradients(plugin);
     expect(report.ok).toBe(true);
+    // The layer- and weight-norm fixtures declare modeIndependent: their listed mode only.
     const modes = new Set(report.checks.map((c) => c.mode));
     expect([...modes].sort()).toEqual([...plugin.modes].sort());
-    expect(report.checks.every((c) => c.method === 'full-jacobian' && c.compared > 0)).toBe(true);
+    const base = report.checks.filter((c) => c.variant === 'base');
+    expect(base.every((c) => c.method === 'full-jacobian' && c.compared > 0)).toBe(true);
+    expect(report.checks.filter((c) => c.variant === 'dtype:float32').every((c) => c.method === 'float32' && c.compared > 0)).toBe(true);
   });
 
   it.each(correctPlugins)('%s has no false alarm over 200 seeds', (_name, plugin) => {
@@ -48,9 +52,10 @@ describe('correct plugins pass', () => {
 
   it('checks every parameter and x, with the plugin name, options, mode and shape on each check', () => {
     const report = checkGradients(batchNorm, { shapes: [[4, 3]] });
-    expect(report.checks.map((c) => `${c.mode}:${c.tensor}`)).toEqual(['train:x', 'train:weight', 'train:bias', 'eval:x', 'eval:weight', 'eval:bias']);
+    const base = report.checks.filter((c) => c.variant === 'base');
+    expect(base.map((c) => `${c.mode}:${c.tensor}`)).toEqual(['train:x', 'train:weight', 'train:bias', 'eval:x', 'eval:weight', 'eval:bias']);
     const check = report.checks[0];
-    expect(check).toMatchObject({ plugin: 'test-batch-norm', optionsIndex: 0, options: '{"numFeatures":3}', mode: 'train', shape: [4, 3], tensor: 'x' });
+    expect(check).toMatchObject({ plugin: 'test-batch-norm', optionsIndex: 0, options: '{"numFeatures":3}', mode: 'train', shape: [4, 3], tensor: 'x', size: 'example', modeListed: true, variant: 'base' });
     expect(check.id).toBe('test-batch-norm:train:o0:4x3:x');
     // Jacobian 12×12 plus the 12 gradient elements.
     expect(check.compared).toBe(12 * 12 + 12);
@@ -67,7 +72,7 @@ describe('correct plugins pass', () => {
 
   it('runs every contract check in each case', () => {
     const report = checkGradients(layerNorm, { shapes: [[3, 4]] });
-    expect(report.contracts.map((c) => c.name)).toEqual([
+    expect(report.contracts.map((c) => (c.variant === 'base' ? c.name : `${c.name} (${c.variant})`))).toEqual([
       'forward-determinism',
       'backward-determinism',
       'backward-purity',
@@ -75,8 +80,14 @@ describe('correct plugins pass', () => {
       'linearity',
       'shapes-dtypes',
       'invariant',
+      'layout (layout:offset)',
+      'layout (layout:permuted)',
+      'layout (layout:negative-stride)',
+      'layout (layout:out)',
       'forward-purity',
+      'mode-identity (mode:identity)',
     ]);
+    expect(report.checks.filter((c) => c.variant === 'dtype:float32').map((c) => c.tensor)).toEqual(['y', 'dx', 'grads.weight', 'grads.bias']);
   });
 
   it('uses random projections and a subset of elements above fullJacobianMaxSize', () => {
@@ -100,7 +111,7 @@ describe('correct plugins pass', () => {
   it('accepts one option set, a list, a shape function and a subset of modes', () => {
     const one = checkGradients(batchNorm, { options: { numFeatures: 2 }, shapes: (o) => [[3, o.numFeatures]], modes: ['eval'] });
     expect(one.ok).toBe(true);
-    expect(one.checks.map((c) => `${c.mode} ${c.shape.join('x')}`)).toEqual(['eval 3x2', 'eval 3x2', 'eval 3x2']);
+    expect(one.checks.filter((c) => c.variant === 'base').map((c) => `${c.mode} ${c.shape.join('x')}`)).toEqual(['eval 3x2', 'eval 3x2', 'eval 3x2']);
     const many = checkGradients(batchNorm, { options: [{ numFeatures: 2 }, { numFeatures: 1, eps: 1e-3 }], shapes: (o) => [[3, o.numFeatures, 2]] });
     expect(many.ok).toBe(true);
     expect(new Set(many.checks.map((c) => c.optionsIndex))).toEqual(new Set([0, 1]));
@@ -122,7 +133,7 @@ describe('broken plugins are caught', () => {
 
     it.each(GRADIENT_BUGS)('catches "$bug" with projections only (fullJacobianMaxSize 0)', ({ bug, breaks }) => {
       const report = checkGradients(make(bug), { fullJacobianMaxSize: 0 });
-      expect(report.checks.every((c) => c.method === 'projection')).toBe(true);
+      expect(report.checks.filter((c) => c.variant === 'base').every((c) => c.method === 'projection')).toBe(true);
       expect(failingTensors(report)).toEqual([...breaks].sort());
     });
 
@@ -142,8 +153,10 @@ describe('broken plugins are caught', () => {
       const report = checkGradients(make('wrong-dx-shape'));
       expect(report.ok).toBe(false);
       expect(failingTensors(report)).toEqual([]);
-      expect(failingContracts(report)).toEqual(['shapes-dtypes']);
-      expect(report.contracts.find((c) => !c.ok)!.message).toMatch(/dx has shape \[\d+\], expected/);
+      // The flat dx is a new tensor: the out check also sees backward ignore out.
+      expect(failingContracts(report)).toEqual(['layout', 'shapes-dtypes']);
+      expect(report.contracts.find((c) => c.name === 'shapes-dtypes' && !c.ok)!.message).toMatch(/dx has shape \[\d+\], expected/);
+      expect([...new Set(report.contracts.filter((c) => c.name === 'layout' && !c.ok).map((c) => c.variant))]).toEqual(['layout:out']);
     });
 
     it('flags the mean term and only it through the zero-sum invariant', () => {
@@ -188,19 +201,19 @@ const scale = defineNormalizer<ScaleTypes>({
     stateShapes: () => ({}),
     init: (dtype = 'float32') => ({ params: { scale: fromArray([1, 1], [2], dtype) }, state: {} }),
     exampleShapes: () => [[3, 2]],
-    forward({ x, params, state, mode }) {
+    forward({ x, params, state, mode, out }) {
       if (o.broken === 'throws-eval' && mode === 'eval') throw new NormkitError('E_STATE', 'eval: no running statistics');
       const s = toTypedArray(params.scale!);
       const v = toTypedArray(x);
-      return { y: fromArray(v.map((xi, i) => s[i % 2] * xi), x.shape, v instanceof Float32Array ? 'float32' : 'float64'), state, saved: { x } };
+      return { y: output(v.map((xi, i) => s[i % 2] * xi), x.shape, v instanceof Float32Array ? 'float32' : 'float64', out), state, saved: { x } };
     },
-    backward({ dy, params, saved }) {
+    backward({ dy, params, saved, out }) {
       const s = toTypedArray(params.scale!);
       const g = toTypedArray(dy);
       const v = toTypedArray(saved.x);
       const dtype = o.broken === 'float32-dx' || g instanceof Float32Array ? 'float32' : 'float64';
       const grad = (i: number): number => (o.broken === 'abs' ? Math.abs(g[i]) : g[i]);
-      const dx = fromArray(v.map((_, i) => s[i % 2] * grad(i) + (o.broken === 'zero-dy' ? 1e-3 : 0)), saved.x.shape, dtype);
+      const dx = output(v.map((_, i) => s[i % 2] * grad(i) + (o.broken === 'zero-dy' ? 1e-3 : 0)), saved.x.shape, dtype, out);
       const ds = [0, 0];
       for (let i = 0; i < v.length; i++) ds[i % 2] += grad(i) * v[i];
       if (o.broken === 'mutates-dy') dy.data.fill(0);

@@ -1,5 +1,5 @@
 import { NormkitError, assertNormalizer, dtypeOf, sizeOf, tensor, toContiguous } from '@normkit/core';
-import type { Invariant, Mode, Normalizer, NormalizerTypes, Shape, Tensor } from '@normkit/core';
+import type { DtypeSupport, Invariant, Mode, Normalizer, NormalizerTypes, Shape, StateUpdate, Tensor } from '@normkit/core';
 import {
   checkBackwardDeterminism,
   checkBackwardPurity,
@@ -12,15 +12,27 @@ import {
   snapshot,
 } from './contract-checks.js';
 import type { ContractOutcome, INVARIANT_ATOL, LINEARITY_ATOL } from './contract-checks.js';
+import { checkMixedDtypes } from './dtype-checks.js';
 import type { REFINEMENT_LADDER } from './finite-difference.js';
+import { checkFloat32Values } from './float32-check.js';
 import { checkFullJacobian, errorMessage } from './jacobian.js';
 import type { SlotOutcome } from './jacobian.js';
+import { checkInputLayout, checkOutBuffers, layoutBaselines } from './layout-checks.js';
+import { checkModeIdentity } from './mode-identity.js';
+import type { CheckPoint } from './point.js';
+import { counterNames } from './point.js';
 import { Problem, presentTensors } from './problem.js';
 import type { AnyBound, AnyNormalizer, TensorRecord } from './problem.js';
 import { checkProjections } from './projection.js';
 import { deriveSeed, normalRng, randomNormalTensor, randomValues } from './random.js';
-import type { CaseLabel, ContractCheck, GradcheckReport, ReportSettings, TensorCheck } from './report.js';
+import type { CaseLabel, CaseSize, CheckVariant, ContractCheck, GradcheckReport, ReportSettings, TensorCheck } from './report.js';
+import type { FLOAT32_RTOL } from './float32-check.js';
+import type { LAYOUT_RTOL } from './layout-checks.js';
+import type { STATE_RTOL } from './state-update.js';
+import { describeVariant } from './report.js';
+import { checkStateUpdate } from './state-update.js';
 import { DEFAULT_ATOL, DEFAULT_RTOL } from './tolerance.js';
+import { INPUT_LAYOUTS } from './views.js';
 
 /** Default {@link GradcheckConfig.fullJacobianMaxSize}: full Jacobians up to 2048 × 2048 (32 MB of float64). */
 export const DEFAULT_FULL_JACOBIAN_MAX_SIZE = 2048;
@@ -32,18 +44,46 @@ export const DEFAULT_SUBSET_SIZE = 32;
 export const DEFAULT_WORST = 3;
 /** Standard deviation of the noise added to the initial parameters (so γ ≠ 1, β ≠ 0). */
 export const PARAM_NOISE = 0.5;
+/**
+ * Default {@link GradcheckConfig.largeProjections}. With {@link DEFAULT_LARGE_SUBSET_SIZE},
+ * the cost of a large case is bounded whatever its size: 2·(4 + 8) = 24 forward calls and 5
+ * backward calls per tensor for the gradients, plus about 40 calls for the variants. A
+ * size-dependent path that is wrong is wrong for most elements, which 4 random projections
+ * and 8 random elements do not miss.
+ */
+export const DEFAULT_LARGE_PROJECTIONS = 4;
+/** Default {@link GradcheckConfig.largeSubsetSize} (see {@link DEFAULT_LARGE_PROJECTIONS}). */
+export const DEFAULT_LARGE_SUBSET_SIZE = 8;
+
+/** Which shapes {@link checkGradients} checks: `'example'` (default), `'large'`, or `'all'` (both). */
+export type GradcheckSize = 'example' | 'large' | 'all';
 
 /**
  * What {@link checkGradients} checks and how. Everything is optional: by default every
- * option set of `plugin.exampleOptions`, every shape of `plugin.exampleShapes`, every mode
- * of `plugin.modes`, seed 0, full Jacobians where x and y have ≤ 2048 elements.
+ * option set of `plugin.exampleOptions`, every shape of `exampleShapes()`, both modes (only
+ * `plugin.modes` when the bound normalizer declares `modeIndependent`), seed 0, full Jacobians
+ * where x and y have ≤ 2048 elements.
  */
 export interface GradcheckConfig<T extends NormalizerTypes = NormalizerTypes> {
-  /** One option set or a list (before `resolveOptions`); default `plugin.exampleOptions`. */
+  /**
+   * One option set or a list (before `resolveOptions`); default `plugin.exampleOptions` for
+   * the example shapes and `plugin.largeOptions ?? plugin.exampleOptions` for the large ones.
+   */
   readonly options?: T['InputOptions'] | readonly T['InputOptions'][];
-  /** The input shapes, or a function of the resolved options; default `plugin.create(options).exampleShapes()`. */
+  /** The example input shapes, or a function of the resolved options; default `plugin.create(options).exampleShapes()`. */
   readonly shapes?: readonly Shape[] | ((options: T['Options']) => readonly Shape[]);
-  /** The modes; default `plugin.modes`. */
+  /** The large input shapes, or a function of the resolved options; default `plugin.create(options).largeShapes()`. */
+  readonly largeShapes?: readonly Shape[] | ((options: T['Options']) => readonly Shape[]);
+  /**
+   * Which shapes: `'example'` (default; full Jacobians where small), `'large'` (the large
+   * shapes, in projection mode with {@link GradcheckConfig.largeProjections} and
+   * {@link GradcheckConfig.largeSubsetSize}) or `'all'`.
+   */
+  readonly size?: GradcheckSize;
+  /**
+   * The modes; default both, since `forward` accepts both, or `plugin.modes` when the bound
+   * normalizer declares `modeIndependent` (a claim then checked on the example inputs).
+   */
   readonly modes?: readonly Mode[];
   /** The seed every random draw derives from (default 0). */
   readonly seed?: number;
@@ -68,6 +108,20 @@ export interface GradcheckConfig<T extends NormalizerTypes = NormalizerTypes> {
   readonly atol?: number;
   /** How many worst entries each tensor check reports (default 3). */
   readonly worst?: number;
+  /**
+   * Where the variant checks run at the example size (float32 values, layouts and `out`, mixed
+   * dtypes, state updates): `'one'` (default), at one shape per option set, the last example
+   * shape (usually the one of highest rank), in every mode; `'all'`, at every example shape.
+   * The base checks run at every shape either way, and at the large size the variants run at
+   * every large shape. `'one'` keeps `normkit gradcheck` close to the cost of the base checks
+   * (the variants add about a third, where every shape would double it); plugin test suites
+   * that can spend a few seconds use `'all'`.
+   */
+  readonly variantShapes?: 'one' | 'all';
+  /** Random projections uᵀJv per tensor at the large shapes (default {@link DEFAULT_LARGE_PROJECTIONS}). */
+  readonly largeProjections?: number;
+  /** Gradient elements checked per tensor at the large shapes (default {@link DEFAULT_LARGE_SUBSET_SIZE}). */
+  readonly largeSubsetSize?: number;
 }
 
 function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {
@@ -95,10 +149,19 @@ export function optionsLabel(options: unknown): string {
   }
 }
 
-/** The id of a check: `plugin:mode:o<optionsIndex>:<shape as 4x3x5x5>:<suffix>`. */
-export function checkId(label: CaseLabel, suffix: string): string {
+/**
+ * The id of a check: `plugin:mode:o<optionsIndex>:<shape as 4x3x5x5>:<suffix>`, with
+ * `:large` after the shape for a large shape.
+ */
+export function checkId(label: Pick<CaseLabel, 'plugin' | 'mode' | 'optionsIndex' | 'shape'> & Partial<Pick<CaseLabel, 'size'>>, suffix: string): string {
   const shape = label.shape.length === 0 ? 'scalar' : label.shape.join('x');
-  return `${label.plugin}:${label.mode}:o${label.optionsIndex}:${shape}:${suffix}`;
+  return `${label.plugin}:${label.mode}:o${label.optionsIndex}:${shape}${label.size === 'large' ? ':large' : ''}:${suffix}`;
+}
+
+/** A failure message with its variant in front (see {@link describeVariant}); pass messages unchanged. */
+function withVariant(label: CaseLabel, status: string, message: string): string {
+  const variant = describeVariant(label);
+  return status === 'pass' || variant === '' ? message : `[${variant}] ${message}`;
 }
 
 interface Settings extends ReportSettings {
@@ -113,15 +176,15 @@ class ReportBuilder {
     const t = outcome.tracker;
     const status = outcome.error !== undefined ? 'error' : t.failures > 0 ? 'fail' : 'pass';
     const refined = t.refined > 0 ? ` (${t.refined} of them only after refining the finite difference)` : '';
-    const message =
-      outcome.error ??
-      (t.failures > 0
-        ? `${t.failures} of ${t.compared} values out of tolerance, at the default step and under refinement; compared ${outcome.summary}`
-        : `${t.compared} values within tolerance${refined}: ${outcome.summary}`);
+    const failures =
+      method === 'float32'
+        ? `${t.failures} of ${t.compared} values out of the float32 tolerance; compared ${outcome.summary}`
+        : `${t.failures} of ${t.compared} values out of tolerance, at the default step and under refinement; compared ${outcome.summary}`;
+    const message = outcome.error ?? (t.failures > 0 ? failures : `${t.compared} values within tolerance${refined}: ${outcome.summary}`);
     this.checks.push({
       ...label,
       shape: label.shape.slice(),
-      id: checkId(label, tensorName),
+      id: checkId(label, method === 'float32' ? `float32:${tensorName}` : tensorName),
       tensor: tensorName,
       method,
       ok: status === 'pass',
@@ -131,7 +194,7 @@ class ReportBuilder {
       maxAbsErr: status === 'error' ? Number.NaN : t.maxAbsErr,
       maxRelErr: status === 'error' ? Number.NaN : t.maxRelErr,
       worst: t.worst(),
-      message,
+      message: withVariant(label, status, message),
     });
   }
 
@@ -149,7 +212,7 @@ class ReportBuilder {
       maxAbsErr: Number.NaN,
       maxRelErr: Number.NaN,
       worst: [],
-      message,
+      message: withVariant(label, 'error', message),
     });
   }
 
@@ -161,7 +224,7 @@ class ReportBuilder {
       name: outcome.name,
       ok: outcome.status === 'pass',
       status: outcome.status,
-      message: outcome.message,
+      message: withVariant(label, outcome.status, outcome.message),
     });
   }
 
@@ -209,6 +272,21 @@ function paramNamesOf(bound: AnyBound): string[] {
   }
 }
 
+/** What the variant checks of a case need beyond the base point. */
+interface CaseExtras {
+  /** The state entries that stay float64 (counters). */
+  readonly counters: ReadonlySet<string>;
+  /** The plugin's dtype declaration, when it makes one. */
+  readonly dtypes: DtypeSupport | undefined;
+  /** Whether the variant checks run at this shape. */
+  readonly variants: boolean;
+}
+
+/** A label for a variant check of a case. */
+function variantOf(label: CaseLabel, variant: CheckVariant): CaseLabel {
+  return { ...label, shape: label.shape.slice(), variant };
+}
+
 function runCase(
   builder: ReportBuilder,
   bound: AnyBound,
@@ -217,11 +295,15 @@ function runCase(
   x: Tensor,
   params: TensorRecord,
   state: TensorRecord,
+  extras: CaseExtras,
 ): void {
   const tensorNames = ['x', ...Object.keys(params)];
-  const guessMethod = sizeOf(x.shape) <= settings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
+  const large = label.size === 'large';
+  const guessMethod = !large && sizeOf(x.shape) <= settings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
   const before = { x: snapshot({ x }).get('x')!, params: snapshot(params), state: snapshot(state) };
-  const caseSeed = deriveSeed(settings.seed, label.optionsIndex, label.shape.join('x'), label.mode);
+  const caseSeed = large
+    ? deriveSeed(settings.seed, 'large', label.optionsIndex, label.shape.join('x'), label.mode)
+    : deriveSeed(settings.seed, label.optionsIndex, label.shape.join('x'), label.mode);
 
   let problem: Problem;
   try {
@@ -232,12 +314,17 @@ function runCase(
     return;
   }
   const r = randomValues(problem.ySize, normalRng(deriveSeed(caseSeed, 'r')));
-  const full = sizeOf(x.shape) <= settings.fullJacobianMaxSize && problem.ySize <= settings.fullJacobianMaxSize;
+  const full = !large && sizeOf(x.shape) <= settings.fullJacobianMaxSize && problem.ySize <= settings.fullJacobianMaxSize;
   const method = full ? 'full-jacobian' : 'projection';
   const compare = { tolerance: { rtol: settings.rtol, atol: settings.atol }, keep: settings.worst, richardson: settings.richardson };
   const outcomes = full
     ? checkFullJacobian(problem, r, compare)
-    : checkProjections(problem, r, { ...compare, projections: settings.projections, subsetSize: settings.subsetSize, seed: deriveSeed(caseSeed, 'projection') });
+    : checkProjections(problem, r, {
+        ...compare,
+        projections: large ? settings.largeProjections : settings.projections,
+        subsetSize: large ? settings.largeSubsetSize : settings.subsetSize,
+        seed: deriveSeed(caseSeed, 'projection'),
+      });
   problem.slots.forEach((s, k) => builder.tensorCheck(label, s.name, method, outcomes[k]));
 
   builder.contract(label, checkForwardDeterminism(problem));
@@ -264,7 +351,38 @@ function runCase(
     builder.contract(label, { name: 'invariant', status: 'error', message: `invariants() failed: ${errorMessage(e)}` });
   }
   for (const invariant of invariants) builder.contract(label, checkInvariant(problem, r, invariant));
+
+  // The variants: the same point in float32, in other layouts, in mixed dtypes, and its state.
+  if (!extras.variants) {
+    builder.contract(label, checkForwardPurity(before, { x, params, state }));
+    return;
+  }
+  const point: CheckPoint = { bound, mode: label.mode, x, params, state, r, yShape: problem.yShape, counters: extras.counters };
+  for (const o of checkFloat32Values(point, settings.worst)) builder.tensorCheck(variantOf(label, 'dtype:float32'), o.tensor, 'float32', o);
+  const baselines = layoutBaselines(point);
+  for (const layout of INPUT_LAYOUTS) builder.contract(variantOf(label, `layout:${layout}`), checkInputLayout(point, layout, baselines));
+  builder.contract(variantOf(label, 'layout:out'), checkOutBuffers(point, baselines));
+  if (extras.dtypes !== undefined) builder.contract(variantOf(label, 'dtype:mixed'), checkMixedDtypes(point, extras.dtypes));
+  if (typeof bound.stateUpdate === 'function') {
+    let update: StateUpdate | null = null;
+    try {
+      update = bound.stateUpdate(x.shape.slice());
+    } catch (e) {
+      builder.contract(variantOf(label, 'state'), { name: 'state-update', status: 'error', message: `stateUpdate() failed: ${errorMessage(e)}` });
+    }
+    if (update !== null && update !== undefined) builder.contract(variantOf(label, 'state'), checkStateUpdate(point, update));
+  }
   builder.contract(label, checkForwardPurity(before, { x, params, state }));
+}
+
+/** The plugin's dtype declaration, or `undefined` when it makes none; a malformed one throws. */
+function dtypeSupportOf(bound: AnyBound): DtypeSupport | undefined {
+  const declared = bound.dtypes;
+  if (declared === undefined) return undefined;
+  const ok =
+    typeof declared === 'object' && declared !== null && ['either', 'same-as-x'].includes(declared.dy) && ['either', 'same-as-x'].includes(declared.params);
+  if (!ok) throw new Error(`dtypes: expected { dy: 'either' | 'same-as-x', params: 'either' | 'same-as-x' }, got ${optionsLabel(declared)}`);
+  return declared;
 }
 
 /**
@@ -272,7 +390,8 @@ function runCase(
  * in float64, and checks the rest of its contract.
  *
  * For each option set (default `plugin.exampleOptions`), each shape (default
- * `create(options).exampleShapes()`) and each mode (default `plugin.modes`):
+ * `create(options).exampleShapes()`; with `size: 'large'`, `largeShapes()` in projection mode)
+ * and each mode (default both; `plugin.modes` when the plugin declares `modeIndependent`):
  *
  * - the point: x ~ N(0, 1); params = `create(options).init('float64')` + 0.5·N(0, 1) noise;
  *   state = `init`'s, after one train-mode forward on another random batch when the plugin
@@ -293,12 +412,20 @@ function runCase(
  *   ({@link REFINEMENT_LADDER}), and passes when one of them agrees. This removes the
  *   truncation error of functions that vary on a scale ≪ 1 (a small-norm slice), while a
  *   wrong backward, off by ≥ 1e-3, agrees with none of them.
- * - contract checks: forward and backward purity (bitwise), forward and backward
- *   determinism (bitwise), zero dy ⇒ zero gradients, linearity in dy, shapes and dtypes
- *   (float64 and float32), and every invariant the plugin declares. Linearity and the
- *   invariants have absolute floors scaled to the magnitude of the computation
- *   ({@link LINEARITY_ATOL}, {@link INVARIANT_ATOL}), so gradients or sums that are zero in
- *   exact arithmetic and computed as rounding noise pass.
+ * - contract checks: forward and backward purity (bitwise; backward's of `dy`, `params` and
+ *   `saved`), forward and backward determinism (bitwise), zero dy ⇒ zero gradients,
+ *   linearity in dy, shapes and dtypes (float64 and float32), and every invariant the plugin
+ *   declares. Linearity and the invariants have absolute floors scaled to the magnitude of the
+ *   computation ({@link LINEARITY_ATOL}, {@link INVARIANT_ATOL}), so gradients or sums that are
+ *   zero in exact arithmetic and computed as rounding noise pass.
+ * - the variants of the same point (see {@link CheckVariant}): float32 values against the
+ *   float64 run on the same inputs ({@link FLOAT32_RTOL}); x, dy, the parameters and the state
+ *   as offset, permuted and negative-stride views, and preallocated `out` buffers, against the
+ *   contiguous run ({@link LAYOUT_RTOL}); the dtype mixes the plugin declares (`dtypes`); the
+ *   next state against the plugin's `stateUpdate` ({@link STATE_RTOL}); and, for a
+ *   `modeIndependent` plugin, train against eval. At the example size they run at one shape
+ *   per option set unless `variantShapes: 'all'`; at the large size, at every shape. A failure
+ *   of a variant says which one in its message (see {@link describeVariant}).
  *
  * A plugin that throws is reported (status `'error'`), not propagated.
  *
@@ -310,6 +437,10 @@ function runCase(
 export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>, config: GradcheckConfig<T> = {}): GradcheckReport {
   assertNormalizer(plugin);
   const p = plugin as unknown as AnyNormalizer;
+  const size = config.size ?? 'example';
+  if (size !== 'example' && size !== 'large' && size !== 'all') {
+    throw new NormkitError('E_OPTION', `gradcheck config.size: expected 'example' | 'large' | 'all', got ${optionsLabel(size)}`, 'config.size');
+  }
   const settings: Settings = {
     seed: nonNegativeInteger(config.seed, 0, 'seed'),
     rtol: nonNegativeNumber(config.rtol, DEFAULT_RTOL, 'rtol'),
@@ -319,52 +450,97 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
     projections: nonNegativeInteger(config.projections, DEFAULT_PROJECTIONS, 'projections'),
     subsetSize: nonNegativeInteger(config.subsetSize, DEFAULT_SUBSET_SIZE, 'subsetSize'),
     worst: nonNegativeInteger(config.worst, DEFAULT_WORST, 'worst'),
+    size,
+    largeProjections: nonNegativeInteger(config.largeProjections, DEFAULT_LARGE_PROJECTIONS, 'largeProjections'),
+    largeSubsetSize: nonNegativeInteger(config.largeSubsetSize, DEFAULT_LARGE_SUBSET_SIZE, 'largeSubsetSize'),
+    variantShapes: config.variantShapes ?? 'one',
   };
-  const optionSets: readonly object[] =
-    config.options === undefined ? p.exampleOptions : Array.isArray(config.options) ? (config.options as readonly object[]) : [config.options as object];
-  const modes = config.modes ?? p.modes;
-  if (!Array.isArray(modes) || modes.some((m) => m !== 'train' && m !== 'eval')) {
-    throw new NormkitError('E_OPTION', `gradcheck config.modes: expected a list of 'train' | 'eval', got ${optionsLabel(modes)}`, 'config.modes');
+  if (settings.variantShapes !== 'one' && settings.variantShapes !== 'all') {
+    throw new NormkitError('E_OPTION', `gradcheck config.variantShapes: expected 'one' | 'all', got ${optionsLabel(config.variantShapes)}`, 'config.variantShapes');
+  }
+  const asList = (options: unknown): readonly object[] => (Array.isArray(options) ? (options as readonly object[]) : [options as object]);
+  if (config.modes !== undefined && (!Array.isArray(config.modes) || config.modes.some((m) => m !== 'train' && m !== 'eval'))) {
+    throw new NormkitError('E_OPTION', `gradcheck config.modes: expected a list of 'train' | 'eval', got ${optionsLabel(config.modes)}`, 'config.modes');
   }
   const builder = new ReportBuilder();
   const name = p.meta.name;
+  const sizes: CaseSize[] = size === 'all' ? ['example', 'large'] : [size];
 
-  optionSets.forEach((input, optionsIndex) => {
-    const labelOf = (mode: Mode, shape: Shape): CaseLabel => ({ plugin: name, optionsIndex, options: optionsLabel(input), mode, shape: shape.slice() });
-    let bound: AnyBound;
-    let shapes: readonly Shape[];
-    try {
-      bound = p.create(input);
-      shapes = config.shapes === undefined ? bound.exampleShapes() : typeof config.shapes === 'function' ? config.shapes(bound.options as T['Options']) : config.shapes;
-    } catch (e) {
-      for (const mode of modes) builder.setupFailure(labelOf(mode, []), ['x'], 'full-jacobian', `options or shapes rejected: ${errorMessage(e)}`);
-      return;
-    }
-    const paramNames = paramNamesOf(bound);
-    shapes.forEach((shape) => {
-      const shapeKey = shape.join('x');
-      let x: Tensor;
-      let params: TensorRecord;
-      let state: TensorRecord;
+  for (const caseSize of sizes) {
+    const large = caseSize === 'large';
+    const optionSets = config.options !== undefined ? asList(config.options) : large ? (p.largeOptions ?? p.exampleOptions) : p.exampleOptions;
+    optionSets.forEach((input, optionsIndex) => {
+      const labelOf = (mode: Mode, shape: Shape): CaseLabel => ({
+        plugin: name,
+        optionsIndex,
+        options: optionsLabel(input),
+        mode,
+        shape: shape.slice(),
+        size: caseSize,
+        modeListed: p.modes.includes(mode),
+        variant: 'base',
+      });
+      let bound: AnyBound;
+      let shapes: readonly Shape[] | undefined;
+      let modes: readonly Mode[];
+      let dtypes: DtypeSupport | undefined;
       try {
-        x = randomNormalTensor(shape, deriveSeed(settings.seed, 'x', optionsIndex, shapeKey));
-        const init = bound.init('float64');
-        params = withNoise(presentTensors(init.params), deriveSeed(settings.seed, 'params', optionsIndex, shapeKey));
-        state = presentTensors(init.state);
-        if (p.modes.includes('train')) {
-          const burnIn = randomNormalTensor(shape, deriveSeed(settings.seed, 'burn-in', optionsIndex, shapeKey));
-          state = presentTensors(bound.forward({ x: burnIn, params, state, mode: 'train' }).state);
-        }
+        bound = p.create(input);
+        modes = config.modes ?? (bound.modeIndependent === true ? p.modes : (['train', 'eval'] as const));
+        const given = large ? config.largeShapes : config.shapes;
+        shapes =
+          given === undefined ? (large ? bound.largeShapes?.() : bound.exampleShapes()) : typeof given === 'function' ? given(bound.options as T['Options']) : given;
+        dtypes = dtypeSupportOf(bound);
       } catch (e) {
-        const method = sizeOf(shape) <= settings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
-        for (const mode of modes) {
-          builder.setupFailure(labelOf(mode, shape), ['x', ...paramNames], method, `init or the burn-in forward threw: ${errorMessage(e)}`);
-        }
+        for (const mode of config.modes ?? p.modes) builder.setupFailure(labelOf(mode, []), ['x'], 'full-jacobian', `options, shapes or declarations rejected: ${errorMessage(e)}`);
         return;
       }
-      for (const mode of modes) runCase(builder, bound, settings, labelOf(mode, shape), x, params, state);
+      if (shapes === undefined) {
+        builder.contract(labelOf('train', []), { name: 'large-shapes', status: 'error', message: 'the plugin declares no largeShapes(): nothing to check at size large' });
+        return;
+      }
+      const counters = counterNames(bound);
+      const paramNames = paramNamesOf(bound);
+      const lastShape = shapes.length - 1;
+      shapes.forEach((shape, shapeIndex) => {
+        const extras: CaseExtras = { counters, dtypes, variants: large || settings.variantShapes === 'all' || shapeIndex === lastShape };
+        const shapeKey = shape.join('x');
+        const seedOf = (what: string): number => (large ? deriveSeed(settings.seed, what, 'large', optionsIndex, shapeKey) : deriveSeed(settings.seed, what, optionsIndex, shapeKey));
+        let x: Tensor;
+        let params: TensorRecord;
+        let state: TensorRecord;
+        try {
+          x = randomNormalTensor(shape, seedOf('x'));
+          const init = bound.init('float64');
+          params = withNoise(presentTensors(init.params), seedOf('params'));
+          state = presentTensors(init.state);
+          if (p.modes.includes('train')) {
+            const burnIn = randomNormalTensor(shape, seedOf('burn-in'));
+            state = presentTensors(bound.forward({ x: burnIn, params, state, mode: 'train' }).state);
+          }
+        } catch (e) {
+          const method = !large && sizeOf(shape) <= settings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
+          for (const mode of modes) {
+            builder.setupFailure(labelOf(mode, shape), ['x', ...paramNames], method, `init or the burn-in forward threw: ${errorMessage(e)}`);
+          }
+          return;
+        }
+        for (const mode of modes) runCase(builder, bound, settings, labelOf(mode, shape), x, params, state, extras);
+        if (bound.modeIndependent === true && !large && extras.variants) {
+          const label = { ...labelOf('eval', shape), variant: 'mode:identity' as const };
+          let point: CheckPoint | undefined;
+          try {
+            const y = bound.forward({ x, params, state, mode: 'train' }).y;
+            const r = randomValues(sizeOf(y.shape), normalRng(seedOf('mode-identity')));
+            point = { bound, mode: 'train', x, params, state, r, yShape: y.shape.slice(), counters };
+          } catch (e) {
+            builder.contract(label, { name: 'mode-identity', status: 'error', message: `train-mode forward threw: ${errorMessage(e)}` });
+          }
+          if (point !== undefined) builder.contract(label, checkModeIdentity(point));
+        }
+      });
     });
-  });
+  }
 
   const { seed, ...reportSettings } = settings;
   return {

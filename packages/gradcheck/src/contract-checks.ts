@@ -4,6 +4,7 @@ import { errorMessage } from './jacobian.js';
 import type { Problem, TensorRecord } from './problem.js';
 import { presentTensors } from './problem.js';
 import type { CheckStatus, ContractName } from './report.js';
+import { savedChanges, snapshotSaved } from './saved-snapshot.js';
 
 /** The result of one contract check, before it is labelled with its case. */
 export interface ContractOutcome {
@@ -168,19 +169,26 @@ export function checkForwardPurity(
   return pass('forward-purity', 'x, params and state unchanged by every forward call');
 }
 
-/** Backward purity: `dy` and `params` bitwise unchanged by a backward call. */
+/**
+ * Backward purity: `dy`, `params` and `saved` bitwise unchanged by a backward call (`saved`
+ * leaf by leaf: every tensor, typed array and primitive it holds, see {@link snapshotSaved}),
+ * for the `saved` of a fresh forward call, so that the first backward call on it is watched.
+ */
 export function checkBackwardPurity(problem: Problem, r: Float64Array): ContractOutcome {
   return guarded('backward-purity', () => {
     const dy = tensor(r.slice(), problem.yShape);
+    const { saved } = problem.normalizer.forward({ x: problem.x, params: problem.params, state: problem.state, mode: problem.mode });
     const beforeDy = snapshot({ dy });
     const beforeParams = snapshot(problem.params);
-    problem.backwardRaw(dy);
+    const beforeSaved = snapshotSaved(saved);
+    problem.normalizer.backward({ dy, params: problem.params, saved });
     const changes = [
       ...changesSince(beforeDy, { dy }, 'backward').map((c) => c.replace(/^backward\./, '')),
       ...changesSince(beforeParams, problem.params, 'params'),
+      ...savedChanges(beforeSaved, saved),
     ];
     if (changes.length > 0) return fail('backward-purity', `backward mutated its arguments: ${changes.join('; ')}`);
-    return pass('backward-purity', 'dy and params unchanged by backward');
+    return pass('backward-purity', 'dy, params and saved unchanged by backward');
   });
 }
 

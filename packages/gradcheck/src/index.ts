@@ -3,25 +3,31 @@
  *
  * - {@link checkGradients}: compares a plugin's `backward` with central differences of its
  *   `forward` (full Jacobians at small sizes, random projections at large ones) and checks
- *   its contract (purity, determinism, linearity in dy, shapes and dtypes, invariants).
+ *   its contract (purity, determinism, linearity in dy, shapes and dtypes, invariants), then
+ *   the same point in float32, in other memory layouts and with preallocated outputs, in the
+ *   dtype mixes and modes the plugin accepts, and its next state against its declaration.
  * - {@link formatReport}: the report as a table a person reads at a glance.
  * - {@link assertGradients}: the one-line test helper; throws with the table.
  *
  * @packageDocumentation
  */
 export { checkGradients, checkId, optionsLabel } from './check.js';
-export type { GradcheckConfig } from './check.js';
+export type { GradcheckConfig, GradcheckSize } from './check.js';
 export {
   DEFAULT_FULL_JACOBIAN_MAX_SIZE,
+  DEFAULT_LARGE_PROJECTIONS,
+  DEFAULT_LARGE_SUBSET_SIZE,
   DEFAULT_PROJECTIONS,
   DEFAULT_SUBSET_SIZE,
   DEFAULT_WORST,
   PARAM_NOISE,
 } from './check.js';
 export { assertGradients } from './assert.js';
-export { formatReport, formatNumber } from './report.js';
+export { describeVariant, formatReport, formatNumber } from './report.js';
 export type {
   CaseLabel,
+  CaseSize,
+  CheckVariant,
   CheckStatus,
   ContractCheck,
   ContractName,
@@ -53,5 +59,10 @@ export type { CompareOptions, SlotOutcome } from './jacobian.js';
 export { checkProjections, numericProjection } from './projection.js';
 export type { ProjectionOptions } from './projection.js';
 export { INVARIANT_ATOL, INVARIANT_RTOL, LINEARITY_ALPHAS, LINEARITY_ATOL, LINEARITY_RTOL } from './contract-checks.js';
+export { FLOAT32_ATOL, FLOAT32_RTOL } from './float32-check.js';
+export { LAYOUT_ATOL, LAYOUT_RTOL } from './layout-checks.js';
+export { INPUT_LAYOUTS, LAYOUT_PADDING, PADDING_VALUE, viewInLayout } from './views.js';
+export type { InputLayout } from './views.js';
+export { STATE_ATOL, STATE_RTOL, declaredNextState, describeStateUpdate } from './state-update.js';
 export { deriveSeed, normalRng, randomNormalTensor, randomValues, sampleIndices, uniformRng } from './random.js';
 export type { Rng } from './random.js';

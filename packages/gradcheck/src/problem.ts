@@ -53,7 +53,8 @@ export class Problem {
   readonly y: Float64Array;
   /** y as forward returned it (for the shape and dtype checks). */
   readonly yTensor: Tensor;
-  private readonly saved: object;
+  /** What forward returned for backward (the backward calls of the check receive it). */
+  readonly saved: object;
 
   /**
    * Runs the forward pass at the point.

@@ -48,10 +48,11 @@ describe('report JSON', () => {
   it('has a stable shape a CLI maps to one entry per check', () => {
     const report = checkGradients(batchNorm, { shapes: [[4, 3]] });
     expect(Object.keys(report)).toEqual(['plugin', 'version', 'ok', 'seed', 'settings', 'checks', 'contracts']);
+    const label = ['mode', 'modeListed', 'options', 'optionsIndex', 'plugin', 'shape', 'size', 'variant'];
     expect(Object.keys(report.checks[0]).sort()).toEqual(
-      ['compared', 'failures', 'id', 'maxAbsErr', 'maxRelErr', 'message', 'method', 'mode', 'ok', 'options', 'optionsIndex', 'plugin', 'shape', 'status', 'tensor', 'worst'].sort(),
+      [...label, 'compared', 'failures', 'id', 'maxAbsErr', 'maxRelErr', 'message', 'method', 'ok', 'status', 'tensor', 'worst'].sort(),
     );
-    expect(Object.keys(report.contracts[0]).sort()).toEqual(['id', 'message', 'mode', 'name', 'ok', 'options', 'optionsIndex', 'plugin', 'shape', 'status'].sort());
+    expect(Object.keys(report.contracts[0]).sort()).toEqual([...label, 'id', 'message', 'name', 'ok', 'status'].sort());
     const ids = [...report.checks, ...report.contracts].map((c) => c.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);

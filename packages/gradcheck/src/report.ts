@@ -7,9 +7,11 @@ import type { Mode } from '@normkit/core';
  * - `'jacobian'`: one entry ∂yᵢ/∂xⱼ of the full Jacobian (backward with one-hot dy against
  *   the central difference of y);
  * - `'projection'`: one random projection uᵀJv (backward with dy = u, dotted with v, against
- *   the directional central difference of uᵀy along v).
+ *   the directional central difference of uᵀy along v);
+ * - `'float32'`: one output element of the float32 run (as "analytic") against the float64 run
+ *   on the same inputs (as "numeric").
  */
-export type WorstSource = 'gradient' | 'jacobian' | 'projection';
+export type WorstSource = 'gradient' | 'jacobian' | 'projection' | 'float32';
 
 /** One compared value, among the worst of its check. */
 export interface WorstEntry {
@@ -35,6 +37,31 @@ export interface WorstEntry {
 /** `'pass'`, `'fail'` (values out of tolerance or a contract broken) or `'error'` (something threw). */
 export type CheckStatus = 'pass' | 'fail' | 'error';
 
+/** Which shapes a case comes from: the plugin's example shapes, or its large ones. */
+export type CaseSize = 'example' | 'large';
+
+/**
+ * What a check varies, beyond its case (option set, mode, shape):
+ *
+ * - `'base'`: the float64 checks on contiguous inputs (gradients and the classic contract);
+ * - `'dtype:float32'`: float32 values against the float64 run on the same inputs;
+ * - `'dtype:mixed'`: x, dy and the parameters in different dtypes, as the plugin declares;
+ * - `'layout:offset'`, `'layout:permuted'`, `'layout:negative-stride'`: every input as a view
+ *   of that kind; `'layout:out'`: preallocated outputs, at offset 0 and inside a larger buffer;
+ * - `'mode:identity'`: a `modeIndependent` declaration (train and eval give the same results);
+ * - `'state'`: the next state against the plugin's declared state update.
+ */
+export type CheckVariant =
+  | 'base'
+  | 'dtype:float32'
+  | 'dtype:mixed'
+  | 'layout:offset'
+  | 'layout:permuted'
+  | 'layout:negative-stride'
+  | 'layout:out'
+  | 'mode:identity'
+  | 'state';
+
 /** Where a check ran: the option set, mode and input shape. */
 export interface CaseLabel {
   /** The plugin's `meta.name`. */
@@ -47,6 +74,27 @@ export interface CaseLabel {
   mode: Mode;
   /** The input shape. */
   shape: number[];
+  /** `'example'` (an example shape: full Jacobians when small) or `'large'` (a large shape: projections). */
+  size: CaseSize;
+  /** Whether `plugin.modes` lists the mode (false: checked because `forward` accepts every mode). */
+  modeListed: boolean;
+  /** What the check varies (see {@link CheckVariant}). */
+  variant: CheckVariant;
+}
+
+/**
+ * The variant of a check as people read it: the size when large, the mode when the plugin
+ * does not list it, and the variant when not `'base'`, e.g.
+ * `"size large, mode eval (not in plugin.modes), layout offset"`; `''` for a base check of an
+ * example shape in a listed mode. Every failure message of a check with a non-empty variant
+ * starts with it in brackets.
+ */
+export function describeVariant(label: Pick<CaseLabel, 'size' | 'modeListed' | 'mode' | 'variant'>): string {
+  const parts: string[] = [];
+  if (label.size === 'large') parts.push('size large');
+  if (!label.modeListed) parts.push(`mode ${label.mode} (not in plugin.modes)`);
+  if (label.variant !== 'base') parts.push(label.variant.replace(':', ' '));
+  return parts.join(', ');
 }
 
 /**
@@ -54,15 +102,22 @@ export interface CaseLabel {
  * one option set × mode × shape.
  */
 export interface TensorCheck extends CaseLabel {
-  /** Stable id: `plugin:mode:o<optionsIndex>:<shape as 4x3x5x5>:<tensor>`. */
+  /**
+   * Stable id: `plugin:mode:o<optionsIndex>:<shape as 4x3x5x5>:<tensor>`, with `:large` after
+   * the shape for a large shape and `float32:` before the tensor for a float32 value check.
+   */
   id: string;
-  /** `'x'` or the parameter name. */
+  /**
+   * `'x'` or the parameter name for a gradient check; for a float32 value check, the output
+   * compared: `y`, `state.<name>`, `dx` or `grads.<name>`.
+   */
   tensor: string;
   /**
    * `'full-jacobian'`: every Jacobian entry and every gradient element compared;
-   * `'projection'`: random projections uᵀJv plus the gradient at a random subset of elements.
+   * `'projection'`: random projections uᵀJv plus the gradient at a random subset of elements;
+   * `'float32'`: every element of a float32 output against the float64 run on the same inputs.
    */
-  method: 'full-jacobian' | 'projection';
+  method: 'full-jacobian' | 'projection' | 'float32';
   /** `status === 'pass'`. */
   ok: boolean;
   /** Pass, fail, or error (the plugin threw). */
@@ -91,11 +146,16 @@ export type ContractName =
   | 'zero-dy'
   | 'linearity'
   | 'shapes-dtypes'
-  | 'invariant';
+  | 'invariant'
+  | 'layout'
+  | 'mixed-dtypes'
+  | 'mode-identity'
+  | 'state-update'
+  | 'large-shapes';
 
 /** One property of the plugin beyond its Jacobian, for one option set × mode × shape. */
 export interface ContractCheck extends CaseLabel {
-  /** Stable id: `plugin:mode:o<optionsIndex>:<shape>:<name>` (invariants add `:<kind>`). */
+  /** Stable id: `plugin:mode:o<optionsIndex>:<shape>:<name>` (`:large` after a large shape; invariants add `:<kind>`, layouts `:<layout>`). */
   id: string;
   /** Which property. */
   name: ContractName;
@@ -123,6 +183,14 @@ export interface ReportSettings {
   subsetSize: number;
   /** How many worst entries each check keeps. */
   worst: number;
+  /** Which shapes were checked: the example ones, the large ones, or both. */
+  size: 'example' | 'large' | 'all';
+  /** Random projections per tensor at the large shapes. */
+  largeProjections: number;
+  /** Gradient elements checked per tensor at the large shapes. */
+  largeSubsetSize: number;
+  /** Where the variant checks ran at the example size: one shape per option set, or every shape. */
+  variantShapes: 'one' | 'all';
 }
 
 /** The result of {@link checkGradients}. */
@@ -184,7 +252,7 @@ function table(rows: string[][], rightAligned: ReadonlySet<number>): string[] {
  *
  * 1. a header `gradcheck <plugin>@<version>: PASS|FAIL` with counts and settings;
  * 2. a table, one line per tensor check: status, options, mode, shape, tensor, method,
- *    max abs err, max rel err;
+ *    max abs err, max rel err, and the variant (see {@link describeVariant}) when not a base check;
  * 3. the failing contract checks, one per line with their message;
  * 4. for each failing tensor check, its worst entries: multi-index (and y index for a
  *    Jacobian entry), analytic and numeric values, abs and rel error.
@@ -196,11 +264,11 @@ export function formatReport(report: GradcheckReport): string {
   const s = report.settings;
   lines.push(`gradcheck ${report.plugin}@${report.version}: ${report.ok ? 'PASS' : 'FAIL'}`);
   lines.push(
-    `  ${passedChecks}/${report.checks.length} gradient checks passed, ${passedContracts}/${report.contracts.length} contract checks passed` +
-      ` (seed ${report.seed}, rtol ${shortNumber(s.rtol)}, atol ${shortNumber(s.atol)}·scale, ${s.richardson ? 'Richardson' : 'central'} differences)`,
+    `  ${passedChecks}/${report.checks.length} tensor checks passed, ${passedContracts}/${report.contracts.length} contract checks passed` +
+      ` (seed ${report.seed}, size ${s.size}, rtol ${shortNumber(s.rtol)}, atol ${shortNumber(s.atol)}·scale, ${s.richardson ? 'Richardson' : 'central'} differences)`,
   );
   lines.push('');
-  const rows: string[][] = [['', 'options', 'mode', 'shape', 'tensor', 'method', 'max abs err', 'max rel err']];
+  const rows: string[][] = [['', 'options', 'mode', 'shape', 'tensor', 'method', 'max abs err', 'max rel err', 'variant']];
   for (const c of report.checks) {
     rows.push([
       c.status.toUpperCase(),
@@ -211,6 +279,7 @@ export function formatReport(report: GradcheckReport): string {
       c.method,
       c.status === 'error' ? '-' : formatNumber(c.maxAbsErr),
       c.status === 'error' ? '-' : formatNumber(c.maxRelErr),
+      describeVariant(c),
     ]);
   }
   lines.push(...table(rows, new Set([6, 7])));
@@ -231,7 +300,8 @@ export function formatReport(report: GradcheckReport): string {
     for (const c of failedChecks) {
       lines.push(`  ${c.tensor}  #${c.optionsIndex} ${c.mode} ${shapeText(c.shape)} (${c.method}): ${c.message}`);
       if (c.worst.length === 0) continue;
-      const worstRows: string[][] = [['source', 'index', 'y index', 'analytic', 'numeric', 'abs err', 'rel err']];
+      const [analytic, numeric] = c.method === 'float32' ? ['float32', 'float64'] : ['analytic', 'numeric'];
+      const worstRows: string[][] = [['source', 'index', 'y index', analytic, numeric, 'abs err', 'rel err']];
       for (const w of c.worst) {
         worstRows.push([
           w.source,

@@ -1,4 +1,5 @@
 import {
+  CONTRACT_DTYPES,
   NormkitError,
   checkBackward,
   checkForward,
@@ -90,6 +91,14 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
     { numGroups: 3, numChannels: 3, affine: false },
     { numGroups: 1, numChannels: 2, channelAxis: -1 },
   ],
+  // Besides the examples, channels last with several groups of several channels: the planes
+  // layout with A > 1 (samples × spatial positions × groups × channels per group).
+  largeOptions: [
+    { numGroups: 2, numChannels: 4 },
+    { numGroups: 3, numChannels: 3, affine: false },
+    { numGroups: 1, numChannels: 2, channelAxis: -1 },
+    { numGroups: 2, numChannels: 6, channelAxis: -1 },
+  ],
   pytorch: groupNormPyTorch,
   resolveOptions: resolveGroupNormOptions,
 
@@ -111,6 +120,21 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
       const split = [...shape.slice(0, axis), numGroups, perGroup, ...shape.slice(axis + 1)];
       return planNormalization(split, [0, axis], options.affine ? [axis, axis + 1] : null);
     });
+    /** (N, C, …) shapes with the channels moved to options.channelAxis; placeholder 0 at index 1. */
+    const shapesOf = (bases: readonly number[][]): number[][] => {
+      const shapes: number[][] = [];
+      for (const base of bases) {
+        const rank = base.length;
+        if (options.channelAxis < -rank || options.channelAxis >= rank) continue;
+        const axis = options.channelAxis < 0 ? options.channelAxis + rank : options.channelAxis;
+        if (axis === 0) continue;
+        if (rank === 2 && perGroup === 1) continue; // one value per group
+        const sizes = base.filter((_, k) => k !== 1);
+        sizes.splice(axis, 0, numChannels);
+        shapes.push(sizes);
+      }
+      return shapes;
+    };
 
     return {
       paramShapes: () => paramShapes,
@@ -121,20 +145,18 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
       },
 
       exampleShapes() {
-        // (N, C), (N, C, L), (N, C, H, W) with the channels on options.channelAxis.
-        const shapes: number[][] = [];
-        for (const base of [[3, 0], [2, 0, 3], [2, 0, 2, 3]]) {
-          const rank = base.length;
-          if (options.channelAxis < -rank || options.channelAxis >= rank) continue;
-          const axis = options.channelAxis < 0 ? options.channelAxis + rank : options.channelAxis;
-          if (axis === 0) continue;
-          if (rank === 2 && perGroup === 1) continue; // one value per group
-          const sizes = base.filter((_, k) => k !== 1);
-          sizes.splice(axis, 0, numChannels);
-          shapes.push(sizes);
-        }
-        return shapes;
+        return shapesOf([[3, 0], [2, 0, 3], [2, 0, 2, 3]]);
       },
+
+      largeShapes() {
+        // 67 samples (four at a time and a remainder), runs of 37 and 143 positions.
+        return shapesOf([[67, 0], [6, 0, 37], [4, 0, 11, 13]]);
+      },
+
+      dtypes: CONTRACT_DTYPES,
+
+      // Group norm has no running statistics: eval computes what train computes.
+      modeIndependent: true,
 
       invariants(_mode, xShape): readonly Invariant[] {
         // Σ dx = 0 over each (sample, group): in the split shape, every axis but 0 and the group axis.

@@ -1,4 +1,5 @@
 import {
+  CONTRACT_DTYPES,
   NormkitError,
   assertTensor,
   batchMomentsOf,
@@ -24,7 +25,7 @@ import {
   planNormalization,
   viewOf,
 } from '@normkit/core';
-import type { ForwardSpec, Invariant, NormSaved, NormStatistics, NormalizerTypes, Shape, Tensor, TensorMap } from '@normkit/core';
+import type { ForwardSpec, Invariant, NormalizerTypes, NormSaved, NormStatistics, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
 import type { InstanceNormInputOptions, InstanceNormOptions } from './options.js';
 import { resolveInstanceNormOptions } from './options.js';
 import { instanceNormPyTorch } from './pytorch.js';
@@ -140,17 +141,33 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
       },
 
       exampleShapes() {
-        const shapes: number[][] = [];
-        for (const base of [[2, 0, 5], [2, 0, 3, 2]]) {
-          const rank = base.length;
-          if (options.channelAxis < -rank || options.channelAxis >= rank) continue;
-          const axis = options.channelAxis < 0 ? options.channelAxis + rank : options.channelAxis;
-          if (axis === 0) continue;
-          const sizes = base.filter((_, k) => k !== 1);
-          sizes.splice(axis, 0, channels);
-          shapes.push(sizes);
-        }
-        return shapes;
+        return withChannels([[2, 0, 5], [2, 0, 3, 2]], channels, options.channelAxis);
+      },
+
+      largeShapes() {
+        // Runs of 37 and 667 positions (unrolled by four, remainders); channels last, the
+        // columns layout with A > 1 (samples) and 37 or 667 rows.
+        return withChannels([[6, 0, 37], [4, 0, 23, 29]], channels, options.channelAxis);
+      },
+
+      dtypes: CONTRACT_DTYPES,
+
+      // Without running statistics, eval uses the instance statistics too: the same computation.
+      modeIndependent: !tracked,
+
+      stateUpdate(xShape): StateUpdate | null {
+        // PyTorch: the running statistics average each sample's mean and unbiased variance,
+        // and the counter is kept but never incremented.
+        if (!tracked) return null;
+        return {
+          kind: 'moving-average',
+          channelAxis: axisOf(xShape),
+          averagedAxes: [0],
+          momentum: options.momentum,
+          counter: 'numBatchesTracked',
+          countsSteps: false,
+          statistics: { runningMean: 'mean', runningVar: 'unbiased-variance' },
+        };
       },
 
       invariants(mode, xShape): readonly Invariant[] {
@@ -242,3 +259,22 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
     };
   },
 });
+
+/**
+ * Shapes with the channels moved to `channelAxis`: each base lists the sizes with a
+ * placeholder at index 1 (the channel axis of `(N, C, …)`); ranks that lack `channelAxis`,
+ * or where it would be the batch axis, are left out.
+ */
+function withChannels(bases: readonly number[][], channels: number, channelAxis: number): number[][] {
+  const shapes: number[][] = [];
+  for (const base of bases) {
+    const rank = base.length;
+    if (channelAxis < -rank || channelAxis >= rank) continue;
+    const axis = channelAxis < 0 ? channelAxis + rank : channelAxis;
+    if (axis === 0) continue;
+    const sizes = base.filter((_, k) => k !== 1);
+    sizes.splice(axis, 0, channels);
+    shapes.push(sizes);
+  }
+  return shapes;
+}

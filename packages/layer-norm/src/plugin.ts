@@ -1,4 +1,5 @@
 import {
+  CONTRACT_DTYPES,
   checkBackward,
   checkForward,
   checkNormSaved,
@@ -92,6 +93,15 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
   },
   modes: ['train'],
   exampleOptions: [{ normalizedShape: [5] }, { normalizedShape: [3, 4], elementwiseAffine: false }, { normalizedShape: [4], bias: false }],
+  // Besides the examples, rows of 37 features and a 66-element normalized shape without affine
+  // (the planes layout with runs of 66).
+  largeOptions: [
+    { normalizedShape: [5] },
+    { normalizedShape: [3, 4], elementwiseAffine: false },
+    { normalizedShape: [4], bias: false },
+    { normalizedShape: [37] },
+    { normalizedShape: [6, 11], elementwiseAffine: false },
+  ],
   pytorch: layerNormPyTorch,
   resolveOptions: resolveLayerNormOptions,
 
@@ -124,6 +134,16 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
       exampleShapes() {
         return [[3, ...normalizedShape], [2, 2, ...normalizedShape]];
       },
+
+      largeShapes() {
+        // 67 and 65 rows: the rows layout takes four rows at a time, with remainders 3 and 1.
+        return [[67, ...normalizedShape], [5, 13, ...normalizedShape]];
+      },
+
+      dtypes: CONTRACT_DTYPES,
+
+      // Layer norm has no running statistics: eval computes what train computes.
+      modeIndependent: true,
 
       invariants(_mode, xShape): readonly Invariant[] {
         const lead = leadingRank(xShape);

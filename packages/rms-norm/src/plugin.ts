@@ -1,4 +1,5 @@
 import {
+  CONTRACT_DTYPES,
   checkBackward,
   checkForward,
   checkNormSaved,
@@ -79,6 +80,14 @@ export const rmsNorm = defineNormalizer<RmsNormTypes>({
   },
   modes: ['train'],
   exampleOptions: [{ normalizedShape: [5] }, { normalizedShape: [3, 2], elementwiseAffine: false }, { normalizedShape: [4], eps: 1e-3 }],
+  // Besides the examples, rows of 37 features and a 66-element normalized shape without a weight.
+  largeOptions: [
+    { normalizedShape: [5] },
+    { normalizedShape: [3, 2], elementwiseAffine: false },
+    { normalizedShape: [4], eps: 1e-3 },
+    { normalizedShape: [37] },
+    { normalizedShape: [6, 11], elementwiseAffine: false },
+  ],
   pytorch: rmsNormPyTorch,
   resolveOptions: resolveRmsNormOptions,
 
@@ -105,6 +114,16 @@ export const rmsNorm = defineNormalizer<RmsNormTypes>({
       exampleShapes() {
         return [[3, ...normalizedShape], [2, 2, ...normalizedShape]];
       },
+
+      largeShapes() {
+        // 67 and 65 rows: the rows layout takes four rows at a time, with remainders 3 and 1.
+        return [[67, ...normalizedShape], [5, 13, ...normalizedShape]];
+      },
+
+      dtypes: CONTRACT_DTYPES,
+
+      // RMS norm has no running statistics: eval computes what train computes.
+      modeIndependent: true,
 
       forward(args) {
         const { x, dtype, params, out } = checkForward(args, spec);

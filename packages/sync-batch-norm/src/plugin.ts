@@ -1,4 +1,5 @@
 import {
+  CONTRACT_DTYPES,
   EMPTY_MOMENTS,
   NormkitError,
   assertTensor,
@@ -24,7 +25,7 @@ import {
   planNormalization,
   viewOf,
 } from '@normkit/core';
-import type { BatchMoments, BatchStatistics, ForwardSpec, Invariant, Moments, NormPlan, NormSaved, NormStatistics, NormalizerTypes, Shape, Tensor, TensorMap } from '@normkit/core';
+import type { BatchMoments, BatchStatistics, ForwardSpec, Invariant, Moments, NormPlan, NormSaved, NormStatistics, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
 import type { SyncBatchNormInputOptions, SyncBatchNormOptions } from './options.js';
 import { resolveSyncBatchNormOptions } from './options.js';
 import { syncBatchNormPyTorch } from './pytorch.js';
@@ -199,16 +200,31 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
       },
 
       exampleShapes() {
-        const shapes: number[][] = [];
-        for (const base of [[4, 0], [2, 0, 5], [2, 0, 3, 2]]) {
-          const rank = base.length;
-          if (options.channelAxis < -rank || options.channelAxis >= rank) continue;
-          const axis = options.channelAxis < 0 ? options.channelAxis + rank : options.channelAxis;
-          const sizes = base.filter((_, k) => k !== 1);
-          sizes.splice(axis, 0, channels);
-          shapes.push(sizes);
-        }
-        return shapes;
+        return withChannels([[4, 0], [2, 0, 5], [2, 0, 3, 2]], channels, options.channelAxis);
+      },
+
+      largeShapes() {
+        // As batch norm's: the columns layout with 67 rows (a remainder of 3 after the rows
+        // taken four at a time), the planes layout with runs of 37 and 667; channels last:
+        // columns with 222 and 3335 rows.
+        return withChannels([[67, 0], [6, 0, 37], [5, 0, 23, 29]], channels, options.channelAxis);
+      },
+
+      dtypes: CONTRACT_DTYPES,
+
+      // Alone and without running statistics, eval uses the batch statistics as train does.
+      modeIndependent: !tracked && !distributed,
+
+      stateUpdate(xShape): StateUpdate | null {
+        // With other participants, the statistics are those of the union of the batches.
+        if (!tracked || distributed) return null;
+        return {
+          kind: 'moving-average',
+          channelAxis: axisOf(xShape),
+          momentum: options.momentum,
+          counter: 'numBatchesTracked',
+          statistics: { runningMean: 'mean', runningVar: 'unbiased-variance' },
+        };
       },
 
       invariants(mode, xShape): readonly Invariant[] {
@@ -317,3 +333,21 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
     };
   },
 });
+
+/**
+ * Shapes with the channels moved to `channelAxis`: each base lists the sizes with a
+ * placeholder at index 1 (the channel axis of `(N, C, …)`); ranks that lack `channelAxis`
+ * are left out.
+ */
+function withChannels(bases: readonly number[][], channels: number, channelAxis: number): number[][] {
+  const shapes: number[][] = [];
+  for (const base of bases) {
+    const rank = base.length;
+    if (channelAxis < -rank || channelAxis >= rank) continue;
+    const axis = channelAxis < 0 ? channelAxis + rank : channelAxis;
+    const sizes = base.filter((_, k) => k !== 1);
+    sizes.splice(axis, 0, channels);
+    shapes.push(sizes);
+  }
+  return shapes;
+}

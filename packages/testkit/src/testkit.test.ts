@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NormkitError, assertTensor, defineNormalizer, dtypeOf, fromArray, toTypedArray, zeros } from '@normkit/core';
-import type { NormalizerTypes, Shape, Tensor } from '@normkit/core';
+import { NormkitError, assertTensor, checkOut, defineNormalizer, dtypeOf, fromArray, toTypedArray, zeros } from '@normkit/core';
+import type { Dtype, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import { normalRng, uniformRng } from '@normkit/gradcheck';
 import { describe, expect, it } from 'vitest';
 import { errorCode, gradcheckAcrossSeeds, pluginVersions } from './checks.js';
@@ -15,6 +15,14 @@ interface CenterTypes extends NormalizerTypes {
   Params: 'bias';
   State: never;
   Saved: { shape: Shape };
+}
+
+/** `values` as a call's output: written into the caller's `out` when one is given (the contract), else a new tensor. */
+function output(values: Float64Array, shape: Shape, dtype: Dtype, out: Tensor | undefined): Tensor {
+  if (out === undefined) return fromArray(values, shape, dtype);
+  const y = checkOut(out, shape, dtype, []);
+  y.data.set(values, y.offset);
+  return y;
 }
 
 /**
@@ -32,8 +40,9 @@ function makeCenter(variant: { bug?: 'no-mean-term'; scale?: number } = {}) {
       stateShapes: () => ({}),
       init: (dtype = 'float32') => ({ params: { bias: zeros([o.features], dtype) }, state: {} }),
       exampleShapes: () => [[3, o.features]],
+      modeIndependent: true,
       invariants: (_mode, shape) => [{ kind: 'zero-sum', reduceAxes: [shape.length - 1] }],
-      forward({ x, params, state }) {
+      forward({ x, params, state, out }) {
         const input = assertTensor(x, 'x');
         const v = toTypedArray(input);
         const bias = toTypedArray(params.bias as Tensor);
@@ -43,9 +52,9 @@ function makeCenter(variant: { bug?: 'no-mean-term'; scale?: number } = {}) {
           for (let f = 0; f < o.features; f++) mean += v[row + f] / o.features;
           for (let f = 0; f < o.features; f++) y[row + f] = v[row + f] - mean + bias[f];
         }
-        return { y: fromArray(y, input.shape, dtypeOf(input)), state, saved: { shape: input.shape.slice() } };
+        return { y: output(y, input.shape, dtypeOf(input), out), state, saved: { shape: input.shape.slice() } };
       },
-      backward({ dy, params, saved }) {
+      backward({ dy, params, saved, out }) {
         const g = toTypedArray(assertTensor(dy, 'dy', { shape: saved.shape }));
         const dx = new Float64Array(g.length);
         const dbias = new Float64Array(o.features);
@@ -58,7 +67,7 @@ function makeCenter(variant: { bug?: 'no-mean-term'; scale?: number } = {}) {
           }
         }
         const dtype = dtypeOf(params.bias as Tensor);
-        return { dx: fromArray(dx, saved.shape, dtype), grads: { bias: fromArray(dbias, [o.features], dtype) } };
+        return { dx: output(dx, saved.shape, dtype, out), grads: { bias: fromArray(dbias, [o.features], dtype) } };
       },
     }),
   });

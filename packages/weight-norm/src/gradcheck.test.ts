@@ -1,5 +1,6 @@
 import type { Normalizer } from '@normkit/core';
 import { gradcheckAcrossSeeds } from '@normkit/testkit';
+import { checkGradients, formatReport } from '@normkit/gradcheck';
 import { describe, expect, it } from 'vitest';
 import { weightNorm, weightNormLinear } from './index.js';
 
@@ -11,5 +12,26 @@ describe('gradcheck', () => {
     it(`${plugin.meta.name}: passes over 10 seeds, and with Richardson differences at 1e-8`, () => {
       expect(gradcheckAcrossSeeds(plugin, 10)).toEqual([]);
     });
+  }
+});
+
+// The hardened checks (@normkit/gradcheck): besides the gradients and the classic contract,
+// float32 values against float64 on the same inputs, inputs as views (offset, permuted and
+// negative strides) and out buffers, the declared dtype mixes, the declared state update and
+// mode independence. Here at every example shape (variantShapes 'all') over 20 seeds, and once
+// at the large shapes, in projection mode. A failure prints the report.
+describe('hardened gradcheck', () => {
+  for (const plugin of [weightNorm, weightNormLinear] as readonly Normalizer[]) {
+    it(`${plugin.meta.name}: passes every variant at every example shape over 20 seeds, and at its large shapes`, () => {
+      const failed: string[] = [];
+      for (let seed = 0; seed < 20; seed++) {
+        const report = checkGradients(plugin, { seed, variantShapes: 'all' });
+        if (!report.ok) failed.push(formatReport(report));
+      }
+      const large = checkGradients(plugin, { size: 'large' });
+      if (!large.ok) failed.push(formatReport(large));
+      expect(failed).toEqual([]);
+      expect(large.checks.some((c) => c.size === 'large' && c.variant === 'base' && c.method === 'projection')).toBe(true);
+    }, 120_000); // a guard against hangs on a loaded machine, not a speed assertion
   }
 });

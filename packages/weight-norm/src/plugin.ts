@@ -1,4 +1,5 @@
 import {
+  CONTRACT_DTYPES,
   NormkitError,
   checkBackward,
   checkForward,
@@ -124,6 +125,16 @@ export const weightNorm = defineNormalizer<WeightNormTypes>({
     { shape: [2, 3, 2, 2], dim: null },
     { shape: [3, 4], dim: -1, eps: 1e-3 },
   ],
+  // The options fix the shape: these give the large ones (slices of 75 and 1600 elements,
+  // 64 and 37 slices; the whole tensor as one slice).
+  largeOptions: [
+    { shape: [64, 3, 5, 5], dim: 0 },
+    { shape: [4, 64, 5, 5], dim: 1 },
+    { shape: [37, 41], dim: 0 },
+    { shape: [37, 41], dim: 1 },
+    { shape: [37, 41], dim: null },
+    { shape: [37, 41], dim: -1, eps: 1e-3 },
+  ],
   pytorch: weightNormPyTorch,
   resolveOptions: resolveWeightNormOptions,
 
@@ -146,6 +157,15 @@ export const weightNorm = defineNormalizer<WeightNormTypes>({
       exampleShapes() {
         return [shape];
       },
+
+      largeShapes() {
+        return [shape];
+      },
+
+      dtypes: CONTRACT_DTYPES,
+
+      // Weight norm has no state: eval computes what train computes.
+      modeIndependent: true,
 
       invariants(): readonly Invariant[] {
         // With eps, ⟨dv, v⟩ = (g·Σdw·v/‖v‖)·eps/‖v‖² — small but not an identity.

@@ -1,7 +1,7 @@
 import type { Normalizer, Registry } from '@normkit/core';
 import { isNormkitError } from '@normkit/core';
-import { checkGradients, formatReport } from '@normkit/gradcheck';
-import type { GradcheckReport } from '@normkit/gradcheck';
+import { checkGradients, describeVariant, formatReport } from '@normkit/gradcheck';
+import type { CaseLabel, GradcheckReport, GradcheckSize } from '@normkit/gradcheck';
 import { UsageError, parseArgs } from '../args.js';
 import type { Io } from '../io.js';
 import { formatError, table } from '../io.js';
@@ -21,6 +21,8 @@ export interface GradcheckJsonEntry {
   shape: number[];
   /** `x`, a parameter name, or `contract:<name>` for a contract check. */
   tensor: string;
+  /** What the check varies, as gradcheck describes it (`''` for a base check; e.g. `size large, layout offset`). */
+  variant: string;
   /** The verdict. */
   status: 'pass' | 'fail';
   /** Largest absolute error between analytic and numeric values; `null` when not finite. */
@@ -43,6 +45,12 @@ export interface GradcheckJson {
   readonly skipped: number;
 }
 
+/** A tensor name with the check's variant, e.g. `dx [dtype float32]`; the name alone for a base check. */
+function withVariant(tensorName: string, label: CaseLabel): string {
+  const variant = describeVariant(label);
+  return variant === '' ? tensorName : `${tensorName} [${variant}]`;
+}
+
 function finiteOrNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
@@ -56,6 +64,7 @@ export function reportEntries(report: GradcheckReport): GradcheckJsonEntry[] {
     mode: c.mode,
     shape: c.shape,
     tensor: c.tensor,
+    variant: describeVariant(c),
     status: c.ok ? ('pass' as const) : ('fail' as const),
     maxAbsErr: finiteOrNull(c.maxAbsErr),
     maxRelErr: finiteOrNull(c.maxRelErr),
@@ -68,6 +77,7 @@ export function reportEntries(report: GradcheckReport): GradcheckJsonEntry[] {
     mode: c.mode,
     shape: c.shape,
     tensor: `contract:${c.name}`,
+    variant: describeVariant(c),
     status: c.ok ? ('pass' as const) : ('fail' as const),
     maxAbsErr: null,
     maxRelErr: null,
@@ -76,15 +86,23 @@ export function reportEntries(report: GradcheckReport): GradcheckJsonEntry[] {
   return [...tensors, ...contracts];
 }
 
+/** The values of `normkit gradcheck --size`: which shapes of each plugin are checked. */
+const GRADCHECK_SIZES: readonly GradcheckSize[] = ['example', 'large', 'all'];
+
 /**
- * `normkit gradcheck [NAME|PATH ...] [--seed N] [--json]`: checks built-in plugins by name
- * (all when none is named) or a user's ES module by path. Exit 0 when everything passes, 1 otherwise.
+ * `normkit gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--json]`: checks
+ * built-in plugins by name (all when none is named) or a user's ES module by path, at their
+ * example shapes (default), their large shapes (`--size large`, projection mode) or both.
+ * Exit 0 when everything passes, 1 otherwise.
  */
 export async function gradcheckCommand(argv: readonly string[], io: Io, registry: Registry): Promise<number> {
-  const { positionals, flags } = parseArgs(argv, ['seed'], ['json']);
+  const { positionals, flags } = parseArgs(argv, ['seed', 'size'], ['json']);
   const seedText = flags.get('seed');
   const seed = seedText === undefined ? 0 : Number(seedText);
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed: expected a non-negative integer, got ${String(seedText)}`);
+  const sizeText = flags.get('size') ?? 'example';
+  const size = GRADCHECK_SIZES.find((s) => s === sizeText);
+  if (size === undefined) throw new UsageError(`--size: expected ${GRADCHECK_SIZES.join(', ')}, got ${String(sizeText)}`);
   const json = flags.has('json');
   const targets = positionals.length > 0 ? positionals : registry.list();
   // Resolve every target before checking any, so a typo fails fast with exit code 2.
@@ -101,7 +119,7 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
     const started = performance.now();
     let report: GradcheckReport;
     try {
-      report = checkGradients(plugin, { seed });
+      report = checkGradients(plugin, { seed, size });
     } catch (e) {
       if (isNormkitError(e)) throw new UsageError(`${plugin.meta.name}: ${e.message}`);
       throw e;
@@ -123,7 +141,7 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
   const rows: string[][] = [['STATUS', 'PLUGIN', 'MODE', 'SHAPE', 'TENSOR', 'MAX ABS ERR', 'MAX REL ERR', 'OPTIONS']];
   for (const report of reports) {
     for (const c of report.checks) {
-      rows.push([c.ok ? 'PASS' : 'FAIL', c.plugin, c.mode, `[${c.shape.join(', ')}]`, c.tensor, formatError(c.maxAbsErr), formatError(c.maxRelErr), c.options]);
+      rows.push([c.ok ? 'PASS' : 'FAIL', c.plugin, c.mode, `[${c.shape.join(', ')}]`, withVariant(c.tensor, c), formatError(c.maxAbsErr), formatError(c.maxRelErr), c.options]);
     }
     const contractFailures = report.contracts.filter((c) => !c.ok);
     const contractCount = report.contracts.length;
@@ -135,7 +153,7 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
       `${contractCount} contract checks`,
       '',
       '',
-      contractFailures.length === 0 ? 'purity, determinism, zero dy, linearity, shapes, invariants' : `${contractFailures.length} failed`,
+      contractFailures.length === 0 ? 'purity, determinism, zero dy, linearity, shapes, invariants, layouts, dtypes, modes, state' : `${contractFailures.length} failed`,
     ]);
   }
   io.out(table(rows));

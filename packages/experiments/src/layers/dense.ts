@@ -142,7 +142,7 @@ export const dense = defineNormalizer<DenseTypes>({
         return { y: result, state: args.state, saved: { x: input } };
       },
 
-      backward({ dy, params, saved }) {
+      backward({ dy, params, saved, out }) {
         const x = saved?.x;
         if (x === undefined || x.shape.length !== 2 || x.shape[1] !== inF) {
           throw new NormkitError('E_STATE', `saved: expected the saved value of a ${NAME} forward call with inFeatures ${inF}`, 'saved');
@@ -152,6 +152,8 @@ export const dense = defineNormalizer<DenseTypes>({
         const g = contiguous(assertTensor(dy, 'dy', { shape: [n, outF] }));
         // The parameters as in forward: these names and shapes, x's dtype.
         const p = checkForward({ x, params, state: {}, mode: 'train' }, spec).params;
+        // dx goes into the caller's out when one is given (checked before anything is computed).
+        const dxOut = out === undefined ? undefined : checkOut(out, x.shape, dtype, [x, g, ...Object.values(p)]);
         const W = contiguous(p.weight);
         const gd = g.data;
         const go = g.offset;
@@ -188,13 +190,18 @@ export const dense = defineNormalizer<DenseTypes>({
             }
           }
         }
+        const dxTensor = (): Tensor => {
+          if (dxOut === undefined) return tensor(dx, x.shape);
+          dxOut.data.set(dx, dxOut.offset);
+          return dxOut;
+        };
         const grads: TensorMap<'weight' | 'bias'> = { weight: tensor(dW, [inF, outF]) };
         if (p.bias !== undefined) {
           const db = new (arrayTypeOf(dtype))(outF);
           for (let i = 0; i < n; i++) for (let j = 0; j < outF; j++) db[j] += gd[go + i * outF + j];
-          return { dx: tensor(dx, x.shape), grads: { ...grads, bias: tensor(db, [outF]) } };
+          return { dx: dxTensor(), grads: { ...grads, bias: tensor(db, [outF]) } };
         }
-        return { dx: tensor(dx, x.shape), grads };
+        return { dx: dxTensor(), grads };
       },
     };
   },

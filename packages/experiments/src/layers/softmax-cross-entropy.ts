@@ -1,4 +1,4 @@
-import { NormkitError, arrayTypeOf, assertTensor, checkForward, defineNormalizer, describeValue, formatShape, isContiguous, numberOption, readOptions, tensor, toContiguous } from '@normkit/core';
+import { NormkitError, arrayTypeOf, assertTensor, checkForward, checkOut, defineNormalizer, describeValue, formatShape, isContiguous, numberOption, readOptions, tensor, toContiguous } from '@normkit/core';
 import type { ForwardSpec, NormalizerTypes, Tensor } from '@normkit/core';
 
 /** Options of {@link softmaxCrossEntropy} as a user writes them. */
@@ -114,17 +114,21 @@ export const softmaxCrossEntropy = defineNormalizer<SoftmaxCrossEntropyTypes>({
         return { y: tensor(y, [1]), state: args.state, saved: { probs, shape: [n, k], dtype } };
       },
 
-      backward({ dy, saved }) {
+      backward({ dy, saved, out }) {
         if (saved?.probs?.length !== n * k) {
           throw new NormkitError('E_STATE', `saved: expected the saved value of a ${NAME} forward call on (${n}, ${k}) logits`, 'saved');
         }
         const g = assertTensor(dy, 'dy', { shape: [1] });
+        // dx goes into the caller's out when one is given (checked before anything is computed).
+        const dxOut = out === undefined ? undefined : checkOut(out, [n, k], saved.dtype, [g]);
         const scale = g.data[g.offset] / n;
         const dx = new (arrayTypeOf(saved.dtype))(n * k);
         for (let i = 0; i < n; i++) {
           for (let j = 0; j < k; j++) dx[i * k + j] = scale * (saved.probs[i * k + j] - (j === o.targets[i] ? 1 : 0));
         }
-        return { dx: tensor(dx, [n, k]), grads: {} };
+        if (dxOut === undefined) return { dx: tensor(dx, [n, k]), grads: {} };
+        dxOut.data.set(dx, dxOut.offset);
+        return { dx: dxOut, grads: {} };
       },
     };
   },

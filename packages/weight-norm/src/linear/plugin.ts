@@ -1,4 +1,5 @@
 import {
+  CONTRACT_DTYPES,
   NormkitError,
   arrayTypeOf,
   assertTensor,
@@ -99,6 +100,11 @@ export const weightNormLinear = defineNormalizer<WeightNormLinearTypes>({
     { inFeatures: 4, outFeatures: 3 },
     { inFeatures: 3, outFeatures: 2, bias: false, gInit: 'one', seed: 7 },
   ],
+  // Wider layers: rows of 37 and 21 inputs, 19 and 6 output units.
+  largeOptions: [
+    { inFeatures: 37, outFeatures: 19 },
+    { inFeatures: 21, outFeatures: 6, bias: false, gInit: 'one', seed: 7 },
+  ],
   resolveOptions: resolveWeightNormLinearOptions,
 
   bind(options) {
@@ -128,6 +134,19 @@ export const weightNormLinear = defineNormalizer<WeightNormLinearTypes>({
           [2, 3, inFeatures],
         ];
       },
+
+      largeShapes() {
+        // 67 and 65 rows of inputs.
+        return [
+          [67, inFeatures],
+          [5, 13, inFeatures],
+        ];
+      },
+
+      dtypes: CONTRACT_DTYPES,
+
+      // No state: eval computes what train computes.
+      modeIndependent: true,
 
       forward(args) {
         // `out` is shaped like y, not like x: checked here rather than by checkForward.
