@@ -6,6 +6,8 @@
  *   its contract (purity, determinism, linearity in dy, shapes and dtypes, invariants).
  * - {@link formatReport}: the report as a table a person reads at a glance.
  * - {@link assertGradients}: the one-line test helper; throws with the table.
+ * - {@link checkSecondOrder} / {@link assertSecondOrder}: the order-2 check, a plugin's
+ *   optional `doubleBackward` against finite differences of its own `backward`.
  *
  * @packageDocumentation
  */
@@ -19,6 +21,10 @@ export {
   PARAM_NOISE,
 } from './check.js';
 export { assertGradients } from './assert.js';
+export { assertSecondOrder, checkSecondOrder } from './second-order.js';
+export { SecondOrderProblem } from './second-order-problem.js';
+export type { DoubleBackwardOutcome } from './second-order-problem.js';
+export type { DifferentiableMap } from './differentiable.js';
 export { formatReport, formatNumber } from './report.js';
 export type {
   CaseLabel,
