@@ -1,6 +1,6 @@
 import type { Normalizer, Registry } from '@normkit/core';
 import { isNormkitError } from '@normkit/core';
-import { checkGradients, formatReport } from '@normkit/gradcheck';
+import { checkGradients, checkSecondOrder, formatReport } from '@normkit/gradcheck';
 import type { GradcheckReport } from '@normkit/gradcheck';
 import { UsageError, parseArgs } from '../args.js';
 import type { Io } from '../io.js';
@@ -21,8 +21,8 @@ export interface GradcheckJsonEntry {
   shape: number[];
   /** `x`, a parameter name, or `contract:<name>` for a contract check. */
   tensor: string;
-  /** The verdict. */
-  status: 'pass' | 'fail';
+  /** The verdict; `'skipped'` for a plugin without `doubleBackward` under `--order 2` (one entry, tensor `*`). */
+  status: 'pass' | 'fail' | 'skipped';
   /** Largest absolute error between analytic and numeric values; `null` when not finite. */
   maxAbsErr: number | null;
   /** Largest relative error (CS231n's); `null` when not finite. */
@@ -39,7 +39,7 @@ export interface GradcheckJson {
   readonly passed: number;
   /** How many entries failed. */
   readonly failed: number;
-  /** Always 0 for gradcheck (the field mirrors the conformance JSON). */
+  /** Plugins skipped: under `--order 2`, those without `doubleBackward` (0 at order 1). */
   readonly skipped: number;
 }
 
@@ -47,8 +47,13 @@ function finiteOrNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-/** Flattens a report into JSON entries: every tensor check, then every contract check. */
+/** Flattens a report into JSON entries: every tensor check, then every contract check (one `skipped` entry for a skipped report). */
 export function reportEntries(report: GradcheckReport): GradcheckJsonEntry[] {
+  if (report.skipped !== undefined) {
+    return [
+      { id: `${report.plugin}:skipped`, plugin: report.plugin, options: '', mode: '*', shape: [], tensor: '*', status: 'skipped', maxAbsErr: null, maxRelErr: null, message: report.skipped },
+    ];
+  }
   const tensors = report.checks.map((c) => ({
     id: c.id,
     plugin: c.plugin,
@@ -77,11 +82,17 @@ export function reportEntries(report: GradcheckReport): GradcheckJsonEntry[] {
 }
 
 /**
- * `normkit gradcheck [NAME|PATH ...] [--seed N] [--json]`: checks built-in plugins by name
- * (all when none is named) or a user's ES module by path. Exit 0 when everything passes, 1 otherwise.
+ * `normkit gradcheck [NAME|PATH ...] [--seed N] [--order 1|2] [--json]`: checks built-in plugins
+ * by name (all when none is named) or a user's ES module by path. `--order 2` checks each
+ * plugin's optional `doubleBackward` against finite differences of its `backward`
+ * (`checkSecondOrder`); a plugin without that member is reported as skipped, not as a failure.
+ * Exit 0 when nothing fails, 1 otherwise.
  */
 export async function gradcheckCommand(argv: readonly string[], io: Io, registry: Registry): Promise<number> {
-  const { positionals, flags } = parseArgs(argv, ['seed'], ['json']);
+  const { positionals, flags } = parseArgs(argv, ['seed', 'order'], ['json']);
+  const orderText = flags.get('order') ?? '1';
+  if (orderText !== '1' && orderText !== '2') throw new UsageError(`--order: expected 1 or 2, got ${String(orderText)}`);
+  const order = orderText === '2' ? 2 : 1;
   const seedText = flags.get('seed');
   const seed = seedText === undefined ? 0 : Number(seedText);
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed: expected a non-negative integer, got ${String(seedText)}`);
@@ -101,7 +112,7 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
     const started = performance.now();
     let report: GradcheckReport;
     try {
-      report = checkGradients(plugin, { seed });
+      report = order === 2 ? checkSecondOrder(plugin, { seed }) : checkGradients(plugin, { seed });
     } catch (e) {
       if (isNormkitError(e)) throw new UsageError(`${plugin.meta.name}: ${e.message}`);
       throw e;
@@ -109,19 +120,25 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const own = reportEntries(report);
     const failures = own.filter((e) => e.status === 'fail').length;
-    io.err(`${own.length - failures} passed, ${failures} failed (${seconds} s)\n`);
+    if (report.skipped !== undefined) io.err(`skipped: ${report.skipped}\n`);
+    else io.err(`${own.length - failures} passed, ${failures} failed (${seconds} s)\n`);
     entries.push(...own);
     reports.push(report);
   }
   const passed = entries.filter((e) => e.status === 'pass').length;
-  const failed = entries.length - passed;
+  const skipped = entries.filter((e) => e.status === 'skipped').length;
+  const failed = entries.length - passed - skipped;
   if (json) {
-    const payload: GradcheckJson = { cases: entries, passed, failed, skipped: 0 };
+    const payload: GradcheckJson = { cases: entries, passed, failed, skipped };
     io.out(`${JSON.stringify(payload, null, 2)}\n`);
     return failed > 0 ? 1 : 0;
   }
   const rows: string[][] = [['STATUS', 'PLUGIN', 'MODE', 'SHAPE', 'TENSOR', 'MAX ABS ERR', 'MAX REL ERR', 'OPTIONS']];
   for (const report of reports) {
+    if (report.skipped !== undefined) {
+      rows.push(['SKIP', report.plugin, '*', '*', '*', '', '', 'no doubleBackward member (order 2 not applicable)']);
+      continue;
+    }
     for (const c of report.checks) {
       rows.push([c.ok ? 'PASS' : 'FAIL', c.plugin, c.mode, `[${c.shape.join(', ')}]`, c.tensor, formatError(c.maxAbsErr), formatError(c.maxRelErr), c.options]);
     }
@@ -135,11 +152,15 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
       `${contractCount} contract checks`,
       '',
       '',
-      contractFailures.length === 0 ? 'purity, determinism, zero dy, linearity, shapes, invariants' : `${contractFailures.length} failed`,
+      contractFailures.length > 0
+        ? `${contractFailures.length} failed`
+        : order === 2
+          ? 'doubleBackward purity, determinism, linearity, shapes'
+          : 'purity, determinism, zero dy, linearity, shapes, invariants',
     ]);
   }
   io.out(table(rows));
   for (const report of reports) if (!report.ok) io.out(`\n${formatReport(report)}\n`);
-  io.out(`${passed} passed, ${failed} failed\n`);
+  io.out(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);
   return failed > 0 ? 1 : 0;
 }
