@@ -118,7 +118,12 @@ export class SecondOrderProblem {
   }
 
   /** Splits a flat output cotangent into `ddx` and `dgrads` tensors. */
-  cotangents(c: Float64Array): { ddx: Tensor; dgrads: TensorRecord } {
+  cotangents(c: Float64Array): {
+    /** The cotangent of `dx`, shaped like x. */
+    ddx: Tensor;
+    /** The cotangent of each parameter gradient, shaped like the parameter. */
+    dgrads: TensorRecord;
+  } {
     let at = this.x.size;
     const ddx = tensor(c.slice(0, at), this.x.shape.slice());
     const dgrads: TensorRecord = {};
