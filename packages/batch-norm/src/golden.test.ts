@@ -18,6 +18,8 @@ describe('PyTorch 1.13.1 vectors for batch_norm', () => {
         const result = runCase(c, batchNorm, { dtype });
         expect(result.status, result.message).toBe('pass');
         if (c.expectError) expect(result.message).toBe('raised E_DEGENERATE');
+        // second-order cases: dsdx, dsdweight, dsdbias and dsddy compared through doubleBackward
+        if (c.secondOrder !== undefined) expect(result.secondOrder).toBe('checked');
       });
     }
   }

@@ -4,6 +4,7 @@ import {
   assertTensor,
   batchMomentsOf,
   checkBackward,
+  checkDoubleBackward,
   checkForward,
   checkNormSaved,
   checkRunningStatistics,
@@ -19,6 +20,7 @@ import {
   normalizeBackward,
   batchStatistics,
   normalizeBatch,
+  normalizeDoubleBackward,
   normalizeForward,
   outputOf,
   planCache,
@@ -76,6 +78,9 @@ export const BATCH_NORM_FORMULA = 'y = \\frac{x - \\mu_c}{\\sqrt{\\sigma^2_c + \
  * `recalibrate` (PreciseBN) can replace the running statistics by population statistics.
  *
  * Every error is thrown before anything is computed, so nothing changes.
+ *
+ * The optional second-order member `doubleBackward` (the VJP of `backward`, core's
+ * `normalizeDoubleBackward`) is implemented, with batch statistics in train and constants in eval.
  *
  * @throws NormkitError from `create`: `E_OPTION` for bad options. From `forward`: `E_SHAPE`
  *   (rank < 2, C ≠ numFeatures, misshapen parameters or state, empty input, a bad `out`),
@@ -237,6 +242,26 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
           bias: fromArray(sums.sumDy, [channels], dtype),
         };
         return { dx, grads };
+      },
+
+      doubleBackward(args) {
+        const saved = checkNormSaved(args.saved, 'batch-norm', shapeProblem, () => channels);
+        const { x } = saved;
+        const { dy, params, ddx, dgrads } = checkDoubleBackward(args, x, spec);
+        const plan = plans(x.shape);
+        const dtype = dtypeOf(x);
+        const dx = outputOf(undefined, x.shape, dtype);
+        const ddy = outputOf(undefined, x.shape, dtype);
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const cotangents = {
+          ddx: viewOf(ddx),
+          dgradWeight: dgrads.weight === undefined ? null : float64Values(dgrads.weight),
+          dgradBias: dgrads.bias === undefined ? null : float64Values(dgrads.bias),
+        };
+        const mode = { centered: true, batchStats: saved.batchStats };
+        const weightGrad = normalizeDoubleBackward(viewOf(x), viewOf(dy), plan, saved, weight, cotangents, mode, viewOf(dx), viewOf(ddy));
+        if (weightGrad === null) return { dx, ddy, grads: {} };
+        return { dx, ddy, grads: { weight: fromArray(weightGrad, [channels], dtype), bias: full([channels], dtype, 0) } };
       },
     };
   },

@@ -73,7 +73,12 @@ describe('normkit conformance', () => {
     expect([json.passed, json.failed, json.skipped]).toEqual([52, 0, 0]);
     expect(Object.keys(json.cases[0]).slice(0, 6)).toEqual(['id', 'layer', 'status', 'maxAbsErr', 'maxRelErr', 'message']);
     const second = json.cases.find((c) => c.id === 'batchnorm-train-secondorder-2d-001');
-    expect(second).toMatchObject({ status: 'pass', secondOrder: 'skipped' });
+    expect(second).toMatchObject({ status: 'pass', secondOrder: 'checked' });
+    expect(json.cases.filter((c) => c.secondOrder === 'checked').map((c) => c.id)).toEqual([
+      'batchnorm-train-secondorder-2d-001',
+      'batchnorm-train-secondorder-4d-001',
+      'layernorm-secondorder-3d-001',
+    ]);
   });
 
   it('exits 2 with one line for a missing folder, a malformed case, a bad dtype', () => {
@@ -131,6 +136,23 @@ describe('normkit gradcheck', () => {
     const r = normkit('gradcheck', join(userDir, 'good.mjs'), '--size', 'large');
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('the plugin declares no largeShapes(): nothing to check at size large');
+  it('--order 2 checks doubleBackward and reports a plugin without it as skipped, not failed', () => {
+    const r = normkit('gradcheck', 'layer-norm', 'batch-renorm', '--order', '2');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/PASS\s+layer-norm\s+train\s+\[3, 5\]\s+dy/);
+    expect(r.stdout).toMatch(/SKIP\s+batch-renorm\s+\*/);
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^\d+ passed, 0 failed, 1 skipped$/);
+    expect(r.stderr).toContain('skipped: batch-renorm has no doubleBackward member');
+    const json = JSON.parse(normkit('gradcheck', 'rms-norm', 'ghost-batch-norm', '--order', '2', '--json').stdout) as {
+      passed: number;
+      failed: number;
+      skipped: number;
+      cases: { id: string; tensor: string; status: string }[];
+    };
+    expect([json.failed, json.skipped]).toEqual([0, 1]);
+    expect(json.passed).toBeGreaterThan(0);
+    expect(json.cases.find((c) => c.status === 'skipped')?.id).toBe('ghost-batch-norm:skipped');
+    expect(new Set(json.cases.filter((c) => c.status === 'pass' && !c.tensor.startsWith('contract:')).map((c) => c.tensor))).toEqual(new Set(['x', 'weight', 'dy']));
   });
 
   it('exits 2 with one line for unknown names, unreadable paths, modules without a plugin, bad flags', () => {
@@ -142,6 +164,8 @@ describe('normkit gradcheck', () => {
       ['gradcheck', join(userDir, 'syntax-error.mjs')],
       ['gradcheck', '--seed', 'x'],
       ['gradcheck', '--size', 'huge'],
+      ['gradcheck', 'layer-norm', '--order', '3'],
+      ['gradcheck', 'layer-norm', '--order'],
       ['frobnicate'],
       [],
     ];

@@ -10,7 +10,7 @@ import { builtinRegistry } from './plugins.js';
 export const USAGE = `usage: normkit <command> [options]
 
 commands:
-  gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--json]
+  gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--order 1|2] [--json]
       check backward passes by finite differences: built-in plugins by name
       (all of them when none is named), or your ES module by path (its default
       export, or an export named "plugin"); --size large checks the plugins'

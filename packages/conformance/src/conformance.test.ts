@@ -8,6 +8,7 @@ import { compareArray, toleranceFor } from './compare.js';
 import { loadCase, loadCases } from './load.js';
 import { pluginFor, runCase, skippedCase } from './run.js';
 import { makeWeightNorm } from '../test/fixtures/weight-norm.js';
+import { makeEngineLayerNorm } from '../test/fixtures/layer-norm.js';
 
 interface FakeTypes extends NormalizerTypes {
   InputOptions: Record<string, unknown>;
@@ -112,6 +113,22 @@ describe('runCase', () => {
     expect(runCase(c, passThrough).secondOrder).toBe('skipped');
     const g = loadCases().find((k) => k.layer === 'group_norm')!;
     expect(skippedCase(g)).toMatchObject({ status: 'skipped', message: 'no plugin implements group_norm' });
+  });
+
+  it('compares the second-order arrays through doubleBackward, and names the one that is off', () => {
+    const c = loadCases().find((k) => k.id === 'layernorm-secondorder-3d-001')!;
+    const good = runCase(c, makeEngineLayerNorm());
+    expect(good).toMatchObject({ status: 'pass', secondOrder: 'checked', message: '' });
+    for (const fault of ['dsdx', 'dsddy', 'dsdweight'] as const) {
+      const result = runCase(c, makeEngineLayerNorm(fault));
+      expect(result.status).toBe('fail');
+      expect(result.secondOrder).toBe('checked');
+      expect(result.message).toMatch(new RegExp(`^${fault}: flat index \\d+`));
+    }
+    // without the member: the first-order arrays are still compared, the second-order ones skipped
+    expect(runCase(c, makeEngineLayerNorm(undefined, false))).toMatchObject({ status: 'pass', secondOrder: 'skipped' });
+    // first-order cases carry no secondOrder field
+    expect(runCase(loadCases().find((k) => k.id === 'layernorm-lastdim-2d-001')!, makeEngineLayerNorm()).secondOrder).toBeUndefined();
   });
 
   it('fails, without throwing, a plugin that does not declare the case\'s layer', () => {

@@ -18,8 +18,12 @@ export interface CaseResult {
   readonly maxRelErr: number;
   /** What failed, or what was not checked. */
   readonly message: string;
-  /** Present on second-order cases: their second-order arrays are not checked yet. */
-  readonly secondOrder?: 'skipped';
+  /**
+   * Present on second-order cases: `'checked'` when the second-order arrays (`dsdx`, `dsd<param>`,
+   * `dsddy`) were compared through the plugin's `doubleBackward`, `'skipped'` when the plugin
+   * has no such member (its first-order arrays are still compared).
+   */
+  readonly secondOrder?: 'checked' | 'skipped';
 }
 
 /** Options of {@link runCase}. */
@@ -84,7 +88,11 @@ class Tally {
 /**
  * Runs one golden case through a plugin and compares every output at the README's
  * tolerances for the dtype: the forward output, the next state, and (when the case
- * has an upstream gradient) `dx` and the parameter gradients. Multi-step cases run
+ * has an upstream gradient) `dx` and the parameter gradients. Second-order cases also
+ * compare `dsdx`, `dsd<param>` and `dsddy` (the gradients of s = Σ dx⊙r) with the plugin's
+ * `doubleBackward` (cotangent `r` for `dx`, none for the parameter gradients); a plugin
+ * without that member gets `secondOrder: 'skipped'` and only its first-order arrays
+ * compared. Multi-step cases run
  * their steps in order on one state. An error case passes when the call throws a
  * `NormkitError` and leaves the state untouched.
  *
@@ -110,7 +118,7 @@ export function runCase(c: GoldenCase, plugin: Normalizer, options: RunCaseOptio
   const hard = c.numericallyHard === true;
   const tally = new Tally();
   const base = { id: c.id, layer: c.layer };
-  const secondOrder = c.secondOrder !== undefined ? { secondOrder: 'skipped' as const } : {};
+  let secondOrder: { secondOrder?: 'checked' | 'skipped' } = c.secondOrder !== undefined ? { secondOrder: 'skipped' } : {};
   try {
     const names = plugin.pytorch;
     if (names === undefined || names.layer !== c.layer) {
@@ -131,6 +139,7 @@ export function runCase(c: GoldenCase, plugin: Normalizer, options: RunCaseOptio
       throw e;
     }
     const adapter = { ...vectorNames, state: Object.keys(bound.stateShapes()) };
+    if (c.secondOrder !== undefined) secondOrder = { secondOrder: typeof bound.doubleBackward === 'function' ? 'checked' : 'skipped' };
     const fresh = bound.init(dtype);
     const params: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(fresh.params as Record<string, Tensor | undefined>)) {
@@ -188,6 +197,18 @@ export function runCase(c: GoldenCase, plugin: Normalizer, options: RunCaseOptio
         for (const paramName of Object.keys(params)) {
           const goldenName = `d${paramName}`;
           tally.compare(goldenName, (grads as Record<string, Tensor | undefined>)[paramName], asArray(expected[goldenName]), hard, dtype);
+        }
+        // Second order: s = Σ dx⊙r, differentiated with respect to x, the parameters and dy.
+        const r = asArray(c.inputs.r);
+        if (secondOrder.secondOrder === 'checked' && bound.doubleBackward !== undefined) {
+          if (r === undefined) throw new Error('the second-order case has no input r (the cotangent of dx)');
+          const second = bound.doubleBackward({ dy: load(dy, dtype), params, saved: result.saved, ddx: load(r, dtype) });
+          tally.compare(`dsd${adapter.input}`, second.dx, asArray(expected[`dsd${adapter.input}`]), hard, dtype);
+          tally.compare(`dsd${adapter.upstream}`, second.ddy, asArray(expected[`dsd${adapter.upstream}`]), hard, dtype);
+          for (const paramName of Object.keys(params)) {
+            const goldenName = `dsd${paramName}`;
+            tally.compare(goldenName, (second.grads as Record<string, Tensor | undefined>)[paramName], asArray(expected[goldenName]), hard, dtype);
+          }
         }
       }
     });

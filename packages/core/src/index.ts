@@ -9,6 +9,8 @@
  *   {@link normalizeBackward} run the kernels through the kernel registry
  *   ({@link registerKernel}), where backends such as `@normkit/wasm` plug in.
  * - {@link checkForward} / {@link checkBackward}: the one validation path of every plugin.
+ * - {@link hessianVectorProduct}: exact Hessian–vector products of a loss through a normalizer
+ *   with the optional second-order member `doubleBackward` ({@link normalizeDoubleBackward}).
  * - {@link Layer}: the stateful wrapper for training loops; {@link createRegistry}: name → plugin.
  * - Tensors: `ndarray` views over `Float32Array`/`Float64Array` ({@link Tensor}) and helpers.
  * - Statistics: {@link groupMoments} and {@link Moments} with an exact merge.
@@ -33,3 +35,4 @@ export * from './engine/index.js';
 export * from './running.js';
 export * from './saved.js';
 export * from './recalibrate.js';
+export * from './hessian.js';

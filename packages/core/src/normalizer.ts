@@ -111,6 +111,45 @@ export interface BackwardResult<T extends NormalizerTypes> {
 }
 
 /**
+ * What {@link NormalizerMethods.doubleBackward} receives: the backward call being
+ * differentiated (`dy`, `params`, `saved`) and the cotangents of its outputs. With them the
+ * scalar differentiated is
+ * $`S = \langle \mathrm{ddx}, dx\rangle + \sum_p \langle \mathrm{dgrads}_p, \mathrm{grads}_p\rangle`$.
+ */
+export interface DoubleBackwardArgs<T extends NormalizerTypes> {
+  /** The upstream gradient of the backward call (float32 or float64, shaped like `y`). Never mutated. */
+  readonly dy: Tensor;
+  /** The parameters, as passed to forward and backward. Never mutated. */
+  readonly params: TensorMap<T['Params']>;
+  /** What the forward call returned as `saved`. */
+  readonly saved: T['Saved'];
+  /** The cotangent of backward's `dx` (float32 or float64, shaped like `x`). Never mutated. */
+  readonly ddx: Tensor;
+  /**
+   * The cotangents of backward's parameter gradients, each shaped like its parameter (either
+   * float dtype); an absent entry (or no record) counts as zero.
+   */
+  readonly dgrads?: TensorMap<T['Params']>;
+}
+
+/**
+ * What {@link NormalizerMethods.doubleBackward} returns: the gradients of
+ * $`S = \langle \mathrm{ddx}, dx\rangle + \sum_p \langle \mathrm{dgrads}_p, \mathrm{grads}_p\rangle`$
+ * with respect to the backward call's inputs, each with `x`'s dtype.
+ */
+export interface DoubleBackwardResult<T extends NormalizerTypes> {
+  /** ∂S/∂x, shaped like `x`. */
+  readonly dx: Tensor;
+  /**
+   * ∂S/∂dy, shaped like `y`. It equals the forward-mode JVP of `y` along
+   * $`(\mathrm{ddx}, \mathrm{dgrads})`$: $`J_x\,\mathrm{ddx} + \sum_p J_p\,\mathrm{dgrads}_p`$.
+   */
+  readonly ddy: Tensor;
+  /** ∂S/∂p for every parameter p present, shaped like p (zero for a bias: backward does not depend on it). */
+  readonly grads: TensorMap<T['Params']>;
+}
+
+/**
  * A property of the backward pass that holds exactly (up to rounding), declared so a
  * checker can test it without knowing the plugin:
  *
@@ -429,6 +468,22 @@ export interface NormalizerMethods<T extends NormalizerTypes> {
    *   tensor of `y`'s shape (or a bad `out`), `E_STATE` for a `saved` value that does not fit
    */
   backward(args: BackwardArgs<T>): BackwardResult<T>;
+
+  /**
+   * Optional: the second-order pass, the vector–Jacobian product of `backward` itself.
+   * `backward` maps `(x, params, dy)` to `(dx, grads)`; given cotangents `ddx` for `dx` and
+   * `dgrads` for `grads`, this returns the gradients of
+   * $`S = \langle \mathrm{ddx}, dx\rangle + \sum_p \langle \mathrm{dgrads}_p, \mathrm{grads}_p\rangle`$
+   * with respect to `x` (`dx`), `dy` (`ddy`, which is the forward-mode JVP of `y`) and every
+   * parameter (`grads`). Hessian–vector products (core's `hessianVectorProduct`) and
+   * `@normkit/gradcheck`'s order-2 check use it. Pure, like `backward`.
+   *
+   * @param args - `dy`, `params` and `saved` of the backward call, `ddx`, optionally `dgrads`
+   * @returns ∂S/∂x, ∂S/∂dy and ∂S/∂p, in `x`'s dtype
+   * @throws NormkitError as `backward` does, and `E_SHAPE` / `E_DTYPE` / `E_STATE` for a
+   *   `ddx` or `dgrads` entry that is not a float tensor of the right shape or name
+   */
+  doubleBackward?(args: DoubleBackwardArgs<T>): DoubleBackwardResult<T>;
 }
 
 /**

@@ -6,7 +6,7 @@ import { checkNormSaved, trailingShapeProblem } from './saved.js';
 import type { Tensor } from './tensor.js';
 import { formatShape, fromArray, full, tensor, zeros } from './tensor.js';
 import type { ForwardSpec } from './validate.js';
-import { checkBackward, checkForward, checkOut, float64Values, outputOf } from './validate.js';
+import { checkBackward, checkDoubleBackward, checkForward, checkOut, float64Values, outputOf } from './validate.js';
 
 /** The NormkitError a call throws (or `undefined`), so a test can check code, argument and message. */
 function thrown(fn: () => unknown): NormkitError | undefined {
@@ -192,6 +192,48 @@ describe('checkBackward', () => {
       expect(thrown(() => checkBackward({ dy, params: ownParams, out: tensor(arena.subarray(start, start + 12), [4, 3]) }, sharedX, spec))?.code).toBe('E_SHAPE');
     }
     expect(thrown(() => checkBackward({ dy, params: ownParams, out: zeros([4, 3], 'float32') }, sharedX, spec))?.code).toBe('E_DTYPE');
+  });
+});
+
+describe('checkDoubleBackward', () => {
+  const x = zeros([4, 3]);
+  const good = () => ({ dy: zeros([4, 3], 'float32'), params: { weight: full([3], 'float64', 1), bias: zeros([3]) }, ddx: zeros([4, 3], 'float32') });
+
+  it('returns dy, params, ddx and the dgrads given (either float dtype; absent entries left out)', () => {
+    const args = good();
+    const checked = checkDoubleBackward(args, x, spec);
+    expect(checked.dy).toBe(args.dy);
+    expect(checked.ddx).toBe(args.ddx);
+    expect(checked.params.weight).toBe(args.params.weight);
+    expect(checked.dgrads).toEqual({});
+    const weight = zeros([3], 'float32');
+    const withGrads = checkDoubleBackward({ ...args, dgrads: { weight, bias: undefined } }, x, spec);
+    expect(Object.keys(withGrads.dgrads)).toEqual(['weight']);
+    expect(withGrads.dgrads.weight).toBe(weight);
+  });
+
+  it('refuses a ddx of another shape (E_SHAPE), a non-tensor ddx (E_DTYPE), naming ddx', () => {
+    const shape = thrown(() => checkDoubleBackward({ ...good(), ddx: zeros([3, 4]) }, x, spec));
+    expect(shape?.code).toBe('E_SHAPE');
+    expect(shape?.argument).toBe('ddx');
+    expect(shape?.message).toBe('ddx: expected the shape of the forward input [4, 3], got [3, 4]');
+    expect(thrown(() => checkDoubleBackward({ ...good(), ddx: [1, 2, 3] }, x, spec))?.code).toBe('E_DTYPE');
+  });
+
+  it('refuses dgrads that are not an object, name no parameter, or have the wrong shape', () => {
+    expect(thrown(() => checkDoubleBackward({ ...good(), dgrads: 3 }, x, spec))?.code).toBe('E_STATE');
+    const unknown = thrown(() => checkDoubleBackward({ ...good(), dgrads: { gamma: zeros([3]) } }, x, spec));
+    expect(unknown?.code).toBe('E_STATE');
+    expect(unknown?.message).toBe('dgrads.gamma: unexpected entry; expected only weight, bias for these options');
+    const misshapen = thrown(() => checkDoubleBackward({ ...good(), dgrads: { bias: zeros([4]) } }, x, spec));
+    expect(misshapen?.code).toBe('E_SHAPE');
+    expect(misshapen?.argument).toBe('dgrads.bias');
+  });
+
+  it('checks dy and params as checkBackward does', () => {
+    expect(thrown(() => checkDoubleBackward({ ...good(), dy: zeros([4, 2]) }, x, spec))?.argument).toBe('dy');
+    expect(thrown(() => checkDoubleBackward({ ...good(), params: { weight: full([3], 'float64', 1) } }, x, spec))?.code).toBe('E_STATE');
+    expect(thrown(() => checkDoubleBackward(null as never, x, spec))?.code).toBe('E_STATE');
   });
 });
 

@@ -204,3 +204,58 @@ export function float64Values(t: Tensor): Float64Array {
   }
   return out;
 }
+
+/** The checked arguments of a second-order (double backward) call. */
+export interface CheckedDoubleBackward {
+  /** The upstream gradient of the backward call (either float dtype, of the forward input's shape). */
+  readonly dy: Tensor;
+  /** The parameters present, by name. */
+  readonly params: Readonly<Record<string, Tensor>>;
+  /** The cotangent of backward's `dx` (either float dtype, of the forward input's shape). */
+  readonly ddx: Tensor;
+  /** The cotangents of the parameter gradients that were given, by name (absent: zero). */
+  readonly dgrads: Readonly<Record<string, Tensor>>;
+}
+
+/**
+ * The validation path of every `doubleBackward` call: `dy` and `params` as in
+ * {@link checkBackward}; `ddx` a float tensor of the forward input's shape (either dtype);
+ * `dgrads` absent, or an object whose entries are parameters of these options, each a float
+ * tensor of its parameter's shape (either dtype; a missing entry counts as zero).
+ *
+ * @param args - the arguments as handed in (`saved` already checked by the plugin)
+ * @param x - the forward input (from `saved`)
+ * @param spec - the plugin name and parameter shapes
+ * @returns the checked arguments
+ * @throws NormkitError `E_DTYPE` / `E_SHAPE` for a bad tensor, `E_STATE` for a `dgrads` that
+ *   is not an object or names no parameter
+ */
+export function checkDoubleBackward(
+  args: { readonly dy: unknown; readonly params: unknown; readonly ddx: unknown; readonly dgrads?: unknown },
+  x: Tensor,
+  spec: Pick<ForwardSpec, 'plugin' | 'paramShapes'>,
+): CheckedDoubleBackward {
+  if (typeof args !== 'object' || args === null) {
+    throw new NormkitError('E_STATE', `${spec.plugin} doubleBackward: expected an arguments object { dy, params, saved, ddx, dgrads? }, got ${describeValue(args)}`, 'args');
+  }
+  const { dy, params } = checkBackward({ dy: args.dy, params: args.params }, x, spec);
+  const ddx = assertTensor(args.ddx, 'ddx');
+  if (!shapesEqual(ddx.shape, x.shape)) {
+    throw new NormkitError('E_SHAPE', `ddx: expected the shape of the forward input ${formatShape(x.shape)}, got ${formatShape(ddx.shape)}`, 'ddx');
+  }
+  const dgrads: Record<string, Tensor> = {};
+  if (args.dgrads !== undefined) {
+    if (typeof args.dgrads !== 'object' || args.dgrads === null || Array.isArray(args.dgrads)) {
+      throw new NormkitError('E_STATE', `dgrads: expected an object of tensors named like the parameters, got ${describeValue(args.dgrads)}`, 'dgrads');
+    }
+    const names = Object.keys(spec.paramShapes).filter((name) => spec.paramShapes[name] !== undefined);
+    for (const [name, value] of Object.entries(args.dgrads as Record<string, unknown>)) {
+      if (value === undefined) continue;
+      if (!names.includes(name)) {
+        throw new NormkitError('E_STATE', `dgrads.${name}: unexpected entry; expected only ${names.length > 0 ? names.join(', ') : '(none)'} for these options`, `dgrads.${name}`);
+      }
+      dgrads[name] = assertTensor(value, `dgrads.${name}`, { shape: spec.paramShapes[name] });
+    }
+  }
+  return { dy, params, ddx, dgrads };
+}

@@ -78,6 +78,25 @@ describe('the custom-normalizer guide (RMS norm)', () => {
   });
 });
 
+describe('the math guide (Hessian–vector products through batch norm)', () => {
+  let build = { outDir: '', errors: '' };
+  beforeAll(() => {
+    build = compileExample('hessian-vector');
+  });
+  afterAll(() => rmSync(build.outDir, { recursive: true, force: true }));
+
+  it('compiles with tsc, strict', () => {
+    expect(build.errors).toBe('');
+  });
+
+  it('runs, agrees with finite differences, and prints what the guide says it prints', () => {
+    const out = node([join(build.outDir, 'hessian-vector.js')]).trimEnd();
+    const guide = readFileSync(join(guidesDir, '03-the-math.md'), 'utf8');
+    expect(out).toContain('differences agree to 1e-8: true');
+    expect(guide).toContain(`\`\`\`text\n${out}\n\`\`\``);
+  });
+});
+
 describe('guides quote real files verbatim', () => {
   const guides = readdirSync(guidesDir).filter((f) => f.endsWith('.md'));
   const blocks = guides.flatMap((g) => quotedBlocks(join(guidesDir, g)));
@@ -89,6 +108,7 @@ describe('guides quote real files verbatim', () => {
         join('getting-started', 'getting-started.ts'),
         join('rms-norm', 'rms-norm.ts'),
         join('rms-norm', 'rms-norm.test.ts'),
+        join('hessian-vector', 'hessian-vector.ts'),
       ]),
     );
   });

@@ -553,3 +553,7 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
     contracts: builder.contracts,
   };
 }
+
+// Shared with the order-2 checker (second-order.ts); not part of the package's API.
+export { ReportBuilder, nonNegativeInteger, nonNegativeNumber, paramNamesOf, stateInDtypeOf, toFloat32, withNoise };
+export type { Settings };

@@ -8,6 +8,8 @@
  *   dtype mixes and modes the plugin accepts, and its next state against its declaration.
  * - {@link formatReport}: the report as a table a person reads at a glance.
  * - {@link assertGradients}: the one-line test helper; throws with the table.
+ * - {@link checkSecondOrder} / {@link assertSecondOrder}: the order-2 check, a plugin's
+ *   optional `doubleBackward` against finite differences of its own `backward`.
  *
  * @packageDocumentation
  */
@@ -24,6 +26,10 @@ export {
 } from './check.js';
 export { assertGradients } from './assert.js';
 export { describeVariant, formatReport, formatNumber } from './report.js';
+export { assertSecondOrder, checkSecondOrder } from './second-order.js';
+export { SecondOrderProblem } from './second-order-problem.js';
+export type { DoubleBackwardOutcome } from './second-order-problem.js';
+export type { DifferentiableMap } from './differentiable.js';
 export type {
   CaseLabel,
   CaseSize,

@@ -1,6 +1,6 @@
 import { unravel } from '@normkit/core';
 import { RefinedDerivative, coordinatePath, numericDerivative, relativeStep } from './finite-difference.js';
-import type { Problem } from './problem.js';
+import type { DifferentiableMap as Problem } from './differentiable.js';
 import { ErrorTracker, scaleOf } from './tolerance.js';
 import type { Tolerance } from './tolerance.js';
 

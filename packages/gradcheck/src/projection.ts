@@ -2,7 +2,7 @@ import { unravel } from '@normkit/core';
 import { RefinedDerivative, STEP_FACTOR, coordinatePath, directionPath, numericDerivative, relativeStep } from './finite-difference.js';
 import { errorMessage } from './jacobian.js';
 import type { CompareOptions, SlotOutcome } from './jacobian.js';
-import type { Problem } from './problem.js';
+import type { DifferentiableMap as Problem } from './differentiable.js';
 import { deriveSeed, normalRng, randomValues, sampleIndices, uniformRng } from './random.js';
 import { ErrorTracker, scaleOf } from './tolerance.js';
 

@@ -151,7 +151,11 @@ export type ContractName =
   | 'mixed-dtypes'
   | 'mode-identity'
   | 'state-update'
-  | 'large-shapes';
+  | 'large-shapes'
+  | 'double-backward-purity'
+  | 'double-backward-determinism'
+  | 'double-backward-linearity'
+  | 'double-backward-shapes-dtypes';
 
 /** One property of the plugin beyond its Jacobian, for one option set × mode × shape. */
 export interface ContractCheck extends CaseLabel {
@@ -209,6 +213,17 @@ export interface GradcheckReport {
   checks: TensorCheck[];
   /** One per option set × mode × shape × contract. */
   contracts: ContractCheck[];
+  /**
+   * Which derivative was checked: absent or 1 for `backward` against differences of
+   * `forward`; 2 for `doubleBackward` against differences of `backward` (see `checkSecondOrder`).
+   */
+  order?: 1 | 2;
+  /**
+   * Set when nothing could be checked and that is not a failure, with the reason: an order-2
+   * check of a plugin without the optional `doubleBackward` member (then `ok` is true and
+   * there are no checks).
+   */
+  skipped?: string;
 }
 
 /** Formats a number for the table: 3 significant digits, exponent form. */
@@ -262,7 +277,9 @@ export function formatReport(report: GradcheckReport): string {
   const passedChecks = report.checks.filter((c) => c.ok).length;
   const passedContracts = report.contracts.filter((c) => c.ok).length;
   const s = report.settings;
-  lines.push(`gradcheck ${report.plugin}@${report.version}: ${report.ok ? 'PASS' : 'FAIL'}`);
+  const order = report.order === 2 ? ' (order 2)' : '';
+  if (report.skipped !== undefined) return `gradcheck ${report.plugin}@${report.version}${order}: SKIPPED\n  ${report.skipped}`;
+  lines.push(`gradcheck ${report.plugin}@${report.version}${order}: ${report.ok ? 'PASS' : 'FAIL'}`);
   lines.push(
     `  ${passedChecks}/${report.checks.length} tensor checks passed, ${passedContracts}/${report.contracts.length} contract checks passed` +
       ` (seed ${report.seed}, size ${s.size}, rtol ${shortNumber(s.rtol)}, atol ${shortNumber(s.atol)}·scale, ${s.richardson ? 'Richardson' : 'central'} differences)`,

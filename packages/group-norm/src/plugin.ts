@@ -2,6 +2,7 @@ import {
   CONTRACT_DTYPES,
   NormkitError,
   checkBackward,
+  checkDoubleBackward,
   checkForward,
   checkNormSaved,
   defineNormalizer,
@@ -13,6 +14,7 @@ import {
   normalizeAxis,
   normalizeBackward,
   normalizeBatch,
+  normalizeDoubleBackward,
   outputOf,
   planCache,
   planNormalization,
@@ -64,6 +66,9 @@ export const GROUP_NORM_FORMULA = 'y_{n,c,\\ldots} = \\frac{x_{n,c,\\ldots} - \\
  * instance norm. Train and eval compute the same. On the engine it is batch norm's plan over
  * other axes: the input is read as `(N, G, C/G, *)` (a view, no copy), statistics per
  * `(n, g)`, parameters per `(g, c')`.
+ *
+ * The optional second-order member `doubleBackward` (the VJP of `backward`, core's
+ * `normalizeDoubleBackward`) is implemented.
  *
  * @throws NormkitError from `create`: `E_OPTION` (see {@link resolveGroupNormOptions}). From
  *   `forward`: `E_SHAPE` (rank < 2, C ≠ numChannels on the channel axis, misshapen parameters
@@ -199,6 +204,36 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
           bias: fromArray(sums.sumDy, [numChannels], dtype),
         };
         return { dx, grads };
+      },
+
+      doubleBackward(args) {
+        const saved = checkNormSaved(args.saved, 'group-norm', shapeProblem, (shape) => shape[0] * numGroups);
+        const { x } = saved;
+        const { dy, params, ddx, dgrads } = checkDoubleBackward(args, x, spec);
+        const plan = plans(x.shape);
+        const dtype = dtypeOf(x);
+        const dx = outputOf(undefined, x.shape, dtype);
+        const ddy = outputOf(undefined, x.shape, dtype);
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const cotangents = {
+          ddx: grouped(viewOf(ddx)),
+          dgradWeight: dgrads.weight === undefined ? null : float64Values(dgrads.weight),
+          dgradBias: dgrads.bias === undefined ? null : float64Values(dgrads.bias),
+        };
+        const mode = { centered: true, batchStats: true };
+        const weightGrad = normalizeDoubleBackward(
+          grouped(viewOf(x)),
+          grouped(viewOf(dy)),
+          plan,
+          saved,
+          weight,
+          cotangents,
+          mode,
+          grouped(viewOf(dx)),
+          grouped(viewOf(ddy)),
+        );
+        if (weightGrad === null) return { dx, ddy, grads: {} };
+        return { dx, ddy, grads: { weight: fromArray(weightGrad, [numChannels], dtype), bias: full([numChannels], dtype, 0) } };
       },
     };
   },

@@ -5,6 +5,7 @@ import {
   batchMomentsOf,
   batchStatistics,
   checkBackward,
+  checkDoubleBackward,
   checkForward,
   checkNormSaved,
   checkRunningStatistics,
@@ -19,6 +20,7 @@ import {
   normalizeAxis,
   normalizeBackward,
   normalizeBatch,
+  normalizeDoubleBackward,
   normalizeForward,
   outputOf,
   planCache,
@@ -80,6 +82,9 @@ export const INSTANCE_NORM_FORMULA = 'y_{n,c,\\ldots} = \\frac{x_{n,c,\\ldots} -
  *
  * Input `(N, C, *)` with at least one spatial axis (give an unbatched `(C, *)` input a leading
  * axis of 1).
+ *
+ * The optional second-order member `doubleBackward` (the VJP of `backward`, core's
+ * `normalizeDoubleBackward`) is implemented, with instance statistics or running constants.
  *
  * @throws NormkitError from `create`: `E_OPTION` (see {@link resolveInstanceNormOptions}). From
  *   `forward`: `E_SHAPE` (rank < 3, C ≠ numFeatures, misshapen parameters, state or `out`),
@@ -255,6 +260,26 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
           bias: fromArray(sums.sumDy, [channels], dtype),
         };
         return { dx, grads };
+      },
+
+      doubleBackward(args) {
+        const saved = checkNormSaved(args.saved, 'instance-norm', shapeProblem, (shape) => shape[0] * channels);
+        const { x } = saved;
+        const { dy, params, ddx, dgrads } = checkDoubleBackward(args, x, spec);
+        const plan = plans(x.shape);
+        const dtype = dtypeOf(x);
+        const dx = outputOf(undefined, x.shape, dtype);
+        const ddy = outputOf(undefined, x.shape, dtype);
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const cotangents = {
+          ddx: viewOf(ddx),
+          dgradWeight: dgrads.weight === undefined ? null : float64Values(dgrads.weight),
+          dgradBias: dgrads.bias === undefined ? null : float64Values(dgrads.bias),
+        };
+        const mode = { centered: true, batchStats: saved.batchStats };
+        const weightGrad = normalizeDoubleBackward(viewOf(x), viewOf(dy), plan, saved, weight, cotangents, mode, viewOf(dx), viewOf(ddy));
+        if (weightGrad === null) return { dx, ddy, grads: {} };
+        return { dx, ddy, grads: { weight: fromArray(weightGrad, [channels], dtype), bias: full([channels], dtype, 0) } };
       },
     };
   },

@@ -21,6 +21,8 @@ describe('golden vectors (PyTorch 1.13.1, float64)', () => {
       const result = runCase(c, layerNorm, { dtype: 'float64' });
       expect(result.message).toBe(c.expectError ? 'raised E_SHAPE' : '');
       expect(result.status).toBe('pass');
+      // the second-order case: dsdx, dsdweight, dsdbias and dsddy compared through doubleBackward
+      if (c.secondOrder !== undefined) expect(result.secondOrder).toBe('checked');
     });
   }
 
@@ -28,6 +30,7 @@ describe('golden vectors (PyTorch 1.13.1, float64)', () => {
     it(`${c.id} passes in float32`, () => {
       const result = runCase(c, layerNorm, { dtype: 'float32' });
       expect(result.status, result.message).toBe('pass');
+      if (c.secondOrder !== undefined) expect(result.secondOrder).toBe('checked');
     });
   }
 

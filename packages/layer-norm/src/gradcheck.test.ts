@@ -1,6 +1,6 @@
 import type { Normalizer } from '@normkit/core';
-import { gradcheckAcrossSeeds } from '@normkit/testkit';
 import { checkGradients, formatReport } from '@normkit/gradcheck';
+import { gradcheckAcrossSeeds, secondOrderAcrossSeeds } from '@normkit/testkit';
 import { describe, expect, it } from 'vitest';
 import { layerNorm } from './index.js';
 
@@ -34,4 +34,13 @@ describe('hardened gradcheck', () => {
       expect(large.checks.some((c) => c.size === 'large' && c.variant === 'base' && c.method === 'projection')).toBe(true);
     }, 120_000); // a guard against hangs on a loaded machine, not a speed assertion
   }
+});
+
+// Order 2: doubleBackward (the VJP of backward) against finite differences of backward in x,
+// every parameter and dy, with full Jacobians at the example shapes, over 10 seeds at the
+// defaults (rtol 1e-5, atol 1e-6·scale), then with Richardson at rtol 1e-8.
+describe('gradcheck, order 2', () => {
+  it('layerNorm: doubleBackward passes over 10 seeds, and with Richardson differences at 1e-8', () => {
+    expect(secondOrderAcrossSeeds(layerNorm, 10)).toEqual([]);
+  }, 120_000); // a guard against hangs on a loaded machine, not a speed assertion
 });

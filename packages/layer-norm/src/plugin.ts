@@ -1,6 +1,7 @@
 import {
   CONTRACT_DTYPES,
   checkBackward,
+  checkDoubleBackward,
   checkForward,
   checkNormSaved,
   defineNormalizer,
@@ -10,6 +11,7 @@ import {
   full,
   normalizeBackward,
   normalizeBatch,
+  normalizeDoubleBackward,
   outputOf,
   planCache,
   planNormalization,
@@ -68,6 +70,9 @@ export const LAYER_NORM_FORMULA =
  * identical (no running statistics): `modes` lists only `'train'`, and `forward` accepts
  * `'eval'` and computes the same. NaN or ±Infinity in a row propagates to that row's output
  * and to the parameter gradients; it raises no error and leaves the other rows alone.
+ *
+ * The optional second-order member `doubleBackward` (the VJP of `backward`, core's
+ * `normalizeDoubleBackward`) is implemented.
  *
  * @throws NormkitError from `forward`, before anything is computed: `E_DTYPE` when `x` or a
  *   parameter is not a Float32/Float64 ndarray of one dtype; `E_SHAPE` when `x`'s trailing
@@ -173,6 +178,28 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
         if (sums !== null && params.weight !== undefined) grads.weight = fromArray(sums.sumDyXhat, normalizedShape, dtype);
         if (sums !== null && params.bias !== undefined) grads.bias = fromArray(sums.sumDy, normalizedShape, dtype);
         return { dx, grads };
+      },
+
+      doubleBackward(args) {
+        const saved = checkNormSaved(args.saved, 'layer-norm', shapeProblem, (shape) => sizeOf(shape.slice(0, leadingRank(shape))));
+        const { x } = saved;
+        const { dy, params, ddx, dgrads } = checkDoubleBackward(args, x, spec);
+        const plan = plans(x.shape);
+        const dtype = dtypeOf(x);
+        const dx = outputOf(undefined, x.shape, dtype);
+        const ddy = outputOf(undefined, x.shape, dtype);
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const cotangents = {
+          ddx: viewOf(ddx),
+          dgradWeight: dgrads.weight === undefined ? null : float64Values(dgrads.weight),
+          dgradBias: dgrads.bias === undefined ? null : float64Values(dgrads.bias),
+        };
+        const mode = { centered: true, batchStats: true };
+        const weightGrad = normalizeDoubleBackward(viewOf(x), viewOf(dy), plan, saved, weight, cotangents, mode, viewOf(dx), viewOf(ddy));
+        const grads: { weight?: Tensor; bias?: Tensor } = {};
+        if (weightGrad !== null && params.weight !== undefined) grads.weight = fromArray(weightGrad, normalizedShape, dtype);
+        if (params.bias !== undefined) grads.bias = full(normalizedShape, dtype, 0);
+        return { dx, ddy, grads };
       },
     };
   },

@@ -1,6 +1,7 @@
 import {
   CONTRACT_DTYPES,
   checkBackward,
+  checkDoubleBackward,
   checkForward,
   checkNormSaved,
   defineNormalizer,
@@ -10,6 +11,7 @@ import {
   full,
   normalizeBackward,
   normalizeBatch,
+  normalizeDoubleBackward,
   outputOf,
   planCache,
   planNormalization,
@@ -58,6 +60,9 @@ export const RMS_NORM_FORMULA = 'y = \\frac{x}{\\sqrt{\\tfrac1H \\sum_j x_j^2 + 
  *
  * with ε inside the square root, no centering and no bias; `eps: null` (the default) is the
  * input dtype's machine epsilon, as PyTorch's `eps=None`. Train and eval compute the same.
+ *
+ * The optional second-order member `doubleBackward` (the VJP of `backward`, core's
+ * `normalizeDoubleBackward`, uncentered) is implemented.
  *
  * @throws NormkitError from `create`: `E_OPTION` (see {@link resolveRmsNormOptions}). From
  *   `forward`: `E_SHAPE` (trailing shape ≠ normalizedShape, misshapen weight or `out`),
@@ -146,6 +151,27 @@ export const rmsNorm = defineNormalizer<RmsNormTypes>({
         const grads: { weight?: Tensor } = {};
         if (sums !== null && params.weight !== undefined) grads.weight = fromArray(sums.sumDyXhat, normalizedShape, dtype);
         return { dx, grads };
+      },
+
+      doubleBackward(args) {
+        const saved = checkNormSaved(args.saved, 'rms-norm', shapeProblem, (shape) => sizeOf(shape.slice(0, leadingRank(shape))));
+        const { x } = saved;
+        const { dy, params, ddx, dgrads } = checkDoubleBackward(args, x, spec);
+        const plan = plans(x.shape);
+        const dtype = dtypeOf(x);
+        const dx = outputOf(undefined, x.shape, dtype);
+        const ddy = outputOf(undefined, x.shape, dtype);
+        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const cotangents = {
+          ddx: viewOf(ddx),
+          dgradWeight: dgrads.weight === undefined ? null : float64Values(dgrads.weight),
+          dgradBias: null,
+        };
+        const mode = { centered: false, batchStats: true };
+        const weightGrad = normalizeDoubleBackward(viewOf(x), viewOf(dy), plan, saved, weight, cotangents, mode, viewOf(dx), viewOf(ddy));
+        const grads: { weight?: Tensor } = {};
+        if (weightGrad !== null && params.weight !== undefined) grads.weight = fromArray(weightGrad, normalizedShape, dtype);
+        return { dx, ddy, grads };
       },
     };
   },

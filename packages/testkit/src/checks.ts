@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { NormkitError } from '@normkit/core';
 import type { Normalizer } from '@normkit/core';
-import { assertGradients, checkGradients } from '@normkit/gradcheck';
+import { assertGradients, assertSecondOrder, checkGradients, checkSecondOrder } from '@normkit/gradcheck';
 
 /**
  * The `code` of the `NormkitError` that `fn` throws; `undefined` when it returns, and a
@@ -38,5 +38,20 @@ export function pluginVersions(api: Record<string, unknown>, packageJsonUrl: URL
 export function gradcheckAcrossSeeds(plugin: Normalizer, seeds: number): string[] {
   for (let seed = 0; seed < seeds; seed++) assertGradients(plugin, { seed });
   const tight = checkGradients(plugin, { seed: 42, richardson: true, rtol: 1e-8, atol: 1e-9 });
+  return tight.checks.filter((c) => !c.ok).map((c) => c.id);
+}
+
+/**
+ * The order-2 sibling of {@link gradcheckAcrossSeeds}: runs `@normkit/gradcheck`'s
+ * `checkSecondOrder` (the plugin's `doubleBackward` against finite differences of its
+ * `backward`) over seeds `0 … seeds−1` at its defaults (rtol 1e-5, atol 1e-6·scale), throwing
+ * the formatted report on the first failure or when the plugin has no `doubleBackward`, then
+ * once with Richardson extrapolation at rtol 1e-8 / atol 1e-9.
+ *
+ * @returns the ids of the checks that failed the Richardson run (expected: none)
+ */
+export function secondOrderAcrossSeeds(plugin: Normalizer, seeds: number): string[] {
+  for (let seed = 0; seed < seeds; seed++) assertSecondOrder(plugin, { seed });
+  const tight = checkSecondOrder(plugin, { seed: 42, richardson: true, rtol: 1e-8, atol: 1e-9 });
   return tight.checks.filter((c) => !c.ok).map((c) => c.id);
 }

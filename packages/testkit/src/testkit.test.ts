@@ -4,7 +4,7 @@ import { NormkitError, assertTensor, checkOut, defineNormalizer, dtypeOf, fromAr
 import type { Dtype, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import { normalRng, uniformRng } from '@normkit/gradcheck';
 import { describe, expect, it } from 'vitest';
-import { errorCode, gradcheckAcrossSeeds, pluginVersions } from './checks.js';
+import { errorCode, gradcheckAcrossSeeds, pluginVersions, secondOrderAcrossSeeds } from './checks.js';
 import { normal, randn, uniform } from './random.js';
 import { runReadmeExample } from './readme.js';
 
@@ -27,9 +27,10 @@ function output(values: Float64Array, shape: Shape, dtype: Dtype, out: Tensor | 
 
 /**
  * y = x − mean(x) + β over the last axis, on the bound contract; `bug` drops the mean term
- * of dx, `scale` multiplies dx by a factor (1 + 1e-7 passes rtol 1e-5 but not rtol 1e-8).
+ * of dx, `scale` multiplies dx by a factor (1 + 1e-7 passes rtol 1e-5 but not rtol 1e-8),
+ * `secondScale` multiplies the second-order ddy likewise.
  */
-function makeCenter(variant: { bug?: 'no-mean-term'; scale?: number } = {}) {
+function makeCenter(variant: { bug?: 'no-mean-term'; scale?: number; secondScale?: number } = {}) {
   return defineNormalizer<CenterTypes>({
     meta: { name: 'center', version: '1.2.3', description: 'Subtracts the row mean, adds a bias.', formula: 'y = x - \\mu + \\beta' },
     modes: ['train'],
@@ -68,6 +69,20 @@ function makeCenter(variant: { bug?: 'no-mean-term'; scale?: number } = {}) {
         }
         const dtype = dtypeOf(params.bias as Tensor);
         return { dx: output(dx, saved.shape, dtype, out), grads: { bias: fromArray(dbias, [o.features], dtype) } };
+      },
+      // backward does not depend on x or β: ∂S/∂x = 0, ∂S/∂β = 0, and ∂S/∂dy = the JVP of y,
+      // a − mean(a) + B per row (`secondScale` multiplies it, as `scale` does dx).
+      doubleBackward({ ddx, dgrads, saved }) {
+        const a = toTypedArray(assertTensor(ddx, 'ddx', { shape: saved.shape }));
+        const big = dgrads?.bias === undefined ? new Float64Array(o.features) : toTypedArray(dgrads.bias);
+        const ddy = new Float64Array(a.length);
+        for (let row = 0; row < a.length; row += o.features) {
+          let mean = 0;
+          for (let f = 0; f < o.features; f++) mean += a[row + f] / o.features;
+          for (let f = 0; f < o.features; f++) ddy[row + f] = (a[row + f] - mean + big[f]) * (variant.secondScale ?? 1);
+        }
+        const dtype = dtypeOf(ddx);
+        return { dx: zeros(saved.shape, dtype), ddy: fromArray(ddy, saved.shape, dtype), grads: { bias: zeros([o.features], dtype) } };
       },
     }),
   });
@@ -111,6 +126,23 @@ describe('gradcheckAcrossSeeds', () => {
 
   it('returns the ids that fail only at rtol 1e-8 (dx off by 1e-7 relative)', () => {
     expect(gradcheckAcrossSeeds(makeCenter({ scale: 1 + 1e-7 }), 3)).toEqual(['center:train:o0:3x4:x']);
+  });
+});
+
+describe('secondOrderAcrossSeeds', () => {
+  it('passes a correct doubleBackward: no failing id in the tight Richardson run', () => {
+    expect(secondOrderAcrossSeeds(makeCenter(), 3)).toEqual([]);
+  });
+
+  it('throws the formatted order-2 report when a seed fails, or when there is nothing to check', () => {
+    expect(() => secondOrderAcrossSeeds(makeCenter({ secondScale: 1.01 }), 3)).toThrow(/^gradcheck center@1\.2\.3 \(order 2\): FAIL/);
+    const { doubleBackward: _, ...withoutMember } = makeCenter().create({ features: 4 });
+    const plugin = { ...makeCenter(), create: () => withoutMember };
+    expect(() => secondOrderAcrossSeeds(plugin as never, 1)).toThrow(/^gradcheck center@1\.2\.3 \(order 2\): SKIPPED/);
+  });
+
+  it('returns the ids that fail only at rtol 1e-8 (ddy off by 1e-7 relative)', () => {
+    expect(secondOrderAcrossSeeds(makeCenter({ secondScale: 1 + 1e-7 }), 3)).toEqual(['center:train:o0:3x4:dy']);
   });
 });
 

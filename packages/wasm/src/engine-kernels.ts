@@ -27,7 +27,8 @@ const sliceSize = (b: Blocks) => b.B * b.C * b.D;
  * kernels the plan's `Blocks {A, B, C, D}` (one wasm run per `A` slice, each a `(B, C, D)`
  * block), the rows kernels the `leadingRows` layout. Anything else — float64, a float64 `dy`,
  * strided views, no blocking, an empty tensor, a pool too full for the copies and scratch — is
- * declined before anything is written, and core's TypeScript kernel runs.
+ * declined before anything is written, and core's TypeScript kernel runs. The second-order
+ * kernels (`doubleBackwardSums`, `doubleBackwardInput`, `doubleBackwardRows`) are always declined.
  *
  * @param w - the backend's placement, scratch and counters
  * @returns an implementation per kernel name, to register with `registerKernel`
@@ -42,6 +43,10 @@ export function wasmImplementations(w: WasmKernels): WasmImplementations {
     gradientSums: (call) => gradientSums(w, call),
     inputGradient: (call) => inputGradient(w, call),
     backwardRows: (call) => backwardRows(w, call),
+    // The second-order kernels have no wasm implementation: declined, core's TypeScript runs.
+    doubleBackwardSums: () => w.decline(),
+    doubleBackwardInput: () => w.decline(),
+    doubleBackwardRows: () => w.decline(),
   };
 }
 

@@ -3,7 +3,7 @@ import { fromArray, toContiguous, toTypedArray, viewOf, zeros } from '@normkit/c
 import type { Tensor } from '@normkit/core';
 import { randn } from '@normkit/testkit';
 import { perSlice, scaledMaxError } from '../test/numeric.js';
-import { firstZeroSlice, sliceNorms, slicePlan, sliceStatistics, weightNormBackward, weightNormForward } from './direction.js';
+import { firstZeroSlice, sliceNorms, slicePlan, sliceStatistics, weightNormBackward, weightNormDoubleBackward, weightNormForward } from './direction.js';
 
 /** ‖v‖ per slice along dim 0 by Math.hypot (exact to about 1 ulp for any finite values). */
 function hypotNorms(v: Tensor): number[] {
@@ -158,5 +158,53 @@ describe('forward and backward on the rescaled path', () => {
     const dvRef = zeros(shape);
     expect(scaledMaxError(backward(whole, dw, one, null, dvBig), backward(v, dw, one, null, dvRef))).toBeLessThan(1e-14);
     expect(scaledMaxError(toTypedArray(dvBig).map((x) => x * 1e250), toTypedArray(dvRef))).toBeLessThan(1e-14);
+  });
+});
+
+describe('doubleBackward on the rescaled path', () => {
+  // With v' = α·v per slice (α a power of two beyond 2^±256, so the engine works at v):
+  // dv(v') = dv(v)/α and dg(v') = dg(v), so S' = ⟨a, dv(v')⟩ + Γ·dg(v') is S at v with the
+  // cotangent a/α, and ∂S'/∂v' = (1/α)·∂S/∂v, ∂S'/∂dw = ∂S/∂dw, ∂S'/∂g = ∂S/∂g. Powers of
+  // two scale exactly; rounding leaves a few ulps: 1e-14 of each slice's own largest value.
+  const shape = [4, 5];
+  const scales = [1, 2 ** 300, 2 ** -300, 2 ** 400];
+  const v = randn(shape, 7);
+  const big = scaleRows(v, scales);
+  const g = Float64Array.from([0.5, -2, 3, 1.5]);
+  const dw = randn(shape, 8);
+  const a = randn(shape, 9);
+  const bigGamma = Float64Array.from([0.3, -0.7, 1.1, 0.2]);
+  const plan = slicePlan(shape, 0);
+  const run = (at: Tensor, cotangent: Tensor) => {
+    const dv = zeros(shape);
+    const ddw = zeros(shape);
+    const dg = weightNormDoubleBackward(viewOf(at), viewOf(dw), viewOf(cotangent), plan, sliceStatistics(viewOf(at), plan, 0), g, bigGamma, viewOf(dv), viewOf(ddw));
+    return { dv, ddw, dg };
+  };
+  const row = (t: Tensor, r: number) => toTypedArray(t).subarray(r * 5, r * 5 + 5);
+  /** max|a − e| / max|e| over one slice (its values may be far from 1: relative to the slice's own scale). */
+  const sliceError = (actual: ArrayLike<number>, expected: ArrayLike<number>) => {
+    let scale = 0;
+    let worst = 0;
+    for (let i = 0; i < expected.length; i++) {
+      scale = Math.max(scale, Math.abs(expected[i]));
+      worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+    }
+    return worst / scale;
+  };
+
+  it('equals the direct path with the cotangent a/α, ∂S/∂v scaled by 1/α (per slice, to 1e-14)', () => {
+    expect(sliceStatistics(viewOf(big), plan, 0).inputScale).not.toBeNull();
+    const scaled = run(big, a);
+    const direct = run(v, scaleRows(a, scales.map((s) => 1 / s)));
+    expect(sliceStatistics(viewOf(v), plan, 0).inputScale).toBeNull();
+    const dvBack = scaleRows(scaled.dv, scales);
+    for (let r = 0; r < 4; r++) {
+      expect(sliceError(row(dvBack, r), row(direct.dv, r))).toBeLessThan(1e-14);
+      expect(sliceError(row(scaled.ddw, r), row(direct.ddw, r))).toBeLessThan(1e-14);
+      expect(Math.abs(scaled.dg[r] - direct.dg[r])).toBeLessThanOrEqual(1e-14 * Math.abs(direct.dg[r]));
+    }
+    // not trivially zero
+    expect(Math.max(...Array.from(toTypedArray(direct.ddw), Math.abs))).toBeGreaterThan(1e-3);
   });
 });

@@ -1,4 +1,4 @@
-import { batchStatistics, normalizeBackward, normalizeForward, planNormalization, viewOf, zeros } from '@normkit/core';
+import { batchStatistics, normalizeBackward, normalizeDoubleBackward, normalizeForward, planNormalization, viewOf, zeros } from '@normkit/core';
 import type { NormPlan, NormStatistics, ParamSums, Shape, StridedView } from '@normkit/core';
 
 /**
@@ -194,6 +194,51 @@ export function weightNormBackward(
   const sums = normalizeBackward(scaledCopy(v, plan, scale), dw, plan, stats, g, mode, gradient) as ParamSums;
   normalizeForward(gradient, plan, { center: stats.center, invStd: scale }, null, null, dv);
   return sums.sumDyXhat;
+}
+
+/**
+ * The second-order map (the VJP of {@link weightNormBackward}) by the engine's
+ * `normalizeDoubleBackward`, uncentered, with divisor 1. With cotangents $`a`$ for `dv` and
+ * $`\Gamma_s`$ for `dg`, it writes $`\partial S/\partial v`$ into `dv` and
+ * $`\partial S/\partial dw`$ (the JVP of $`w`$ along $`(a, \Gamma)`$) into `ddw`, and returns
+ * $`\partial S/\partial g`$ per slice.
+ *
+ * With an `inputScale` α the engine works at `u = α·v`: since `dv(v) = α·dv(u)` and
+ * `dg(v) = dg(u)`, $`S = \langle \alpha a, dv(u)\rangle + \Gamma\,dg(u)`$, so the engine runs
+ * with the cotangent `α·a`, and $`\partial S/\partial v = \alpha\,\partial S/\partial u`$ is
+ * written by its forward map (center 0, `invStd = α`); `ddw` and `dg` need no scaling.
+ *
+ * @param v - the direction of the forward call (any strides)
+ * @param dw - the upstream gradient of the backward call (any strides, either dtype)
+ * @param ddv - the cotangent of backward's `dv` (any strides, either dtype)
+ * @param plan - from {@link slicePlan}
+ * @param stats - the statistics of the forward call
+ * @param g - the magnitude per slice, or `null` for ones
+ * @param dgradG - the cotangent of backward's `dg` per slice, or `null` for zeros
+ * @param dv - output: $`\partial S/\partial v`$, of the plan's shape (written in full)
+ * @param ddw - output: $`\partial S/\partial dw`$, of the plan's shape (written in full)
+ * @returns $`\partial S/\partial g`$ per slice, in float64
+ */
+export function weightNormDoubleBackward(
+  v: StridedView,
+  dw: StridedView,
+  ddv: StridedView,
+  plan: NormPlan,
+  stats: SliceStatistics,
+  g: Float64Array | null,
+  dgradG: Float64Array | null,
+  dv: StridedView,
+  ddw: StridedView,
+): Float64Array {
+  const mode = { centered: false, batchStats: true, count: 1 };
+  const scale = stats.inputScale;
+  // The plan indexes g by the slice axes, so the engine always returns ∂S/∂g.
+  if (scale === null) return normalizeDoubleBackward(v, dw, plan, stats, g, { ddx: ddv, dgradWeight: dgradG, dgradBias: null }, mode, dv, ddw) as Float64Array;
+  const gradient = viewOf(zeros(plan.shape));
+  const cotangents = { ddx: scaledCopy(ddv, plan, scale), dgradWeight: dgradG, dgradBias: null };
+  const dg = normalizeDoubleBackward(scaledCopy(v, plan, scale), dw, plan, stats, g, cotangents, mode, gradient, ddw) as Float64Array;
+  normalizeForward(gradient, plan, { center: stats.center, invStd: scale }, null, null, dv);
+  return dg;
 }
 
 /** `factor_s · v` per slice, as a new row-major float64 view (the engine's forward map with center 0). */

@@ -2,6 +2,7 @@ import {
   CONTRACT_DTYPES,
   NormkitError,
   checkBackward,
+  checkDoubleBackward,
   checkForward,
   checkNormSaved,
   defineNormalizer,
@@ -15,7 +16,7 @@ import {
   viewOf,
 } from '@normkit/core';
 import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, Tensor } from '@normkit/core';
-import { firstZeroSlice, sliceNorms, slicePlan, sliceStatistics, weightNormBackward, weightNormForward } from './direction.js';
+import { firstZeroSlice, sliceNorms, slicePlan, sliceStatistics, weightNormBackward, weightNormDoubleBackward, weightNormForward } from './direction.js';
 import type { WeightNormInputOptions, WeightNormOptions } from './options.js';
 import { WEIGHT_NORM_NAME, gShapeOf, normAxesOf, resolveWeightNormOptions, sliceCountOf } from './options.js';
 import { weightNormPyTorch } from './pytorch.js';
@@ -92,6 +93,9 @@ export function directionNorms(v: Tensor, options: WeightNormOptions, name = 'x'
  *
  * `g` has PyTorch's shape (see {@link gShapeOf}) and `v`'s dtype. `init` sets `g = 1` because it
  * cannot see `v`; use {@link weightNormFromWeight} or {@link WeightNorm} for PyTorch's `g = ‖v‖`.
+ *
+ * The optional second-order member `doubleBackward` (the VJP of `backward`, core's
+ * `normalizeDoubleBackward`, uncentered with divisor 1) is implemented.
  *
  * @throws NormkitError from `create`: `E_OPTION` (see {@link resolveWeightNormOptions}).
  *   From `forward`: `E_DTYPE` for a non-float `x` or a `g` of another dtype than `x`; `E_SHAPE`
@@ -191,6 +195,18 @@ export const weightNorm = defineNormalizer<WeightNormTypes>({
         const dv = outputOf(out, shape, dtype);
         const dg = weightNormBackward(viewOf(v), viewOf(dw), plan, saved, float64Values(params.g), viewOf(dv));
         return { dx: dv, grads: { g: fromArray(dg, gShape, dtype) } };
+      },
+
+      doubleBackward(args) {
+        const saved = checkSaved(args.saved, shapeProblem, sliceCountOf(options));
+        const v = saved.x;
+        const { dy: dw, params, ddx: ddv, dgrads } = checkDoubleBackward(args, v, spec);
+        const dtype = dtypeOf(v);
+        const dv = outputOf(undefined, shape, dtype);
+        const ddw = outputOf(undefined, shape, dtype);
+        const dgradG = dgrads.g === undefined ? null : float64Values(dgrads.g);
+        const dg = weightNormDoubleBackward(viewOf(v), viewOf(dw), viewOf(ddv), plan, saved, float64Values(params.g), dgradG, viewOf(dv), viewOf(ddw));
+        return { dx: dv, ddy: ddw, grads: { g: fromArray(dg, gShape, dtype) } };
       },
     };
   },

@@ -22,8 +22,11 @@ export interface ConformanceJson {
     maxRelErr: number | null;
     /** What failed, what was raised, or what was not checked. */
     message: string;
-    /** Present on second-order cases, whose second-order arrays are not compared yet. */
-    secondOrder?: 'skipped';
+    /**
+     * Present on second-order cases: `'checked'` when their second-order arrays were compared
+     * through the plugin's `doubleBackward`, `'skipped'` when the plugin has none.
+     */
+    secondOrder?: 'checked' | 'skipped';
   }[];
   /** How many passed. */
   readonly passed: number;

@@ -1,6 +1,6 @@
 import type { Normalizer, Registry } from '@normkit/core';
 import { isNormkitError } from '@normkit/core';
-import { checkGradients, describeVariant, formatReport } from '@normkit/gradcheck';
+import { checkGradients, checkSecondOrder, describeVariant, formatReport } from '@normkit/gradcheck';
 import type { CaseLabel, GradcheckReport, GradcheckSize } from '@normkit/gradcheck';
 import { UsageError, parseArgs } from '../args.js';
 import type { Io } from '../io.js';
@@ -23,8 +23,8 @@ export interface GradcheckJsonEntry {
   tensor: string;
   /** What the check varies, as gradcheck describes it (`''` for a base check; e.g. `size large, layout offset`). */
   variant: string;
-  /** The verdict. */
-  status: 'pass' | 'fail';
+  /** The verdict; `'skipped'` for a plugin without `doubleBackward` under `--order 2` (one entry, tensor `*`). */
+  status: 'pass' | 'fail' | 'skipped';
   /** Largest absolute error between analytic and numeric values; `null` when not finite. */
   maxAbsErr: number | null;
   /** Largest relative error (CS231n's); `null` when not finite. */
@@ -41,7 +41,7 @@ export interface GradcheckJson {
   readonly passed: number;
   /** How many entries failed. */
   readonly failed: number;
-  /** Always 0 for gradcheck (the field mirrors the conformance JSON). */
+  /** Plugins skipped: under `--order 2`, those without `doubleBackward` (0 at order 1). */
   readonly skipped: number;
 }
 
@@ -55,8 +55,13 @@ function finiteOrNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-/** Flattens a report into JSON entries: every tensor check, then every contract check. */
+/** Flattens a report into JSON entries: every tensor check, then every contract check (one `skipped` entry for a skipped report). */
 export function reportEntries(report: GradcheckReport): GradcheckJsonEntry[] {
+  if (report.skipped !== undefined) {
+    return [
+      { id: `${report.plugin}:skipped`, plugin: report.plugin, options: '', mode: '*', shape: [], tensor: '*', variant: '', status: 'skipped', maxAbsErr: null, maxRelErr: null, message: report.skipped },
+    ];
+  }
   const tensors = report.checks.map((c) => ({
     id: c.id,
     plugin: c.plugin,
@@ -90,13 +95,18 @@ export function reportEntries(report: GradcheckReport): GradcheckJsonEntry[] {
 const GRADCHECK_SIZES: readonly GradcheckSize[] = ['example', 'large', 'all'];
 
 /**
- * `normkit gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--json]`: checks
- * built-in plugins by name (all when none is named) or a user's ES module by path, at their
+ * `normkit gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--order 1|2] [--json]`:
+ * checks built-in plugins by name (all when none is named) or a user's ES module by path, at their
  * example shapes (default), their large shapes (`--size large`, projection mode) or both.
- * Exit 0 when everything passes, 1 otherwise.
+ * `--order 2` checks each plugin's optional `doubleBackward` against finite differences of its
+ * `backward` (`checkSecondOrder`, at the example shapes); a plugin without that member is reported
+ * as skipped, not as a failure. Exit 0 when nothing fails, 1 otherwise.
  */
 export async function gradcheckCommand(argv: readonly string[], io: Io, registry: Registry): Promise<number> {
-  const { positionals, flags } = parseArgs(argv, ['seed', 'size'], ['json']);
+  const { positionals, flags } = parseArgs(argv, ['seed', 'size', 'order'], ['json']);
+  const orderText = flags.get('order') ?? '1';
+  if (orderText !== '1' && orderText !== '2') throw new UsageError(`--order: expected 1 or 2, got ${String(orderText)}`);
+  const order = orderText === '2' ? 2 : 1;
   const seedText = flags.get('seed');
   const seed = seedText === undefined ? 0 : Number(seedText);
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed: expected a non-negative integer, got ${String(seedText)}`);
@@ -119,7 +129,7 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
     const started = performance.now();
     let report: GradcheckReport;
     try {
-      report = checkGradients(plugin, { seed, size });
+      report = order === 2 ? checkSecondOrder(plugin, { seed }) : checkGradients(plugin, { seed, size });
     } catch (e) {
       if (isNormkitError(e)) throw new UsageError(`${plugin.meta.name}: ${e.message}`);
       throw e;
@@ -127,19 +137,25 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const own = reportEntries(report);
     const failures = own.filter((e) => e.status === 'fail').length;
-    io.err(`${own.length - failures} passed, ${failures} failed (${seconds} s)\n`);
+    if (report.skipped !== undefined) io.err(`skipped: ${report.skipped}\n`);
+    else io.err(`${own.length - failures} passed, ${failures} failed (${seconds} s)\n`);
     entries.push(...own);
     reports.push(report);
   }
   const passed = entries.filter((e) => e.status === 'pass').length;
-  const failed = entries.length - passed;
+  const skipped = entries.filter((e) => e.status === 'skipped').length;
+  const failed = entries.length - passed - skipped;
   if (json) {
-    const payload: GradcheckJson = { cases: entries, passed, failed, skipped: 0 };
+    const payload: GradcheckJson = { cases: entries, passed, failed, skipped };
     io.out(`${JSON.stringify(payload, null, 2)}\n`);
     return failed > 0 ? 1 : 0;
   }
   const rows: string[][] = [['STATUS', 'PLUGIN', 'MODE', 'SHAPE', 'TENSOR', 'MAX ABS ERR', 'MAX REL ERR', 'OPTIONS']];
   for (const report of reports) {
+    if (report.skipped !== undefined) {
+      rows.push(['SKIP', report.plugin, '*', '*', '*', '', '', 'no doubleBackward member (order 2 not applicable)']);
+      continue;
+    }
     for (const c of report.checks) {
       rows.push([c.ok ? 'PASS' : 'FAIL', c.plugin, c.mode, `[${c.shape.join(', ')}]`, withVariant(c.tensor, c), formatError(c.maxAbsErr), formatError(c.maxRelErr), c.options]);
     }
@@ -153,11 +169,15 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
       `${contractCount} contract checks`,
       '',
       '',
-      contractFailures.length === 0 ? 'purity, determinism, zero dy, linearity, shapes, invariants, layouts, dtypes, modes, state' : `${contractFailures.length} failed`,
+      contractFailures.length > 0
+        ? `${contractFailures.length} failed`
+        : order === 2
+          ? 'doubleBackward purity, determinism, linearity, shapes'
+          : 'purity, determinism, zero dy, linearity, shapes, invariants, layouts, dtypes, modes, state',
     ]);
   }
   io.out(table(rows));
   for (const report of reports) if (!report.ok) io.out(`\n${formatReport(report)}\n`);
-  io.out(`${passed} passed, ${failed} failed\n`);
+  io.out(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);
   return failed > 0 ? 1 : 0;
 }

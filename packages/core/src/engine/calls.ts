@@ -224,6 +224,127 @@ export interface BackwardCellsCall {
   readonly sumDyXhat: Float64Array;
 }
 
+/**
+ * `doubleBackwardSums`: the reductions of the second-order pass (the VJP of the backward
+ * pass), per cell $`j`$, with $`a`$ the cotangent of `dx` and $`d = x - \mathrm{center}_j`$:
+ * $`\sum a`$, $`\sum a\,d`$, $`\sum dy`$, $`\sum dy\,d`$ and $`\sum dy\,a`$ (one read of
+ * `x`, `dy` and `ddx`).
+ */
+export interface DoubleBackwardSumsCall {
+  /** The forward input. */
+  readonly x: StridedView;
+  /** The upstream gradient of the backward call, of `x`'s shape. */
+  readonly dy: StridedView;
+  /** The cotangent of backward's `dx` ($`a`$), of `x`'s shape. */
+  readonly ddx: StridedView;
+  /** The plan. */
+  readonly plan: NormPlan;
+  /** The cells layout (`plan.affine`). */
+  readonly cells: CellsLayout;
+  /** Per cell: the center used in forward. */
+  readonly center: Float64Array;
+  /** Output, per cell: $`\sum a`$. */
+  readonly sumDdx: Float64Array;
+  /** Output, per cell: $`\sum a\,(x - \mathrm{center}_j)`$. */
+  readonly sumDdxCentered: Float64Array;
+  /** Output, per cell: $`\sum dy`$. */
+  readonly sumDy: Float64Array;
+  /** Output, per cell: $`\sum dy\,(x - \mathrm{center}_j)`$. */
+  readonly sumDyCentered: Float64Array;
+  /** Output, per cell: $`\sum dy\,a`$. */
+  readonly sumDyDdx: Float64Array;
+}
+
+/**
+ * `doubleBackwardInput`: the elementwise outputs of the second-order pass with per-cell
+ * coefficients, with $`a`$ the cotangent of `dx` and $`d = x - \mathrm{center}_j`$:
+ *
+ * $$\partial S/\partial x = p_j\,dy + q_j\,a + r_j\,d + k_j,\qquad \partial S/\partial dy = e_j\,a + f_j\,d + h_j .$$
+ */
+export interface DoubleBackwardInputCall {
+  /** The forward input. */
+  readonly x: StridedView;
+  /** The upstream gradient of the backward call. */
+  readonly dy: StridedView;
+  /** The cotangent of backward's `dx`. */
+  readonly ddx: StridedView;
+  /** Output: $`\partial S/\partial x`$, of `x`'s shape. */
+  readonly dx: StridedView;
+  /** Output: $`\partial S/\partial dy`$, of `x`'s shape. */
+  readonly ddy: StridedView;
+  /** The plan. */
+  readonly plan: NormPlan;
+  /** The cells layout (`plan.affine`). */
+  readonly cells: CellsLayout;
+  /** Per cell: the center used in forward. */
+  readonly center: Float64Array;
+  /** Per cell: $`p_j`$, the coefficient of `dy` in `dx`. */
+  readonly dxDy: Float64Array;
+  /** Per cell: $`q_j`$, the coefficient of `ddx` in `dx`. */
+  readonly dxDdx: Float64Array;
+  /** Per cell: $`r_j`$, the coefficient of `x − center` in `dx`. */
+  readonly dxCentered: Float64Array;
+  /** Per cell: $`k_j`$, the constant of `dx`. */
+  readonly dxConstant: Float64Array;
+  /** Per cell: $`e_j`$, the coefficient of `ddx` in `ddy`. */
+  readonly ddyDdx: Float64Array;
+  /** Per cell: $`f_j`$, the coefficient of `x − center` in `ddy`. */
+  readonly ddyCentered: Float64Array;
+  /** Per cell: $`h_j`$, the constant of `ddy`. */
+  readonly ddyConstant: Float64Array;
+}
+
+/**
+ * `doubleBackwardRows`: the fused second-order pass of the rows layout. With
+ * $`\hat x = (x - c_r)\,s_r`$, $`g = dy\,\gamma_j`$, the cotangents $`a`$ (of `dx`),
+ * $`\Gamma_j`$ (of ∂L/∂γ) and $`B_j`$ (of ∂L/∂β), $`\langle\cdot\rangle = \tfrac1m\sum_r`$ and
+ * $`\kappa`$ = 1 centered, 0 not: per row
+ * $`A = \langle a\hat x\rangle`$, $`H = \langle g\hat x\rangle`$,
+ * $`K = s(\langle g a\rangle - \kappa\langle a\rangle\langle g\rangle - AH)`$,
+ * $`w = \Gamma\,dy - s(Ha + Ag)`$ and $`t = s(a - \kappa\langle a\rangle - \hat x A)`$; then
+ *
+ * $$\partial S/\partial x = -sK\hat x + s\big(w - \kappa\langle w\rangle - \hat x\langle \hat x w\rangle\big),\qquad
+ *   \partial S/\partial dy = \gamma t + \Gamma\hat x + B,$$
+ *
+ * and it **adds** $`\sum dy\,t`$ per parameter entry into `weightGrad` (= ∂S/∂γ; zero on entry).
+ * With constant statistics (`batchStats: false`) $`A = H = K = 0`$ and the κ terms vanish:
+ * $`\partial S/\partial x = s\Gamma\,dy`$, $`t = s\,a`$.
+ */
+export interface DoubleBackwardRowsCall {
+  /** The forward input. */
+  readonly x: StridedView;
+  /** The upstream gradient of the backward call. */
+  readonly dy: StridedView;
+  /** The cotangent of backward's `dx` ($`a`$). */
+  readonly ddx: StridedView;
+  /** Output: $`\partial S/\partial x`$, of `x`'s shape. */
+  readonly dx: StridedView;
+  /** Output: $`\partial S/\partial dy`$, of `x`'s shape. */
+  readonly ddy: StridedView;
+  /** The plan. */
+  readonly plan: NormPlan;
+  /** The rows layout (`plan.affine`). */
+  readonly rows: RowsLayout;
+  /** Per row: the center used in forward. */
+  readonly center: Float64Array;
+  /** Per row: the inverse standard deviation used in forward. */
+  readonly invStd: Float64Array;
+  /** Per parameter entry: γ, or `null` for ones. */
+  readonly weight: Float64Array | null;
+  /** Per parameter entry: Γ, the cotangent of ∂L/∂γ, or `null` for zeros. */
+  readonly dgradWeight: Float64Array | null;
+  /** Per parameter entry: B, the cotangent of ∂L/∂β, or `null` for zeros. */
+  readonly dgradBias: Float64Array | null;
+  /** Whether the mean was subtracted in forward. */
+  readonly centered: boolean;
+  /** Whether the statistics depend on `x` (batch statistics). */
+  readonly batchStats: boolean;
+  /** The divisor m of the statistics. */
+  readonly count: number;
+  /** Accumulator per parameter entry (zero on entry): $`\partial S/\partial \gamma`$. */
+  readonly weightGrad: Float64Array;
+}
+
 /** Each engine kernel's name and the call it receives. */
 export interface KernelCalls {
   /** See {@link NormalizeBatchCall}. */
@@ -242,4 +363,10 @@ export interface KernelCalls {
   inputGradient: InputGradientCall;
   /** See {@link BackwardRowsCall}. */
   backwardRows: BackwardRowsCall;
+  /** See {@link DoubleBackwardSumsCall}. */
+  doubleBackwardSums: DoubleBackwardSumsCall;
+  /** See {@link DoubleBackwardInputCall}. */
+  doubleBackwardInput: DoubleBackwardInputCall;
+  /** See {@link DoubleBackwardRowsCall}. */
+  doubleBackwardRows: DoubleBackwardRowsCall;
 }

@@ -7,3 +7,6 @@ export * from './kernels/moments.js';
 export * from './kernels/cells.js';
 export * from './kernels/rows.js';
 export * from './ops.js';
+export * from './double-backward.js';
+export * from './double-backward-reference.js';
+export * from './kernels/double-backward.js';

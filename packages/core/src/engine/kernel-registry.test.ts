@@ -206,7 +206,19 @@ describe('kernel registry', () => {
   });
 
   it('refuses an unknown kernel, an empty backend name, a non-finite priority or a non-function (E_REGISTRY)', () => {
-    expect(KERNEL_NAMES).toEqual(['normalizeBatch', 'backwardCells', 'moments', 'normalizeCells', 'normalizeRows', 'gradientSums', 'inputGradient', 'backwardRows']);
+    expect(KERNEL_NAMES).toEqual([
+      'normalizeBatch',
+      'backwardCells',
+      'moments',
+      'normalizeCells',
+      'normalizeRows',
+      'gradientSums',
+      'inputGradient',
+      'backwardRows',
+      'doubleBackwardSums',
+      'doubleBackwardInput',
+      'doubleBackwardRows',
+    ]);
     expect(codeOf(() => registerKernel({ kernel: 'mean' as never, backend: 'b', priority: 0, run: () => false }))).toBe('E_REGISTRY');
     expect(codeOf(() => registerKernel({ kernel: 'moments', backend: '', priority: 0, run: () => false }))).toBe('E_REGISTRY');
     expect(codeOf(() => registerKernel({ kernel: 'moments', backend: 'b', priority: Number.NaN, run: () => false }))).toBe('E_REGISTRY');

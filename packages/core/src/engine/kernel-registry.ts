@@ -195,4 +195,7 @@ export const KERNEL_NAMES: readonly KernelName[] = Object.freeze([
   'gradientSums',
   'inputGradient',
   'backwardRows',
+  'doubleBackwardSums',
+  'doubleBackwardInput',
+  'doubleBackwardRows',
 ] as const satisfies readonly KernelName[]);

@@ -3,6 +3,7 @@ import type { BackwardCellsCall, KernelCalls, NormalizeBatchCall } from './calls
 import { dispatchKernel } from './kernel-registry.js';
 import type { KernelName } from './kernel-registry.js';
 import { gradientSumsKernel, inputGradientKernel, normalizeCellsKernel } from './kernels/cells.js';
+import { doubleBackwardInputKernel, doubleBackwardRowsKernel, doubleBackwardSumsKernel } from './kernels/double-backward.js';
 import { momentsKernel } from './kernels/moments.js';
 import { backwardRowsKernel, normalizeRowsKernel } from './kernels/rows.js';
 import type { CellsLayout, NormPlan } from './plan.js';
@@ -22,6 +23,9 @@ export const TYPESCRIPT_KERNELS: { readonly [K in KernelName]: (call: KernelCall
   gradientSums: gradientSumsKernel,
   inputGradient: inputGradientKernel,
   backwardRows: backwardRowsKernel,
+  doubleBackwardSums: doubleBackwardSumsKernel,
+  doubleBackwardInput: doubleBackwardInputKernel,
+  doubleBackwardRows: doubleBackwardRowsKernel,
 });
 
 /**

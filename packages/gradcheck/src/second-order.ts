@@ -1,0 +1,250 @@
+import { NormkitError, assertNormalizer, sizeOf, tensor, toContiguous } from '@normkit/core';
+import type { Mode, Normalizer, NormalizerTypes, Shape, Tensor } from '@normkit/core';
+import {
+  DEFAULT_FULL_JACOBIAN_MAX_SIZE,
+  DEFAULT_PROJECTIONS,
+  DEFAULT_SUBSET_SIZE,
+  DEFAULT_LARGE_PROJECTIONS,
+  DEFAULT_LARGE_SUBSET_SIZE,
+  DEFAULT_WORST,
+  ReportBuilder,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  optionsLabel,
+  paramNamesOf,
+  stateInDtypeOf,
+  toFloat32,
+  withNoise,
+} from './check.js';
+import type { GradcheckConfig, Settings } from './check.js';
+import { checkForwardPurity, snapshot } from './contract-checks.js';
+import { checkFullJacobian, errorMessage } from './jacobian.js';
+import type { SlotOutcome } from './jacobian.js';
+import { presentTensors } from './problem.js';
+import type { AnyBound, AnyNormalizer, TensorRecord } from './problem.js';
+import { checkProjections } from './projection.js';
+import { deriveSeed, normalRng, randomNormalTensor, randomValues } from './random.js';
+import type { CaseLabel, GradcheckReport } from './report.js';
+import { formatReport } from './report.js';
+import {
+  checkDoubleBackwardDeterminism,
+  checkDoubleBackwardLinearity,
+  checkDoubleBackwardPurity,
+  checkDoubleBackwardShapes,
+} from './second-order-contracts.js';
+import { SecondOrderProblem } from './second-order-problem.js';
+import { DEFAULT_ATOL, DEFAULT_RTOL } from './tolerance.js';
+
+/** The slots an order-2 case reports: x, each parameter, and dy. */
+function slotNames(paramNames: readonly string[]): string[] {
+  return ['x', ...paramNames, 'dy'];
+}
+
+/** The first-order summaries speak of "Σ r⊙y"; here the function is backward and the weights are c. */
+function secondOrderSummary(outcome: SlotOutcome): SlotOutcome {
+  return { ...outcome, summary: outcome.summary.replace('Σ r⊙y', 'S = Σ c⊙(dx, grads)').replace('uᵀJv', 'uᵀJv of backward') };
+}
+
+function runSecondOrderCase(
+  builder: ReportBuilder,
+  bound: AnyBound,
+  settings: Settings,
+  label: CaseLabel,
+  x: Tensor,
+  params: TensorRecord,
+  state: TensorRecord,
+): void {
+  const names = slotNames(Object.keys(params));
+  const guessMethod = sizeOf(x.shape) <= settings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
+  const before = { x: snapshot({ x }).get('x')!, params: snapshot(params), state: snapshot(state) };
+  const caseSeed = deriveSeed(settings.seed, label.optionsIndex, label.shape.join('x'), label.mode);
+
+  let problem: SecondOrderProblem;
+  try {
+    const y = bound.forward({ x, params, state, mode: label.mode }).y;
+    // dy is the first-order check's cotangent r: the same point, one order up.
+    const dy = randomValues(sizeOf(y.shape), normalRng(deriveSeed(caseSeed, 'r')));
+    problem = new SecondOrderProblem(bound, label.mode, x, params, state, dy);
+  } catch (e) {
+    builder.setupFailure(label, names, guessMethod, `forward or backward threw at the checked point: ${errorMessage(e)}`);
+    builder.contract(label, checkForwardPurity(before, { x, params, state }));
+    return;
+  }
+  const c = randomValues(problem.ySize, normalRng(deriveSeed(caseSeed, 'second-order', 'c')));
+  const full = sizeOf(x.shape) <= settings.fullJacobianMaxSize && problem.ySize <= settings.fullJacobianMaxSize;
+  const method = full ? 'full-jacobian' : 'projection';
+  const compare = { tolerance: { rtol: settings.rtol, atol: settings.atol }, keep: settings.worst, richardson: settings.richardson };
+  const outcomes = full
+    ? checkFullJacobian(problem, c, compare)
+    : checkProjections(problem, c, { ...compare, projections: settings.projections, subsetSize: settings.subsetSize, seed: deriveSeed(caseSeed, 'second-order', 'projection') });
+  problem.slots.forEach((s, k) => builder.tensorCheck(label, s.name, method, secondOrderSummary(outcomes[k])));
+
+  builder.contract(label, checkDoubleBackwardDeterminism(problem, c));
+  builder.contract(label, checkDoubleBackwardPurity(problem, c));
+  builder.contract(label, checkDoubleBackwardLinearity(problem, c));
+  builder.contract(
+    label,
+    checkDoubleBackwardShapes(problem, c, () => {
+      const member = bound.doubleBackward;
+      if (typeof member !== 'function') throw new Error('no doubleBackward');
+      const x32 = toContiguous(x, 'float32');
+      const params32 = toFloat32(params);
+      const forward = bound.forward({ x: x32, params: params32, state: stateInDtypeOf(state, bound, 'float32'), mode: label.mode });
+      const { ddx, dgrads } = problem.cotangents(c);
+      const dy = tensor(Float32Array.from(problem.dy), forward.y.shape.slice());
+      const result = member({ dy, params: params32, saved: forward.saved, ddx: toContiguous(ddx, 'float32'), dgrads: toFloat32(dgrads) });
+      return { x: x32, params: params32, yShape: forward.y.shape.slice(), result: { dx: result.dx, ddy: result.ddy, grads: presentTensors(result.grads) } };
+    }),
+  );
+  builder.contract(label, checkForwardPurity(before, { x, params, state }));
+}
+
+/**
+ * The order-2 gradient check: a plugin's optional `doubleBackward` (the VJP of its backward
+ * pass) against finite differences of its own `backward`, in float64, with the same
+ * machinery as {@link checkGradients}.
+ *
+ * The function differentiated is $`F(x, \theta, dy) = (dx, \partial L/\partial\theta)`$, the
+ * plugin's forward + backward at a point; its slots are `x`, every parameter and `dy`. For
+ * each option set, shape and mode (the defaults of {@link checkGradients}):
+ *
+ * - the point is the first-order check's (same seeds): x, the noisy parameters, the state
+ *   after a burn-in batch, and `dy` = the first-order cotangent r;
+ * - the scalar is $`S = \sum c \odot F`$ with c ~ N(0, 1) over `dx` and every parameter
+ *   gradient: `doubleBackward(ddx, dgrads = c)` is compared with central differences of S,
+ *   and, at small sizes, every entry of the Jacobian of F (one `doubleBackward` per output
+ *   element against two forward + backward calls per input element); at larger sizes,
+ *   random projections uᵀJv plus a random subset of gradient elements;
+ * - the same pass rule (rtol, atol·scale), Richardson option and refinement of failures as
+ *   order 1, and the same report (`order: 2`; the tensors are `x`, the parameters and `dy`;
+ *   ∂S/∂dy, the JVP of y, is the `dy` check);
+ * - contract checks: `double-backward-determinism` (bitwise), `double-backward-purity`
+ *   (`dy`, `params`, `ddx`, `dgrads` unchanged), `double-backward-linearity` in the
+ *   cotangents, `double-backward-shapes-dtypes` (float64 and float32), and `forward-purity`.
+ *
+ * A plugin whose bound normalizer has no `doubleBackward` (decided on the first option set
+ * that binds) is not a failure: the report has `skipped` set, `ok: true` and no checks.
+ *
+ * @param plugin - any normalizer
+ * @param config - what to check and how (see {@link GradcheckConfig})
+ * @returns the report (`order: 2`)
+ * @throws NormkitError `E_PLUGIN` when `plugin` is not a normalizer, `E_OPTION` for a bad config
+ * @example
+ * ```ts
+ * const report = checkSecondOrder(batchNorm);
+ * console.log(formatReport(report)); // gradcheck batch-norm@… (order 2): PASS
+ * ```
+ */
+export function checkSecondOrder<T extends NormalizerTypes>(plugin: Normalizer<T>, config: GradcheckConfig<T> = {}): GradcheckReport {
+  assertNormalizer(plugin);
+  const p = plugin as unknown as AnyNormalizer;
+  const settings: Settings = {
+    seed: nonNegativeInteger(config.seed, 0, 'seed'),
+    rtol: nonNegativeNumber(config.rtol, DEFAULT_RTOL, 'rtol'),
+    atol: nonNegativeNumber(config.atol, DEFAULT_ATOL, 'atol'),
+    richardson: config.richardson === true,
+    fullJacobianMaxSize: nonNegativeInteger(config.fullJacobianMaxSize, DEFAULT_FULL_JACOBIAN_MAX_SIZE, 'fullJacobianMaxSize'),
+    projections: nonNegativeInteger(config.projections, DEFAULT_PROJECTIONS, 'projections'),
+    subsetSize: nonNegativeInteger(config.subsetSize, DEFAULT_SUBSET_SIZE, 'subsetSize'),
+    worst: nonNegativeInteger(config.worst, DEFAULT_WORST, 'worst'),
+    // Order 2 checks the example shapes only, with no variants.
+    size: 'example',
+    largeProjections: DEFAULT_LARGE_PROJECTIONS,
+    largeSubsetSize: DEFAULT_LARGE_SUBSET_SIZE,
+    variantShapes: 'one',
+  };
+  const optionSets: readonly object[] =
+    config.options === undefined ? p.exampleOptions : Array.isArray(config.options) ? (config.options as readonly object[]) : [config.options as object];
+  const modes = config.modes ?? p.modes;
+  if (!Array.isArray(modes) || modes.some((m) => m !== 'train' && m !== 'eval')) {
+    throw new NormkitError('E_OPTION', `gradcheck config.modes: expected a list of 'train' | 'eval', got ${optionsLabel(modes)}`, 'config.modes');
+  }
+  const builder = new ReportBuilder();
+  const name = p.meta.name;
+  const { seed, ...reportSettings } = settings;
+  const report = (skipped?: string): GradcheckReport => ({
+    plugin: name,
+    version: p.meta.version,
+    ok: builder.checks.every((c) => c.ok) && builder.contracts.every((c) => c.ok),
+    seed,
+    settings: reportSettings,
+    checks: builder.checks,
+    contracts: builder.contracts,
+    order: 2,
+    ...(skipped === undefined ? {} : { skipped }),
+  });
+
+  let memberDecided = false;
+  for (let optionsIndex = 0; optionsIndex < optionSets.length; optionsIndex++) {
+    const input = optionSets[optionsIndex];
+    const labelOf = (mode: Mode, shape: Shape): CaseLabel => ({
+      plugin: name,
+      optionsIndex,
+      options: optionsLabel(input),
+      mode,
+      shape: shape.slice(),
+      size: 'example',
+      modeListed: p.modes.includes(mode),
+      variant: 'base',
+    });
+    let bound: AnyBound;
+    let shapes: readonly Shape[];
+    try {
+      bound = p.create(input);
+      shapes = config.shapes === undefined ? bound.exampleShapes() : typeof config.shapes === 'function' ? config.shapes(bound.options as T['Options']) : config.shapes;
+    } catch (e) {
+      for (const mode of modes) builder.setupFailure(labelOf(mode, []), ['x'], 'full-jacobian', `options or shapes rejected: ${errorMessage(e)}`);
+      continue;
+    }
+    if (!memberDecided) {
+      memberDecided = true;
+      if (typeof bound.doubleBackward !== 'function') {
+        return report(`${name} has no doubleBackward member (the optional second-order pass): nothing to check at order 2`);
+      }
+    }
+    const paramNames = paramNamesOf(bound);
+    for (const shape of shapes) {
+      const shapeKey = shape.join('x');
+      let x: Tensor;
+      let params: TensorRecord;
+      let state: TensorRecord;
+      try {
+        // The first-order check's point, drawn from the same seeds.
+        x = randomNormalTensor(shape, deriveSeed(settings.seed, 'x', optionsIndex, shapeKey));
+        const init = bound.init('float64');
+        params = withNoise(presentTensors(init.params), deriveSeed(settings.seed, 'params', optionsIndex, shapeKey));
+        state = presentTensors(init.state);
+        if (p.modes.includes('train')) {
+          const burnIn = randomNormalTensor(shape, deriveSeed(settings.seed, 'burn-in', optionsIndex, shapeKey));
+          state = presentTensors(bound.forward({ x: burnIn, params, state, mode: 'train' }).state);
+        }
+      } catch (e) {
+        const method = sizeOf(shape) <= settings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
+        for (const mode of modes) builder.setupFailure(labelOf(mode, shape), slotNames(paramNames), method, `init or the burn-in forward threw: ${errorMessage(e)}`);
+        continue;
+      }
+      for (const mode of modes) runSecondOrderCase(builder, bound, settings, labelOf(mode, shape), x, params, state);
+    }
+  }
+  return report();
+}
+
+/**
+ * The order-2 test helper: runs {@link checkSecondOrder} and throws when anything failed,
+ * or when the plugin has no `doubleBackward` (asserting second order of a plugin without it
+ * is a mistake), with the {@link formatReport} table as the message.
+ *
+ * @param plugin - any normalizer with the optional `doubleBackward` member
+ * @param config - what to check and how (see {@link GradcheckConfig})
+ * @returns the report, when everything passed
+ * @throws Error whose message is `formatReport(report)` when a check failed or nothing was checked
+ */
+export function assertSecondOrder<T extends NormalizerTypes>(plugin: Normalizer<T>, config: GradcheckConfig<T> = {}): GradcheckReport {
+  const report = checkSecondOrder(plugin, config);
+  if (!report.ok || report.skipped !== undefined) {
+    const error = new Error(formatReport(report));
+    error.name = 'GradcheckError';
+    throw error;
+  }
+  return report;
+}
