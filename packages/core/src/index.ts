@@ -26,6 +26,7 @@ export * from './json.js';
 export * from './plugin.js';
 export * from './registry.js';
 export * from './layer.js';
+export type { StateDictNames, StateDictNaming } from './state-dict-names.js';
 export * from './tensor-map.js';
 export * from './out.js';
 export * from './validate.js';

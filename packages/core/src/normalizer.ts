@@ -321,6 +321,24 @@ export interface PyTorchNames<T extends NormalizerTypes = NormalizerTypes> {
   /** normkit parameter / state name → PyTorch `state_dict` key, e.g. `runningMean → running_mean`. */
   readonly stateDict: { readonly [P in T['Params'] | T['State']]?: string };
   /**
+   * When PyTorch names the same entries in more than one way: style name → names (weight
+   * norm: `parametrizations` → `parametrizations.weight.original0`, `legacy` → `weight_g`).
+   * `stateDict` is the style written by default (it should equal one of these); loading
+   * detects the style from the names. Used by `Layer.stateDict` / `Layer.loadStateDict`.
+   */
+  readonly stateDictStyles?: Readonly<Record<string, { readonly [P in T['Params'] | T['State']]?: string }>>;
+  /**
+   * PyTorch's shape of an entry, from normkit's, where they differ (a weight-normalized
+   * linear layer's `g`: `(out)` in normkit, `(out, 1)` in PyTorch). The data are the same
+   * row-major values.
+   */
+  readonly stateDictShapes?: { readonly [P in T['Params'] | T['State']]?: (shape: Shape) => Shape };
+  /**
+   * Entries that PyTorch stores as int64 (`num_batches_tracked`) and normkit holds as float64
+   * integers: `Layer.integerEntries` lists them, for `@normkit/io`'s `writeSafetensors` option `int64`.
+   */
+  readonly int64?: readonly (T['Params'] | T['State'])[];
+  /**
    * The names the vectors use for the contract's input, output, upstream gradient and input
    * gradient, when they are not `x`, `y`, `dy`, `dx` (weight norm: `v`, `w`, `dw`, `dv`).
    */
