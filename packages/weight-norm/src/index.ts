@@ -32,7 +32,7 @@ export { materializeLinearWeight } from './linear/weight.js';
 export type { WeightNormLinearParams } from './linear/weight.js';
 export { initFromBatch } from './linear/init.js';
 export { WeightNormLinear } from './linear/layer.js';
-export { linearFromPyTorchStateDict, linearToPyTorchStateDict } from './linear/pytorch.js';
+export { linearFromPyTorchStateDict, linearToPyTorchStateDict, weightNormLinearPyTorch } from './linear/pytorch.js';
 export type { LinearFromPyTorchOptions } from './linear/pytorch.js';
 export type { SliceStatistics } from './direction.js';
 export { VERSION } from './version.js';

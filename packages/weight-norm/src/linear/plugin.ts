@@ -26,6 +26,7 @@ import { VERSION } from '../version.js';
 import { linearBackwardKernel, linearForwardKernel } from './matmul.js';
 import type { WeightNormLinearInputOptions, WeightNormLinearOptions } from './options.js';
 import { WEIGHT_NORM_LINEAR_NAME, linearForwardSpec, linearParamShapes, resolveWeightNormLinearOptions } from './options.js';
+import { weightNormLinearPyTorch } from './pytorch.js';
 import { seededNormal } from './random.js';
 import type { WeightNormLinearParams } from './weight.js';
 import { rowPlan, rowStatistics, weightRows } from './weight.js';
@@ -99,6 +100,7 @@ export const weightNormLinear = defineNormalizer<WeightNormLinearTypes>({
     { inFeatures: 4, outFeatures: 3 },
     { inFeatures: 3, outFeatures: 2, bias: false, gInit: 'one', seed: 7 },
   ],
+  pytorch: weightNormLinearPyTorch,
   resolveOptions: resolveWeightNormLinearOptions,
 
   bind(options) {
