@@ -26,6 +26,7 @@ import {
 import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, Tensor, TensorMap } from '@normkit/core';
 import type { BatchRenormInputOptions, BatchRenormOptions } from './options.js';
 import { limitAt, resolveBatchRenormOptions } from './options.js';
+import { batchRenormOnnx } from './onnx.js';
 import { batchRenormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
@@ -119,6 +120,7 @@ export const batchRenorm = defineNormalizer<BatchRenormTypes>({
     { numFeatures: 2, rmax: 1, dmax: 0 },
   ],
   pytorch: batchRenormPyTorch,
+  onnx: batchRenormOnnx,
   resolveOptions: resolveBatchRenormOptions,
 
   bind(options) {

@@ -34,3 +34,5 @@ export * from './engine/index.js';
 export * from './running.js';
 export * from './saved.js';
 export * from './recalibrate.js';
+export * from './onnx.js';
+export * from './onnx-ops.js';

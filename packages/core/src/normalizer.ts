@@ -1,5 +1,6 @@
 import { NormkitError } from './errors.js';
 import type { Moments } from './moments.js';
+import type { OnnxExport } from './onnx.js';
 import type { Dtype, Shape, Tensor } from './tensor.js';
 
 /** `'train'` uses batch statistics and updates running ones; `'eval'` uses what was learned. */
@@ -371,6 +372,8 @@ export interface NormalizerDefinition<T extends NormalizerTypes> {
   readonly exampleOptions: readonly T['InputOptions'][];
   /** PyTorch's names for this normalizer, when it has a PyTorch counterpart. */
   readonly pytorch?: PyTorchNames<T>;
+  /** How its eval forward becomes ONNX nodes, when it can (see {@link OnnxExport}). */
+  readonly onnx?: OnnxExport<T>;
   /**
    * Validates user options and fills defaults.
    *
@@ -403,6 +406,8 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
   readonly exampleOptions: readonly T['InputOptions'][];
   /** PyTorch's names for this normalizer, when it has a PyTorch counterpart. */
   readonly pytorch?: PyTorchNames<T>;
+  /** How its eval forward becomes ONNX nodes, when it can (see {@link OnnxExport}). */
+  readonly onnx?: OnnxExport<T>;
   /**
    * Validates user options and fills defaults (what {@link Normalizer.create} does first).
    *
@@ -443,7 +448,7 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
  * ```
  */
 export function defineNormalizer<T extends NormalizerTypes>(definition: NormalizerDefinition<T>): Normalizer<T> {
-  const { meta, modes, exampleOptions, pytorch, resolveOptions, bind } = definition;
+  const { meta, modes, exampleOptions, pytorch, onnx, resolveOptions, bind } = definition;
   if (typeof bind !== 'function' || typeof resolveOptions !== 'function') {
     const name = typeof meta?.name === 'string' ? meta.name : 'plugin';
     throw new NormkitError(
@@ -457,6 +462,7 @@ export function defineNormalizer<T extends NormalizerTypes>(definition: Normaliz
     modes,
     exampleOptions,
     ...(pytorch === undefined ? {} : { pytorch }),
+    ...(onnx === undefined ? {} : { onnx }),
     resolveOptions,
     create(input) {
       const options = resolveOptions(input);

@@ -29,6 +29,7 @@ import {
 import type { BatchMoments, ForwardSpec, Invariant, Moments, NormSaved, NormStatistics, NormalizerTypes, Shape, Tensor, TensorMap } from '@normkit/core';
 import type { GhostBatchNormInputOptions, GhostBatchNormOptions } from './options.js';
 import { resolveGhostBatchNormOptions } from './options.js';
+import { ghostBatchNormOnnx } from './onnx.js';
 import { ghostBatchNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 import type { VirtualBatchLayout } from './virtual-batches.js';
@@ -120,6 +121,7 @@ export const ghostBatchNorm = defineNormalizer<GhostBatchNormTypes>({
     { numFeatures: 2, virtualBatchSize: 3, trackRunningStats: false },
   ],
   pytorch: ghostBatchNormPyTorch,
+  onnx: ghostBatchNormOnnx,
   resolveOptions: resolveGhostBatchNormOptions,
 
   bind(options) {

@@ -22,6 +22,7 @@ import {
 import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, StridedView, Tensor } from '@normkit/core';
 import type { GroupNormInputOptions, GroupNormOptions } from './options.js';
 import { resolveGroupNormOptions } from './options.js';
+import { groupNormOnnx } from './onnx.js';
 import { groupNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
@@ -92,6 +93,7 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
     { numGroups: 1, numChannels: 2, channelAxis: -1 },
   ],
   pytorch: groupNormPyTorch,
+  onnx: groupNormOnnx,
   resolveOptions: resolveGroupNormOptions,
 
   bind(options) {

@@ -20,6 +20,7 @@ import {
 import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import type { LayerNormInputOptions, LayerNormOptions } from './options.js';
 import { hasBias, hasWeight, resolveLayerNormOptions } from './options.js';
+import { layerNormOnnx } from './onnx.js';
 import { layerNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
@@ -94,6 +95,7 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
   modes: ['train'],
   exampleOptions: [{ normalizedShape: [5] }, { normalizedShape: [3, 4], elementwiseAffine: false }, { normalizedShape: [4], bias: false }],
   pytorch: layerNormPyTorch,
+  onnx: layerNormOnnx,
   resolveOptions: resolveLayerNormOptions,
 
   bind(options) {

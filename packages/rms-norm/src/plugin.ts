@@ -20,6 +20,7 @@ import {
 import type { ForwardSpec, NormSaved, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import type { RmsNormInputOptions, RmsNormOptions } from './options.js';
 import { epsFor, resolveRmsNormOptions } from './options.js';
+import { rmsNormOnnx } from './onnx.js';
 import { rmsNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
@@ -81,6 +82,7 @@ export const rmsNorm = defineNormalizer<RmsNormTypes>({
   modes: ['train'],
   exampleOptions: [{ normalizedShape: [5] }, { normalizedShape: [3, 2], elementwiseAffine: false }, { normalizedShape: [4], eps: 1e-3 }],
   pytorch: rmsNormPyTorch,
+  onnx: rmsNormOnnx,
   resolveOptions: resolveRmsNormOptions,
 
   bind(options) {

@@ -26,6 +26,7 @@ import { VERSION } from '../version.js';
 import { linearBackwardKernel, linearForwardKernel } from './matmul.js';
 import type { WeightNormLinearInputOptions, WeightNormLinearOptions } from './options.js';
 import { WEIGHT_NORM_LINEAR_NAME, linearForwardSpec, linearParamShapes, resolveWeightNormLinearOptions } from './options.js';
+import { weightNormLinearOnnx } from './onnx.js';
 import { weightNormLinearPyTorch } from './pytorch.js';
 import { seededNormal } from './random.js';
 import type { WeightNormLinearParams } from './weight.js';
@@ -101,6 +102,7 @@ export const weightNormLinear = defineNormalizer<WeightNormLinearTypes>({
     { inFeatures: 3, outFeatures: 2, bias: false, gInit: 'one', seed: 7 },
   ],
   pytorch: weightNormLinearPyTorch,
+  onnx: weightNormLinearOnnx,
   resolveOptions: resolveWeightNormLinearOptions,
 
   bind(options) {
