@@ -44,7 +44,7 @@ function reduce(graph: OnnxGraphBuilder, op: 'ReduceMean' | 'ReduceSum', input: 
  * @param graph - the graph builder
  * @returns `{ stash_type: { int: 11 } }` for a float64 graph, `{}` otherwise
  */
-export function onnxStashType(graph: OnnxGraphBuilder): { readonly stash_type?: OnnxAttribute } {
+export function onnxStashType(graph: OnnxGraphBuilder): Readonly<Record<string, OnnxAttribute>> {
   return graph.dtype === 'float64' ? { stash_type: { int: 11 } } : {};
 }
 

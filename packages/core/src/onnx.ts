@@ -6,11 +6,26 @@ import type { Dtype, Shape } from './tensor.js';
  * `axis` an int: a JavaScript number cannot say which).
  */
 export type OnnxAttribute =
-  | { readonly float: number }
-  | { readonly int: number }
-  | { readonly floats: readonly number[] }
-  | { readonly ints: readonly number[] }
-  | { readonly string: string };
+  | {
+      /** A FLOAT attribute (stored as float32), e.g. `epsilon`. */
+      readonly float: number;
+    }
+  | {
+      /** An INT attribute (int64), e.g. `axis`. */
+      readonly int: number;
+    }
+  | {
+      /** A FLOATS attribute. */
+      readonly floats: readonly number[];
+    }
+  | {
+      /** An INTS attribute, e.g. `perm`. */
+      readonly ints: readonly number[];
+    }
+  | {
+      /** A STRING attribute. */
+      readonly string: string;
+    };
 
 /**
  * What an ONNX exporter (such as `@normkit/onnx`'s `exportOnnx`) hands to each layer's
