@@ -179,7 +179,8 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    *
    * @param options - `names` (`'normkit'` default, or `'pytorch'`), `prefix`, `style`
    * @returns key → row-major copy, for {@link Layer.loadStateDict} with the same options
-   * @throws NormkitError `E_OPTION` for bad options or PyTorch names of a plugin that declares none
+   * @throws NormkitError `E_OPTION` for bad options or PyTorch names of a plugin that declares
+   *   none; `E_STATE` when the plugin's PyTorch names leave out one of the layer's entries
    * @example
    * ```ts
    * bn.stateDict();                                              // { weight, bias, runningMean, runningVar, numBatchesTracked }
