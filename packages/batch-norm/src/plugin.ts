@@ -30,6 +30,7 @@ import {
 import type { ForwardSpec, Invariant, NormSaved, NormStatistics, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
 import type { BatchNormInputOptions, BatchNormOptions } from './options.js';
 import { resolveBatchNormOptions } from './options.js';
+import { batchNormOnnx } from './onnx.js';
 import { batchNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
@@ -116,6 +117,7 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     { numFeatures: 2, trackRunningStats: false },
   ],
   pytorch: batchNormPyTorch,
+  onnx: batchNormOnnx,
   resolveOptions: resolveBatchNormOptions,
 
   bind(options) {

@@ -17,6 +17,7 @@ export const batchNormPyTorch: PyTorchNames<BatchNormTypes> = {
     runningVar: 'running_var',
     numBatchesTracked: 'num_batches_tracked',
   },
+  int64: ['numBatchesTracked'],
   options: (caseOptions) =>
     pickOptions<BatchNormInputOptions>(caseOptions, ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis']),
 };

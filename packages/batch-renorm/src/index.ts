@@ -18,4 +18,5 @@ export * from './schedule.js';
 export * from './plugin.js';
 export * from './layer.js';
 export * from './pytorch.js';
+export * from './onnx.js';
 export { VERSION } from './version.js';

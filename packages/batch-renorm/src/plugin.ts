@@ -27,6 +27,7 @@ import {
 import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
 import type { BatchRenormInputOptions, BatchRenormOptions } from './options.js';
 import { limitAt, resolveBatchRenormOptions } from './options.js';
+import { batchRenormOnnx } from './onnx.js';
 import { batchRenormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
@@ -120,6 +121,7 @@ export const batchRenorm = defineNormalizer<BatchRenormTypes>({
     { numFeatures: 2, rmax: 1, dmax: 0 },
   ],
   pytorch: batchRenormPyTorch,
+  onnx: batchRenormOnnx,
   resolveOptions: resolveBatchRenormOptions,
 
   bind(options) {

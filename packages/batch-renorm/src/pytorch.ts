@@ -19,5 +19,6 @@ export const batchRenormPyTorch: PyTorchNames<BatchRenormTypes> = {
     runningVar: 'running_var',
     numBatchesTracked: 'num_batches_tracked',
   },
+  int64: ['numBatchesTracked'],
   options: (caseOptions) => pickOptions<BatchRenormInputOptions>(caseOptions, ['numFeatures', 'eps', 'momentum', 'affine', 'channelAxis', 'rmax', 'dmax']),
 };

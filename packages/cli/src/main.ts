@@ -2,6 +2,7 @@ import { isNormkitError } from '@normkit/core';
 import { UsageError } from './args.js';
 import { conformanceCommand } from './commands/conformance.js';
 import { gradcheckCommand } from './commands/gradcheck.js';
+import { stateCommand } from './commands/state.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
 import { builtinRegistry } from './plugins.js';
@@ -17,6 +18,7 @@ commands:
       large shapes (projections) instead of their example shapes, all both
   conformance DIR [--dtype float64|float32] [--json]
       run every *.json PyTorch case in DIR through the matching built-in plugin
+  state inspect FILE [--json] | state convert IN OUT   (.safetensors or .json)
 
 exit codes: 0 all passed, 1 something failed, 2 bad arguments or input
 `;
@@ -47,6 +49,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return await gradcheckCommand(rest, io, builtinRegistry());
       case 'conformance':
         return conformanceCommand(rest, io, builtinRegistry());
+      case 'state':
+        return stateCommand(rest, io);
       case '--help':
       case '-h':
       case 'help':

@@ -1,7 +1,9 @@
 import { NormkitError, describeValue } from './errors.js';
 import type { BoundNormalizer, Mode, Normalizer, NormalizerTypes, TensorMap } from './normalizer.js';
 import type { Dtype, Tensor } from './tensor.js';
-import { assertTensor, clone, copyInto, elementAt, dtypeOf, firstNonFinite, formatShape, isContiguous, shapesEqual, sizeOf, toContiguous, zeros } from './tensor.js';
+import { assertTensor, clone, copyInto, elementAt, dtypeOf, firstNonFinite, formatShape, isContiguous, shapesEqual, sizeOf, tensor, toContiguous, zeros } from './tensor.js';
+import type { StateDictNaming } from './state-dict-names.js';
+import { namingHint, resolveNaming, resolvePrefix } from './state-dict-names.js';
 
 /** Options of the {@link Layer} constructor beyond the plugin's own. */
 export interface LayerInit {
@@ -12,9 +14,15 @@ export interface LayerInit {
 /** A state dict: parameter and state names → tensors. */
 export type StateDict = Readonly<Record<string, Tensor>>;
 
-/** Options of {@link Layer.loadStateDict}. */
-export interface LoadStateDictOptions {
-  /** Require every name to be present (default true). Unknown names are always rejected. */
+/** Options of {@link Layer.stateDict}: how the entries are named. */
+export type StateDictOptions = StateDictNaming;
+
+/** Options of {@link Layer.loadStateDict}: how the entries are named, and whether all must be there. */
+export interface LoadStateDictOptions extends StateDictNaming {
+  /**
+   * Require every entry to be present (default true). Unknown names (under the prefix) are
+   * always rejected.
+   */
   readonly strict?: boolean;
 }
 
@@ -165,13 +173,48 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * A copy of every parameter and state entry, by name (parameters first).
    * Changing the copies does not change the layer.
    *
-   * @returns name → row-major copy, for {@link Layer.loadStateDict}
+   * With `{ names: 'pytorch' }` the keys are the PyTorch `state_dict` keys the plugin declares
+   * (`running_mean`, `num_batches_tracked`, …), in PyTorch's shapes where they differ; with a
+   * `prefix` (`'features.1.'`) every key starts with it, as in a whole model's state dict.
+   *
+   * @param options - `names` (`'normkit'` default, or `'pytorch'`), `prefix`, `style`
+   * @returns key → row-major copy, for {@link Layer.loadStateDict} with the same options
+   * @throws NormkitError `E_OPTION` for bad options or PyTorch names of a plugin that declares
+   *   none; `E_STATE` when the plugin's PyTorch names leave out one of the layer's entries
+   * @example
+   * ```ts
+   * bn.stateDict();                                              // { weight, bias, runningMean, runningVar, numBatchesTracked }
+   * bn.stateDict({ names: 'pytorch', prefix: 'features.1.' });  // { 'features.1.weight', …, 'features.1.num_batches_tracked' }
+   * ```
    */
-  stateDict(): StateDict {
+  stateDict(options: StateDictOptions = {}): StateDict {
+    const current = this.#entries();
+    const naming = resolveNaming(this.plugin as Normalizer, options, Object.keys(current));
     const dict: Record<string, Tensor> = {};
-    for (const [name, t] of entries(this.params)) dict[name] = clone(t);
-    for (const [name, t] of entries(this.state)) dict[name] = clone(t);
+    for (const [name, t] of Object.entries(current)) {
+      const copy = clone(t);
+      const shape = naming.externalShape(name, t.shape);
+      dict[naming.keys.get(name) as string] = shapesEqual(shape, t.shape) ? copy : tensor(copy.data, shape);
+    }
     return dict;
+  }
+
+  /**
+   * The keys of {@link Layer.stateDict} (with the same options) whose entries are integer
+   * counters that PyTorch stores as int64 (`num_batches_tracked`): pass them as
+   * `writeSafetensors`' `int64` option so a file keeps PyTorch's dtypes.
+   *
+   * @param options - as for {@link Layer.stateDict}
+   * @returns the keys, possibly none
+   * @throws NormkitError `E_OPTION` as {@link Layer.stateDict}
+   */
+  integerEntries(options: StateDictOptions = {}): string[] {
+    const current = this.#entries();
+    const naming = resolveNaming(this.plugin as Normalizer, options, Object.keys(current));
+    const int64 = (this.plugin.pytorch?.int64 ?? []) as readonly string[];
+    return Object.keys(current)
+      .filter((name) => int64.includes(name))
+      .map((name) => naming.keys.get(name) as string);
   }
 
   /**
@@ -179,11 +222,22 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * every entry: known name, float tensor, the same shape and dtype as now, finite values.
    * All or nothing: when it throws, the layer is unchanged.
    *
-   * @param dict - name → tensor, as {@link Layer.stateDict} returns
-   * @param options - `strict` (default true) requires every name
+   * With `{ names: 'pytorch' }` the keys are PyTorch's (a weight-norm style is detected from
+   * them), in PyTorch's shapes; with a `prefix` only the keys that start with it are read and
+   * the rest of the model's entries are ignored. A key that is a name under other options gets
+   * an error that says which, e.g. `unexpected entry "running_mean" (PyTorch name; pass { names: 'pytorch' })`.
+   *
+   * @param dict - key → tensor, as {@link Layer.stateDict} returns (or a file's tensors)
+   * @param options - `strict` (default true) requires every entry; `names`, `prefix`, `style`
+   *   as for {@link Layer.stateDict}
    * @throws NormkitError `E_STATE` for a non-object `dict`, a missing, unknown, misshapen or
-   *   mistyped entry, or a state the plugin's `validateState` refuses; `E_NONFINITE` for NaN
-   *   or ±Infinity; `E_OPTION` for a non-object `options`
+   *   mistyped entry, entries of two PyTorch styles, or a state the plugin's `validateState`
+   *   refuses; `E_NONFINITE` for NaN or ±Infinity; `E_OPTION` for bad options
+   * @example
+   * ```ts
+   * const { tensors } = readSafetensors(readFileSync('model.safetensors'));
+   * bn.loadStateDict(tensors, { names: 'pytorch', prefix: 'features.1.' });
+   * ```
    */
   loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): void {
     if (typeof dict !== 'object' || dict === null) {
@@ -193,51 +247,75 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
       throw new NormkitError('E_OPTION', `loadStateDict options: expected an object, got ${describeValue(options)}`, 'options');
     }
     const strict = options.strict ?? true;
-    const current: Record<string, Tensor> = {};
-    for (const [name, t] of entries(this.params)) current[name] = t;
-    for (const [name, t] of entries(this.state)) current[name] = t;
+    if (typeof strict !== 'boolean') {
+      throw new NormkitError('E_OPTION', `loadStateDict options.strict: expected a boolean, got ${describeValue(strict)}`, 'options.strict');
+    }
+    const current = this.#entries();
+    const entryNames = Object.keys(current);
+    const naming: { names?: unknown; prefix?: unknown; style?: unknown } = { names: options.names, prefix: options.prefix, style: options.style };
+    const prefix = resolvePrefix(options.prefix);
+    const inScope = Object.keys(dict).filter((key) => key.startsWith(prefix));
+    const resolved = resolveNaming(this.plugin as Normalizer, naming as StateDictNaming, entryNames, inScope);
+    const nameOf = new Map<string, string>();
+    for (const [name, key] of resolved.keys) nameOf.set(key, name);
     const incoming: Record<string, Tensor> = {};
-    for (const name of Object.keys(dict)) {
-      if (!Object.hasOwn(current, name)) {
+    for (const key of Object.keys(dict)) {
+      if (!key.startsWith(resolved.prefix)) continue;
+      const name = nameOf.get(key);
+      if (name === undefined) {
         throw new NormkitError(
           'E_STATE',
-          `loadStateDict: unexpected entry ${JSON.stringify(name)}; expected only ${Object.keys(current).join(', ') || '(none)'}`,
-          name,
+          `loadStateDict: unexpected entry ${JSON.stringify(key)}${namingHint(this.plugin as Normalizer, key, Object.keys(dict), entryNames, resolved)}; expected only ${[...resolved.keys.values()].join(', ') || '(none)'}`,
+          key,
         );
       }
-      const value: unknown = dict[name];
+      const value: unknown = dict[key];
       let t: Tensor;
       try {
-        t = assertTensor(value, name, { allowEmpty: true });
+        t = assertTensor(value, key, { allowEmpty: true });
       } catch (e) {
-        throw new NormkitError('E_STATE', `loadStateDict: ${(e as Error).message}`, name);
+        throw new NormkitError('E_STATE', `loadStateDict: ${(e as Error).message}`, key);
       }
       const expected = current[name];
-      if (!shapesEqual(t.shape, expected.shape)) {
-        throw new NormkitError('E_STATE', `loadStateDict: ${name} expected shape ${formatShape(expected.shape)}, got ${formatShape(t.shape)}`, name);
+      const expectedShape = resolved.externalShape(name, expected.shape);
+      if (!shapesEqual(t.shape, expectedShape)) {
+        throw new NormkitError('E_STATE', `loadStateDict: ${key} expected shape ${formatShape(expectedShape)}, got ${formatShape(t.shape)}`, key);
       }
       if (dtypeOf(t) !== dtypeOf(expected)) {
-        throw new NormkitError('E_STATE', `loadStateDict: ${name} expected dtype ${dtypeOf(expected)}, got ${dtypeOf(t)}`, name);
+        throw new NormkitError('E_STATE', `loadStateDict: ${key} expected dtype ${dtypeOf(expected)}, got ${dtypeOf(t)}`, key);
       }
       const bad = firstNonFinite(t);
       if (bad !== null) {
-        throw new NormkitError('E_NONFINITE', `loadStateDict: ${name} expected finite values, got ${elementAt(t, bad)} at [${bad.join(', ')}]`, name);
+        throw new NormkitError('E_NONFINITE', `loadStateDict: ${key} expected finite values, got ${elementAt(t, bad)} at [${bad.join(', ')}]`, key);
       }
       incoming[name] = t;
     }
     if (strict) {
-      const missing = Object.keys(current).filter((name) => !Object.hasOwn(incoming, name));
+      const missing = entryNames.filter((name) => !Object.hasOwn(incoming, name)).map((name) => resolved.keys.get(name) as string);
       if (missing.length > 0) {
         throw new NormkitError('E_STATE', `loadStateDict: missing entries ${missing.join(', ')}`, missing[0]);
       }
     }
+    const copyOf = (name: string, t: Tensor) => {
+      if (!Object.hasOwn(incoming, name)) return t;
+      const copy = clone(incoming[name]);
+      return shapesEqual(copy.shape, t.shape) ? copy : tensor(copy.data, t.shape);
+    };
     const params: Record<string, Tensor> = {};
     const state: Record<string, Tensor> = {};
-    for (const [name, t] of entries(this.params)) params[name] = Object.hasOwn(incoming, name) ? clone(incoming[name]) : t;
-    for (const [name, t] of entries(this.state)) state[name] = Object.hasOwn(incoming, name) ? clone(incoming[name]) : t;
+    for (const [name, t] of entries(this.params)) params[name] = copyOf(name, t);
+    for (const [name, t] of entries(this.state)) state[name] = copyOf(name, t);
     this.normalizer.validateState?.(state as TensorMap<T['State']>);
     this.params = params as TensorMap<T['Params']>;
     this.state = state as TensorMap<T['State']>;
+  }
+
+  /** The parameters, then the state entries, by normkit name. */
+  #entries(): Record<string, Tensor> {
+    const current: Record<string, Tensor> = {};
+    for (const [name, t] of entries(this.params)) current[name] = t;
+    for (const [name, t] of entries(this.state)) current[name] = t;
+    return current;
   }
 }
 

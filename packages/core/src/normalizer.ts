@@ -1,5 +1,6 @@
 import { NormkitError } from './errors.js';
 import type { Moments } from './moments.js';
+import type { OnnxExport } from './onnx.js';
 import type { Dtype, Shape, Tensor } from './tensor.js';
 
 /** `'train'` uses batch statistics and updates running ones; `'eval'` uses what was learned. */
@@ -532,6 +533,24 @@ export interface PyTorchNames<T extends NormalizerTypes = NormalizerTypes> {
   /** normkit parameter / state name → PyTorch `state_dict` key, e.g. `runningMean → running_mean`. */
   readonly stateDict: { readonly [P in T['Params'] | T['State']]?: string };
   /**
+   * When PyTorch names the same entries in more than one way: style name → names (weight
+   * norm: `parametrizations` → `parametrizations.weight.original0`, `legacy` → `weight_g`).
+   * `stateDict` is the style written by default (it should equal one of these); loading
+   * detects the style from the names. Used by `Layer.stateDict` / `Layer.loadStateDict`.
+   */
+  readonly stateDictStyles?: Readonly<Record<string, { readonly [P in T['Params'] | T['State']]?: string }>>;
+  /**
+   * PyTorch's shape of an entry, from normkit's, where they differ (a weight-normalized
+   * linear layer's `g`: `(out)` in normkit, `(out, 1)` in PyTorch). The data are the same
+   * row-major values.
+   */
+  readonly stateDictShapes?: { readonly [P in T['Params'] | T['State']]?: (shape: Shape) => Shape };
+  /**
+   * Entries that PyTorch stores as int64 (`num_batches_tracked`) and normkit holds as float64
+   * integers: `Layer.integerEntries` lists them, for `@normkit/io`'s `writeSafetensors` option `int64`.
+   */
+  readonly int64?: readonly (T['Params'] | T['State'])[];
+  /**
    * The names the vectors use for the contract's input, output, upstream gradient and input
    * gradient, when they are not `x`, `y`, `dy`, `dx` (weight norm: `v`, `w`, `dw`, `dv`).
    */
@@ -571,6 +590,8 @@ export interface NormalizerDefinition<T extends NormalizerTypes> {
   readonly largeOptions?: readonly T['InputOptions'][];
   /** PyTorch's names for this normalizer, when it has a PyTorch counterpart. */
   readonly pytorch?: PyTorchNames<T>;
+  /** How its eval forward becomes ONNX nodes, when it can (see {@link OnnxExport}). */
+  readonly onnx?: OnnxExport<T>;
   /**
    * Validates user options and fills defaults.
    *
@@ -605,6 +626,8 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
   readonly largeOptions?: readonly T['InputOptions'][];
   /** PyTorch's names for this normalizer, when it has a PyTorch counterpart. */
   readonly pytorch?: PyTorchNames<T>;
+  /** How its eval forward becomes ONNX nodes, when it can (see {@link OnnxExport}). */
+  readonly onnx?: OnnxExport<T>;
   /**
    * Validates user options and fills defaults (what {@link Normalizer.create} does first).
    *
@@ -645,7 +668,7 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
  * ```
  */
 export function defineNormalizer<T extends NormalizerTypes>(definition: NormalizerDefinition<T>): Normalizer<T> {
-  const { meta, modes, exampleOptions, largeOptions, pytorch, resolveOptions, bind } = definition;
+  const { meta, modes, exampleOptions, largeOptions, pytorch, onnx, resolveOptions, bind } = definition;
   if (typeof bind !== 'function' || typeof resolveOptions !== 'function') {
     const name = typeof meta?.name === 'string' ? meta.name : 'plugin';
     throw new NormkitError(
@@ -660,6 +683,7 @@ export function defineNormalizer<T extends NormalizerTypes>(definition: Normaliz
     exampleOptions,
     ...(largeOptions === undefined ? {} : { largeOptions }),
     ...(pytorch === undefined ? {} : { pytorch }),
+    ...(onnx === undefined ? {} : { onnx }),
     resolveOptions,
     create(input) {
       const options = resolveOptions(input);

@@ -30,6 +30,7 @@ import {
 import type { BatchMoments, ForwardSpec, Invariant, Moments, NormSaved, NormStatistics, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
 import type { GhostBatchNormInputOptions, GhostBatchNormOptions } from './options.js';
 import { resolveGhostBatchNormOptions } from './options.js';
+import { ghostBatchNormOnnx } from './onnx.js';
 import { ghostBatchNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 import type { VirtualBatchLayout } from './virtual-batches.js';
@@ -130,6 +131,7 @@ export const ghostBatchNorm = defineNormalizer<GhostBatchNormTypes>({
     { numFeatures: 2, virtualBatchSize: 5, trackRunningStats: false },
   ],
   pytorch: ghostBatchNormPyTorch,
+  onnx: ghostBatchNormOnnx,
   resolveOptions: resolveGhostBatchNormOptions,
 
   bind(options) {

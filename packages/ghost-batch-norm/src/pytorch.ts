@@ -19,6 +19,7 @@ export const ghostBatchNormPyTorch: PyTorchNames<GhostBatchNormTypes> = {
     runningVar: 'running_var',
     numBatchesTracked: 'num_batches_tracked',
   },
+  int64: ['numBatchesTracked'],
   options: (caseOptions) =>
     pickOptions<GhostBatchNormInputOptions>(caseOptions, ['numFeatures', 'virtualBatchSize', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis']),
 };

@@ -24,6 +24,7 @@ import {
 import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, StridedView, Tensor } from '@normkit/core';
 import type { GroupNormInputOptions, GroupNormOptions } from './options.js';
 import { resolveGroupNormOptions } from './options.js';
+import { groupNormOnnx } from './onnx.js';
 import { groupNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
@@ -105,6 +106,7 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
     { numGroups: 2, numChannels: 6, channelAxis: -1 },
   ],
   pytorch: groupNormPyTorch,
+  onnx: groupNormOnnx,
   resolveOptions: resolveGroupNormOptions,
 
   bind(options) {

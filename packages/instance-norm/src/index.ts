@@ -16,4 +16,5 @@ export * from './options.js';
 export * from './plugin.js';
 export * from './layer.js';
 export * from './pytorch.js';
+export * from './onnx.js';
 export { VERSION } from './version.js';

@@ -30,6 +30,7 @@ import {
 import type { ForwardSpec, Invariant, NormalizerTypes, NormSaved, NormStatistics, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
 import type { InstanceNormInputOptions, InstanceNormOptions } from './options.js';
 import { resolveInstanceNormOptions } from './options.js';
+import { instanceNormOnnx } from './onnx.js';
 import { instanceNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
@@ -115,6 +116,7 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
     { numFeatures: 3, channelAxis: -1, affine: true },
   ],
   pytorch: instanceNormPyTorch,
+  onnx: instanceNormOnnx,
   resolveOptions: resolveInstanceNormOptions,
 
   bind(options) {

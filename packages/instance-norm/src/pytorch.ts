@@ -17,6 +17,7 @@ export const instanceNormPyTorch: PyTorchNames<InstanceNormTypes> = {
     runningVar: 'running_var',
     numBatchesTracked: 'num_batches_tracked',
   },
+  int64: ['numBatchesTracked'],
   options: (caseOptions) =>
     pickOptions<InstanceNormInputOptions>(caseOptions, ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis']),
 };

@@ -18,4 +18,5 @@ export { LAYER_NORM_FORMULA, layerNorm } from './plugin.js';
 export type { LayerNormSaved, LayerNormTypes } from './plugin.js';
 export { LayerNorm } from './layer.js';
 export { layerNormPyTorch } from './pytorch.js';
+export { layerNormOnnx } from './onnx.js';
 export { VERSION } from './version.js';

@@ -22,6 +22,7 @@ import {
 import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import type { LayerNormInputOptions, LayerNormOptions } from './options.js';
 import { hasBias, hasWeight, resolveLayerNormOptions } from './options.js';
+import { layerNormOnnx } from './onnx.js';
 import { layerNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
@@ -108,6 +109,7 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
     { normalizedShape: [6, 11], elementwiseAffine: false },
   ],
   pytorch: layerNormPyTorch,
+  onnx: layerNormOnnx,
   resolveOptions: resolveLayerNormOptions,
 
   bind(options) {

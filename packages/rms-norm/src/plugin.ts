@@ -22,6 +22,7 @@ import {
 import type { ForwardSpec, NormSaved, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import type { RmsNormInputOptions, RmsNormOptions } from './options.js';
 import { epsFor, resolveRmsNormOptions } from './options.js';
+import { rmsNormOnnx } from './onnx.js';
 import { rmsNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
@@ -94,6 +95,7 @@ export const rmsNorm = defineNormalizer<RmsNormTypes>({
     { normalizedShape: [6, 11], elementwiseAffine: false },
   ],
   pytorch: rmsNormPyTorch,
+  onnx: rmsNormOnnx,
   resolveOptions: resolveRmsNormOptions,
 
   bind(options) {

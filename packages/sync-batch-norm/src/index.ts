@@ -21,4 +21,5 @@ export * from './options.js';
 export * from './plugin.js';
 export * from './layer.js';
 export * from './pytorch.js';
+export * from './onnx.js';
 export { VERSION } from './version.js';

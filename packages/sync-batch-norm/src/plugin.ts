@@ -28,6 +28,7 @@ import {
 import type { BatchMoments, BatchStatistics, ForwardSpec, Invariant, Moments, NormPlan, NormSaved, NormStatistics, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
 import type { SyncBatchNormInputOptions, SyncBatchNormOptions } from './options.js';
 import { resolveSyncBatchNormOptions } from './options.js';
+import { syncBatchNormOnnx } from './onnx.js';
 import { syncBatchNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
@@ -117,6 +118,7 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
     { numFeatures: 2, trackRunningStats: false },
   ],
   pytorch: syncBatchNormPyTorch,
+  onnx: syncBatchNormOnnx,
   resolveOptions: resolveSyncBatchNormOptions,
 
   bind(options) {

@@ -18,6 +18,7 @@ export const syncBatchNormPyTorch: PyTorchNames<SyncBatchNormTypes> = {
     runningVar: 'running_var',
     numBatchesTracked: 'num_batches_tracked',
   },
+  int64: ['numBatchesTracked'],
   options: (caseOptions) =>
     pickOptions<SyncBatchNormInputOptions>(caseOptions, ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis']),
 };

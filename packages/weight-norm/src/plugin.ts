@@ -19,6 +19,7 @@ import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, Tensor 
 import { firstZeroSlice, sliceNorms, slicePlan, sliceStatistics, weightNormBackward, weightNormDoubleBackward, weightNormForward } from './direction.js';
 import type { WeightNormInputOptions, WeightNormOptions } from './options.js';
 import { WEIGHT_NORM_NAME, gShapeOf, normAxesOf, resolveWeightNormOptions, sliceCountOf } from './options.js';
+import { weightNormOnnx } from './onnx.js';
 import { weightNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
 
@@ -140,6 +141,7 @@ export const weightNorm = defineNormalizer<WeightNormTypes>({
     { shape: [37, 41], dim: -1, eps: 1e-3 },
   ],
   pytorch: weightNormPyTorch,
+  onnx: weightNormOnnx,
   resolveOptions: resolveWeightNormOptions,
 
   bind(options) {

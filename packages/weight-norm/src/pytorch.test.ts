@@ -24,9 +24,10 @@ function viaText<T>(value: T): T {
 describe('PyTorch names (weightNormPyTorch)', () => {
   const cases = loadCases().filter((c) => c.layer === 'weight_norm');
 
-  it('the weight_norm vectors find weightNorm (not the dense layer), with v, w, dw, dv and g as weight_g', () => {
+  it('the weight_norm vectors find weightNorm (not the dense layer), with v, w, dw, dv; g is original0 (default) or weight_g (legacy)', () => {
     expect(weightNorm.pytorch).toBe(weightNormPyTorch);
-    expect(weightNormPyTorch.stateDict).toEqual({ g: 'weight_g' });
+    expect(weightNormPyTorch.stateDict).toEqual({ g: 'parametrizations.weight.original0' });
+    expect(weightNormPyTorch.stateDictStyles).toEqual({ parametrizations: { g: 'parametrizations.weight.original0' }, legacy: { g: 'weight_g' } });
     expect(cases.length).toBe(6);
     for (const c of cases) expect(pluginFor(c, [weightNormLinear, weightNorm] as readonly Normalizer[])).toBe(weightNorm);
   });

@@ -5,15 +5,25 @@ import type { WeightNormTypes } from './plugin.js';
 import type { LoadedFromPyTorch, PyTorchLoadOptions, PyTorchNaming } from './state-dict.js';
 import { checkDict, checkDtype, checkUnknown, detectStyle, pytorchKeys, readEntry, stateTensor } from './state-dict.js';
 
+
+const PARAMETRIZATIONS_G = pytorchKeys('parametrizations').g;
+const LEGACY_G = pytorchKeys('legacy').g;
+
 /**
  * Weight norm's PyTorch names: the `weight_norm` cases of the PyTorch test vectors, whose
  * input, output and gradients are `v`, `w`, `dw`, `dv` (and `g`, `dg`), and whose options give
- * `dim` (`null` for PyTorch's `dim=None`) with `v`'s shape; `g` is `weight_g` in a legacy
- * `torch.nn.utils.weight_norm` state dict (see {@link toPyTorchStateDict} for both styles).
+ * `dim` (`null` for PyTorch's `dim=None`) with `v`'s shape; and the state-dict key of `g` in
+ * both of PyTorch's styles (the same names {@link pytorchKeys} gives):
+ * `parametrizations.weight.original0` (`torch.nn.utils.parametrizations.weight_norm`, the
+ * default) and `weight_g` (legacy `torch.nn.utils.weight_norm`). `layer.stateDict({ names:
+ * 'pytorch' })` writes `g` under them and `loadStateDict` detects the style; `v`, the layer's
+ * input, is yours to save (as `parametrizations.weight.original1` or `weight_v`; see
+ * {@link toPyTorchStateDict} for both at once).
  */
 export const weightNormPyTorch: PyTorchNames<WeightNormTypes> = {
   layer: 'weight_norm',
-  stateDict: { g: 'weight_g' },
+  stateDict: { g: PARAMETRIZATIONS_G },
+  stateDictStyles: { parametrizations: { g: PARAMETRIZATIONS_G }, legacy: { g: LEGACY_G } },
   vectors: { input: 'v', output: 'w', upstream: 'dw', inputGrad: 'dv' },
   options: (caseOptions, inputShapes) => ({ dim: caseOptions.dim as number | null, shape: inputShapes.v }),
 };

@@ -27,6 +27,8 @@ import { VERSION } from '../version.js';
 import { linearBackwardKernel, linearForwardKernel } from './matmul.js';
 import type { WeightNormLinearInputOptions, WeightNormLinearOptions } from './options.js';
 import { WEIGHT_NORM_LINEAR_NAME, linearForwardSpec, linearParamShapes, resolveWeightNormLinearOptions } from './options.js';
+import { weightNormLinearOnnx } from './onnx.js';
+import { weightNormLinearPyTorch } from './pytorch.js';
 import { seededNormal } from './random.js';
 import type { WeightNormLinearParams } from './weight.js';
 import { rowPlan, rowStatistics, weightRows } from './weight.js';
@@ -105,6 +107,8 @@ export const weightNormLinear = defineNormalizer<WeightNormLinearTypes>({
     { inFeatures: 37, outFeatures: 19 },
     { inFeatures: 21, outFeatures: 6, bias: false, gInit: 'one', seed: 7 },
   ],
+  pytorch: weightNormLinearPyTorch,
+  onnx: weightNormLinearOnnx,
   resolveOptions: resolveWeightNormLinearOptions,
 
   bind(options) {

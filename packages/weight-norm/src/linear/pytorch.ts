@@ -1,10 +1,34 @@
-import { NormkitError, formatShape, shapesEqual, tensor, tensorToJSON } from '@normkit/core';
-import type { TensorJSON } from '@normkit/core';
+import { NormkitError, formatShape, pickOptions, shapesEqual, tensor, tensorToJSON } from '@normkit/core';
+import type { PyTorchNames, TensorJSON } from '@normkit/core';
 import type { LoadedFromPyTorch, PyTorchLoadOptions, PyTorchNaming } from '../state-dict.js';
 import { checkDict, checkDtype, checkUnknown, detectStyle, pytorchKeys, readEntry, stateTensor } from '../state-dict.js';
+import type { PyTorchStyle } from '../state-dict.js';
 import type { WeightNormLinearInputOptions } from './options.js';
+import type { WeightNormLinearTypes } from './plugin.js';
 import { resolveWeightNormLinearOptions } from './options.js';
 import type { WeightNormLinearParams } from './weight.js';
+
+/** The state-dict keys of a weight-normalized `nn.Linear`'s `v`, `g` and `bias` in one style. */
+function linearNames(style: PyTorchStyle): { readonly v: string; readonly g: string; readonly bias: string } {
+  const { v, g, bias } = pytorchKeys(style);
+  return { v, g, bias };
+}
+
+/**
+ * The weight-normalized dense layer's PyTorch names: the state dict of an `nn.Linear` under
+ * `weight_norm(dim=0)` in both of PyTorch's styles (the names {@link pytorchKeys} gives):
+ * `parametrizations.weight.original0/1` (the default) or `weight_g`/`weight_v`, and `bias`;
+ * `g` is `(out, 1)` in PyTorch and `(out)` here. `layer.stateDict({ names: 'pytorch' })` and
+ * `loadStateDict(dict, { names: 'pytorch' })` use them (the style is detected when loading).
+ * No PyTorch test vectors name `weight_norm_linear`.
+ */
+export const weightNormLinearPyTorch: PyTorchNames<WeightNormLinearTypes> = {
+  layer: 'weight_norm_linear',
+  stateDict: linearNames('parametrizations'),
+  stateDictStyles: { parametrizations: linearNames('parametrizations'), legacy: linearNames('legacy') },
+  stateDictShapes: { g: (shape) => [...shape, 1] },
+  options: (caseOptions) => pickOptions<WeightNormLinearInputOptions>(caseOptions, ['inFeatures', 'outFeatures', 'bias', 'eps']),
+};
 
 /**
  * The parameters of a {@link WeightNormLinear} as the state dict of a PyTorch

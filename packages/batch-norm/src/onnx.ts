@@ -1,0 +1,23 @@
+import { onnxChannelNormalization } from '@normkit/core';
+import type { OnnxExport } from '@normkit/core';
+import type { BatchNormTypes } from './plugin.js';
+
+/**
+ * Batch norm's ONNX export (eval mode): `BatchNormalization` in inference mode with the running statistics and γ, β as
+ * initializers (γ = 1, β = 0 without `affine`); without `trackRunningStats`, eval uses the
+ * batch statistics, written as primitive ops (`ReduceMean`, `Sub`, `Mul`, `Sqrt`, `Div`).
+ * Channels-last layers get a `Transpose` to channels-first and back.
+ */
+export const batchNormOnnx: OnnxExport<BatchNormTypes> = {
+  evalGraph: ({ options, params, state, input, inputShape, graph }) =>
+    onnxChannelNormalization(graph, {
+      input,
+      inputShape,
+      channelAxis: options.channelAxis,
+      eps: options.eps,
+      weight: params.weight,
+      bias: params.bias,
+      runningMean: state.runningMean,
+      runningVar: state.runningVar,
+    }),
+};

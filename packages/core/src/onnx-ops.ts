@@ -1,0 +1,154 @@
+import type { OnnxAttribute, OnnxGraphBuilder } from './onnx.js';
+import type { Shape, Tensor } from './tensor.js';
+import { normalizeAxis } from './tensor.js';
+import { float64Values } from './validate.js';
+
+/**
+ * Runs `body` on a value whose channel axis is at position 1, as ONNX's normalization ops
+ * expect `(N, C, ...)`: when `axis` (resolved against `rank`) is another axis, a `Transpose`
+ * moves it to 1 before and back after.
+ *
+ * @param graph - the graph builder
+ * @param input - the value's name
+ * @param rank - its rank
+ * @param axis - the channel axis (negative counts from the end)
+ * @param body - adds the channels-first computation; returns its output's name
+ * @returns the output's name, in the input's layout
+ * @throws NormkitError `E_OPTION` for an axis out of range
+ */
+export function onnxWithChannelsFirst(graph: OnnxGraphBuilder, input: string, rank: number, axis: number, body: (input: string) => string): string {
+  const c = normalizeAxis(axis, rank, 'channelAxis');
+  if (c === 1) return body(input);
+  const order = [0, ...Array.from({ length: rank }, (_, k) => k).filter((k) => k !== 0)];
+  const perm = c === 0 ? [1, 0, ...order.slice(2)] : [0, c, ...order.slice(1).filter((k) => k !== c)];
+  const inverse = new Array<number>(rank);
+  perm.forEach((from, to) => (inverse[from] = to));
+  const first = graph.node('Transpose', [input], { perm: { ints: perm } });
+  return graph.node('Transpose', [body(first)], { perm: { ints: inverse } });
+}
+
+/** A reduction over `axes` with kept dimensions, with the axes as the opset wants them. */
+function reduce(graph: OnnxGraphBuilder, op: 'ReduceMean' | 'ReduceSum', input: string, axes: readonly number[]): string {
+  // Over no axis, each value is its own statistic (ONNX would read empty axes as "all").
+  if (axes.length === 0) return input;
+  // ReduceSum takes axes as an input from opset 13, ReduceMean from opset 18.
+  if (op === 'ReduceSum' || graph.opset >= 18) return graph.node(op, [input, graph.int64Constant('axes', axes)], { keepdims: { int: 1 } });
+  return graph.node(op, [input], { axes: { ints: axes }, keepdims: { int: 1 } });
+}
+
+/**
+ * The `stash_type` attribute of ONNX's normalization ops (`LayerNormalization`,
+ * `GroupNormalization`, `RMSNormalization`): their statistics are float32 unless told
+ * otherwise, so a float64 graph asks for DOUBLE (11); a float32 graph keeps the default.
+ *
+ * @param graph - the graph builder
+ * @returns `{ stash_type: { int: 11 } }` for a float64 graph, `{}` otherwise
+ */
+export function onnxStashType(graph: OnnxGraphBuilder): Readonly<Record<string, OnnxAttribute>> {
+  return graph.dtype === 'float64' ? { stash_type: { int: 11 } } : {};
+}
+
+/** How {@link onnxNormalizePrimitive} normalizes. */
+export interface PrimitiveNormalization {
+  /** Subtract the mean first (`false`: RMS and weight norm). */
+  readonly centered: boolean;
+  /** ε, added inside the square root. */
+  readonly eps: number;
+  /** The second moment as a mean (default) or a sum of squares (weight norm's ‖v‖²). */
+  readonly reduction?: 'mean' | 'sum';
+}
+
+/**
+ * Normalizes over `axes` with primitive ops (any opset ≥ 13):
+ * `(x − mean) / sqrt(mean((x − mean)²) + eps)` centered, `x / sqrt(mean(x²) + eps)` (or
+ * `sum(x²)`) uncentered; statistics per index of the other axes, as normkit's engine computes
+ * them (two passes, ε inside the root).
+ *
+ * @param graph - the graph builder
+ * @param input - the value's name
+ * @param axes - the axes reduced (non-negative)
+ * @param how - centered or not, ε, and the reduction
+ * @returns the normalized value's name (no affine)
+ */
+export function onnxNormalizePrimitive(graph: OnnxGraphBuilder, input: string, axes: readonly number[], how: PrimitiveNormalization): string {
+  const centered = how.centered ? graph.node('Sub', [input, reduce(graph, 'ReduceMean', input, axes)]) : input;
+  const square = graph.node('Mul', [centered, centered]);
+  const moment = reduce(graph, how.reduction === 'sum' ? 'ReduceSum' : 'ReduceMean', square, axes);
+  const root = graph.node('Sqrt', [graph.node('Add', [moment, graph.constant('eps', [how.eps], [])])]);
+  return graph.node('Div', [centered, root]);
+}
+
+/**
+ * `x·weight + bias` with the parameters broadcast as `broadcastShape` (each left out when absent).
+ *
+ * @param graph - the graph builder
+ * @param input - the value's name
+ * @param weight - the scale, or `undefined`
+ * @param bias - the shift, or `undefined`
+ * @param broadcastShape - the shape the parameters take in the product (e.g. `[C, 1, 1]`)
+ * @returns the output's name
+ */
+export function onnxAffine(graph: OnnxGraphBuilder, input: string, weight: Tensor | undefined, bias: Tensor | undefined, broadcastShape: Shape): string {
+  let y = input;
+  if (weight !== undefined) y = graph.node('Mul', [y, graph.constant('weight', float64Values(weight), broadcastShape)]);
+  if (bias !== undefined) y = graph.node('Add', [y, graph.constant('bias', float64Values(bias), broadcastShape)]);
+  return y;
+}
+
+/** What {@link onnxChannelNormalization} needs: the batch-norm family's eval forward. */
+export interface ChannelNormalizationArgs {
+  /** The input's name. */
+  readonly input: string;
+  /** Its shape `(N, ..., C, ...)`. */
+  readonly inputShape: Shape;
+  /** The channel axis (negative counts from the end). */
+  readonly channelAxis: number;
+  /** ε. */
+  readonly eps: number;
+  /** γ per channel, when affine. */
+  readonly weight?: Tensor;
+  /** β per channel, when affine. */
+  readonly bias?: Tensor;
+  /** The running mean, when tracked. */
+  readonly runningMean?: Tensor;
+  /** The running variance, when tracked. */
+  readonly runningVar?: Tensor;
+}
+
+/**
+ * The eval forward of a per-channel normalization (batch norm and its variants, tracked
+ * instance norm): `BatchNormalization` in inference mode with the running statistics as
+ * initializers (γ = 1, β = 0 when not affine); without running statistics, the batch
+ * statistics over every axis but the channel by primitive ops (PyTorch's eval without
+ * tracking). Channels-last inputs are transposed to channels-first and back.
+ *
+ * @param graph - the graph builder
+ * @param args - input, shape, channel axis, ε, parameters and statistics
+ * @returns the output's name
+ */
+export function onnxChannelNormalization(graph: OnnxGraphBuilder, args: ChannelNormalizationArgs): string {
+  const rank = args.inputShape.length;
+  const channels = args.inputShape[normalizeAxis(args.channelAxis, rank, 'channelAxis')];
+  return onnxWithChannelsFirst(graph, args.input, rank, args.channelAxis, (x) => {
+    const { runningMean, runningVar } = args;
+    if (runningMean !== undefined && runningVar !== undefined) {
+      const scale = args.weight === undefined ? new Float64Array(channels).fill(1) : float64Values(args.weight);
+      const shift = args.bias === undefined ? new Float64Array(channels) : float64Values(args.bias);
+      return graph.node(
+        'BatchNormalization',
+        [
+          x,
+          graph.constant('scale', scale, [channels]),
+          graph.constant('bias', shift, [channels]),
+          graph.constant('running_mean', float64Values(runningMean), [channels]),
+          graph.constant('running_var', float64Values(runningVar), [channels]),
+        ],
+        { epsilon: { float: args.eps } },
+      );
+    }
+    const axes = Array.from({ length: rank }, (_, k) => k).filter((k) => k !== 1);
+    const normalized = onnxNormalizePrimitive(graph, x, axes, { centered: true, eps: args.eps });
+    const broadcast = [channels, ...new Array<number>(rank - 2).fill(1)];
+    return onnxAffine(graph, normalized, args.weight, args.bias, broadcast);
+  });
+}

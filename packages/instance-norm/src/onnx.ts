@@ -1,0 +1,44 @@
+import { float64Values, normalizeAxis, onnxAffine, onnxChannelNormalization, onnxNormalizePrimitive, onnxWithChannelsFirst } from '@normkit/core';
+import type { OnnxExport } from '@normkit/core';
+import type { InstanceNormTypes } from './plugin.js';
+
+/**
+ * Instance norm's ONNX export (eval mode). Without `trackRunningStats`, eval normalizes each
+ * sample's channel by its own statistics: `InstanceNormalization` (γ = 1, β = 0 without
+ * `affine`); in a float64 graph primitive ops instead, since ONNX Runtime implements
+ * `InstanceNormalization` for float only. With `trackRunningStats`, eval uses the running statistics per channel, which
+ * ONNX's `InstanceNormalization` cannot take; the computation is then exactly batch norm's
+ * inference, so it is written as `BatchNormalization` with the running statistics as
+ * initializers. Channels-last layers get a `Transpose` to channels-first and back.
+ */
+export const instanceNormOnnx: OnnxExport<InstanceNormTypes> = {
+  evalGraph({ options, params, state, input, inputShape, graph }) {
+    if (options.trackRunningStats) {
+      return onnxChannelNormalization(graph, {
+        input,
+        inputShape,
+        channelAxis: options.channelAxis,
+        eps: options.eps,
+        weight: params.weight,
+        bias: params.bias,
+        runningMean: state.runningMean,
+        runningVar: state.runningVar,
+      });
+    }
+    const rank = inputShape.length;
+    const channels = inputShape[normalizeAxis(options.channelAxis, rank, 'channelAxis')];
+    return onnxWithChannelsFirst(graph, input, rank, options.channelAxis, (x) => {
+      if (graph.dtype === 'float64') {
+        // ONNX Runtime implements InstanceNormalization for float only: primitives for double.
+        const axes = Array.from({ length: rank - 2 }, (_, k) => k + 2);
+        const normalized = onnxNormalizePrimitive(graph, x, axes, { centered: true, eps: options.eps });
+        return onnxAffine(graph, normalized, params.weight, params.bias, [channels, ...new Array<number>(rank - 2).fill(1)]);
+      }
+      const scale = params.weight === undefined ? new Float64Array(channels).fill(1) : float64Values(params.weight);
+      const shift = params.bias === undefined ? new Float64Array(channels) : float64Values(params.bias);
+      return graph.node('InstanceNormalization', [x, graph.constant('scale', scale, [channels]), graph.constant('bias', shift, [channels])], {
+        epsilon: { float: options.eps },
+      });
+    });
+  },
+};
