@@ -62,7 +62,7 @@ describe('batch norm doubleBackward', () => {
 
   it('eval with running statistics: the closed form ∂S/∂x = sΓ·dy, ∂S/∂dy = sγa + Γx̂ + B, ∂S/∂γ = Σ s·a·dy', () => {
     const { bn, params, x, dy, ddx, dgrads } = setup([4, 3, 2]);
-    const state = { runningMean: fromArray([0.2, -0.1, 0.4]), runningVar: fromArray([1.5, 0.7, 2.0]), numBatchesTracked: fromArray([3], []) };
+    const state = { runningMean: fromArray([0.2, -0.1, 0.4], 'float64'), runningVar: fromArray([1.5, 0.7, 2.0], 'float64'), numBatchesTracked: fromArray([3], [], 'float64') };
     const { saved } = bn.forward({ x, params, state, mode: 'eval' });
     const second = bn.doubleBackward!({ dy, params, saved, ddx, dgrads });
     const s = [1.5, 0.7, 2.0].map((v) => 1 / Math.sqrt(v + 1e-5));
@@ -95,7 +95,7 @@ describe('batch norm doubleBackward', () => {
     expect(second.grads).toEqual({});
     // the JVP of x̂ along a, by a central difference of forward
     const h = 1e-6;
-    const at = (t: number) => values(bn.forward({ x: fromArray(values(x).map((v, i) => v + t * toTypedArray(ddx)[i]), [5, 3]), params: {}, state: {}, mode: 'train' }).y);
+    const at = (t: number) => values(bn.forward({ x: fromArray(values(x).map((v, i) => v + t * toTypedArray(ddx)[i]), [5, 3], 'float64'), params: {}, state: {}, mode: 'train' }).y);
     const plus = at(h);
     const minus = at(-h);
     expect(scaledError(toTypedArray(second.ddy), plus.map((p, i) => (p - minus[i]) / (2 * h)))).toBeLessThan(1e-8);
@@ -132,10 +132,10 @@ describe('batch norm doubleBackward', () => {
     const { bn, params, x, dy, ddx } = setup([4, 3]);
     const { saved } = bn.forward({ x, params, state: bn.init('float64').state, mode: 'train' });
     const before = [values(x), values(dy), values(ddx), values(params.weight)];
-    expect(errorCode(() => bn.doubleBackward!({ dy, params, saved, ddx: zeros([3, 4]) }))).toBe('E_SHAPE');
-    expect(errorCode(() => bn.doubleBackward!({ dy, params, saved, ddx, dgrads: { runningMean: zeros([3]) } as never }))).toBe('E_STATE');
-    expect(errorCode(() => bn.doubleBackward!({ dy, params, saved, ddx, dgrads: { weight: zeros([4]) } }))).toBe('E_SHAPE');
-    expect(errorCode(() => bn.doubleBackward!({ dy: zeros([4, 2]), params, saved, ddx }))).toBe('E_SHAPE');
+    expect(errorCode(() => bn.doubleBackward!({ dy, params, saved, ddx: zeros([3, 4], 'float64') }))).toBe('E_SHAPE');
+    expect(errorCode(() => bn.doubleBackward!({ dy, params, saved, ddx, dgrads: { runningMean: zeros([3], 'float64') } as never }))).toBe('E_STATE');
+    expect(errorCode(() => bn.doubleBackward!({ dy, params, saved, ddx, dgrads: { weight: zeros([4], 'float64') } }))).toBe('E_SHAPE');
+    expect(errorCode(() => bn.doubleBackward!({ dy: zeros([4, 2], 'float64'), params, saved, ddx }))).toBe('E_SHAPE');
     expect(errorCode(() => bn.doubleBackward!({ dy, params, saved: {} as never, ddx }))).toBe('E_STATE');
     bn.doubleBackward!({ dy, params, saved, ddx });
     expect([values(x), values(dy), values(ddx), values(params.weight)]).toEqual(before);
@@ -150,7 +150,7 @@ describe('batch norm doubleBackward', () => {
     const hv = hessianVectorProduct(bn, { x, params, state, mode: 'train', loss, direction });
     const flat = (r: { x: Tensor; params: { weight?: Tensor; bias?: Tensor } }) => [...values(r.x), ...values(r.params.weight!), ...values(r.params.bias!)];
     const gradientAt = (t: number) => {
-      const shift = (a: Tensor, d: Tensor) => fromArray(values(a).map((v, i) => v + t * toTypedArray(d)[i]), a.shape);
+      const shift = (a: Tensor, d: Tensor) => fromArray(values(a).map((v, i) => v + t * toTypedArray(d)[i]), a.shape, 'float64');
       const ps = { weight: shift(params.weight, dgrads.weight), bias: shift(params.bias, dgrads.bias) };
       const f = bn.forward({ x: shift(x, ddx), params: ps, state, mode: 'train' });
       const b = bn.backward({ dy: loss.gradient(f.y), params: ps, saved: f.saved });

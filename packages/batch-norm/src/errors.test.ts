@@ -28,14 +28,14 @@ describe('bad input: a NormkitError with its code, and nothing changes', () => {
   const forwardCases: [string, () => unknown, string][] = [
     ['rank 1 input', () => randn([3], 1), 'E_SHAPE'],
     ['C ≠ numFeatures', () => randn([4, 5, 2], 1), 'E_SHAPE'],
-    ['empty batch (size-0 axis)', () => zeros([0, 3]), 'E_SHAPE'],
+    ['empty batch (size-0 axis)', () => zeros([0, 3], 'float64'), 'E_SHAPE'],
     ['plain array data', () => ndarray([1, 2, 3, 4, 5, 6], [2, 3]), 'E_DTYPE'],
     ['Int32Array data', () => ndarray(new Int32Array(6), [2, 3]), 'E_DTYPE'],
     ['a plain JS array', () => [[1, 2, 3]], 'E_DTYPE'],
     ['one value per channel in training', () => randn([1, 3], 1), 'E_DEGENERATE'],
     ['one value per channel, 4-D', () => randn([1, 3, 1, 1], 1), 'E_DEGENERATE'],
-    ['NaN in a training batch', () => fromArray([1, 2, NaN, 4, 5, 6], [2, 3]), 'E_NONFINITE'],
-    ['Infinity in a training batch', () => fromArray([1, 2, Infinity, 4, 5, 6], [2, 3]), 'E_NONFINITE'],
+    ['NaN in a training batch', () => fromArray([1, 2, NaN, 4, 5, 6], [2, 3], 'float64'), 'E_NONFINITE'],
+    ['Infinity in a training batch', () => fromArray([1, 2, Infinity, 4, 5, 6], [2, 3], 'float64'), 'E_NONFINITE'],
   ];
   for (const [name, makeX, code] of forwardCases) {
     it(`forward: ${name} → ${code}`, () => {
@@ -128,7 +128,7 @@ describe('NaN policy', () => {
   it('eval mode lets NaN through to the output and changes nothing (as PyTorch)', () => {
     const layer = trainedLayer().eval();
     const before = snapshot(layer);
-    const y = layer.forward(fromArray([1, NaN, 3, 4, 5, 6], [2, 3]));
+    const y = layer.forward(fromArray([1, NaN, 3, 4, 5, 6], [2, 3], 'float64'));
     expect(Number.isNaN(y.get(0, 1))).toBe(true);
     expect(Number.isFinite(y.get(0, 0))).toBe(true);
     expect(snapshot(layer)).toBe(before);
@@ -137,7 +137,7 @@ describe('NaN policy', () => {
   it('training without running statistics lets NaN through (nothing to poison)', () => {
     const bn = batchNorm.create({ numFeatures: 3, trackRunningStats: false });
     const { params } = bn.init('float64');
-    const { y } = bn.forward({ x: fromArray([1, NaN, 3, 4, 5, 6], [2, 3]), params, state: {}, mode: 'train' });
+    const { y } = bn.forward({ x: fromArray([1, NaN, 3, 4, 5, 6], [2, 3], 'float64'), params, state: {}, mode: 'train' });
     expect(Number.isNaN(y.get(1, 1))).toBe(true);
     expect(y.get(1, 0)).toBeCloseTo(1 / Math.sqrt(1 + 1e-5 / 2.25), 12);
   });
@@ -157,8 +157,8 @@ describe('found by a second read', () => {
     const bn = batchNorm.create({ numFeatures: 2 });
     const arena = new Float64Array(16);
     const state = {
-      runningMean: fromArray([0, 0]),
-      runningVar: fromArray([1, 1]),
+      runningMean: fromArray([0, 0], 'float64'),
+      runningVar: fromArray([1, 1], 'float64'),
       numBatchesTracked: zeros([], 'float64'),
     };
     const weight = ndarray(arena.subarray(0, 2), [2]);
@@ -218,7 +218,7 @@ describe('an out that is a parameter’s own memory (regression: it would overwr
     it(`forward (${mode}) refuses out over params.weight with E_SHAPE and changes nothing`, () => {
       const bn = batchNorm.create({ numFeatures: 3 });
       const { params, state } = bn.init('float64');
-      const weight = fromArray([2, 3, 4]);
+      const weight = fromArray([2, 3, 4], 'float64');
       const x = randn([1, 3], 1);
       const before = [weight, params.bias, state.runningMean, state.runningVar, state.numBatchesTracked].map(bytes).join('|');
       const out = ndarray(weight.data, [1, 3]);
@@ -251,14 +251,14 @@ describe('loadStateDict asks the plugin about values', () => {
     const before = snapshot(layer);
     const good = layer.stateDict();
     for (const bad of [
-      { ...good, numBatchesTracked: fromArray([2.5], []) },
-      { ...good, numBatchesTracked: fromArray([-1], []) },
-      { ...good, runningVar: fromArray([1, -0.5, 1]) },
+      { ...good, numBatchesTracked: fromArray([2.5], [], 'float64') },
+      { ...good, numBatchesTracked: fromArray([-1], [], 'float64') },
+      { ...good, runningVar: fromArray([1, -0.5, 1], 'float64') },
     ]) {
       expect(codeOf(() => layer.loadStateDict(bad))).toBe('E_STATE');
       expect(snapshot(layer)).toBe(before);
     }
-    layer.loadStateDict({ ...good, numBatchesTracked: fromArray([7], []) });
+    layer.loadStateDict({ ...good, numBatchesTracked: fromArray([7], [], 'float64') });
     expect(layer.numBatchesTracked).toBe(7);
   });
 });

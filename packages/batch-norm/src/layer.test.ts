@@ -13,7 +13,7 @@ describe('BatchNorm (the PyTorch-style layer)', () => {
       [2, 3, 4, 5],
       [3, 4, 5, 6],
     ];
-    const x = zeros([4, 3, 4]);
+    const x = zeros([4, 3, 4], 'float64');
     rows.forEach((row, n) => row.forEach((v, l) => x.set(n, 0, l, v)));
     const bn = new BatchNorm({ numFeatures: 3 }, { dtype: 'float64' });
     const y = bn.forward(x);
@@ -43,7 +43,7 @@ describe('BatchNorm (the PyTorch-style layer)', () => {
     };
     for (let c = 0; c < 4; c++) expect((bn.runningMean as Tensor).get(c)).toBeCloseTo((mean(x1, c) + mean(x2, c)) / 2, 5);
     const dy = randn([8, 4, 3], 3, 'float32');
-    bn.backward(dy);
+    bn.backward(dy, { retainSaved: true }); // keep the saved values for a second backward
     bn.backward(dy);
     let sumDy = 0;
     for (let n = 0; n < 8; n++) for (let l = 0; l < 3; l++) sumDy += dy.get(n, 0, l);
@@ -62,12 +62,12 @@ describe('BatchNorm (the PyTorch-style layer)', () => {
 
   it('in eval mode uses the running statistics: dx = dy·γ/√(runningVar + ε)', () => {
     const bn = new BatchNorm({ numFeatures: 2 }, { dtype: 'float64' });
-    bn.loadStateDict({ ...bn.stateDict(), weight: fromArray([2, 3]), runningVar: fromArray([3, 0.5]), runningMean: fromArray([1, -1]) });
+    bn.loadStateDict({ ...bn.stateDict(), weight: fromArray([2, 3], 'float64'), runningVar: fromArray([3, 0.5], 'float64'), runningMean: fromArray([1, -1], 'float64') });
     bn.eval();
-    const y = bn.forward(fromArray([1, -1, 4, 0], [2, 2]));
+    const y = bn.forward(fromArray([1, -1, 4, 0], [2, 2], 'float64'));
     expect(y.get(1, 0)).toBeCloseTo((2 * 3) / Math.sqrt(3 + 1e-5), 14);
     expect(y.get(1, 1)).toBeCloseTo((3 * 1) / Math.sqrt(0.5 + 1e-5), 14);
-    const dx = bn.backward(fromArray([1, 1, 1, 1], [2, 2]));
+    const dx = bn.backward(fromArray([1, 1, 1, 1], [2, 2], 'float64'));
     expect(dx.get(0, 0)).toBeCloseTo(2 / Math.sqrt(3 + 1e-5), 14);
     expect(dx.get(0, 1)).toBeCloseTo(3 / Math.sqrt(0.5 + 1e-5), 14);
   });

@@ -8,7 +8,7 @@ function run(x: Tensor, dy: Tensor, channelAxis: number, channels: number, mode:
   const bn = batchNorm.create({ numFeatures: channels, channelAxis });
   const init = bn.init('float64');
   const params = { weight: randn([channels], 5, 'float64', 1, 0.3), bias: randn([channels], 6) };
-  const state = { ...init.state, runningMean: randn([channels], 7), runningVar: fromArray(Array.from({ length: channels }, (_, c) => 0.5 + c)) };
+  const state = { ...init.state, runningMean: randn([channels], 7), runningVar: fromArray(Array.from({ length: channels }, (_, c) => 0.5 + c), 'float64') };
   const f = bn.forward({ x, params, state, mode });
   const b = bn.backward({ dy, params, saved: f.saved });
   return { y: toTypedArray(f.y), dx: toTypedArray(b.dx), dw: toTypedArray(b.grads.weight!), db: toTypedArray(b.grads.bias!), state: f.state };
@@ -31,8 +31,8 @@ describe('layouts', () => {
       const nchwView = nhwc.transpose(0, 3, 1, 2);
       const first = run(toContiguous(nchwView), toContiguous(dyNhwc.transpose(0, 3, 1, 2)), 1, 6, mode);
       // compare in NCHW order
-      const lastAsNchw = toTypedArray(fromArray(last.y, [3, 4, 5, 6]).transpose(0, 3, 1, 2));
-      const dxAsNchw = toTypedArray(fromArray(last.dx, [3, 4, 5, 6]).transpose(0, 3, 1, 2));
+      const lastAsNchw = toTypedArray(fromArray(last.y, [3, 4, 5, 6], 'float64').transpose(0, 3, 1, 2));
+      const dxAsNchw = toTypedArray(fromArray(last.dx, [3, 4, 5, 6], 'float64').transpose(0, 3, 1, 2));
       expectClose(lastAsNchw, first.y, 1e-13);
       expectClose(dxAsNchw, first.dx, 1e-13);
       expectClose(last.dw, first.dw, 1e-12);

@@ -18,7 +18,9 @@ export interface BatchNormInputOptions {
   readonly trackRunningStats?: boolean;
   /**
    * The channel axis: `1` (default, PyTorch's `(N, C, *)`) or `-1` for channels-last
-   * data as TF.js and Keras lay it out; any axis works, negative counting from the end.
+   * data as TF.js and Keras lay it out (NHWC: Keras's `data_format="channels_last"`,
+   * PyTorch's `memory_format=torch.channels_last`, what other libraries call
+   * `channelsLast`); any axis works, negative counting from the end.
    */
   readonly channelAxis?: number;
 }

@@ -58,9 +58,9 @@ describe('preallocated outputs (out)', () => {
     const { params, state } = bn.init('float64');
     const x = randn([4, 3], 1);
     const cases: [unknown, string][] = [
-      [zeros([3, 4]), 'E_SHAPE'],
+      [zeros([3, 4], 'float64'), 'E_SHAPE'],
       [zeros([4, 3], 'float32'), 'E_DTYPE'],
-      [zeros([3, 4]).transpose(1, 0), 'E_SHAPE'],
+      [zeros([3, 4], 'float64').transpose(1, 0), 'E_SHAPE'],
       [x, 'E_SHAPE'],
       [[0, 0, 0], 'E_DTYPE'],
     ];

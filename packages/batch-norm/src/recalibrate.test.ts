@@ -16,7 +16,7 @@ const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThanOrEq
 
 describe('batch norm and recalibrate (PreciseBN)', () => {
   it('batchMoments reports each channel’s count, mean and m2 over N and L', () => {
-    const x = fromArray([1, 2, 3, 10, 20, 30, 4, 5, 6, 40, 50, 60], [2, 2, 3]);
+    const x = fromArray([1, 2, 3, 10, 20, 30, 4, 5, 6, 40, 50, 60], [2, 2, 3], 'float64');
     const m = batchNorm.create({ numFeatures: 2 }).batchMoments!(x);
     expect(m.kind).toBe('pooled');
     expect(m.groups[0]).toHaveLength(1);

@@ -38,7 +38,7 @@ describe('the staged derivation of the seed notes and the fast kernel agree', ()
         const eps = 1e-5;
         const bn = batchNorm.create({ numFeatures: channels, channelAxis, eps });
         const { state } = bn.init('float64');
-        const params = { weight: fromArray(gamma), bias: fromArray(beta) };
+        const params = { weight: fromArray(gamma, 'float64'), bias: fromArray(beta, 'float64') };
         const fast = bn.forward({ x, params, state, mode: 'train' });
         const back = bn.backward({ dy, params, saved: fast.saved });
         const ref = seedReference(x, dy, gamma, beta, eps, axis);
@@ -67,7 +67,7 @@ describe('the staged derivation of the seed notes and the fast kernel agree', ()
         const gamma = Array.from(randn([channels], seed + 200, 'float64', 1, 0.5).data);
         const beta = Array.from(randn([channels], seed + 300).data);
         const bn = batchNorm.create({ numFeatures: channels, channelAxis });
-        const params = { weight: fromArray(gamma), bias: fromArray(beta) };
+        const params = { weight: fromArray(gamma, 'float64'), bias: fromArray(beta, 'float64') };
         const fast = bn.forward({ x, params, state: bn.init('float64').state, mode: 'train' });
         const back = bn.backward({ dy, params, saved: fast.saved });
         const ref = seedReference(x, dy, gamma, beta, 1e-5, axis);

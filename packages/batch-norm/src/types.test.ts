@@ -29,7 +29,7 @@ describe('types', () => {
     const registry = createRegistry([batchNorm, layerNorm]);
     const ln = registry.get('layer-norm').create({ normalizedShape: [2] });
     const { params, state } = ln.init('float64');
-    const args = { x: fromArray([1, 3, 2, 6], [2, 2]), params, state, mode: 'train' as const };
+    const args = { x: fromArray([1, 3, 2, 6], [2, 2], 'float64'), params, state, mode: 'train' as const };
     // @ts-expect-error plugins have no forward: options are bound by create(options)
     expect(() => registry.get('layer-norm').forward(args, { normalizedShape: [2], elementwiseAffine: true, bias: true })).toThrow(TypeError);
     // @ts-expect-error a bound normalizer's forward takes its arguments only
@@ -51,7 +51,7 @@ describe('types', () => {
     expectTypeOf(batchNorm.create).parameter(0).toEqualTypeOf<BatchNormInputOptions>();
     const { params, state } = bn.init('float64');
     expectTypeOf(state.runningMean).toEqualTypeOf<Tensor | undefined>();
-    const result = bn.forward({ x: fromArray([1, 2, 3, 4, 5, 6], [2, 3]), params, state, mode: 'train' });
+    const result = bn.forward({ x: fromArray([1, 2, 3, 4, 5, 6], [2, 3], 'float64'), params, state, mode: 'train' });
     expectTypeOf(result.saved).toEqualTypeOf<NormSaved>();
     expectTypeOf(result.state.numBatchesTracked).toEqualTypeOf<Tensor | undefined>();
     const layer = new BatchNorm({ numFeatures: 3 });

@@ -19,7 +19,7 @@ function jacobianFailures(options: object, x: Tensor, state: Record<string, Tens
 }
 
 function runningState(mean: readonly number[], variance: readonly number[]): Record<string, Tensor> {
-  return { runningMean: fromArray(mean), runningVar: fromArray(variance), numBatchesTracked: full([], 'float64', 0) };
+  return { runningMean: fromArray(mean, 'float64'), runningVar: fromArray(variance, 'float64'), numBatchesTracked: full([], 'float64', 0) };
 }
 
 describe('gradcheck', () => {

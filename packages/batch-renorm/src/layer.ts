@@ -1,8 +1,11 @@
 import { Layer } from '@normkit/core';
-import type { LayerInit, Tensor } from '@normkit/core';
+import type { LayerInit, LayerTensors, NamesIf, OptionFlag, Tensor, TensorIf } from '@normkit/core';
 import type { BatchRenormInputOptions } from './options.js';
 import type { BatchRenormTypes } from './plugin.js';
 import { batchRenorm } from './plugin.js';
+
+/** Is there a `weight` and a `bias`, by the type of the options `O` (`affine`, default true)? */
+export type BatchRenormAffine<O> = OptionFlag<O, 'affine', true>;
 
 /**
  * Batch renormalization as a stateful layer, with the feel of PyTorch's `nn.BatchNorm*d`:
@@ -18,33 +21,40 @@ import { batchRenorm } from './plugin.js';
  * layer.eval();                   // batch norm's eval: the running statistics
  * ```
  */
-export class BatchRenorm extends Layer<BatchRenormTypes> {
+export class BatchRenorm<const O extends BatchRenormInputOptions = BatchRenormInputOptions> extends Layer<BatchRenormTypes> {
+  /** The parameters, typed present when the options make them present. */
+  declare params: LayerTensors<BatchRenormTypes['Params'], NamesIf<BatchRenormAffine<O>, 'weight' | 'bias'>>;
+  /** The running statistics, typed present when the options make them present. */
+  declare state: LayerTensors<BatchRenormTypes['State'], 'runningMean' | 'runningVar' | 'numBatchesTracked'>;
+  /** Accumulated parameter gradients, typed as the parameters. */
+  declare readonly grads: LayerTensors<BatchRenormTypes['Params'], NamesIf<BatchRenormAffine<O>, 'weight' | 'bias'>>;
+
   /**
    * @param options - batch-renorm options (`numFeatures` required)
    * @param init - dtype of parameters and running statistics (default float32)
    * @throws NormkitError `E_OPTION` for bad options
    */
-  constructor(options: BatchRenormInputOptions, init: LayerInit = {}) {
+  constructor(options: O, init: LayerInit = {}) {
     super(batchRenorm, options, init);
   }
 
   /** γ, or `undefined` when `affine` is false. */
-  get weight(): Tensor | undefined {
-    return this.params.weight;
+  get weight(): TensorIf<BatchRenormAffine<O>> {
+    return this.params.weight as TensorIf<BatchRenormAffine<O>>;
   }
 
   /** β, or `undefined` when `affine` is false. */
-  get bias(): Tensor | undefined {
-    return this.params.bias;
+  get bias(): TensorIf<BatchRenormAffine<O>> {
+    return this.params.bias as TensorIf<BatchRenormAffine<O>>;
   }
 
   /** The running mean. */
-  get runningMean(): Tensor | undefined {
+  get runningMean(): Tensor {
     return this.state.runningMean;
   }
 
   /** The running (unbiased) variance. */
-  get runningVar(): Tensor | undefined {
+  get runningVar(): Tensor {
     return this.state.runningVar;
   }
 

@@ -61,12 +61,12 @@ describe('batch renorm with rmax = 1, dmax = 0 is batch norm, exactly', () => {
 
 describe('batch renorm (Ioffe 2017, Algorithm 1)', () => {
   // Channel 0: [1, 2, 3, 6] (μ_B 3, biased var 3.5); channel 1: [0, 0, 4, 4] (μ_B 2, var 4).
-  const x = fromArray([1, 0, 2, 0, 3, 4, 6, 4], [4, 2]);
+  const x = fromArray([1, 0, 2, 0, 3, 4, 6, 4], [4, 2], 'float64');
   const eps = 1e-5;
 
   it('corrects by r = σ_B/σ and d = (μ_B − μ)/σ when inside the limits (closed form, 1e-14)', () => {
     const renorm = batchRenorm.create({ numFeatures: 2, rmax: 3, dmax: 5, eps });
-    const params = { weight: fromArray([2, -1]), bias: fromArray([0.5, 1]) };
+    const params = { weight: fromArray([2, -1], 'float64'), bias: fromArray([0.5, 1], 'float64') };
     const state = stateOf([1, -1], [2, 5]);
     const { y, saved, state: next } = renorm.forward({ x, params, state, mode: 'train' });
     const sigmaB = [Math.sqrt(3.5 + eps), Math.sqrt(4 + eps)];
@@ -107,14 +107,14 @@ describe('batch renorm (Ioffe 2017, Algorithm 1)', () => {
     const renorm = batchRenorm.create({ numFeatures: 3, rmax: 3, dmax: 5 });
     const xs = randn([5, 3, 2], 3, 'float64', 1, 2);
     const dy = randn([5, 3, 2], 4);
-    const params = { weight: fromArray([1.5, -0.5, 2]), bias: fromArray([0, 1, -1]) };
+    const params = { weight: fromArray([1.5, -0.5, 2], 'float64'), bias: fromArray([0, 1, -1], 'float64') };
     const fwd = renorm.forward({ x: xs, params, state: stateOf([0.5, 1, 1.5], [2, 3, 5]), mode: 'train' });
     const { r, d } = fwd.saved;
     expect(r.some((v) => v !== 1) && d.some((v) => v !== 0)).toBe(true);
     const { dx, grads } = renorm.backward({ dy, params, saved: fwd.saved });
     // batch norm on the same batch, with γ·r as its weight
     const bn = batchNorm.create({ numFeatures: 3, trackRunningStats: false });
-    const scaled = { weight: fromArray([0, 1, 2].map((c) => params.weight.get(c) * r[c])), bias: params.bias };
+    const scaled = { weight: fromArray([0, 1, 2].map((c) => params.weight.get(c) * r[c]), 'float64'), bias: params.bias };
     const ref = bn.backward({ dy, params: scaled, saved: bn.forward({ x: xs, params: scaled, state: {}, mode: 'train' }).saved });
     expect(maxDiff(dx, ref.dx)).toBeLessThan(1e-14);
     expect(maxDiff(grads.bias, ref.grads.bias)).toBeLessThan(1e-14);
@@ -126,7 +126,7 @@ describe('batch renorm (Ioffe 2017, Algorithm 1)', () => {
   it('eval is batch norm’s eval: the running statistics, r = 1, d = 0, and nothing changes', () => {
     const renorm = batchRenorm.create({ numFeatures: 2, rmax: 3, dmax: 5 });
     const state = stateOf([1, -1], [4, 0.25]);
-    const { y, state: next, saved } = renorm.forward({ x, params: { weight: fromArray([2, 1]), bias: fromArray([0, 3]) }, state, mode: 'eval' });
+    const { y, state: next, saved } = renorm.forward({ x, params: { weight: fromArray([2, 1], 'float64'), bias: fromArray([0, 3], 'float64') }, state, mode: 'eval' });
     expect(next).toBe(state);
     expect(Array.from(saved.r)).toEqual([1, 1]);
     expect(y.get(3, 1)).toBeCloseTo(((4 + 1) / Math.sqrt(0.25 + 1e-5)) * 1 + 3, 13);
@@ -156,16 +156,16 @@ describe('batch renorm (Ioffe 2017, Algorithm 1)', () => {
     expect(errorCode(() => batchRenorm.create({ numFeatures: 2, rmax: Infinity, dmax: Infinity }))).toBeUndefined();
     const renorm = batchRenorm.create({ numFeatures: 2, rmax: () => Number.NaN });
     const state = stateOf([0, 0], [1, 1]);
-    expect(errorCode(() => renorm.forward({ x, params: { weight: fromArray([1, 1]), bias: fromArray([0, 0]) }, state, mode: 'train' }))).toBe('E_OPTION');
+    expect(errorCode(() => renorm.forward({ x, params: { weight: fromArray([1, 1], 'float64'), bias: fromArray([0, 0], 'float64') }, state, mode: 'train' }))).toBe('E_OPTION');
     expect(state.numBatchesTracked.get()).toBe(0);
     // eval does not read the limits
-    expect(errorCode(() => renorm.forward({ x, params: { weight: fromArray([1, 1]), bias: fromArray([0, 0]) }, state, mode: 'eval' }))).toBeUndefined();
+    expect(errorCode(() => renorm.forward({ x, params: { weight: fromArray([1, 1], 'float64'), bias: fromArray([0, 0], 'float64') }, state, mode: 'eval' }))).toBeUndefined();
   });
 
   it('refuses one value per channel in training (E_DEGENERATE) and a foreign saved value (E_STATE)', () => {
     const renorm = batchRenorm.create({ numFeatures: 2, affine: false });
     const state = stateOf([0, 0], [1, 1]);
-    expect(errorCode(() => renorm.forward({ x: fromArray([1, 2], [1, 2]), params: {}, state, mode: 'train' }))).toBe('E_DEGENERATE');
+    expect(errorCode(() => renorm.forward({ x: fromArray([1, 2], [1, 2], 'float64'), params: {}, state, mode: 'train' }))).toBe('E_DEGENERATE');
     const saved = batchNorm.create({ numFeatures: 2, affine: false }).forward({ x, params: {}, state, mode: 'train' }).saved;
     expect(errorCode(() => renorm.backward({ dy: x, params: {}, saved: saved as never }))).toBe('E_STATE');
   });

@@ -96,7 +96,7 @@ export const IMPL_NAMES: readonly ImplName[] = [
 ];
 
 /** The usage text. */
-export const USAGE = `usage: node dist/main.js [options]          (from the repository root: npm run bench -- [options])
+export const USAGE = `usage: npm run bench -- [options]          (or, in packages/bench: node dist/main.js [options])
   --quick          tiny shapes, 1-2 samples (smoke test; the numbers mean nothing)
   --out FILE       JSON output (default packages/bench/results/latest.json;
                    with --memory: packages/bench/results/memory.json)

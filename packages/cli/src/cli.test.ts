@@ -2,8 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GradcheckJson } from './commands/gradcheck.js';
+import type { CaseResult } from '@normkit/conformance';
+import { caseNote } from './commands/conformance.js';
+import { COMMAND_HELP, USAGE } from './help.js';
 
 const packageDir = new URL('..', import.meta.url).pathname;
 const bin = join(packageDir, 'bin', 'normkit.js');
@@ -46,6 +50,13 @@ beforeAll(() => {
     join(userDir, 'definition.mjs'),
     "import { makeScaleShift } from './scale-shift.mjs';\nconst { create, ...rest } = makeScaleShift(false);\nexport default { ...rest, bind: () => ({}) };\n",
   );
+  // A broken plugin whose option label is long: the failure output must print it in full.
+  writeFileSync(
+    join(userDir, 'broken-long.mjs'),
+    "import { makeScaleShift } from './scale-shift.mjs';\nconst p = makeScaleShift(true);\nexport default { ...p, exampleOptions: [{ features: 3, comment: 'an option label much longer than thirty-two characters' }] };\n",
+  );
+  // A plugin in TypeScript: Node imports it only where it strips types.
+  writeFileSync(join(userDir, 'my-norm.ts'), "import { makeScaleShift } from './scale-shift.mjs';\nconst plugin: unknown = makeScaleShift(false);\nexport default plugin;\n");
   mkdirSync(join(userDir, 'cases'));
   writeFileSync(join(userDir, 'cases', 'bad.json'), '{"id": 1}');
 });
@@ -82,7 +93,7 @@ describe('normkit conformance', () => {
   });
 
   it('exits 2 with one line for a missing folder, a malformed case, a bad dtype', () => {
-    for (const args of [[join(userDir, 'nope')], [join(userDir, 'cases')], [vectors, '--dtype', 'float16'], [], [vectors, '--bogus']]) {
+    for (const args of [[join(userDir, 'nope')], [join(userDir, 'cases')], [vectors, '--dtype', 'float16'], [vectors, vectors], [vectors, '--bogus']]) {
       const r = normkit('conformance', ...args);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n').length).toBe(1);
@@ -136,6 +147,8 @@ describe('normkit gradcheck', () => {
     const r = normkit('gradcheck', join(userDir, 'good.mjs'), '--size', 'large');
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('the plugin declares no largeShapes(): nothing to check at size large');
+  });
+
   it('--order 2 checks doubleBackward and reports a plugin without it as skipped, not failed', () => {
     const r = normkit('gradcheck', 'layer-norm', 'batch-renorm', '--order', '2');
     expect(r.code).toBe(0);
@@ -186,5 +199,100 @@ describe('normkit gradcheck', () => {
     const definition = normkit('gradcheck', join(userDir, 'definition.mjs'));
     expect(definition.code).toBe(2);
     expect(definition.stderr).toMatch(/\.create: expected a function, got undefined \(a definition: wrap it with defineNormalizer\)\n$/);
+  });
+});
+
+describe('normkit --help, COMMAND --help, --version', () => {
+  const version = (JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string }).version;
+
+  it('--help, -h and help print the usage on stdout and exit 0', () => {
+    for (const args of [['--help'], ['-h'], ['help']]) {
+      const r = normkit(...args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toBe(USAGE);
+      expect(r.stderr).toBe('');
+    }
+    expect(USAGE).toContain('conformance [DIR]');
+    expect(USAGE).toContain('--version');
+  });
+
+  it('--version, -v and -V print the package version and exit 0', () => {
+    for (const flag of ['--version', '-v', '-V']) {
+      const r = normkit(flag);
+      expect(r.code, flag).toBe(0);
+      expect(r.stdout).toBe(`normkit ${version}\n`);
+    }
+  });
+
+  it('COMMAND --help and help COMMAND print that command’s help and exit 0, whatever else is on the line', () => {
+    for (const command of ['gradcheck', 'conformance']) {
+      for (const args of [[command, '--help'], [command, '-h'], ['help', command], [command, 'batch-norm', '--seed', '3', '--help']]) {
+        const r = normkit(...args);
+        expect(r.code, args.join(' ')).toBe(0);
+        expect(r.stdout).toBe(COMMAND_HELP[command]);
+        expect(r.stdout.split('\n')[0]).toMatch(new RegExp(`^usage: normkit ${command} `));
+      }
+    }
+    const r = normkit('help', 'frobnicate');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('normkit: no help for "frobnicate": the commands are gradcheck, conformance and state\n');
+  });
+});
+
+describe('normkit conformance without DIR', () => {
+  it('runs the vectors shipped in @normkit/conformance, with a summary per PyTorch layer', () => {
+    const r = normkit('conformance');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.at(-1)).toBe('52 passed, 0 failed');
+    expect(lines.filter((l) => l.startsWith('PASS')).length).toBe(52);
+    expect(r.stdout).toMatch(/^Summary \(float64\):$/m);
+    expect(r.stdout).toMatch(/^ {2}batch_norm +batch-norm +22 passed, 0 failed$/m);
+    expect(r.stdout).toMatch(/^ {2}rms_norm +rms-norm +4 passed, 0 failed$/m);
+  });
+
+  it('refuses more than one folder with exit code 2', () => {
+    const r = normkit('conformance', vectors, vectors);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^normkit: usage: normkit conformance \[DIR\]/);
+  });
+
+  it('explains a skipped case and an unchecked second-order part in words', () => {
+    const base: CaseResult = { id: 'groupnorm-x', layer: 'group_norm', status: 'skipped', maxAbsErr: 0, maxRelErr: 0, message: 'no plugin implements group_norm' };
+    expect(caseNote(base)).toBe("not run: no built-in plugin implements PyTorch's group_norm (a plugin declares the layer it implements in pytorch.layer)");
+    expect(caseNote({ ...base, status: 'pass', message: '', secondOrder: 'skipped' })).toBe("its second-order values (PyTorch's double backward) were not compared");
+    expect(caseNote({ ...base, status: 'fail', message: 'y differs' })).toBe('y differs');
+  });
+});
+
+describe('normkit gradcheck output', () => {
+  it('on a failure: one table, the failure in full (options not cut), and a summary per plugin', () => {
+    const r = normkit('gradcheck', join(userDir, 'broken-long.mjs'), 'layer-norm');
+    expect(r.code).toBe(1);
+    expect(r.stdout.match(/^STATUS /gm)?.length).toBe(1);
+    expect(r.stdout.match(/MAX ABS ERR|max abs err/g)?.length).toBe(1);
+    expect(r.stdout).not.toContain('…');
+    const label = '{"features":3,"comment":"an option label much longer than thirty-two characters"}';
+    expect(r.stdout).toContain(`FAIL  scale-shift-broken  x  train  [4, 3]  ${label}  (full Jacobian)`);
+    expect(r.stdout).toMatch(/^ {4}source +index +y index +analytic +numeric +abs err +rel err$/m);
+    expect(r.stdout).toMatch(/^Summary:$/m);
+    expect(r.stdout).toMatch(/^ {2}scale-shift-broken +0\.0\.0 +FAIL {2}\d+ passed, 2 failed: x$/m);
+    expect(r.stdout).toMatch(/^ {2}layer-norm +\S+ +PASS {2}\d+ passed, 0 failed$/m);
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^\d+ passed, 2 failed$/);
+  });
+
+  it('a .ts plugin: works where Node strips types, else exit 2 saying to compile it first', () => {
+    const r = normkit('gradcheck', join(userDir, 'my-norm.ts'));
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    if (major > 22 || (major === 22 && minor >= 18)) {
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^PASS +scale-shift /m);
+    } else {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('my-norm.ts is TypeScript, which Node');
+      expect(r.stderr).toContain('compile it first (npx tsc)');
+      expect(r.stderr).toContain('normkit gradcheck ./dist/my-norm.js');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
   });
 });

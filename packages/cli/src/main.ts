@@ -5,23 +5,13 @@ import { gradcheckCommand } from './commands/gradcheck.js';
 import { stateCommand } from './commands/state.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
+import { COMMAND_HELP, USAGE } from './help.js';
 import { builtinRegistry } from './plugins.js';
+import { VERSION } from './version.js';
 
-/** The help text, printed by `normkit --help` (to stdout) and by a bare `normkit` (to stderr). */
-export const USAGE = `usage: normkit <command> [options]
+export { USAGE } from './help.js';
 
-commands:
-  gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--order 1|2] [--json]
-      check backward passes by finite differences: built-in plugins by name
-      (all of them when none is named), or your ES module by path (its default
-      export, or an export named "plugin"); --size large checks the plugins'
-      large shapes (projections) instead of their example shapes, all both
-  conformance DIR [--dtype float64|float32] [--json]
-      run every *.json PyTorch case in DIR through the matching built-in plugin
-  state inspect FILE [--json] | state convert IN OUT   (.safetensors or .json)
-
-exit codes: 0 all passed, 1 something failed, 2 bad arguments or input
-`;
+const HELP_FLAGS: readonly string[] = ['--help', '-h'];
 
 /**
  * Runs the `normkit` command.
@@ -44,6 +34,11 @@ exit codes: 0 all passed, 1 something failed, 2 bad arguments or input
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    // `normkit COMMAND --help` and `normkit help COMMAND` print the command's help.
+    if (command !== undefined && Object.hasOwn(COMMAND_HELP, command) && rest.some((a) => HELP_FLAGS.includes(a))) {
+      io.out(COMMAND_HELP[command]);
+      return 0;
+    }
     switch (command) {
       case 'gradcheck':
         return await gradcheckCommand(rest, io, builtinRegistry());
@@ -51,16 +46,24 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return conformanceCommand(rest, io, builtinRegistry());
       case 'state':
         return stateCommand(rest, io);
+      case '--version':
+      case '-v':
+      case '-V':
+        io.out(`normkit ${VERSION}\n`);
+        return 0;
+      case 'help':
+        if (rest.length > 0 && !Object.hasOwn(COMMAND_HELP, rest[0])) throw new UsageError(`no help for ${JSON.stringify(rest[0])}: the commands are gradcheck, conformance and state`);
+        io.out(rest.length > 0 ? COMMAND_HELP[rest[0]] : USAGE);
+        return 0;
       case '--help':
       case '-h':
-      case 'help':
         io.out(USAGE);
         return 0;
       case undefined:
         io.err(USAGE);
         return 2;
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)} (expected gradcheck or conformance; see normkit --help)`);
+        throw new UsageError(`unknown command ${JSON.stringify(command)} (expected gradcheck, conformance or state; see normkit --help)`);
     }
   } catch (e) {
     if (e instanceof UsageError || isNormkitError(e)) {

@@ -31,7 +31,7 @@ const passThrough = defineNormalizer<FakeTypes>({
     init: () => ({ params: {}, state: {} }),
     exampleShapes: () => [[2, 2]],
     forward: ({ x, state }) => ({ y: toContiguous(x), state, saved: { shape: x.shape.slice() } }),
-    backward: ({ dy, saved }) => ({ dx: toContiguous(dy), grads: { weight: zeros([saved.shape[saved.shape.length - 1]]) } }),
+    backward: ({ dy, saved }) => ({ dx: toContiguous(dy), grads: { weight: zeros([saved.shape[saved.shape.length - 1]], 'float64') } }),
   }),
 });
 

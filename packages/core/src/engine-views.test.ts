@@ -9,7 +9,7 @@ const values = (n: number, seed: number) => Array.from({ length: n }, (_, i) => 
 
 describe('engine additions for the batch-norm variants', () => {
   it('sliceAxis views a run of positions of one axis without copying', () => {
-    const x = fromArray(values(24, 1), [4, 3, 2]);
+    const x = fromArray(values(24, 1), [4, 3, 2], 'float64');
     const tail = sliceAxis(viewOf(x), 0, 3, 1);
     expect(tail.shape).toEqual([1, 3, 2]);
     expect(tail.data).toBe(x.data);
@@ -20,7 +20,7 @@ describe('engine additions for the batch-norm variants', () => {
   });
 
   it('virtual batches are a group axis: (N, C) split into (N/V, V, C) gives each chunk its own statistics', () => {
-    const x = fromArray(values(12, 2), [6, 2]);
+    const x = fromArray(values(12, 2), [6, 2], 'float64');
     const split = splitAxis(viewOf(x), 0, [3, 2]);
     const plan = planNormalization(split.shape, [0, 2], [2]);
     const stats = batchStatistics(split, plan, true, 0);
@@ -35,12 +35,12 @@ describe('engine additions for the batch-norm variants', () => {
   });
 
   it('reduceGroupSums: a part of a batch, given the whole batch statistics and group sums, gets the whole batch dx (1e-15)', () => {
-    const x = fromArray(values(10, 3), [5, 2]);
-    const dy = fromArray(values(10, 4), [5, 2]);
+    const x = fromArray(values(10, 3), [5, 2], 'float64');
+    const dy = fromArray(values(10, 4), [5, 2], 'float64');
     const weight = Float64Array.from([1.5, -0.5]);
     const plan = planNormalization([5, 2], [1], [1]);
     const stats = batchStatistics(viewOf(x), plan, true, 1e-5);
-    const dxWhole = zeros([5, 2]);
+    const dxWhole = zeros([5, 2], 'float64');
     let whole: [Float64Array, Float64Array] | null = null;
     normalizeBackward(viewOf(x), viewOf(dy), plan, stats, weight, {
       centered: true,
@@ -65,7 +65,7 @@ describe('engine additions for the batch-norm variants', () => {
     const part = sliceAxis(viewOf(x), 0, 3, 2);
     const partDy = sliceAxis(viewOf(dy), 0, 3, 2);
     const partPlan = planNormalization([2, 2], [1], [1]);
-    const dxPart = zeros([2, 2]);
+    const dxPart = zeros([2, 2], 'float64');
     const sums = normalizeBackward(part, partDy, partPlan, stats, weight, {
       centered: true,
       batchStats: true,
@@ -81,13 +81,13 @@ describe('engine additions for the batch-norm variants', () => {
   });
 
   it('reduceGroupSums is refused by the rows layout (layer norm), which fuses its reductions', () => {
-    const x = fromArray(values(6, 5), [2, 3]);
+    const x = fromArray(values(6, 5), [2, 3], 'float64');
     const plan = planNormalization([2, 3], [0], [1]);
-    const y = zeros([2, 3]);
+    const y = zeros([2, 3], 'float64');
     const stats = batchStatistics(viewOf(x), plan, true, 1e-5);
     normalizeForward(viewOf(x), plan, stats, null, null, viewOf(y));
     expect(() =>
-      normalizeBackward(viewOf(x), viewOf(x), plan, stats, new Float64Array(3).fill(1), { centered: true, batchStats: true, reduceGroupSums: () => {} }, viewOf(zeros([2, 3]))),
+      normalizeBackward(viewOf(x), viewOf(x), plan, stats, new Float64Array(3).fill(1), { centered: true, batchStats: true, reduceGroupSums: () => {} }, viewOf(zeros([2, 3], 'float64'))),
     ).toThrow(/rows layout/);
   });
 });

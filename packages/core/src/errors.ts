@@ -92,7 +92,7 @@ export class NormkitError extends Error {
  * @returns `true` when `value` is a `NormkitError` (with `code`, when given)
  * @example
  * ```ts
- * try { batchNorm.forward(args, options); } catch (e) {
+ * try { layer.forward(x); } catch (e) {
  *   if (isNormkitError(e, 'E_DEGENERATE')) console.warn(e.message);
  *   else throw e;
  * }

@@ -34,7 +34,7 @@ const rowNorm = defineNormalizer<RowNormTypes>({
     const methods = {
       paramShapes: () => spec.paramShapes,
       stateShapes: () => ({}),
-      init: () => ({ params: { weight: fromArray(new Array(f).fill(1)), bias: zeros([f]) }, state: {} }),
+      init: () => ({ params: { weight: fromArray(new Array(f).fill(1), 'float64'), bias: zeros([f], 'float64') }, state: {} }),
       exampleShapes: () => [[3, f]],
       forward(args: { x: Tensor; params: TensorMap<'weight' | 'bias'>; state: TensorMap<never>; mode: 'train' | 'eval' }) {
         const { x, params } = checkForward(args, spec);
@@ -49,7 +49,7 @@ const rowNorm = defineNormalizer<RowNormTypes>({
         const { dy, params } = checkBackward(args, x, spec);
         const dx = outputOf(undefined, x.shape, 'float64');
         const sums = normalizeBackward(viewOf(x), viewOf(dy), planOf(x.shape), args.saved, float64Values(params.weight), { centered: true, batchStats: true }, viewOf(dx));
-        return { dx, grads: { weight: fromArray(sums!.sumDyXhat), bias: fromArray(sums!.sumDy) } };
+        return { dx, grads: { weight: fromArray(sums!.sumDyXhat, 'float64'), bias: fromArray(sums!.sumDy, 'float64') } };
       },
     };
     if (!options.second) return methods;
@@ -67,7 +67,7 @@ const rowNorm = defineNormalizer<RowNormTypes>({
         };
         const plan = planOf(x.shape);
         const weightGrad = normalizeDoubleBackward(viewOf(x), viewOf(dy), plan, args.saved, float64Values(params.weight), cotangents, { centered: true, batchStats: true }, viewOf(dx), viewOf(ddy));
-        return { dx, ddy, grads: { weight: fromArray(weightGrad!), bias: zeros([f]) } };
+        return { dx, ddy, grads: { weight: fromArray(weightGrad!, 'float64'), bias: zeros([f], 'float64') } };
       },
     };
   },
@@ -86,15 +86,15 @@ function normals(n: number, seed: number, mean = 0, std = 1): number[] {
 }
 
 const shape = [3, 4];
-const x = fromArray(normals(12, 1, 0.5, 2), shape);
-const params = { weight: fromArray(normals(4, 2, 1, 0.5)), bias: fromArray(normals(4, 3)) };
-const target = fromArray(normals(12, 4), shape);
-const direction = { x: fromArray(normals(12, 5), shape), params: { weight: fromArray(normals(4, 6)), bias: fromArray(normals(4, 7)) } };
+const x = fromArray(normals(12, 1, 0.5, 2), shape, 'float64');
+const params = { weight: fromArray(normals(4, 2, 1, 0.5), 'float64'), bias: fromArray(normals(4, 3), 'float64') };
+const target = fromArray(normals(12, 4), shape, 'float64');
+const direction = { x: fromArray(normals(12, 5), shape, 'float64'), params: { weight: fromArray(normals(4, 6), 'float64'), bias: fromArray(normals(4, 7), 'float64') } };
 const bound = rowNorm.create({ features: 4 });
 
 /** The gradient of L at (x + t·vx, θ + t·vθ), flat: x part, then weight, then bias. */
 function gradientAt(loss: TwiceDifferentiableLoss, t: number, v: typeof direction): Float64Array {
-  const shift = (a: Tensor, d: Tensor) => fromArray(Array.from(toTypedArray(a), (value, i) => value + t * toTypedArray(d)[i]), a.shape);
+  const shift = (a: Tensor, d: Tensor) => fromArray(Array.from(toTypedArray(a), (value, i) => value + t * toTypedArray(d)[i]), a.shape, 'float64');
   const xs = shift(x, v.x);
   const ps = { weight: shift(params.weight, v.params.weight), bias: shift(params.bias, v.params.bias) };
   const forward = bound.forward({ x: xs, params: ps, state: {}, mode: 'train' });
@@ -135,7 +135,7 @@ describe('hessianVectorProduct', () => {
 
   it('is symmetric: ⟨u, H v⟩ = ⟨v, H u⟩ to rounding', () => {
     const loss = squaredErrorLoss(target);
-    const other = { x: fromArray(normals(12, 8), shape), params: { weight: fromArray(normals(4, 9)), bias: fromArray(normals(4, 10)) } };
+    const other = { x: fromArray(normals(12, 8), shape, 'float64'), params: { weight: fromArray(normals(4, 9), 'float64'), bias: fromArray(normals(4, 10), 'float64') } };
     const hv = flat(hessianVectorProduct(bound, { x, params, state: {}, mode: 'train', loss, direction }));
     const hu = flat(hessianVectorProduct(bound, { x, params, state: {}, mode: 'train', loss, direction: other }));
     const u = flat({ x: other.x, params: other.params });
@@ -155,7 +155,7 @@ describe('hessianVectorProduct', () => {
       state: {},
       mode: 'train',
       loss,
-      direction: { x: direction.x, params: { weight: zeros([4]), bias: zeros([4]) } },
+      direction: { x: direction.x, params: { weight: zeros([4], 'float64'), bias: zeros([4], 'float64') } },
     });
     expect(Array.from(flat(onlyX))).toEqual(Array.from(flat(zeroParams)));
   });
@@ -171,7 +171,7 @@ describe('hessianVectorProduct', () => {
     expect(caught).toBeInstanceOf(NormkitError);
     expect((caught as NormkitError).code).toBe('E_PLUGIN');
     expect((caught as NormkitError).message).toBe('row-norm: expected a normalizer with the optional doubleBackward member (second-order pass), got none');
-    const wrong = squaredErrorLoss(zeros([4, 3]));
+    const wrong = squaredErrorLoss(zeros([4, 3], 'float64'));
     expect(() => hessianVectorProduct(bound, { x, params, state: {}, mode: 'train', loss: wrong, direction })).toThrow(/target: expected the shape of y \[3, 4\], got \[4, 3\]/);
   });
 });

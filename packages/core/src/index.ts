@@ -20,6 +20,8 @@
  */
 export * from './errors.js';
 export * from './tensor.js';
+export * from './nested.js';
+export * from './format-tensor.js';
 export * from './moments.js';
 export * from './statistics.js';
 export * from './normalizer.js';
@@ -29,6 +31,7 @@ export * from './plugin.js';
 export * from './registry.js';
 export * from './layer.js';
 export type { StateDictNames, StateDictNaming } from './state-dict-names.js';
+export * from './layer-types.js';
 export * from './tensor-map.js';
 export * from './out.js';
 export * from './validate.js';

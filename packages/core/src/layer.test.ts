@@ -39,8 +39,8 @@ describe('Layer over a user-written plugin', () => {
   it('accumulates gradients across backward calls until zeroGrad', () => {
     const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
     layer.forward(x);
-    const dy = fromArray([1, 0, 2, 0, 3, 0, 4, 1], [4, 2]);
-    const dx = layer.backward(dy);
+    const dy = fromArray([1, 0, 2, 0, 3, 0, 4, 1], [4, 2], 'float64');
+    const dx = layer.backward(dy, { retainSaved: true });
     // train: dx = dy − mean_c(dy): channel 0 mean 2.5, channel 1 mean 0.25
     expect(Array.from(dx.data)).toEqual([-1.5, -0.25, -0.5, -0.25, 0.5, -0.25, 1.5, 0.75]);
     layer.backward(dy);
@@ -51,7 +51,7 @@ describe('Layer over a user-written plugin', () => {
 
   it('refuses backward before forward with E_STATE', () => {
     const layer = new Layer(meanCenter, { numFeatures: 2 });
-    expect(codeOf(() => layer.backward(zeros([4, 2])))).toBe('E_STATE');
+    expect(codeOf(() => layer.backward(zeros([4, 2], 'float64')))).toBe('E_STATE');
   });
 
   it('defaults to float32 parameters, as PyTorch and TF.js do', () => {
@@ -80,13 +80,13 @@ describe('Layer over a user-written plugin', () => {
     const good = layer.stateDict();
     const cases: [string, unknown, string][] = [
       ['missing entry', { bias: good.bias }, 'E_STATE'],
-      ['extra entry', { ...good, extra: zeros([2]) }, 'E_STATE'],
-      ['misshapen entry', { ...good, bias: zeros([3]) }, 'E_STATE'],
+      ['extra entry', { ...good, extra: zeros([2], 'float64') }, 'E_STATE'],
+      ['misshapen entry', { ...good, bias: zeros([3], 'float64') }, 'E_STATE'],
       ['wrong dtype', { ...good, bias: zeros([2], 'float32') }, 'E_STATE'],
       ['plain array', { ...good, bias: [0, 0] }, 'E_STATE'],
-      ['NaN value', { ...good, runningMean: fromArray([0, NaN]) }, 'E_NONFINITE'],
+      ['NaN value', { ...good, runningMean: fromArray([0, NaN], 'float64') }, 'E_NONFINITE'],
       ['__proto__ key', JSON.parse('{"__proto__": {"shape": [2]}, "bias": 1}'), 'E_STATE'],
-      ['constructor key', { ...good, constructor: zeros([2]) }, 'E_STATE'],
+      ['constructor key', { ...good, constructor: zeros([2], 'float64') }, 'E_STATE'],
       ['not an object', null, 'E_STATE'],
     ];
     for (const [, dict, code] of cases) {
@@ -94,7 +94,7 @@ describe('Layer over a user-written plugin', () => {
       expect(bytesOf(layer)).toBe(before);
     }
     // non-strict loading accepts a subset
-    layer.loadStateDict({ bias: fromArray([1, 2]) }, { strict: false });
+    layer.loadStateDict({ bias: fromArray([1, 2], 'float64') }, { strict: false });
     expect(Array.from((layer.params.bias as Tensor).data)).toEqual([1, 2]);
   });
 
@@ -102,7 +102,7 @@ describe('Layer over a user-written plugin', () => {
     const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
     layer.forward(x);
     const before = bytesOf(layer);
-    expect(codeOf(() => layer.forward(zeros([4, 3])))).toBe('E_SHAPE');
+    expect(codeOf(() => layer.forward(zeros([4, 3], 'float64')))).toBe('E_SHAPE');
     expect(codeOf(() => layer.forward([1, 2] as never))).toBe('E_DTYPE');
     expect(bytesOf(layer)).toBe(before);
   });
@@ -133,9 +133,9 @@ describe('Layer edge cases found by a second read', () => {
     const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
     layer.forward(x);
     const params = layer.params;
-    layer.loadStateDict({ ...layer.stateDict(), bias: fromArray([5, 5]) });
+    layer.loadStateDict({ ...layer.stateDict(), bias: fromArray([5, 5], 'float64') });
     expect(layer.params).not.toBe(params);
-    const dx = layer.backward(fromArray([1, 0, 0, 0, 0, 0, 0, 0], [4, 2]));
+    const dx = layer.backward(fromArray([1, 0, 0, 0, 0, 0, 0, 0], [4, 2], 'float64'));
     expect(Array.from(dx.data)).toEqual([0.75, 0, -0.25, 0, -0.25, 0, -0.25, 0]);
   });
 });

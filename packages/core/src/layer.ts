@@ -1,7 +1,7 @@
 import { NormkitError, describeValue } from './errors.js';
 import type { BoundNormalizer, Mode, Normalizer, NormalizerTypes, TensorMap } from './normalizer.js';
 import type { Dtype, Tensor } from './tensor.js';
-import { assertTensor, clone, copyInto, elementAt, dtypeOf, firstNonFinite, formatShape, isContiguous, shapesEqual, sizeOf, tensor, toContiguous, zeros } from './tensor.js';
+import { assertTensor, clone, copyInto, elementAt, dtypeOf, firstNonFinite, formatShape, isContiguous, isTensor, shapesEqual, sizeOf, tensor, toContiguous, toDtype, zeros } from './tensor.js';
 import type { StateDictNaming } from './state-dict-names.js';
 import { namingHint, resolveNaming, resolvePrefix } from './state-dict-names.js';
 
@@ -13,6 +13,18 @@ export interface LayerInit {
 
 /** A state dict: parameter and state names → tensors. */
 export type StateDict = Readonly<Record<string, Tensor>>;
+
+/** Options of {@link Layer.backward}. */
+export interface LayerBackwardOptions {
+  /** A preallocated `dx` (row-major, `x`'s shape and dtype). */
+  readonly out?: Tensor;
+  /**
+   * Keep the last forward call's saved values so that `backward` may be called on it again
+   * (PyTorch's `retain_graph=True`). Default false: a second `backward` on the same forward
+   * throws `E_STATE` instead of silently adding the parameter gradients twice.
+   */
+  readonly retainSaved?: boolean;
+}
 
 /** Options of {@link Layer.stateDict}: how the entries are named. */
 export type StateDictOptions = StateDictNaming;
@@ -49,8 +61,7 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
   readonly normalizer: BoundNormalizer<T>;
   /** The resolved options. */
   readonly options: T['Options'];
-  /** The dtype of parameters and state. */
-  readonly dtype: Dtype;
+  #dtype: Dtype;
   /** The parameters (replaced, never mutated, by {@link Layer.loadStateDict}). */
   params: TensorMap<T['Params']>;
   /** The state, e.g. running statistics (replaced after each train-mode forward). */
@@ -59,6 +70,8 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
   readonly grads: TensorMap<T['Params']>;
   #mode: Mode = 'train';
   #saved: T['Saved'] | null = null;
+  /** Was the last forward call's `saved` used by a backward call without `retainSaved`? */
+  #savedFreed = false;
   /** The parameters the last forward call used: backward differentiates that call. */
   #savedParams: TensorMap<T['Params']> | null = null;
 
@@ -77,13 +90,21 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     if (dtype !== 'float32' && dtype !== 'float64') {
       throw new NormkitError('E_OPTION', `Layer init.dtype: expected 'float32' or 'float64', got ${describeValue(dtype)}`, 'init.dtype');
     }
-    this.dtype = dtype;
+    this.#dtype = dtype;
     const fresh = this.normalizer.init(dtype);
     this.params = fresh.params;
     this.state = fresh.state;
     const grads: Record<string, Tensor> = {};
     for (const [name, p] of entries(this.params)) grads[name] = zeros(p.shape, dtypeOf(p));
     this.grads = grads as TensorMap<T['Params']>;
+  }
+
+  /**
+   * The dtype of the parameters, the floating state and the gradients (counters such as
+   * `numBatchesTracked` are float64 always). Change it with {@link Layer.to}.
+   */
+  get dtype(): Dtype {
+    return this.#dtype;
   }
 
   /** The current mode. */
@@ -132,6 +153,7 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     const result = this.normalizer.forward(out === undefined ? args : { ...args, out });
     this.state = result.state;
     this.#saved = result.saved;
+    this.#savedFreed = false;
     this.#savedParams = this.params;
     return result.y;
   }
@@ -140,23 +162,113 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * Backward through the last forward call; parameter gradients are **added** to
    * {@link Layer.grads} (call {@link Layer.zeroGrad} between steps).
    *
+   * Once per forward call, as in PyTorch: the saved values are released by a successful
+   * backward, and a second backward on the same forward throws `E_STATE` (it would add the
+   * gradients twice). Pass `{ retainSaved: true }` to keep them for another call (PyTorch's
+   * `retain_graph=True`).
+   *
    * @param dy - ∂L/∂y for the last output
-   * @param out - optional preallocated `dx` (row-major, `x`'s shape and dtype)
+   * @param options - a preallocated `dx` (a tensor, or `{ out }`), and `retainSaved`
    * @returns ∂L/∂x
-   * @throws NormkitError `E_STATE` before any forward call; whatever the plugin's `backward`
-   *   throws (e.g. `E_SHAPE` for a `dy` of another shape), with the gradients unchanged
+   * @throws NormkitError `E_STATE` before any forward call, or for a second backward on the
+   *   same forward without `retainSaved`; whatever the plugin's `backward` throws (e.g.
+   *   `E_SHAPE` for a `dy` of another shape), with the gradients unchanged
+   * @example
+   * ```ts
+   * const y = layer.forward(x);
+   * layer.backward(dy1, { retainSaved: true }); // keep the saved values
+   * layer.backward(dy2);                       // gradients of both add up; then released
+   * ```
    */
-  backward(dy: Tensor, out?: Tensor): Tensor {
+  backward(dy: Tensor, options?: Tensor | LayerBackwardOptions): Tensor {
     if (this.#saved === null) {
-      throw new NormkitError('E_STATE', 'Layer.backward: expected a forward call first, got none', 'dy');
+      const why = this.#savedFreed
+        ? 'the last forward call was already differentiated, and its saved values released; call forward again, or pass { retainSaved: true } to the first backward to call backward twice (as PyTorch\'s retain_graph=True)'
+        : 'expected a forward call first, got none';
+      throw new NormkitError('E_STATE', `Layer.backward: ${why}`, 'dy');
     }
+    const { out, retainSaved } = backwardOptions(options);
     const args = { dy, params: this.#savedParams ?? this.params, saved: this.#saved };
     const { dx, grads } = this.normalizer.backward(out === undefined ? args : { ...args, out });
     for (const [name, g] of entries(grads)) {
       const target = (this.grads as Record<string, Tensor | undefined>)[name];
       if (target !== undefined) addInto(target, g);
     }
+    if (!retainSaved) {
+      this.#saved = null;
+      this.#savedParams = null;
+      this.#savedFreed = true;
+    }
     return dx;
+  }
+
+  /**
+   * Converts the layer to another dtype, as PyTorch's `module.to(dtype)`: the parameters,
+   * the floating state (running statistics) and the accumulated gradients become new tensors
+   * of `dtype` (float64 → float32 rounds to nearest); counters such as `numBatchesTracked`
+   * stay float64. The saved values of the last forward call are released (call forward again
+   * before backward). Converting to the dtype the layer has already changes nothing.
+   *
+   * @param dtype - `'float32'` or `'float64'`
+   * @returns this layer
+   * @throws NormkitError `E_OPTION` for another dtype (nothing changes then)
+   * @example
+   * ```ts
+   * const bn = new BatchNorm({ numFeatures: 3 }).to('float64'); // for float64 inputs
+   * ```
+   */
+  to(dtype: Dtype): this {
+    if (dtype !== 'float32' && dtype !== 'float64') {
+      throw new NormkitError('E_OPTION', `Layer.to dtype: expected 'float32' or 'float64', got ${describeValue(dtype)}`, 'dtype');
+    }
+    if (dtype === this.#dtype) return this;
+    // The plugin's fresh state in the new dtype says which entries are counters (float64 always).
+    const fresh = this.normalizer.init(dtype);
+    const convert = <K extends string>(map: TensorMap<K>, like: TensorMap<K>): TensorMap<K> => {
+      const converted: Record<string, Tensor> = {};
+      for (const [name, t] of entries(map)) {
+        const target = (like as Record<string, Tensor | undefined>)[name];
+        converted[name] = target === undefined ? t : toDtype(t, dtypeOf(target));
+      }
+      return converted as TensorMap<K>;
+    };
+    const grads = convert(this.grads, fresh.params);
+    this.params = convert(this.params, fresh.params);
+    this.state = convert(this.state, fresh.state);
+    const target = this.grads as Record<string, Tensor>;
+    for (const name of Object.keys(target)) delete target[name];
+    Object.assign(target, grads);
+    this.#dtype = dtype;
+    this.#saved = null;
+    this.#savedParams = null;
+    this.#savedFreed = false;
+    return this;
+  }
+
+  /**
+   * Resets the running statistics (and step counters) to their initial values, as PyTorch's
+   * `reset_running_stats()`: new tensors in the layer's dtype. Parameters and gradients are
+   * unchanged; a layer without state is unchanged.
+   *
+   * @returns this layer
+   */
+  resetRunningStats(): this {
+    this.state = this.normalizer.init(this.#dtype).state;
+    return this;
+  }
+
+  /**
+   * Resets the parameters to their initial values **and** the running statistics, as
+   * PyTorch's `reset_parameters()` of a normalization layer: new tensors in the layer's dtype
+   * (what the plugin's `init` makes, e.g. γ = 1, β = 0). Gradients are unchanged.
+   *
+   * @returns this layer
+   */
+  resetParameters(): this {
+    const fresh = this.normalizer.init(this.#dtype);
+    this.params = fresh.params;
+    this.state = fresh.state;
+    return this;
   }
 
   /** Sets every accumulated gradient to zero. */
@@ -332,6 +444,20 @@ export function entries<K extends string>(map: TensorMap<K>): [K, Tensor][] {
     if (t !== undefined) out.push([name, t]);
   }
   return out;
+}
+
+/** The `out` and `retainSaved` of {@link Layer.backward}'s second argument. */
+function backwardOptions(options: Tensor | LayerBackwardOptions | undefined): { out: Tensor | undefined; retainSaved: boolean } {
+  if (options === undefined) return { out: undefined, retainSaved: false };
+  if (isTensor(options)) return { out: options, retainSaved: false };
+  if (typeof options !== 'object' || options === null) {
+    throw new NormkitError('E_OPTION', `Layer.backward options: expected { out?, retainSaved? } or an out tensor, got ${describeValue(options)}`, 'options');
+  }
+  const { out, retainSaved } = options;
+  if (retainSaved !== undefined && typeof retainSaved !== 'boolean') {
+    throw new NormkitError('E_OPTION', `Layer.backward options.retainSaved: expected a boolean, got ${describeValue(retainSaved)}`, 'options.retainSaved');
+  }
+  return { out, retainSaved: retainSaved === true };
 }
 
 /** target += source, elementwise (same shape; target must be row-major contiguous or any view). */

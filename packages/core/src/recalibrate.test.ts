@@ -59,7 +59,7 @@ const probe = defineNormalizer<ProbeTypes>({
 /** An (N, 2, L) tensor with deterministic, uneven values. */
 function batchOf(samples: number, length: number, seed: number): Tensor {
   const data = Array.from({ length: samples * 2 * length }, (_, i) => Math.sin(seed * 7.1 + i * 1.3) * (1 + seed) + seed * 0.5);
-  return fromArray(data, [samples, 2, length]);
+  return fromArray(data, [samples, 2, length], 'float64');
 }
 
 function channelValues(x: Tensor, c: number): number[] {
@@ -145,7 +145,7 @@ describe('recalibrate (PreciseBN)', () => {
     const b = new Layer(probe, { numFeatures: 2, kind: 'pooled' }, { dtype: 'float64' });
     const inputs = [batchOf(2, 3, 1), batchOf(2, 3, 2)];
     const results = recalibrate([a, b], (function* () {
-      for (const x of inputs) yield [x, fromArray(toTypedArray(x).map((v) => 2 * v + 1), x.shape)];
+      for (const x of inputs) yield [x, fromArray(toTypedArray(x).map((v) => 2 * v + 1), x.shape, 'float64')];
     })());
     for (let c = 0; c < 2; c++) {
       close(results[1].mean[c], 2 * results[0].mean[c] + 1);
@@ -163,11 +163,11 @@ describe('recalibrate (PreciseBN)', () => {
     expect(codeOf(() => recalibrate([good], [[x, x]]))).toBe('E_SHAPE');
     expect(codeOf(() => recalibrate([good], [[[1, 2] as unknown as Tensor]]))).toBe('E_SHAPE');
     // one value per channel over all batches: no unbiased variance
-    expect(codeOf(() => recalibrate([good], [[fromArray([1, 2], [1, 2, 1])]]))).toBe('E_DEGENERATE');
+    expect(codeOf(() => recalibrate([good], [[fromArray([1, 2], [1, 2, 1], 'float64')]]))).toBe('E_DEGENERATE');
     // the second layer fails (one value per sample): the first is not written either
     const perGroup = new Layer(probe, { numFeatures: 2, kind: 'per-group' }, { dtype: 'float64' });
-    expect(codeOf(() => recalibrate([good, perGroup], [[x, fromArray([1, 2, 3, 4], [2, 2, 1])]]))).toBe('E_DEGENERATE');
-    expect(codeOf(() => recalibrate([good], [[fromArray([1, Number.NaN, 3, 4], [2, 2, 1])]]))).toBe('E_NONFINITE');
+    expect(codeOf(() => recalibrate([good, perGroup], [[x, fromArray([1, 2, 3, 4], [2, 2, 1], 'float64')]]))).toBe('E_DEGENERATE');
+    expect(codeOf(() => recalibrate([good], [[fromArray([1, Number.NaN, 3, 4], [2, 2, 1], 'float64')]]))).toBe('E_NONFINITE');
     expect(Array.from(toTypedArray(good.state.runningVar as Tensor))).toEqual(before);
   });
 });

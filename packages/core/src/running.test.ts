@@ -35,7 +35,7 @@ describe('initialRunningStatistics', () => {
 
 describe('nextRunningStatistics', () => {
   it("applies PyTorch's rule r ← (1 − m)·r + m·b and counts the step, in new tensors", () => {
-    const state = { runningMean: fromArray([1, -2]), runningVar: fromArray([4, 0.5]), numBatchesTracked: full([], 'float64', 3) };
+    const state = { runningMean: fromArray([1, -2], 'float64'), runningVar: fromArray([4, 0.5], 'float64'), numBatchesTracked: full([], 'float64', 3) };
     const before = [state.runningMean, state.runningVar, state.numBatchesTracked].map(bytes);
     const next = nextRunningStatistics(state, new Float64Array([3, 6]), new Float64Array([2, 8]), 0.25);
     // 0.75·1 + 0.25·3 = 1.5; 0.75·(−2) + 0.25·6 = 0; 0.75·4 + 0.25·2 = 3.5; 0.75·0.5 + 0.25·8 = 2.375 (exact in binary)
@@ -91,7 +91,7 @@ describe('nextRunningStatistics', () => {
 describe('checkRunningStatistics', () => {
   it('accepts a non-negative integer counter and non-negative variances, or no such entries', () => {
     expect(() => checkRunningStatistics(initialRunningStatistics(2, 'float32'))).not.toThrow();
-    expect(() => checkRunningStatistics({ runningVar: fromArray([0, 2]), numBatchesTracked: full([], 'float64', 12) })).not.toThrow();
+    expect(() => checkRunningStatistics({ runningVar: fromArray([0, 2], 'float64'), numBatchesTracked: full([], 'float64', 12) })).not.toThrow();
     expect(() => checkRunningStatistics({})).not.toThrow();
   });
 
@@ -99,8 +99,8 @@ describe('checkRunningStatistics', () => {
     const cases: [Record<string, Tensor>, string, string][] = [
       [{ numBatchesTracked: full([], 'float64', 2.5) }, 'state.numBatchesTracked', 'got 2.5'],
       [{ numBatchesTracked: full([], 'float64', -1) }, 'state.numBatchesTracked', 'got -1'],
-      [{ runningVar: fromArray([1, -0.5, 1]) }, 'state.runningVar', 'got -0.5 for channel 1'],
-      [{ runningVar: fromArray([Number.NaN]) }, 'state.runningVar', 'got NaN for channel 0'],
+      [{ runningVar: fromArray([1, -0.5, 1], 'float64') }, 'state.runningVar', 'got -0.5 for channel 1'],
+      [{ runningVar: fromArray([Number.NaN], 'float64') }, 'state.runningVar', 'got NaN for channel 0'],
     ];
     for (const [state, argument, got] of cases) {
       const e = thrown(() => checkRunningStatistics(state));

@@ -27,7 +27,7 @@ describe('groupMoments', () => {
     // channel 0 = 1..7 and channel 1 = 2·(1..7), laid out (7, 2)
     const values: number[] = [];
     for (let i = 1; i <= 7; i++) values.push(i, 2 * i);
-    const stats = groupMoments(fromArray(values, [7, 2]), [1]);
+    const stats = groupMoments(fromArray(values, [7, 2], 'float64'), [1]);
     expect(stats.count).toBe(7);
     expect(Array.from(stats.mean)).toEqual([4, 8]);
     // Σ(i − 4)² over 1..7 = 28 → biased variance 4; doubled values → 16.
@@ -38,7 +38,7 @@ describe('groupMoments', () => {
   it('reduces over every axis but the channel axis of an (N, C, H, W) tensor', () => {
     const shape = [2, 3, 2, 2];
     const data = Float64Array.from({ length: 24 }, (_, i) => i);
-    const stats = groupMoments(fromArray(data, shape), [1]);
+    const stats = groupMoments(fromArray(data, shape, 'float64'), [1]);
     // channel c holds i with floor(i / 4) % 3 == c: {4c..4c+3} ∪ {12+4c..12+4c+3}
     for (let c = 0; c < 3; c++) {
       const members = [0, 1, 2, 3, 12, 13, 14, 15].map((k) => k + 4 * c);
@@ -49,7 +49,7 @@ describe('groupMoments', () => {
   });
 
   it('row moments (group axes = the leading axes) reduce the trailing axes per leading index', () => {
-    const stats = groupMoments(fromArray([1, 2, 3, 4, 10, 20, 30, 40], [2, 2, 2]), [0]);
+    const stats = groupMoments(fromArray([1, 2, 3, 4, 10, 20, 30, 40], [2, 2, 2], 'float64'), [0]);
     expect(stats.count).toBe(4);
     expect(Array.from(stats.mean)).toEqual([2.5, 25]);
     expect(stats.variance[0]).toBeCloseTo(1.25, 14);
@@ -59,7 +59,7 @@ describe('groupMoments', () => {
   it('gives the same result on strided views as on contiguous copies', () => {
     const rand = lcg(7);
     const data = Float64Array.from({ length: 5 * 4 * 6 }, () => rand() * 10 - 5);
-    const base = fromArray(data, [5, 4, 6]);
+    const base = fromArray(data, [5, 4, 6], 'float64');
     const views = [base.transpose(2, 0, 1), base.step(-1, 1, -2), base.hi(4, 3, 5).lo(1, 0, 1), base.transpose(1, 2, 0).step(1, -1, 1)];
     for (const view of views) {
       for (const axes of [[0], [1], [2], [0, 1], [1, 2], [], [0, 2]]) {
@@ -125,10 +125,10 @@ describe('moments: the contiguous one-pass path equals the strided two-pass path
       const rand = lcg(shape.reduce((a, b) => a + b, 0));
       const size = shape.reduce((a, b) => a * b, 1);
       const values = Float64Array.from({ length: size }, () => 50 + rand() * 3);
-      const x = fromArray(values, shape);
+      const x = fromArray(values, shape, 'float64');
       const fast = groupMoments(x, axes);
       // the general strided path (a reversed view of reversed data) as the reference
-      const reversed = fromArray(values.slice().reverse(), shape).step(...shape.map(() => -1));
+      const reversed = fromArray(values.slice().reverse(), shape, 'float64').step(...shape.map(() => -1));
       const slow = groupMoments(reversed, axes);
       for (let g = 0; g < fast.mean.length; g++) {
         expect(Math.abs(fast.mean[g] - slow.mean[g]) / 50).toBeLessThan(1e-14);
@@ -140,7 +140,7 @@ describe('moments: the contiguous one-pass path equals the strided two-pass path
 
 describe('groupMoments axes', () => {
   it('refuses axes that are out of range, not integers or not ascending (E_OPTION)', () => {
-    const x = fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
+    const x = fromArray([1, 2, 3, 4, 5, 6], [2, 3], 'float64');
     for (const axes of [[2], [-1], [1, 0], [0.5], [1, 1]]) {
       let code: string | undefined;
       try {

@@ -1,6 +1,8 @@
 import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import { NormkitError, describeValue } from './errors.js';
+import { flattenNested } from './nested.js';
+import type { NestedNumbers } from './nested.js';
 
 /** The floating-point dtypes normkit computes in. */
 export type Dtype = 'float32' | 'float64';
@@ -67,7 +69,35 @@ export function rowMajorStrides(shape: Shape): number[] {
 }
 
 /**
- * Wraps a typed array as a row-major tensor of the given shape (no copy).
+ * The dtype the tensor helpers ({@link tensor} on plain numbers, {@link fromArray},
+ * {@link zeros}, {@link ones}, {@link full}) and the layers use when none is given:
+ * `'float32'`, as PyTorch's `torch.get_default_dtype()` and TF.js. normkit follows PyTorch's
+ * conventions throughout, so a tensor and a layer made with defaults work together; float32
+ * halves the memory and is what the `@normkit/wasm` SIMD kernels run. Ask for `'float64'`
+ * where you want exact results (the gradient checker and the PyTorch vectors do).
+ */
+export const DEFAULT_DTYPE: Dtype = 'float32';
+
+/**
+ * A new row-major tensor from plain numbers nested as arrays, one level per axis: the shape
+ * is read from the nesting (`[[1, 2, 3], [4, 5, 6]]` has shape `[2, 3]`; a number is a 0-d
+ * tensor), and the values are **copied** into a new typed array of `dtype`.
+ *
+ * @param values - nested arrays of numbers, rectangular
+ * @param dtype - `'float32'` (default, {@link DEFAULT_DTYPE}) or `'float64'`
+ * @returns the tensor (offset 0, row-major strides)
+ * @throws NormkitError `E_SHAPE` for ragged nested arrays; `E_DTYPE` for an entry that is not
+ *   a number; `E_OPTION` for a bad dtype
+ * @example
+ * ```ts
+ * const x = tensor([[1, 2, 3], [4, 5, 6]]); // float32, shape [2, 3]
+ * x.get(1, 0); // 4
+ * ```
+ */
+export function tensor(values: NestedNumbers, dtype?: Dtype): Tensor;
+/**
+ * Wraps a `Float32Array` or `Float64Array` as a row-major tensor of the given shape, with
+ * **no copy**: the tensor is a view over `data`.
  *
  * @param data - the values in row-major order; `data.length` must equal Π shape
  * @param shape - the shape; defaults to `[data.length]`
@@ -75,11 +105,32 @@ export function rowMajorStrides(shape: Shape): number[] {
  * @throws NormkitError `E_SHAPE` when the length does not match the shape
  * @example
  * ```ts
- * const x = tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
- * x.get(1, 0); // 4
+ * const w = tensor(new Float64Array([1, 2, 3, 4]), [2, 2]);
  * ```
  */
-export function tensor(data: FloatArray, shape: Shape = [data.length]): Tensor {
+export function tensor(data: FloatArray, shape?: Shape): Tensor;
+export function tensor(values: NestedNumbers | FloatArray, shapeOrDtype?: Shape | Dtype): Tensor {
+  if (values instanceof Float32Array || values instanceof Float64Array) {
+    const shape = (shapeOrDtype ?? [values.length]) as Shape;
+    if (!Array.isArray(shape)) {
+      throw new NormkitError('E_SHAPE', `shape: expected an array of sizes for a typed array, got ${describeValue(shape)}`, 'shape');
+    }
+    return wrap(values, shape);
+  }
+  if (typeof values !== 'number' && !Array.isArray(values)) {
+    throw new NormkitError(
+      'E_DTYPE',
+      `values: expected a number, nested arrays of numbers, a Float32Array or a Float64Array, got ${describeValue(values)}` +
+        (ArrayBuffer.isView(values) ? `; convert it with fromArray(Array.from(values), shape, dtype)` : ''),
+      'values',
+    );
+  }
+  const dtype = checkDtype(shapeOrDtype === undefined ? DEFAULT_DTYPE : shapeOrDtype, 'dtype');
+  const { shape, flat } = flattenNested(values, 'values');
+  return wrap(arrayTypeOf(dtype).from(flat), shape);
+}
+
+function wrap(data: FloatArray, shape: Shape): Tensor {
   const size = sizeOf(shape);
   if (data.length !== size) {
     throw new NormkitError(
@@ -91,29 +142,36 @@ export function tensor(data: FloatArray, shape: Shape = [data.length]): Tensor {
   return ndarray(data, shape.slice(), rowMajorStrides(shape), 0);
 }
 
+function checkDtype(dtype: unknown, name: string): Dtype {
+  if (dtype !== 'float32' && dtype !== 'float64') {
+    throw new NormkitError('E_OPTION', `${name}: expected 'float32' or 'float64', got ${Array.isArray(dtype) ? `${describeValue(dtype)} (a shape: for nested arrays the shape comes from the nesting)` : describeValue(dtype)}`, name);
+  }
+  return dtype;
+}
+
 /**
  * A new row-major tensor filled with `value`.
  *
  * @param shape - the shape
- * @param dtype - `'float64'` (default) or `'float32'`
+ * @param dtype - `'float32'` (default, {@link DEFAULT_DTYPE}) or `'float64'`
  * @param value - the fill value (default 0)
  * @returns a tensor over a new typed array
  */
-export function full(shape: Shape, dtype: Dtype = 'float64', value = 0): Tensor {
+export function full(shape: Shape, dtype: Dtype = DEFAULT_DTYPE, value = 0): Tensor {
   const Ctor = arrayTypeOf(dtype);
   const data = new Ctor(sizeOf(shape));
   if (value !== 0) data.fill(value);
-  return tensor(data, shape);
+  return wrap(data, shape);
 }
 
 /**
  * A new row-major tensor of zeros. See {@link full}.
  *
  * @param shape - the shape
- * @param dtype - `'float64'` (default) or `'float32'`
+ * @param dtype - `'float32'` (default, {@link DEFAULT_DTYPE}) or `'float64'`
  * @returns a tensor over a new, zero-filled typed array
  */
-export function zeros(shape: Shape, dtype: Dtype = 'float64'): Tensor {
+export function zeros(shape: Shape, dtype: Dtype = DEFAULT_DTYPE): Tensor {
   return full(shape, dtype, 0);
 }
 
@@ -121,29 +179,47 @@ export function zeros(shape: Shape, dtype: Dtype = 'float64'): Tensor {
  * A new row-major tensor of ones. See {@link full}.
  *
  * @param shape - the shape
- * @param dtype - `'float64'` (default) or `'float32'`
+ * @param dtype - `'float32'` (default, {@link DEFAULT_DTYPE}) or `'float64'`
  * @returns a tensor over a new typed array filled with 1
  */
-export function ones(shape: Shape, dtype: Dtype = 'float64'): Tensor {
+export function ones(shape: Shape, dtype: Dtype = DEFAULT_DTYPE): Tensor {
   return full(shape, dtype, 1);
 }
 
 /**
- * A new row-major tensor from plain numbers (copied, and rounded for `'float32'`).
+ * A new row-major tensor from plain numbers in row-major order (copied, and rounded for
+ * `'float32'`). For nested arrays, {@link tensor} reads the shape from the nesting.
  *
- * @param values - the values in row-major order
+ * @param values - the values in row-major order (an array or a typed array)
  * @param shape - the shape; defaults to `[values.length]`
- * @param dtype - `'float64'` (default) or `'float32'`
+ * @param dtype - `'float32'` (default, {@link DEFAULT_DTYPE}) or `'float64'`
  * @returns a tensor over a new typed array
- * @throws NormkitError `E_SHAPE` when `values.length` is not Π shape
+ * @throws NormkitError `E_SHAPE` when `values.length` is not Π shape; `E_OPTION` for a bad dtype
  * @example
  * ```ts
- * const x = fromArray([1, 2, 3, 4, 5, 6], [2, 3], 'float32');
+ * const x = fromArray([1, 2, 3, 4, 5, 6], [2, 3]); // float32
  * ```
  */
-export function fromArray(values: ArrayLike<number>, shape: Shape = [values.length], dtype: Dtype = 'float64'): Tensor {
-  const Ctor = arrayTypeOf(dtype);
-  return tensor(Ctor.from(values), shape);
+export function fromArray(values: ArrayLike<number>, shape?: Shape, dtype?: Dtype): Tensor;
+/**
+ * A new 1-d tensor from plain numbers, in `dtype` (the shorthand for `fromArray(values,
+ * [values.length], dtype)`).
+ *
+ * @param values - the values (an array or a typed array)
+ * @param dtype - `'float32'` or `'float64'`
+ * @returns a tensor of shape `[values.length]` over a new typed array
+ * @throws NormkitError `E_OPTION` for a bad dtype
+ * @example
+ * ```ts
+ * const v = fromArray([0.1, 0.2], 'float64');
+ * ```
+ */
+export function fromArray(values: ArrayLike<number>, dtype: Dtype): Tensor;
+export function fromArray(values: ArrayLike<number>, shapeOrDtype?: Shape | Dtype, dtype: Dtype = DEFAULT_DTYPE): Tensor {
+  const dtypeOnly = typeof shapeOrDtype === 'string';
+  const resolved = checkDtype(dtypeOnly ? shapeOrDtype : dtype, 'dtype');
+  const shape: Shape = dtypeOnly || shapeOrDtype === undefined ? [values.length] : shapeOrDtype;
+  return wrap(arrayTypeOf(resolved).from(values), shape);
 }
 
 /**
@@ -335,11 +411,9 @@ export interface TensorCheck {
  */
 export function assertTensor(value: unknown, name: string, check: TensorCheck = {}): Tensor {
   if (!isTensor(value)) {
-    const what =
-      typeof value === 'object' && value !== null && 'data' in value
-        ? `an ndarray over ${describeValue((value as { data: unknown }).data)}`
-        : describeValue(value);
-    throw new NormkitError('E_DTYPE', `${name}: expected an ndarray over a Float32Array or Float64Array, got ${what}`, name);
+    const ndarrayLike = typeof value === 'object' && value !== null && 'data' in value;
+    const what = ndarrayLike ? `an ndarray over ${describeValue((value as { data: unknown }).data)}` : describeValue(value);
+    throw new NormkitError('E_DTYPE', `${name}: expected an ndarray over a Float32Array or Float64Array, got ${what}${conversionHint(value, ndarrayLike)}`, name);
   }
   const t = value;
   const { shape, stride } = t;
@@ -499,4 +573,18 @@ export function normalizeAxis(axis: number, rank: number, name: string): number 
     throw new NormkitError('E_OPTION', `${name}: expected an integer axis in [${-rank}, ${rank - 1}], got ${describeValue(axis)}`, name);
   }
   return axis < 0 ? axis + rank : axis;
+}
+
+/** How to turn what came into a tensor, for {@link assertTensor}'s message. */
+function conversionHint(value: unknown, ndarrayLike: boolean): string {
+  if (Array.isArray(value) || typeof value === 'number') {
+    return "; convert plain numbers with tensor(values) (nested arrays, e.g. tensor([[1, 2], [3, 4]])) or fromArray(values, shape) from '@normkit/core'";
+  }
+  if (value instanceof Float32Array || value instanceof Float64Array) {
+    return "; wrap a typed array with tensor(data, shape) from '@normkit/core'";
+  }
+  if (ArrayBuffer.isView(value) || ndarrayLike) {
+    return "; copy it into a float tensor with fromArray(Array.from(values), shape) from '@normkit/core'";
+  }
+  return '';
 }

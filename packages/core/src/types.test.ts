@@ -50,8 +50,8 @@ const identity = defineNormalizer<IdentityTypes>({
     stateShapes: () => ({}),
     init: () => ({ params: {}, state: {} }),
     exampleShapes: () => [[2]],
-    forward: ({ x, state }) => ({ y: fromArray(Array.from(x.data, (v) => v * options.scale), x.shape), state, saved: { scale: options.scale } }),
-    backward: ({ dy, saved }) => ({ dx: fromArray(Array.from(dy.data, (v) => v * saved.scale), dy.shape), grads: {} }),
+    forward: ({ x, state }) => ({ y: fromArray(Array.from(x.data, (v) => v * options.scale), x.shape, 'float64'), state, saved: { scale: options.scale } }),
+    backward: ({ dy, saved }) => ({ dx: fromArray(Array.from(dy.data, (v) => v * saved.scale), dy.shape, 'float64'), grads: {} }),
   }),
 });
 
@@ -68,17 +68,17 @@ describe('types of a plugin written in its own package (the mean-center fixture)
     expectTypeOf<OptionsOf<typeof bound>>().toEqualTypeOf<{ numFeatures: number; momentum: number }>();
     const { params, state } = bound.init('float64');
     expectTypeOf(params.bias).toEqualTypeOf<Tensor | undefined>();
-    const result = bound.forward({ x: zeros([4, 2]), params, state, mode: 'train' });
+    const result = bound.forward({ x: zeros([4, 2], 'float64'), params, state, mode: 'train' });
     expectTypeOf(result).toEqualTypeOf<ForwardResult<MeanCenterTypes>>();
     expectTypeOf(result.saved).toEqualTypeOf<NormSaved>();
-    expectTypeOf(bound.backward({ dy: zeros([4, 2]), params, saved: result.saved }).grads.bias).toEqualTypeOf<Tensor | undefined>();
+    expectTypeOf(bound.backward({ dy: zeros([4, 2], 'float64'), params, saved: result.saved }).grads.bias).toEqualTypeOf<Tensor | undefined>();
     expect(bound.options).toEqual({ numFeatures: 2, momentum: 0.1 });
   });
 
   it('options are bound at creation: a plugin has no forward, and a bound forward takes no options', () => {
     const bound = meanCenter.create({ numFeatures: 2 });
     const { params, state } = bound.init('float64');
-    const args = { x: fromArray([1, 2, 3, 4], [2, 2]), params, state, mode: 'train' as const };
+    const args = { x: fromArray([1, 2, 3, 4], [2, 2], 'float64'), params, state, mode: 'train' as const };
     // @ts-expect-error the old contract: plugin.forward(args, options) — gone
     expect(() => meanCenter.forward(args, bound.options)).toThrow(TypeError);
     // @ts-expect-error the old contract: plugin.init(options, dtype) — gone

@@ -54,14 +54,14 @@ describe('checkForward', () => {
   });
 
   it('refuses a rank below minRank with E_SHAPE naming x, the rank expected and the rank that came', () => {
-    const e = thrown(() => checkForward({ ...goodArgs(), x: zeros([3]) }, spec));
+    const e = thrown(() => checkForward({ ...goodArgs(), x: zeros([3], 'float64') }, spec));
     expect(e?.code).toBe('E_SHAPE');
     expect(e?.argument).toBe('x');
     expect(e?.message).toBe('x: expected rank ≥ 2, got rank 1 (shape [3])');
   });
 
   it("reports the plugin's own shape check as E_SHAPE on x", () => {
-    const e = thrown(() => checkForward({ ...goodArgs(), x: zeros([4, 5]) }, spec));
+    const e = thrown(() => checkForward({ ...goodArgs(), x: zeros([4, 5], 'float64') }, spec));
     expect(e?.code).toBe('E_SHAPE');
     expect(e?.message).toBe('x: expected 3 channels on axis 1, got shape [4, 5]');
   });
@@ -111,9 +111,9 @@ describe('checkForward', () => {
   it('refuses missing, unexpected and misshapen parameters and state', () => {
     const args = goodArgs();
     expect(thrown(() => checkForward({ ...args, params: { weight: args.params.weight } }, spec))?.code).toBe('E_STATE');
-    expect(thrown(() => checkForward({ ...args, params: { ...args.params, gamma: zeros([3]) } }, spec))?.code).toBe('E_STATE');
-    expect(thrown(() => checkForward({ ...args, params: { ...args.params, bias: zeros([4]) } }, spec))?.code).toBe('E_SHAPE');
-    expect(thrown(() => checkForward({ ...args, state: { runningMean: zeros([3]) } }, spec))?.code).toBe('E_STATE');
+    expect(thrown(() => checkForward({ ...args, params: { ...args.params, gamma: zeros([3], 'float64') } }, spec))?.code).toBe('E_STATE');
+    expect(thrown(() => checkForward({ ...args, params: { ...args.params, bias: zeros([4], 'float64') } }, spec))?.code).toBe('E_SHAPE');
+    expect(thrown(() => checkForward({ ...args, state: { runningMean: zeros([3], 'float64') } }, spec))?.code).toBe('E_STATE');
   });
 
   it('accepts an out of its own memory, and refuses one overlapping x, a parameter or the state (E_SHAPE)', () => {
@@ -143,15 +143,15 @@ describe('checkForward', () => {
   });
 
   it("refuses an out of another shape (E_SHAPE) or dtype (E_DTYPE), or that isn't row-major (E_SHAPE)", () => {
-    expect(thrown(() => checkForward({ ...goodArgs(), out: zeros([3, 4]) }, spec))?.code).toBe('E_SHAPE');
+    expect(thrown(() => checkForward({ ...goodArgs(), out: zeros([3, 4], 'float64') }, spec))?.code).toBe('E_SHAPE');
     expect(thrown(() => checkForward({ ...goodArgs(), out: zeros([4, 3], 'float32') }, spec))?.code).toBe('E_DTYPE');
-    expect(thrown(() => checkForward({ ...goodArgs(), out: zeros([3, 4]).transpose(1, 0) }, spec))?.code).toBe('E_SHAPE');
+    expect(thrown(() => checkForward({ ...goodArgs(), out: zeros([3, 4], 'float64').transpose(1, 0) }, spec))?.code).toBe('E_SHAPE');
   });
 });
 
 describe('checkBackward', () => {
-  const x = zeros([4, 3]);
-  const params = { weight: full([3], 'float64', 1), bias: zeros([3]) };
+  const x = zeros([4, 3], 'float64');
+  const params = { weight: full([3], 'float64', 1), bias: zeros([3], 'float64') };
 
   it('accepts dy of either dtype with the forward input’s shape', () => {
     for (const dtype of ['float32', 'float64'] as const) {
@@ -164,19 +164,19 @@ describe('checkBackward', () => {
   });
 
   it('refuses dy of another shape with E_SHAPE naming both shapes', () => {
-    const e = thrown(() => checkBackward({ dy: zeros([3, 4]), params }, x, spec));
+    const e = thrown(() => checkBackward({ dy: zeros([3, 4], 'float64'), params }, x, spec));
     expect(e?.code).toBe('E_SHAPE');
     expect(e?.argument).toBe('dy');
     expect(e?.message).toBe('dy: expected the shape of the forward input [4, 3], got [3, 4]');
-    expect(thrown(() => checkBackward({ dy: zeros([12]), params }, x, spec))?.code).toBe('E_SHAPE');
+    expect(thrown(() => checkBackward({ dy: zeros([12], 'float64'), params }, x, spec))?.code).toBe('E_SHAPE');
   });
 
   it('refuses dy that is not a float tensor (E_DTYPE), parameters of another dtype than x (E_DTYPE) and missing ones (E_STATE)', () => {
     expect(thrown(() => checkBackward({ dy: ndarray(new Int32Array(12), [4, 3]), params }, x, spec))?.code).toBe('E_DTYPE');
-    const mixed = thrown(() => checkBackward({ dy: zeros([4, 3]), params: { ...params, weight: full([3], 'float32', 1) } }, x, spec));
+    const mixed = thrown(() => checkBackward({ dy: zeros([4, 3], 'float64'), params: { ...params, weight: full([3], 'float32', 1) } }, x, spec));
     expect(mixed?.code).toBe('E_DTYPE');
     expect(mixed?.message).toContain('expected float64 to match x, got float32');
-    expect(thrown(() => checkBackward({ dy: zeros([4, 3]), params: {} }, x, spec))?.code).toBe('E_STATE');
+    expect(thrown(() => checkBackward({ dy: zeros([4, 3], 'float64'), params: {} }, x, spec))?.code).toBe('E_STATE');
     expect(thrown(() => checkBackward(undefined as never, x, spec))?.code).toBe('E_STATE');
   });
 
@@ -185,7 +185,7 @@ describe('checkBackward', () => {
     const sharedX = tensor(arena.subarray(0, 12), [4, 3]);
     const dy = tensor(arena.subarray(12, 24), [4, 3]);
     const weight = tensor(arena.subarray(24, 27), [3]);
-    const ownParams = { weight, bias: zeros([3]) };
+    const ownParams = { weight, bias: zeros([3], 'float64') };
     const own = tensor(arena.subarray(30, 42), [4, 3]);
     expect(checkBackward({ dy, params: ownParams, out: own }, sharedX, spec).out).toBe(own);
     for (const start of [4, 16, 20]) {
@@ -196,8 +196,8 @@ describe('checkBackward', () => {
 });
 
 describe('checkDoubleBackward', () => {
-  const x = zeros([4, 3]);
-  const good = () => ({ dy: zeros([4, 3], 'float32'), params: { weight: full([3], 'float64', 1), bias: zeros([3]) }, ddx: zeros([4, 3], 'float32') });
+  const x = zeros([4, 3], 'float64');
+  const good = () => ({ dy: zeros([4, 3], 'float32'), params: { weight: full([3], 'float64', 1), bias: zeros([3], 'float64') }, ddx: zeros([4, 3], 'float32') });
 
   it('returns dy, params, ddx and the dgrads given (either float dtype; absent entries left out)', () => {
     const args = good();
@@ -213,7 +213,7 @@ describe('checkDoubleBackward', () => {
   });
 
   it('refuses a ddx of another shape (E_SHAPE), a non-tensor ddx (E_DTYPE), naming ddx', () => {
-    const shape = thrown(() => checkDoubleBackward({ ...good(), ddx: zeros([3, 4]) }, x, spec));
+    const shape = thrown(() => checkDoubleBackward({ ...good(), ddx: zeros([3, 4], 'float64') }, x, spec));
     expect(shape?.code).toBe('E_SHAPE');
     expect(shape?.argument).toBe('ddx');
     expect(shape?.message).toBe('ddx: expected the shape of the forward input [4, 3], got [3, 4]');
@@ -222,16 +222,16 @@ describe('checkDoubleBackward', () => {
 
   it('refuses dgrads that are not an object, name no parameter, or have the wrong shape', () => {
     expect(thrown(() => checkDoubleBackward({ ...good(), dgrads: 3 }, x, spec))?.code).toBe('E_STATE');
-    const unknown = thrown(() => checkDoubleBackward({ ...good(), dgrads: { gamma: zeros([3]) } }, x, spec));
+    const unknown = thrown(() => checkDoubleBackward({ ...good(), dgrads: { gamma: zeros([3], 'float64') } }, x, spec));
     expect(unknown?.code).toBe('E_STATE');
     expect(unknown?.message).toBe('dgrads.gamma: unexpected entry; expected only weight, bias for these options');
-    const misshapen = thrown(() => checkDoubleBackward({ ...good(), dgrads: { bias: zeros([4]) } }, x, spec));
+    const misshapen = thrown(() => checkDoubleBackward({ ...good(), dgrads: { bias: zeros([4], 'float64') } }, x, spec));
     expect(misshapen?.code).toBe('E_SHAPE');
     expect(misshapen?.argument).toBe('dgrads.bias');
   });
 
   it('checks dy and params as checkBackward does', () => {
-    expect(thrown(() => checkDoubleBackward({ ...good(), dy: zeros([4, 2]) }, x, spec))?.argument).toBe('dy');
+    expect(thrown(() => checkDoubleBackward({ ...good(), dy: zeros([4, 2], 'float64') }, x, spec))?.argument).toBe('dy');
     expect(thrown(() => checkDoubleBackward({ ...good(), params: { weight: full([3], 'float64', 1) } }, x, spec))?.code).toBe('E_STATE');
     expect(thrown(() => checkDoubleBackward(null as never, x, spec))?.code).toBe('E_STATE');
   });
@@ -248,14 +248,14 @@ describe('checkOut and outputOf', () => {
     expect(byteRange(x)).toEqual([0, 48]);
     expect(byteRange(overlapping)).toEqual([32, 80]);
     // a contiguous view at an offset: the result is a view whose index 0 is that offset
-    const big = zeros([4, 3]);
+    const big = zeros([4, 3], 'float64');
     const lower = big.lo(2, 0);
     const view = checkOut(lower, [2, 3], 'float64', [x]);
     expect(view.offset).toBe(0);
     expect(view.data.length).toBe(6);
     view.data[0] = 7;
     expect(big.get(2, 0)).toBe(7);
-    expect(thrown(() => checkOut(zeros([3, 2]), [2, 3], 'float64', []))?.code).toBe('E_SHAPE');
+    expect(thrown(() => checkOut(zeros([3, 2], 'float64'), [2, 3], 'float64', []))?.code).toBe('E_SHAPE');
     expect(thrown(() => checkOut(zeros([2, 3], 'float32'), [2, 3], 'float64', []))?.code).toBe('E_DTYPE');
     expect(thrown(() => checkOut([0, 0, 0, 0, 0, 0], [2, 3], 'float64', []))?.code).toBe('E_DTYPE');
   });
@@ -266,7 +266,7 @@ describe('checkOut and outputOf', () => {
     const out = tensor(buffer.subarray(5, 11), [6]);
     expect(byteRange(reversed as Tensor)).toEqual([0, 48]);
     expect(thrown(() => checkOut(out, [6], 'float64', [reversed as Tensor]))?.code).toBe('E_SHAPE');
-    expect(checkOut(zeros([6]), [6], 'float64', [reversed as Tensor]).shape).toEqual([6]);
+    expect(checkOut(zeros([6], 'float64'), [6], 'float64', [reversed as Tensor]).shape).toEqual([6]);
   });
 
   it('outputOf returns the checked out itself, or a new zero-filled row-major tensor of the dtype', () => {
@@ -299,7 +299,7 @@ describe('float64Values', () => {
 });
 
 describe('checkNormSaved and trailingShapeProblem', () => {
-  const x = zeros([4, 3]);
+  const x = zeros([4, 3], 'float64');
   const fits = (shape: readonly number[]) => (shape[1] === 3 ? null : 'not 3 channels');
   const good = { x, center: new Float64Array(3), invStd: new Float64Array(3).fill(1), batchStats: true };
 
@@ -308,7 +308,7 @@ describe('checkNormSaved and trailingShapeProblem', () => {
     const bad: unknown[] = [
       null,
       { ...good, x: [1, 2] },
-      { ...good, x: zeros([4, 5]) },
+      { ...good, x: zeros([4, 5], 'float64') },
       { ...good, center: new Float32Array(3) },
       { ...good, invStd: new Float64Array(2) },
       { ...good, batchStats: 'yes' },
@@ -319,7 +319,7 @@ describe('checkNormSaved and trailingShapeProblem', () => {
       expect(e?.argument).toBe('saved');
       expect(e?.message).toContain('saved: expected the saved value of a test-norm forward call with these options');
     }
-    expect(thrown(() => checkNormSaved({ ...good, x: zeros([4, 5]) }, 'test-norm', fits, () => 3))?.message).toContain('an input of shape [4, 5] (not 3 channels)');
+    expect(thrown(() => checkNormSaved({ ...good, x: zeros([4, 5], 'float64') }, 'test-norm', fits, () => 3))?.message).toContain('an input of shape [4, 5] (not 3 channels)');
   });
 
   it('trailingShapeProblem names the trailing shape expected and what came', () => {

@@ -4,15 +4,16 @@
  * Serves docs/api on 127.0.0.1, opens it in headless Chromium from the system
  * (`/usr/bin/chromium`, or `$CHROMIUM_PATH`; playwright-core downloads nothing), and checks
  * that the home page, every package page and every guide load without console errors,
- * failed requests or requests off the machine; that search finds `BatchNorm`; and that
- * math renders as math (KaTeX HTML, its CSS and fonts loaded, no raw LaTeX left).
+ * failed requests or requests off the machine; that search finds `BatchNorm`, words of the
+ * comments and of the guides (a word found only in a guide among them); and that math renders
+ * as math (KaTeX HTML, its CSS and fonts loaded, no raw LaTeX left).
  * Screenshots go to docs/api/screenshots/. Exit code 0 when everything passes.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
-import { siteDir } from './paths.js';
+import { guidesDir, siteDir } from './paths.js';
 import { serveStatic } from './static-server.js';
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -81,6 +82,52 @@ async function mathReport(page: Page) {
     const tallest = Math.max(0, ...[...content.querySelectorAll('.katex-display')].map((d) => d.getBoundingClientRect().height));
     return { katex, display, errors, mathmlHidden, htmlVisible, mainFont, fontsLoaded: [...new Set(fontsLoaded)], raw, images, tallest };
   });
+}
+
+/** Searches the site and what each must find, with why a reader would search for it. */
+const SEARCHES: readonly { term: string; expected: string; why: string }[] = [
+  { term: 'math', expected: 'The math', why: 'a guide by its title' },
+  { term: 'unbiased', expected: 'runningVar', why: 'a word of the comments only' },
+  { term: 'E_SHAPE', expected: 'assertSameShape', why: 'an error code, in the comments' },
+  { term: 'E_SHAPE', expected: 'Getting started', why: 'an error code, in a guide' },
+  { term: 'channelsLast', expected: 'channelAxis', why: "another library's name for an option" },
+  { term: 'rms', expected: 'RMSNorm', why: 'part of a name' },
+  { term: 'save', expected: 'Getting started', why: 'saving a model: the guide that does it' },
+];
+
+/** A word that occurs in the guides and in no API comment or README (checked below). */
+const GUIDE_ONLY_WORD = 'Santurkar';
+
+/** A search result. */
+interface Hit {
+  readonly text: string;
+  readonly href: string;
+}
+
+/** Types `term` into the search box of the home page; the results shown (at most 10). */
+async function search(page: Page, base: string, term: string): Promise<Hit[]> {
+  await open(page, base + 'index.html');
+  await page.locator('#tsd-search-trigger').click();
+  await page.locator('#tsd-search-input').fill(term);
+  const appeared = await page
+    .locator('#tsd-search-results li a')
+    .first()
+    .waitFor({ state: 'visible', timeout: 10_000 })
+    .then(() => true, () => false);
+  if (!appeared) return [];
+  return page.locator('#tsd-search-results li a').evaluateAll((links) =>
+    links.map((a) => ({ text: (a.textContent ?? '').replace(/\s+/g, ' ').trim(), href: a.getAttribute('href') ?? '' })),
+  );
+}
+
+/** Every HTML page of the site that is not a guide: the home page, packages and reflections. */
+function apiPages(dir: string): string[] {
+  const pages: string[] = [join(dir, 'index.html')];
+  for (const folder of readdirSync(dir, { withFileTypes: true })) {
+    if (!folder.isDirectory() || folder.name === 'documents' || folder.name === 'assets' || folder.name === 'media' || folder.name === 'screenshots') continue;
+    for (const f of readdirSync(join(dir, folder.name))) if (f.endsWith('.html')) pages.push(join(dir, folder.name, f));
+  }
+  return pages;
 }
 
 async function main(): Promise<number> {
@@ -191,13 +238,33 @@ async function main(): Promise<number> {
       hits.some((t) => t.includes('BatchNorm')) && /BatchNorm/.test(landed) && seen.errors.length === 0,
       `${hits.length} results, first: ${hits.slice(0, 3).map((t) => t.trim()).join(' | ')}; clicked ${href} → "${landed}"${seen.errors.length ? `; ${seen.errors.join('; ')}` : ''}`,
     );
-    // Search finds the guides too.
-    await open(page, server.url + 'index.html');
-    await page.locator('#tsd-search-trigger').click();
-    await page.locator('#tsd-search-input').fill('math');
-    const guideHit = page.locator('#tsd-search-results li', { hasText: 'The math' }).first();
-    const guideFound = await guideHit.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
-    record('search finds the guides ("math" → The math)', guideFound);
+    // Search covers names, comments and the guides (typedoc.json: searchInComments,
+    // searchInDocuments). Each word must find the result a reader is after.
+    for (const { term, expected, why } of SEARCHES) {
+      const hits = await search(page, server.url, term);
+      const found = hits.some((h) => h.text.includes(expected));
+      record(`search "${term}" finds ${expected} (${why})`, found, `${hits.length} results: ${hits.slice(0, 4).map((h) => h.text).join(' | ')}`);
+    }
+
+    // A word that occurs only in a guide: in its Markdown, on no API page; search finds the guide.
+    const guideWord = GUIDE_ONLY_WORD;
+    const inGuides = readdirSync(guidesDir).filter((f) => f.endsWith('.md') && readFileSync(join(guidesDir, f), 'utf8').includes(guideWord));
+    const onApiPages = apiPages(siteDir).filter((f) => readFileSync(f, 'utf8').includes(guideWord));
+    const guideHits = await search(page, server.url, guideWord);
+    const first = guideHits[0];
+    let guideLanded = '';
+    if (first !== undefined) {
+      await page.locator('#tsd-search-results li a').first().click();
+      await page.waitForLoadState('load');
+      guideLanded = (await page.locator('h1').first().textContent())?.trim() ?? '';
+    }
+    const bodyHasWord = first !== undefined && ((await page.locator('.col-content').textContent()) ?? '').includes(guideWord);
+    record(
+      `search finds a word that occurs only in a guide ("${guideWord}")`,
+      inGuides.length > 0 && onApiPages.length === 0 && first !== undefined && first.href.includes('documents/') && bodyHasWord,
+      `in ${inGuides.join(', ') || 'no guide'}; on ${onApiPages.length} API pages; results: ${guideHits.map((h) => h.text).join(' | ') || 'none'}; first → "${guideLanded}"`,
+    );
+    await page.screenshot({ path: join(screenshotDir, 'search-guide-word.png') });
 
     record('no request left the machine', offMachine.length === 0, offMachine.slice(0, 5).join(', '));
     record('no missing files on the server', server.missing.length === 0, server.missing.slice(0, 5).join(', '));

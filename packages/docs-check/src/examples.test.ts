@@ -5,6 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quotableText, quotedBlocks } from './guide-blocks.js';
+import { snippetsOf } from './snippets.js';
 import { docsDir, guidesDir, repoRoot } from './paths.js';
 
 const require = createRequire(import.meta.url);
@@ -38,59 +39,63 @@ function node(args: readonly string[]): string {
   return execFileSync(process.execPath, args, { cwd: packageDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-describe('the getting-started guide', () => {
-  let build = { outDir: '', errors: '' };
-  beforeAll(() => {
-    build = compileExample('getting-started');
-  });
-  afterAll(() => rmSync(build.outDir, { recursive: true, force: true }));
+const builds = new Map<string, { outDir: string; errors: string }>();
+const EXAMPLES = ['getting-started', 'rms-norm', 'mean-only-batch-norm', 'hessian-vector'];
+beforeAll(() => {
+  for (const name of EXAMPLES) builds.set(name, compileExample(name));
+});
+afterAll(() => {
+  for (const { outDir } of builds.values()) rmSync(outDir, { recursive: true, force: true });
+});
+const built = (name: string) => builds.get(name) ?? { outDir: '', errors: `${name} was not compiled` };
+const cli = () => join(dirname(require.resolve('@normkit/cli/package.json')), 'bin', 'normkit.js');
 
-  it('compiles with tsc, strict', () => {
-    expect(build.errors).toBe('');
+describe('the guides’ example folders', () => {
+  it.each(EXAMPLES)('%s compiles with tsc, strict, as a user package would', (name) => {
+    expect(built(name).errors).toBe('');
   });
 
-  it('runs, and prints what the guide says it prints', () => {
-    const out = node([join(build.outDir, 'getting-started.js')]).trimEnd();
+  it('getting-started runs, and prints what the guide says it prints', () => {
+    const out = node([join(built('getting-started').outDir, 'getting-started.js')]).trimEnd();
     const guide = readFileSync(join(guidesDir, '01-getting-started.md'), 'utf8');
     expect(out).toContain('restored equal  true');
     expect(guide).toContain(`\`\`\`text\n${out}\n\`\`\``);
   });
-});
 
-describe('the custom-normalizer guide (RMS norm)', () => {
-  let build = { outDir: '', errors: '' };
-  beforeAll(() => {
-    build = compileExample('rms-norm');
-  });
-  afterAll(() => rmSync(build.outDir, { recursive: true, force: true }));
-
-  it('compiles with tsc, strict, as a user package would', () => {
-    expect(build.errors).toBe('');
-    expect(readdirSync(build.outDir)).toContain('rms-norm.js');
-  });
-
-  it('passes `normkit gradcheck` on the compiled module', () => {
-    const bin = join(dirname(require.resolve('@normkit/cli/package.json')), 'bin', 'normkit.js');
-    const out = node([bin, 'gradcheck', relative(packageDir, join(build.outDir, 'rms-norm.js'))]);
-    expect(out).toMatch(/^PASS\s+rms-norm\s/m);
+  it.each([
+    ['rms-norm', 'rms-norm.js', 'rms-norm'],
+    ['mean-only-batch-norm', 'mean-only-batch-norm.js', 'mean-only-batch-norm'],
+  ])('%s passes `normkit gradcheck` on the compiled module', (name, file, plugin) => {
+    const out = node([cli(), 'gradcheck', relative(packageDir, join(built(name).outDir, file))]);
+    expect(out).toMatch(new RegExp(`^PASS\\s+${plugin}\\s`, 'm'));
     expect(out).not.toMatch(/^FAIL/m);
     expect(out).toMatch(/^\d+ passed, 0 failed$/m);
+  });
+
+  it('mean-only batch norm is checked in both modes, with its invariant', () => {
+    const out = node([cli(), 'gradcheck', relative(packageDir, join(built('mean-only-batch-norm').outDir, 'mean-only-batch-norm.js'))]);
+    expect(out).toMatch(/^PASS\s+mean-only-batch-norm\s+train\s/m);
+    expect(out).toMatch(/^PASS\s+mean-only-batch-norm\s+eval\s/m);
+    expect(out).toContain('invariants');
+  });
+
+  // A quoted program followed by "It prints:" must print exactly that text.
+  const printing = readdirSync(guidesDir)
+    .filter((f) => f.endsWith('.md'))
+    .flatMap((g) => snippetsOf(join(guidesDir, g)))
+    .filter((s) => s.quoted && s.prints !== null);
+  it.each(printing.map((s) => [`${s.page}:${s.line}`, s] as const))('the program quoted at %s prints what the guide shows', (_, s) => {
+    const block = quotedBlocks(join(repoRoot, s.page)).find((b) => b.line === s.line - 1);
+    if (block === undefined) throw new Error(`no quoted file at ${s.page}:${s.line}`);
+    const example = relative(examplesDir, block.file).split(/[\\/]/);
+    const out = node([join(built(example[0]).outDir, example.slice(1).join('/').replace(/\.ts$/, '.js'))]);
+    expect(out.trimEnd()).toBe((s.prints ?? '').trimEnd());
   });
 });
 
 describe('the math guide (Hessian–vector products through batch norm)', () => {
-  let build = { outDir: '', errors: '' };
-  beforeAll(() => {
-    build = compileExample('hessian-vector');
-  });
-  afterAll(() => rmSync(build.outDir, { recursive: true, force: true }));
-
-  it('compiles with tsc, strict', () => {
-    expect(build.errors).toBe('');
-  });
-
-  it('runs, agrees with finite differences, and prints what the guide says it prints', () => {
-    const out = node([join(build.outDir, 'hessian-vector.js')]).trimEnd();
+  it('agrees with central differences of the gradient to 1e-8 (float64), and the guide shows that output', () => {
+    const out = node([join(built('hessian-vector').outDir, 'hessian-vector.js')]).trimEnd();
     const guide = readFileSync(join(guidesDir, '03-the-math.md'), 'utf8');
     expect(out).toContain('differences agree to 1e-8: true');
     expect(guide).toContain(`\`\`\`text\n${out}\n\`\`\``);
@@ -109,6 +114,10 @@ describe('guides quote real files verbatim', () => {
         join('rms-norm', 'rms-norm.ts'),
         join('rms-norm', 'rms-norm.test.ts'),
         join('hessian-vector', 'hessian-vector.ts'),
+        join('rms-norm', 'use.ts'),
+        join('mean-only-batch-norm', 'mean-only-batch-norm.ts'),
+        join('mean-only-batch-norm', 'mean-only-batch-norm.test.ts'),
+        join('mean-only-batch-norm', 'pure.ts'),
       ]),
     );
   });

@@ -83,7 +83,7 @@ describe('declarations', () => {
         const size = bound.options.virtualBatchSize;
         expect(shape[0]).toBeGreaterThanOrEqual(2 * size);
         expect(shape[0] % size === 0 && shape.length > 2).toBe(false);
-        const x = fromArray(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)), shape);
+        const x = fromArray(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)), shape, 'float64');
         expect(() => bound.forward({ x, params, state, mode: 'train' })).not.toThrow();
       }
     }

@@ -90,8 +90,8 @@ describe('ghost batch norm (Hoffer et al. 2017)', () => {
           sumBias[c] += back.grads.bias!.get(c);
         }
       }
-      expect(maxDiff(grads.weight, fromArray(sumWeight))).toBeLessThan(1e-13);
-      expect(maxDiff(grads.bias, fromArray(sumBias))).toBeLessThan(1e-13);
+      expect(maxDiff(grads.weight, fromArray(sumWeight, 'float64'))).toBeLessThan(1e-13);
+      expect(maxDiff(grads.bias, fromArray(sumBias, 'float64'))).toBeLessThan(1e-13);
     });
   }
 
@@ -99,7 +99,7 @@ describe('ghost batch norm (Hoffer et al. 2017)', () => {
     const ghost = ghostBatchNorm.create({ numFeatures: 2, virtualBatchSize: 3, affine: false, momentum: 0.25 });
     const bn = batchNorm.create({ numFeatures: 2, affine: false, momentum: 0.25 });
     const x = randn([8, 2, 5], 7, 'float64', 3, 2);
-    const state = { runningMean: fromArray([1, -1]), runningVar: fromArray([2, 0.5]), numBatchesTracked: full([], 'float64', 4) };
+    const state = { runningMean: fromArray([1, -1], 'float64'), runningVar: fromArray([2, 0.5], 'float64'), numBatchesTracked: full([], 'float64', 4) };
     const a = ghost.forward({ x, params: {}, state, mode: 'train' }).state;
     const b = bn.forward({ x, params: {}, state, mode: 'train' }).state;
     // rtol 1e-14: the merge of three parts against the two-pass moments of the whole
@@ -113,7 +113,7 @@ describe('ghost batch norm (Hoffer et al. 2017)', () => {
     const ghost = ghostBatchNorm.create({ numFeatures: 3, virtualBatchSize: 4 });
     const bn = batchNorm.create({ numFeatures: 3 });
     const params = { weight: randn([3], 1, 'float64', 1), bias: randn([3], 2) };
-    const state = { runningMean: randn([3], 3), runningVar: fromArray([1, 2, 3]), numBatchesTracked: full([], 'float64', 10) };
+    const state = { runningMean: randn([3], 3), runningVar: fromArray([1, 2, 3], 'float64'), numBatchesTracked: full([], 'float64', 10) };
     for (const n of [1, 3, 5]) {
       const x = randn([n, 3], 4 + n);
       const a = ghost.forward({ x, params, state, mode: 'eval' });

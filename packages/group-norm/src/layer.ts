@@ -1,8 +1,11 @@
 import { Layer } from '@normkit/core';
-import type { LayerInit, Tensor } from '@normkit/core';
+import type { LayerInit, LayerTensors, NamesIf, OptionFlag, TensorIf } from '@normkit/core';
 import type { GroupNormInputOptions } from './options.js';
 import type { GroupNormTypes } from './plugin.js';
 import { groupNorm } from './plugin.js';
+
+/** Is there a `weight` and a `bias`, by the type of the options `O` (`affine`, default true)? */
+export type GroupNormAffine<O> = OptionFlag<O, 'affine', true>;
 
 /**
  * Group norm with the feel of PyTorch's `nn.GroupNorm`: a {@link Layer} over the
@@ -16,23 +19,28 @@ import { groupNorm } from './plugin.js';
  * const dx = gn.backward(dy);                                      // gn.grads.weight, gn.grads.bias accumulate
  * ```
  */
-export class GroupNorm extends Layer<GroupNormTypes> {
+export class GroupNorm<const O extends GroupNormInputOptions = GroupNormInputOptions> extends Layer<GroupNormTypes> {
+  /** The parameters, typed present when the options make them present. */
+  declare params: LayerTensors<GroupNormTypes['Params'], NamesIf<GroupNormAffine<O>, 'weight' | 'bias'>>;
+  /** Accumulated parameter gradients, typed as the parameters. */
+  declare readonly grads: LayerTensors<GroupNormTypes['Params'], NamesIf<GroupNormAffine<O>, 'weight' | 'bias'>>;
+
   /**
    * @param options - group-norm options (`numGroups` and `numChannels` required; PyTorch's defaults otherwise)
    * @param init - dtype of the parameters (default float32)
    * @throws NormkitError `E_OPTION` for bad options
    */
-  constructor(options: GroupNormInputOptions, init: LayerInit = {}) {
+  constructor(options: O, init: LayerInit = {}) {
     super(groupNorm, options, init);
   }
 
   /** γ (per channel), or `undefined` when `affine` is false. */
-  get weight(): Tensor | undefined {
-    return this.params.weight;
+  get weight(): TensorIf<GroupNormAffine<O>> {
+    return this.params.weight as TensorIf<GroupNormAffine<O>>;
   }
 
   /** β (per channel), or `undefined` when `affine` is false. */
-  get bias(): Tensor | undefined {
-    return this.params.bias;
+  get bias(): TensorIf<GroupNormAffine<O>> {
+    return this.params.bias as TensorIf<GroupNormAffine<O>>;
   }
 }

@@ -39,7 +39,7 @@ describe('group norm forward', () => {
     const x = randn([2, 6, 5], 1);
     const gamma = [0.5, 1, 1.5, 2, -1, 0.25];
     const beta = [0, 0.1, -0.2, 0.3, 1, -1];
-    const params = { weight: fromArray(gamma, [6]), bias: fromArray(beta, [6]) };
+    const params = { weight: fromArray(gamma, [6], 'float64'), bias: fromArray(beta, [6], 'float64') };
     const { y } = gn.forward({ x, params, state: {}, mode: 'train' });
     const expected = reference(x.data as Float64Array, 2, 6, 5, 3, gamma, beta, 1e-5);
     expect(maxDiff(y, tensor(expected, [2, 6, 5]))).toBeLessThan(1e-13);
@@ -60,7 +60,7 @@ describe('group norm forward', () => {
     const gamma = [2, -0.5, 1.25];
     const beta = [0.1, 0.2, -0.3];
     const gn = groupNorm.create({ numGroups: 1, numChannels: 3 });
-    const a = gn.forward({ x, params: { weight: fromArray(gamma, [3]), bias: fromArray(beta, [3]) }, state: {}, mode: 'train' }).y;
+    const a = gn.forward({ x, params: { weight: fromArray(gamma, [3], 'float64'), bias: fromArray(beta, [3], 'float64') }, state: {}, mode: 'train' }).y;
     const ln = layerNorm.create({ normalizedShape: [3, 2, 2], elementwiseAffine: false });
     const b = ln.forward({ x, params: {}, state: {}, mode: 'train' }).y;
     for (let i = 0; i < b.data.length; i++) b.data[i] = b.data[i] * gamma[Math.floor(i / 4) % 3] + beta[Math.floor(i / 4) % 3];
@@ -85,7 +85,7 @@ describe('group norm forward', () => {
   });
 
   it('keeps per-(sample, group) statistics in saved, row-major over (N, G)', () => {
-    const x = fromArray([1, 2, 3, 4, 10, 20, 30, 40], [2, 4]);
+    const x = fromArray([1, 2, 3, 4, 10, 20, 30, 40], [2, 4], 'float64');
     const gn = groupNorm.create({ numGroups: 2, numChannels: 4, affine: false });
     const { saved } = gn.forward({ x, params: {}, state: {}, mode: 'train' });
     expect(Array.from(saved.center)).toEqual([1.5, 3.5, 15, 35]);
@@ -109,11 +109,11 @@ describe('group norm errors', () => {
   it('refuses a wrong channel count, a rank-1 input, channelAxis 0 and a degenerate group', () => {
     const gn = groupNorm.create({ numGroups: 2, numChannels: 4 });
     const params = gn.init('float64').params;
-    expect(errorCode(() => gn.forward({ x: zeros([2, 3, 5]), params, state: {}, mode: 'train' }))).toBe('E_SHAPE');
-    expect(errorCode(() => gn.forward({ x: zeros([4]), params, state: {}, mode: 'train' }))).toBe('E_SHAPE');
+    expect(errorCode(() => gn.forward({ x: zeros([2, 3, 5], 'float64'), params, state: {}, mode: 'train' }))).toBe('E_SHAPE');
+    expect(errorCode(() => gn.forward({ x: zeros([4], 'float64'), params, state: {}, mode: 'train' }))).toBe('E_SHAPE');
     expect(errorCode(() => groupNorm.create({ numGroups: 2, numChannels: 4, channelAxis: 0 }))).toBe('E_OPTION');
     const perChannel = groupNorm.create({ numGroups: 4, numChannels: 4 });
-    expect(errorCode(() => perChannel.forward({ x: zeros([3, 4]), params: perChannel.init('float64').params, state: {}, mode: 'train' }))).toBe('E_DEGENERATE');
+    expect(errorCode(() => perChannel.forward({ x: zeros([3, 4], 'float64'), params: perChannel.init('float64').params, state: {}, mode: 'train' }))).toBe('E_DEGENERATE');
   });
 
   it('refuses float32 parameters with a float64 input (E_DTYPE) and changes nothing', () => {

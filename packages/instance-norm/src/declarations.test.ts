@@ -11,7 +11,7 @@ describe('the declared state update', () => {
   // x (N = 2, C = 2, L = 3). Channel 0: samples [1, 2, 3] (mean 2, unbiased variance 1) and
   // [2, 4, 6] (4, 4); channel 1: [0, 0, 3] (1, 3) and [1, 1, 1] (1, 0). PyTorch averages each
   // sample's statistics: channel 0 mean 3, variance 2.5; channel 1 mean 1, variance 1.5.
-  const x = fromArray([1, 2, 3, 0, 0, 3, 2, 4, 6, 1, 1, 1], [2, 2, 3]);
+  const x = fromArray([1, 2, 3, 0, 0, 3, 2, 4, 6, 1, 1, 1], [2, 2, 3], 'float64');
   const bound = instanceNorm.create({ numFeatures: 2, trackRunningStats: true, momentum: 0.1 });
   const { state } = bound.init('float64');
 

@@ -1,8 +1,14 @@
 import { Layer } from '@normkit/core';
-import type { LayerInit, Tensor } from '@normkit/core';
+import type { LayerInit, LayerTensors, NamesIf, OptionFlag, TensorIf } from '@normkit/core';
 import type { InstanceNormInputOptions } from './options.js';
 import type { InstanceNormTypes } from './plugin.js';
 import { instanceNorm } from './plugin.js';
+
+/** Is there a `weight` and a `bias`, by the type of the options `O` (`affine`, default **false**, as PyTorch)? */
+export type InstanceNormAffine<O> = OptionFlag<O, 'affine', false>;
+
+/** Are there running statistics, by the type of the options `O` (`trackRunningStats`, default **false**, as PyTorch)? */
+export type InstanceNormTracked<O> = OptionFlag<O, 'trackRunningStats', false>;
 
 /**
  * Instance norm with the feel of PyTorch's `nn.InstanceNorm*d`: a {@link Layer} over the
@@ -15,33 +21,40 @@ import { instanceNorm } from './plugin.js';
  * const dx = inorm.backward(dy);          // inorm.grads.weight, inorm.grads.bias accumulate
  * ```
  */
-export class InstanceNorm extends Layer<InstanceNormTypes> {
+export class InstanceNorm<const O extends InstanceNormInputOptions = InstanceNormInputOptions> extends Layer<InstanceNormTypes> {
+  /** The parameters, typed present when the options make them present. */
+  declare params: LayerTensors<InstanceNormTypes['Params'], NamesIf<InstanceNormAffine<O>, 'weight' | 'bias'>>;
+  /** The running statistics, typed present when the options make them present. */
+  declare state: LayerTensors<InstanceNormTypes['State'], NamesIf<InstanceNormTracked<O>, 'runningMean' | 'runningVar' | 'numBatchesTracked'>>;
+  /** Accumulated parameter gradients, typed as the parameters. */
+  declare readonly grads: LayerTensors<InstanceNormTypes['Params'], NamesIf<InstanceNormAffine<O>, 'weight' | 'bias'>>;
+
   /**
    * @param options - instance-norm options (`numFeatures` required; PyTorch's defaults otherwise)
    * @param init - dtype of parameters and running statistics (default float32)
    * @throws NormkitError `E_OPTION` for bad options
    */
-  constructor(options: InstanceNormInputOptions, init: LayerInit = {}) {
+  constructor(options: O, init: LayerInit = {}) {
     super(instanceNorm, options, init);
   }
 
   /** γ, or `undefined` when `affine` is false. */
-  get weight(): Tensor | undefined {
-    return this.params.weight;
+  get weight(): TensorIf<InstanceNormAffine<O>> {
+    return this.params.weight as TensorIf<InstanceNormAffine<O>>;
   }
 
   /** β, or `undefined` when `affine` is false. */
-  get bias(): Tensor | undefined {
-    return this.params.bias;
+  get bias(): TensorIf<InstanceNormAffine<O>> {
+    return this.params.bias as TensorIf<InstanceNormAffine<O>>;
   }
 
   /** The running mean, or `undefined` when `trackRunningStats` is false. */
-  get runningMean(): Tensor | undefined {
-    return this.state.runningMean;
+  get runningMean(): TensorIf<InstanceNormTracked<O>> {
+    return this.state.runningMean as TensorIf<InstanceNormTracked<O>>;
   }
 
   /** The running (unbiased) variance, or `undefined` when `trackRunningStats` is false. */
-  get runningVar(): Tensor | undefined {
-    return this.state.runningVar;
+  get runningVar(): TensorIf<InstanceNormTracked<O>> {
+    return this.state.runningVar as TensorIf<InstanceNormTracked<O>>;
   }
 }

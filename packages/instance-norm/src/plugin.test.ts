@@ -42,7 +42,7 @@ describe('instance norm', () => {
   it('with tracking, train moves the running statistics towards the batch mean of the per-sample means and unbiased variances; numBatchesTracked stays (PyTorch)', () => {
     // Channel 0: sample 0 = [1, 2, 3] (mean 2, unbiased var 1), sample 1 = [4, 6, 8] (mean 6, var 4).
     // Channel 1: sample 0 = [0, 0, 3] (mean 1, var 3), sample 1 = [1, 1, 1] (mean 1, var 0).
-    const x = fromArray([1, 2, 3, 0, 0, 3, 4, 6, 8, 1, 1, 1], [2, 2, 3]);
+    const x = fromArray([1, 2, 3, 0, 0, 3, 4, 6, 8, 1, 1, 1], [2, 2, 3], 'float64');
     const inorm = instanceNorm.create({ numFeatures: 2, trackRunningStats: true, momentum: 0.25 });
     const { state } = inorm.init('float64');
     const next = inorm.forward({ x, params: {}, state, mode: 'train' }).state;
@@ -57,7 +57,7 @@ describe('instance norm', () => {
   it('eval with tracking normalizes with the running statistics; eval without tracking uses the instance statistics', () => {
     const x = randn([2, 2, 4], 3);
     const tracked = instanceNorm.create({ numFeatures: 2, trackRunningStats: true });
-    const state = { runningMean: fromArray([1, -1], [2]), runningVar: fromArray([4, 0.25], [2]), numBatchesTracked: zeros([]) };
+    const state = { runningMean: fromArray([1, -1], [2], 'float64'), runningVar: fromArray([4, 0.25], [2], 'float64'), numBatchesTracked: zeros([], 'float64') };
     const { y } = tracked.forward({ x, params: {}, state, mode: 'eval' });
     expect(y.get(1, 0, 2)).toBeCloseTo((x.get(1, 0, 2) - 1) / Math.sqrt(4 + 1e-5), 14);
     expect(y.get(0, 1, 3)).toBeCloseTo((x.get(0, 1, 3) + 1) / Math.sqrt(0.25 + 1e-5), 14);
@@ -88,7 +88,7 @@ describe('instance norm', () => {
   it('refuses momentum null, a rank-2 input and a wrong channel count', () => {
     expect(errorCode(() => instanceNorm.create({ numFeatures: 2, momentum: null as unknown as number }))).toBe('E_OPTION');
     const inorm = instanceNorm.create({ numFeatures: 2 });
-    expect(errorCode(() => inorm.forward({ x: zeros([4, 2]), params: {}, state: {}, mode: 'train' }))).toBe('E_SHAPE');
-    expect(errorCode(() => inorm.forward({ x: zeros([4, 3, 5]), params: {}, state: {}, mode: 'train' }))).toBe('E_SHAPE');
+    expect(errorCode(() => inorm.forward({ x: zeros([4, 2], 'float64'), params: {}, state: {}, mode: 'train' }))).toBe('E_SHAPE');
+    expect(errorCode(() => inorm.forward({ x: zeros([4, 3, 5], 'float64'), params: {}, state: {}, mode: 'train' }))).toBe('E_SHAPE');
   });
 });

@@ -13,7 +13,7 @@ const SEED = 20240917;
 const SEEDS: Uint8Array[] = [
   writeSafetensors({}),
   writeSafetensors(
-    { w: fromArray([1, -2, 0.5], [3], 'float32'), v: fromArray([0.25, NaN], [2, 1], 'float64'), n: fromArray([7], [], 'float64'), e: zeros([0, 2]) },
+    { w: fromArray([1, -2, 0.5], [3], 'float32'), v: fromArray([0.25, NaN], [2, 1], 'float64'), n: fromArray([7], [], 'float64'), e: zeros([0, 2], 'float64') },
     { format: 'pt', note: 'µ' },
     { int64: ['n'] },
   ),

@@ -82,17 +82,17 @@ describe('safetensors round trip (write then read)', () => {
   it('keeps metadata strings, and reads {} when there is none', () => {
     const metadata = { format: 'pt', empty: '', unicode: 'µ-law ✓ 😀', quote: 'a "b" \\ c\n', ['__proto__']: 'a name like any other' };
     expect(Object.keys(metadata)).toContain('__proto__'); // computed: an own entry, not the prototype
-    const back = roundTrip({ x: fromArray([1], [1]) }, metadata);
+    const back = roundTrip({ x: fromArray([1], [1], 'float64') }, metadata);
     expect(back.metadata).toEqual(metadata);
     expect(Object.getPrototypeOf(back.metadata)).toBe(Object.prototype);
-    expect(roundTrip({ x: fromArray([1], [1]) }).metadata).toEqual({});
-    expect(roundTrip({ x: fromArray([1], [1]) }, {}).metadata).toEqual({});
+    expect(roundTrip({ x: fromArray([1], [1], 'float64') }).metadata).toEqual({});
+    expect(roundTrip({ x: fromArray([1], [1], 'float64') }, {}).metadata).toEqual({});
   });
 
   it('keeps names that are JSON escapes, non-ASCII or "__proto__" as ordinary entries', () => {
     const names = ['a.b', 'tab\tquote"', 'π', '😀', '__proto__', '', '0'];
     const tensors: Record<string, Tensor> = {};
-    names.forEach((name, i) => Object.defineProperty(tensors, name, { value: fromArray([i], [1]), enumerable: true }));
+    names.forEach((name, i) => Object.defineProperty(tensors, name, { value: fromArray([i], [1], 'float64'), enumerable: true }));
     const back = roundTrip(tensors);
     expect(Object.keys(back.tensors).sort()).toEqual([...names].sort());
     names.forEach((name, i) => expect(back.tensors[name].get(0), name).toBe(i));

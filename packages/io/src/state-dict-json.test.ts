@@ -80,7 +80,7 @@ describe('JSON state dict: writing', () => {
       }
     };
     expect(code(null)).toBe('E_STATE');
-    expect(code([fromArray([1])])).toBe('E_STATE');
+    expect(code([fromArray([1], 'float64')])).toBe('E_STATE');
     expect(code({ a: { data: { 0: 1 }, shape: [1], stride: [1], offset: 0 } })).toBe('E_DTYPE');
     expect(code({ a: ndarray(new Float64Array(2), [3]) })).toBe('E_SHAPE');
   });
@@ -105,7 +105,7 @@ describe('JSON state dict: round trip', () => {
   it('keeps odd names ("__proto__", escapes, non-ASCII, empty) as ordinary entries, in order', () => {
     const sd: Record<string, Tensor> = {};
     for (const [i, name] of ['b', '__proto__', 'quote"\\', 'π😀', '', 'a'].entries()) {
-      Object.defineProperty(sd, name, { value: fromArray([i], [1]), enumerable: true });
+      Object.defineProperty(sd, name, { value: fromArray([i], [1], 'float64'), enumerable: true });
     }
     const back = stateDictFromJSON(stateDictToJSON(sd));
     expectSameTensors(back, sd);

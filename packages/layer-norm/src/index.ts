@@ -20,3 +20,6 @@ export { LayerNorm } from './layer.js';
 export { layerNormPyTorch } from './pytorch.js';
 export { layerNormOnnx } from './onnx.js';
 export { VERSION } from './version.js';
+// The tensor helpers a program needs, from @normkit/core, so that installing this one package is enough.
+export { NormkitError, dtypeOf, formatTensor, fromArray, isNormkitError, ones, tensor, toArray, toDtype, zeros } from '@normkit/core';
+export type { Dtype, NestedArray, NestedNumbers, Tensor } from '@normkit/core';

@@ -42,7 +42,7 @@ describe('preallocated outputs (out)', () => {
     const ln = layerNorm.create({ normalizedShape: [3] });
     const { params, state } = ln.init('float64');
     const x = randn([2, 3], 3);
-    const big = zeros([4, 3]);
+    const big = zeros([4, 3], 'float64');
     big.data.fill(-7);
     const out = big.lo(1, 0).hi(2, 3);
     const { y } = ln.forward({ x, params, state, mode: 'train', out });
@@ -70,8 +70,8 @@ describe('an out that is a parameter’s own memory', () => {
   it('forward with out = params.weight throws E_SHAPE and changes nothing', () => {
     // x of exactly normalizedShape: one row, so out may have the weight's very shape
     const ln = layerNorm.create({ normalizedShape: [4] });
-    const weight = fromArray([1, 2, 3, 4]);
-    const bias = fromArray([0.5, 0.5, 0.5, 0.5]);
+    const weight = fromArray([1, 2, 3, 4], 'float64');
+    const bias = fromArray([0.5, 0.5, 0.5, 0.5], 'float64');
     const x = randn([4], 1);
     const before = [x, weight, bias].map(bytes);
     expect(codeOf(() => ln.forward({ x, params: { weight, bias }, state: {}, mode: 'train', out: weight }))).toBe('E_SHAPE');
@@ -90,7 +90,7 @@ describe('an out that is a parameter’s own memory', () => {
     const arena = new Float64Array(20);
     arena.set([1, 2, 3], 6); // weight at [6, 9)
     const weight = tensor(arena.subarray(6, 9), [3]);
-    const bias = fromArray([0, 0, 0]);
+    const bias = fromArray([0, 0, 0], 'float64');
     const x = randn([2, 3], 2);
     const before = bytes(tensor(arena, [20]));
     for (const start of [1, 3, 6, 8]) { // [start, start + 6) meets [6, 9)
@@ -111,8 +111,8 @@ describe('an out that is a parameter’s own memory', () => {
 
   it('backward with a dx out over params.weight or over dy throws E_SHAPE and changes nothing', () => {
     const ln = layerNorm.create({ normalizedShape: [4] });
-    const weight = fromArray([1, 2, 3, 4]);
-    const params = { weight, bias: fromArray([0, 0, 0, 0]) };
+    const weight = fromArray([1, 2, 3, 4], 'float64');
+    const params = { weight, bias: fromArray([0, 0, 0, 0], 'float64') };
     const x = randn([4], 3);
     const dy = randn([4], 4);
     const { saved } = ln.forward({ x, params, state: {}, mode: 'train' });
@@ -131,8 +131,8 @@ describe('an out that is a parameter’s own memory', () => {
     expect(codeOf(() => norm.forward(randn([3], 6), norm.weight))).toBe('E_SHAPE');
     expect(bytes(norm.weight!)).toBe(weightBefore);
     // backward still differentiates the last good forward call (of x)
-    const dx = norm.backward(fromArray([1, 0, 0]));
-    const expected = layerNorm.create({ normalizedShape: 3 }).backward({ dy: fromArray([1, 0, 0]), params: norm.params, saved: layerNorm.create({ normalizedShape: 3 }).forward({ x, params: norm.params, state: {}, mode: 'train' }).saved }).dx;
+    const dx = norm.backward(fromArray([1, 0, 0], 'float64'));
+    const expected = layerNorm.create({ normalizedShape: 3 }).backward({ dy: fromArray([1, 0, 0], 'float64'), params: norm.params, saved: layerNorm.create({ normalizedShape: 3 }).forward({ x, params: norm.params, state: {}, mode: 'train' }).saved }).dx;
     expect(Array.from(toTypedArray(dx))).toEqual(Array.from(toTypedArray(expected)));
   });
 });

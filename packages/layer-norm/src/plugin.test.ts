@@ -368,7 +368,7 @@ describe('identities', () => {
     const x = randn([2, 8], 81);
     const params = randomParams(ln, 82);
     const y = toTypedArray(ln.forward({ x, params, state: {}, mode: 'train' }).y);
-    const shifted = fromArray(Array.from(toTypedArray(x), (v, i) => (i < 8 ? v + 5 : v * 3)), [2, 8]);
+    const shifted = fromArray(Array.from(toTypedArray(x), (v, i) => (i < 8 ? v + 5 : v * 3)), [2, 8], 'float64');
     const y2 = toTypedArray(ln.forward({ x: shifted, params, state: {}, mode: 'train' }).y);
     expect(scaledError(y2, y)).toBeLessThan(1e-12);
   });
@@ -425,7 +425,7 @@ describe('NaN policy and edge shapes', () => {
     const values = Array.from(toTypedArray(clean));
     values[5] = Number.NaN; // row 1
     values[8] = Number.POSITIVE_INFINITY; // row 2
-    const dirty = fromArray(values, [3, 4]);
+    const dirty = fromArray(values, [3, 4], 'float64');
     const good = run(clean, params, dy, ln);
     const bad = run(dirty, params, dy, ln);
     const y = toTypedArray(bad.y);
@@ -452,7 +452,7 @@ describe('NaN policy and edge shapes', () => {
     const params = randomParams(ln, 121);
     let code: string | undefined;
     try {
-      run(zeros([0, 4]), params, zeros([0, 4]), ln);
+      run(zeros([0, 4], 'float64'), params, zeros([0, 4], 'float64'), ln);
     } catch (e) {
       code = (e as { code?: string }).code;
     }

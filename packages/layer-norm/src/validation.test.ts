@@ -68,7 +68,7 @@ const forwardCases: ForwardCase[] = [
     normalizer: ln34,
     messageContains: ['[3, 4]', '[4]'],
   },
-  { what: 'a 0-d x', code: 'E_SHAPE', x: fromArray([1], []), params: { weight: w4(), bias: b4() }, normalizer: ln4 },
+  { what: 'a 0-d x', code: 'E_SHAPE', x: fromArray([1], [], 'float64'), params: { weight: w4(), bias: b4() }, normalizer: ln4 },
   {
     what: 'weight of the wrong shape',
     code: 'E_SHAPE',
@@ -169,7 +169,7 @@ describe('backward: bad inputs', () => {
     { what: 'saved from nothing', code: 'E_STATE', dy: randn([3, 4], 2), saved: null },
     { what: 'saved without invStd', code: 'E_STATE', dy: randn([3, 4], 2), saved: { x: saved.x, center: saved.center, batchStats: true } },
     { what: 'saved with a float32 center', code: 'E_STATE', dy: randn([3, 4], 2), saved: { ...saved, center: new Float32Array(3) } },
-    { what: 'saved with a center tensor (the old saved shape)', code: 'E_STATE', dy: randn([3, 4], 2), saved: { ...saved, center: zeros([3]) } },
+    { what: 'saved with a center tensor (the old saved shape)', code: 'E_STATE', dy: randn([3, 4], 2), saved: { ...saved, center: zeros([3], 'float64') } },
     { what: 'saved with a misshapen invStd', code: 'E_STATE', dy: randn([3, 4], 2), saved: { ...saved, invStd: new Float64Array(4).fill(1) } },
     { what: 'saved without the batchStats flag', code: 'E_STATE', dy: randn([3, 4], 2), saved: { x: saved.x, center: saved.center, invStd: saved.invStd } },
     { what: 'a float32 weight for the float64 forward input', code: 'E_DTYPE', dy: randn([3, 4], 2), params: { weight: randn([4], 11, 'float32'), bias: b4() } },

@@ -52,7 +52,6 @@ const ROWS: [string, string[]][] = [
     'a module exporting a definition not wrapped in defineNormalizer (bind, no create)',
     ['gradcheck', module('definition.mjs', "export default { meta: { name: 'd', version: '1', description: 'd', formula: 'y' }, modes: ['train'], exampleOptions: [{}], resolveOptions: (o) => o, bind: () => ({}) };")],
   ],
-  ['conformance without a folder', ['conformance']],
   ['conformance with two folders', ['conformance', vectors, vectors]],
   ['conformance on a missing folder', ['conformance', join(work, 'nope')]],
   ['conformance on a file', ['conformance', join(vectors, 'README.md')]],

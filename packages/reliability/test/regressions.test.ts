@@ -51,7 +51,7 @@ describe('bugs found by the suites (it: fixed; it.fails: not fixed yet)', () => 
     let rejected = false;
     try {
       bn.loadStateDict(dict);
-      bn.forward(fromArray([1, 2, 3, 4, 5, 6, 7, 8], [4, 2]));
+      bn.forward(fromArray([1, 2, 3, 4, 5, 6, 7, 8], [4, 2], 'float64'));
     } catch (e) {
       rejected = e instanceof NormkitError;
     }
@@ -68,13 +68,13 @@ describe('bugs found by the suites (it: fixed; it.fails: not fixed yet)', () => 
   // pin the symptom, so each `it.fails` fails for the documented reason and no other.
   it.fails('layer-norm: finite float64 input [3e200, 2e200] gives NaN (variance overflow in the engine moments kernel)', () => {
     const ln = layerNorm.create({ normalizedShape: 2, elementwiseAffine: false });
-    const { y } = ln.forward({ x: fromArray([3e200, 2e200], [1, 2]), params: {}, state: {}, mode: 'train' });
+    const { y } = ln.forward({ x: fromArray([3e200, 2e200], [1, 2], 'float64'), params: {}, state: {}, mode: 'train' });
     expect(valuesOf(y).every(Number.isFinite)).toBe(true);
   });
 
   it('known limit, pinned: layer-norm [3e200, 2e200] has a NaN variance (contiguous and strided input), so invStd and y are NaN; the mean is finite', () => {
     const ln = layerNorm.create({ normalizedShape: 2, elementwiseAffine: false });
-    const contiguous = fromArray([3e200, 2e200], [1, 2]);
+    const contiguous = fromArray([3e200, 2e200], [1, 2], 'float64');
     const strided = ndarray(new Float64Array([3e200, 0, 2e200, 0]), [1, 2], [4, 2], 0) as Tensor;
     for (const x of [contiguous, strided]) {
       const { y, saved } = ln.forward({ x, params: {}, state: {}, mode: 'train' });
@@ -86,7 +86,7 @@ describe('bugs found by the suites (it: fixed; it.fails: not fixed yet)', () => 
 
   it.fails('batch-norm: finite float64 training batch with |x| ~ 1e200 → E_NONFINITE although every value is finite', () => {
     const bn = new BatchNorm({ numFeatures: 1 }, { dtype: 'float64' });
-    expect(codeOf(() => bn.forward(fromArray([3e200, 2e200, -1e200], [3, 1])))).toBe('no error');
+    expect(codeOf(() => bn.forward(fromArray([3e200, 2e200, -1e200], [3, 1], 'float64')))).toBe('no error');
   });
 
   it('known limit, pinned: that batch-norm batch is refused with E_NONFINITE whose message names the variance overflow, and nothing changes', () => {
@@ -94,7 +94,7 @@ describe('bugs found by the suites (it: fixed; it.fails: not fixed yet)', () => 
     const before = layerBytes(bn);
     let error: unknown = null;
     try {
-      bn.forward(fromArray([3e200, 2e200, -1e200], [3, 1]));
+      bn.forward(fromArray([3e200, 2e200, -1e200], [3, 1], 'float64'));
     } catch (e) {
       error = e;
     }

@@ -13,8 +13,8 @@ function values(t: Tensor | undefined): number[] {
 describe('RMS norm', () => {
   it('computes x / √(mean(x²) + eps) · γ, the closed form, with no bias (1e-15)', () => {
     const rms = rmsNorm.create({ normalizedShape: 3, eps: 1e-6 });
-    const x = fromArray([1, 2, 2, -3, 0, 4], [2, 3]);
-    const weight = fromArray([1, 0.5, 2], [3]);
+    const x = fromArray([1, 2, 2, -3, 0, 4], [2, 3], 'float64');
+    const weight = fromArray([1, 0.5, 2], [3], 'float64');
     const { y, saved } = rms.forward({ x, params: { weight }, state: {}, mode: 'train' });
     const r0 = 1 / Math.sqrt(3 + 1e-6);
     const r1 = 1 / Math.sqrt(25 / 3 + 1e-6);
@@ -66,8 +66,8 @@ describe('RMS norm', () => {
   it('refuses a wrong trailing shape, a bias parameter, eps ≤ 0 and a weight of another dtype', () => {
     const rms = rmsNorm.create({ normalizedShape: [2, 3] });
     const { params } = rms.init('float64');
-    expect(errorCode(() => rms.forward({ x: zeros([4, 3, 2]), params, state: {}, mode: 'train' }))).toBe('E_SHAPE');
-    expect(errorCode(() => rms.forward({ x: zeros([4, 2, 3]), params: { ...params, bias: zeros([2, 3]) } as never, state: {}, mode: 'train' }))).toBe('E_STATE');
+    expect(errorCode(() => rms.forward({ x: zeros([4, 3, 2], 'float64'), params, state: {}, mode: 'train' }))).toBe('E_SHAPE');
+    expect(errorCode(() => rms.forward({ x: zeros([4, 2, 3], 'float64'), params: { ...params, bias: zeros([2, 3], 'float64') } as never, state: {}, mode: 'train' }))).toBe('E_STATE');
     expect(errorCode(() => rmsNorm.create({ normalizedShape: 3, eps: 0 }))).toBe('E_OPTION');
     expect(errorCode(() => rms.forward({ x: zeros([4, 2, 3], 'float32'), params, state: {}, mode: 'train' }))).toBe('E_DTYPE');
   });

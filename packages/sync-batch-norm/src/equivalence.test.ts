@@ -50,16 +50,16 @@ async function checkAgainstBatchNorm(options: BatchNormInputOptions, rest: reado
   const channels = options.numFeatures;
   const params: Record<string, Float64Array> =
     options.affine === false ? {} : { weight: toTypedArray(randn([channels], 3, 'float64', 1, 0.5)) as Float64Array, bias: toTypedArray(randn([channels], 4)) as Float64Array };
-  const p = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, fromArray(v)]));
+  const p = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, fromArray(v, 'float64')]));
 
   const results = await runWorkers<ReplicaResult>(replica, { size: splits.length, data: { options, rest, splits, steps, params, dtype: 'float64' } });
 
   let { state } = bn.init('float64');
   for (const [s, step] of steps.entries()) {
-    const x = fromArray(step.x, shape);
+    const x = fromArray(step.x, shape, 'float64');
     const { y, state: next, saved } = bn.forward({ x, params: p, state, mode: 'train' });
     state = next;
-    const { dx, grads } = bn.backward({ dy: fromArray(step.dy, shape), params: p, saved });
+    const { dx, grads } = bn.backward({ dy: fromArray(step.dy, shape, 'float64'), params: p, saved });
     expect(relativeError(concat(results.map((r) => r.steps[s].y)), toTypedArray(y))).toBeLessThan(1e-12);
     expect(relativeError(concat(results.map((r) => r.steps[s].dx)), toTypedArray(dx))).toBeLessThan(1e-12);
     for (const name of Object.keys(params) as ('weight' | 'bias')[]) {
@@ -72,7 +72,7 @@ async function checkAgainstBatchNorm(options: BatchNormInputOptions, rest: reado
     for (const [name, t] of Object.entries(state)) expect(relativeError(r.state[name], toTypedArray(t as Tensor))).toBeLessThan(1e-12);
   }
   // eval: local, with the (identical) running statistics
-  const firstX = fromArray(steps[0].x, shape);
+  const firstX = fromArray(steps[0].x, shape, 'float64');
   const evalY = toTypedArray(bn.forward({ x: firstX, params: p, state, mode: 'eval' }).y);
   expect(relativeError(concat(results.map((r) => r.evalY)), evalY)).toBeLessThan(1e-12);
 }
@@ -106,7 +106,7 @@ describe('recalibrate (PreciseBN) over worker threads', () => {
       data: { rest, splits, batches },
     });
     const bn = new BatchNorm({ numFeatures: 2 }, { dtype: 'float64' });
-    recalibrate([bn], batches.map((values) => [fromArray(values, [6, ...rest])]));
+    recalibrate([bn], batches.map((values) => [fromArray(values, [6, ...rest], 'float64')]));
     for (const r of results) {
       expect(relativeError(r.mean, toTypedArray(bn.runningMean!))).toBeLessThan(1e-12);
       expect(relativeError(r.variance, toTypedArray(bn.runningVar!))).toBeLessThan(1e-12);

@@ -82,11 +82,11 @@ describe('sync batch norm: options and failures', () => {
     const group = recordingGroup();
     const sync = syncBatchNorm.create({ numFeatures: 2, allReduce: group });
     const { params, state } = sync.init('float64');
-    expect(errorCode(() => sync.forward({ x: zeros([3, 5]), params, state, mode: 'train' }))).toBe('E_SHAPE');
+    expect(errorCode(() => sync.forward({ x: zeros([3, 5], 'float64'), params, state, mode: 'train' }))).toBe('E_SHAPE');
     expect(group.aborts).toHaveLength(1);
     expect(group.aborts[0]).toMatch(/^rank 0: x: expected 2 channels/);
     expect(group.sums).toBe(0);
-    expect(errorCode(() => sync.forward({ x: zeros([3, 5]), params, state, mode: 'eval' }))).toBe('E_SHAPE');
+    expect(errorCode(() => sync.forward({ x: zeros([3, 5], 'float64'), params, state, mode: 'eval' }))).toBe('E_SHAPE');
     expect(group.aborts).toHaveLength(1);
     // eval needs no peer
     expect(errorCode(() => sync.forward({ x: randn([3, 2], 1), params, state, mode: 'eval' }))).toBeUndefined();

@@ -90,7 +90,7 @@ function makeCenter(variant: { bug?: 'no-mean-term'; scale?: number; secondScale
 
 describe('errorCode', () => {
   it("is the NormkitError's code, undefined when nothing throws, and says what else was thrown", () => {
-    expect(errorCode(() => fromArray([1, 2], [3]))).toBe('E_SHAPE');
+    expect(errorCode(() => fromArray([1, 2], [3], 'float64'))).toBe('E_SHAPE');
     expect(errorCode(() => assertTensor(null, 'x'))).toBe('E_DTYPE');
     expect(errorCode(() => 1)).toBeUndefined();
     expect(
@@ -175,7 +175,7 @@ describe('random tensors', () => {
 });
 
 describe('runReadmeExample', () => {
-  it('runs the first js block of a README from the package folder and returns its stdout', () => {
+  it('runs the first js block (else the first ts block) of a README from the package folder and returns its stdout', () => {
     const dir = mkdtempSync(join(new URL('..', import.meta.url).pathname, '.readme-example-test-'));
     try {
       writeFileSync(
@@ -187,8 +187,11 @@ describe('runReadmeExample', () => {
       expect(runReadmeExample(dir)).toBe('2 true\n');
       writeFileSync(join(dir, 'README.md'), '```js\nprocess.exit(3);\n```\n');
       expect(() => runReadmeExample(dir)).toThrow();
+      // Without a js block, the first ts block runs, transpiled (types are checked by docs-check).
+      writeFileSync(join(dir, 'README.md'), "```sh\nexit 1\n```\n\n```ts\nconst n: number = 6 * 7;\nconsole.log(n);\n```\n");
+      expect(runReadmeExample(dir)).toBe('42\n');
       writeFileSync(join(dir, 'README.md'), '# no example\n');
-      expect(() => runReadmeExample(dir)).toThrow(/has no ```js example/);
+      expect(() => runReadmeExample(dir)).toThrow(/has no ```js or ```ts example/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

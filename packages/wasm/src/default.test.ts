@@ -17,6 +17,7 @@ import { randn } from '@normkit/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BACKEND_INITIAL_BYTES, DEFAULT_BACKEND_NAME, DEFAULT_BACKEND_PRIORITY, defaultWasm, installDefaultWasm } from './default.js';
 import type { DefaultWasm } from './default.js';
+import { WASM_KERNEL_NAMES } from './engine-kernels.js';
 import { DEFAULT_WASM_PRIORITY, disableWasm, enableWasm } from './enable.js';
 import { sharedMemorySupported } from './kernels.js';
 
@@ -193,7 +194,7 @@ describe('the default backend', () => {
     expect(built.installDefaultWasm()).toBe(wasm); // …one backend, kept under a Symbol.for key
     await import('@normkit/wasm/auto');
     expect((globalThis as Record<symbol, unknown>)[Symbol.for('@normkit/wasm:default-backend')]).toMatchObject({ backend: wasm });
-    expect(defaultRegistrations().map((r) => r.kernel).sort()).toEqual([...KERNEL_NAMES].sort());
+    expect(defaultRegistrations().map((r) => r.kernel).sort()).toEqual([...WASM_KERNEL_NAMES].sort());
     expect(wasm.name).toBe(DEFAULT_BACKEND_NAME);
     expect(wasm.shared).toBe(sharedMemorySupported()); // a shared memory where the host has one (Node does)
     expect(wasm.memoryBytes()).toBeGreaterThanOrEqual(DEFAULT_BACKEND_INITIAL_BYTES);
@@ -202,14 +203,14 @@ describe('the default backend', () => {
   it(`registers every kernel under '${DEFAULT_BACKEND_NAME}' at priority ${DEFAULT_BACKEND_PRIORITY}, below a backend installed by enableWasm, which runs first`, async () => {
     expect(DEFAULT_BACKEND_PRIORITY).toBe(10);
     expect(DEFAULT_WASM_PRIORITY).toBe(100);
-    for (const kernel of KERNEL_NAMES) {
+    for (const kernel of WASM_KERNEL_NAMES) {
       expect(listKernelRegistrations(kernel).map((r) => [r.backend, r.priority])).toEqual([[DEFAULT_BACKEND_NAME, DEFAULT_BACKEND_PRIORITY]]);
     }
     const x = randn(LAYER_NORM.shape, 1, 'float32');
     const dy = randn(LAYER_NORM.shape, 2, 'float32');
     const explicit = await enableWasm({ memoryBytes: 1 << 22 });
     if (explicit === false) throw new Error('no SIMD');
-    for (const kernel of KERNEL_NAMES) {
+    for (const kernel of WASM_KERNEL_NAMES) {
       expect(listKernelRegistrations(kernel).map((r) => r.backend)).toEqual([explicit.name, DEFAULT_BACKEND_NAME]);
     }
     let before = snapshot();
@@ -392,7 +393,7 @@ console.log(JSON.stringify({ shared: wasm.shared, grew: grown > ${DEFAULT_BACKEN
 describe('the default backend in a fresh process (the built package)', () => {
   it('installs on import and runs float32 calls in wasm', () => {
     const report = inChildProcess(REPORT, { NORMKIT_KERNELS: undefined });
-    expect(report).toEqual({ sync: DEFAULT_BACKEND_NAME, backend: DEFAULT_BACKEND_NAME, registrations: KERNEL_NAMES.length, enabled: true, handled: 1, y: REPORT_Y });
+    expect(report).toEqual({ sync: DEFAULT_BACKEND_NAME, backend: DEFAULT_BACKEND_NAME, registrations: WASM_KERNEL_NAMES.length, enabled: true, handled: 1, y: REPORT_Y });
   });
 
   it('NORMKIT_KERNELS=typescript installs nothing: no backend, no registration, backends off', () => {
@@ -418,6 +419,6 @@ describe('the default backend in a fresh process (the built package)', () => {
   it('where the host refuses a synchronous compile, it compiles asynchronously and installs when ready', () => {
     const report = inChildProcess(REPORT, { NORMKIT_KERNELS: undefined }, "WebAssembly.Module = function Module() { throw new RangeError('WebAssembly.Module(): synchronous compile refused'); };");
     // installDefaultWasm() answered "pending"; defaultWasm() waited; the forward then ran in wasm
-    expect(report).toEqual({ sync: 'pending', backend: DEFAULT_BACKEND_NAME, registrations: KERNEL_NAMES.length, enabled: true, handled: 1, y: REPORT_Y });
+    expect(report).toEqual({ sync: 'pending', backend: DEFAULT_BACKEND_NAME, registrations: WASM_KERNEL_NAMES.length, enabled: true, handled: 1, y: REPORT_Y });
   });
 });

@@ -1,8 +1,8 @@
-import { KERNEL_NAMES, registerKernel } from '@normkit/core';
-import type { KernelName } from '@normkit/core';
+import { registerKernel } from '@normkit/core';
 import { WasmKernels } from './backend.js';
 import type { WasmCounters } from './backend.js';
-import { wasmImplementations } from './engine-kernels.js';
+import { WASM_KERNEL_NAMES, wasmImplementations } from './engine-kernels.js';
+import type { WasmKernelName } from './engine-kernels.js';
 import { instantiateKernels, instantiateKernelsSync, sharedMemorySupported, wasmSimdSupported } from './kernels.js';
 import { WASM_PAGE_BYTES, WasmPool } from './pool.js';
 
@@ -118,7 +118,7 @@ function install(memory: WebAssembly.Memory, shared: boolean, exports: WasmKerne
   const pool = new WasmPool(memory, true);
   const kernels = new WasmKernels(pool, exports, null);
   const implementations = wasmImplementations(kernels);
-  for (const kernel of KERNEL_NAMES) register(kernel, implementations);
+  for (const kernel of WASM_KERNEL_NAMES) register(kernel, implementations);
   return {
     name: DEFAULT_BACKEND_NAME,
     shared,
@@ -127,6 +127,6 @@ function install(memory: WebAssembly.Memory, shared: boolean, exports: WasmKerne
   };
 }
 
-function register<K extends KernelName>(kernel: K, implementations: ReturnType<typeof wasmImplementations>): void {
+function register<K extends WasmKernelName>(kernel: K, implementations: ReturnType<typeof wasmImplementations>): void {
   registerKernel({ kernel, backend: DEFAULT_BACKEND_NAME, priority: DEFAULT_BACKEND_PRIORITY, run: implementations[kernel] });
 }

@@ -1,8 +1,8 @@
-import { KERNEL_NAMES, NormkitError, listKernelRegistrations, registerKernel } from '@normkit/core';
-import type { KernelName } from '@normkit/core';
+import { NormkitError, listKernelRegistrations, registerKernel } from '@normkit/core';
 import { WasmKernels } from './backend.js';
 import type { WasmCounters } from './backend.js';
-import { wasmImplementations } from './engine-kernels.js';
+import { WASM_KERNEL_NAMES, wasmImplementations } from './engine-kernels.js';
+import type { WasmKernelName } from './engine-kernels.js';
 import { instantiateKernels, sharedMemorySupported, wasmSimdSupported } from './kernels.js';
 import { DEFAULT_MEMORY_BYTES, WasmPool } from './pool.js';
 import { DEFAULT_THREAD_THRESHOLD, startThreads } from './threads.js';
@@ -135,7 +135,7 @@ export async function createWasmBackend(options: EnableWasmOptions = {}): Promis
         throw new NormkitError('E_OPTION', `priority: expected a finite number, got ${String(priority)}`, 'priority');
       }
       uninstall();
-      removers = KERNEL_NAMES.map((kernel) => register(kernel, name, priority, implementations));
+      removers = WASM_KERNEL_NAMES.map((kernel) => register(kernel, name, priority, implementations));
     },
     uninstall,
     async disable() {
@@ -150,7 +150,7 @@ export async function createWasmBackend(options: EnableWasmOptions = {}): Promis
   return backend;
 }
 
-function register<K extends KernelName>(kernel: K, backend: string, priority: number, implementations: ReturnType<typeof wasmImplementations>): () => void {
+function register<K extends WasmKernelName>(kernel: K, backend: string, priority: number, implementations: ReturnType<typeof wasmImplementations>): () => void {
   return registerKernel({ kernel, backend, priority, run: implementations[kernel] });
 }
 

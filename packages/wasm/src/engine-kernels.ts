@@ -15,8 +15,27 @@ import type {
 import type { WasmKernels } from './backend.js';
 import { isFloat32RowMajor } from './backend.js';
 
-/** One wasm implementation per engine kernel. */
-export type WasmImplementations = { readonly [K in KernelName]: KernelImplementation<K> };
+/**
+ * The engine kernels with a wasm implementation; the backend registers these and no others,
+ * so the second-order kernels (`doubleBackwardSums`, `doubleBackwardInput`,
+ * `doubleBackwardRows`) go straight to core's TypeScript kernels (no call is counted as declined).
+ */
+export const WASM_KERNEL_NAMES = [
+  'normalizeBatch',
+  'backwardCells',
+  'moments',
+  'normalizeCells',
+  'normalizeRows',
+  'gradientSums',
+  'inputGradient',
+  'backwardRows',
+] as const satisfies readonly KernelName[];
+
+/** A kernel with a wasm implementation. */
+export type WasmKernelName = (typeof WASM_KERNEL_NAMES)[number];
+
+/** The wasm implementation of each kernel in {@link WASM_KERNEL_NAMES}. */
+export type WasmImplementations = { readonly [K in WasmKernelName]: KernelImplementation<K> };
 
 /** Elements of one `(B, C, D)` slice of the blocks. */
 const sliceSize = (b: Blocks) => b.B * b.C * b.D;
@@ -28,7 +47,7 @@ const sliceSize = (b: Blocks) => b.B * b.C * b.D;
  * block), the rows kernels the `leadingRows` layout. Anything else — float64, a float64 `dy`,
  * strided views, no blocking, an empty tensor, a pool too full for the copies and scratch — is
  * declined before anything is written, and core's TypeScript kernel runs. The second-order
- * kernels (`doubleBackwardSums`, `doubleBackwardInput`, `doubleBackwardRows`) are always declined.
+ * kernels have no wasm implementation and are not registered (see {@link WASM_KERNEL_NAMES}).
  *
  * @param w - the backend's placement, scratch and counters
  * @returns an implementation per kernel name, to register with `registerKernel`
@@ -43,10 +62,6 @@ export function wasmImplementations(w: WasmKernels): WasmImplementations {
     gradientSums: (call) => gradientSums(w, call),
     inputGradient: (call) => inputGradient(w, call),
     backwardRows: (call) => backwardRows(w, call),
-    // The second-order kernels have no wasm implementation: declined, core's TypeScript runs.
-    doubleBackwardSums: () => w.decline(),
-    doubleBackwardInput: () => w.decline(),
-    doubleBackwardRows: () => w.decline(),
   };
 }
 

@@ -25,3 +25,5 @@ export type { WasmCounters } from './backend.js';
 export { DEFAULT_THREAD_THRESHOLD } from './threads.js';
 export { installDefaultWasm, defaultWasm, DEFAULT_BACKEND_NAME, DEFAULT_BACKEND_PRIORITY, DEFAULT_BACKEND_INITIAL_BYTES } from './default.js';
 export type { DefaultWasm } from './default.js';
+export { WASM_KERNEL_NAMES } from './engine-kernels.js';
+export type { WasmKernelName } from './engine-kernels.js';

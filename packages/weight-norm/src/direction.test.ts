@@ -17,12 +17,12 @@ function hypotNorms(v: Tensor): number[] {
 function scaleRows(v: Tensor, scales: number[]): Tensor {
   const values = toTypedArray(v);
   const per = values.length / v.shape[0];
-  return fromArray(values.map((x, i) => x * scales[Math.floor(i / per)]), v.shape);
+  return fromArray(values.map((x, i) => x * scales[Math.floor(i / per)]), v.shape, 'float64');
 }
 
 function forward(v: Tensor, g: Float64Array, dim: number | null, eps = 0): Tensor {
   const plan = slicePlan(v.shape, dim);
-  const w = zeros(v.shape);
+  const w = zeros(v.shape, 'float64');
   weightNormForward(viewOf(v), plan, sliceStatistics(viewOf(v), plan, eps), g, viewOf(w));
   return w;
 }
@@ -50,7 +50,7 @@ describe('sliceNorms', () => {
   });
 
   it('NaN in a slice gives NaN, ±Infinity gives Infinity, zeros give 0 (or sqrt(eps)); other slices are untouched', () => {
-    const v = fromArray([1, NaN, 3, -Infinity, 0, 0, 3, 4], [4, 2]);
+    const v = fromArray([1, NaN, 3, -Infinity, 0, 0, 3, 4], [4, 2], 'float64');
     const plan = slicePlan(v.shape, 0);
     expect(Array.from(sliceNorms(viewOf(v), plan, 0))).toEqual([NaN, Infinity, 0, 5]);
     expect(Array.from(sliceNorms(viewOf(v), plan, 0.25))).toEqual([NaN, Infinity, 0.5, Math.sqrt(25.25)]);
@@ -87,7 +87,7 @@ describe('sliceStatistics', () => {
   });
 
   it('a zero slice has invStd = Infinity, and firstZeroSlice finds it', () => {
-    const v = fromArray([1, 2, 0, 0, 0, 0], [3, 2]);
+    const v = fromArray([1, 2, 0, 0, 0, 0], [3, 2], 'float64');
     const stats = sliceStatistics(viewOf(v), slicePlan(v.shape, 0), 0);
     expect(stats.invStd[1]).toBe(Infinity);
     expect(firstZeroSlice(stats)).toBe(1);
@@ -108,8 +108,8 @@ describe('forward and backward on the rescaled path', () => {
   it('w and dg equal the unscaled ones, dv times the scale equals the unscaled dv (to 1e-14 of scale)', () => {
     expect(sliceStatistics(viewOf(big), slicePlan(shape, 0), 0).inputScale).not.toBeNull();
     expect(scaledMaxError(toTypedArray(forward(big, g, 0)), toTypedArray(forward(v, g, 0)))).toBeLessThan(1e-14);
-    const dvBig = zeros(shape);
-    const dvRef = zeros(shape);
+    const dvBig = zeros(shape, 'float64');
+    const dvRef = zeros(shape, 'float64');
     const dgBig = backward(big, dw, g, 0, dvBig);
     const dgRef = backward(v, dw, g, 0, dvRef);
     expect(scaledMaxError(dgBig, dgRef)).toBeLessThan(1e-14);
@@ -123,7 +123,7 @@ describe('forward and backward on the rescaled path', () => {
   });
 
   it('⟨dv, v⟩ = 0 per slice there too (|⟨dv, v⟩| ≤ 1e-14·‖dv‖·‖v‖ per slice)', () => {
-    const dv = zeros(shape);
+    const dv = zeros(shape, 'float64');
     backward(big, dw, g, 0, dv);
     const inner = perSlice(dv, big, 0, (a, b) => a * b);
     const dvNorm = hypotNorms(dv);
@@ -135,8 +135,8 @@ describe('forward and backward on the rescaled path', () => {
     const moderate = scaleRows(v, [1, 1e200, 1e-200, 1e-300]);
     const stridedV = toContiguous(moderate.transpose(1, 0)).transpose(1, 0);
     const stridedDw = toContiguous(dw.transpose(1, 0)).transpose(1, 0);
-    const plain = zeros(shape);
-    const strided = zeros(shape);
+    const plain = zeros(shape, 'float64');
+    const strided = zeros(shape, 'float64');
     const dg = backward(moderate, dw, g, 0, plain);
     expect(scaledMaxError(backward(stridedV, stridedDw, g, 0, strided), dg)).toBeLessThan(1e-15);
     expect(scaledMaxError(toTypedArray(strided), toTypedArray(plain))).toBeLessThan(1e-15);
@@ -151,11 +151,11 @@ describe('forward and backward on the rescaled path', () => {
   });
 
   it('dim = null: one slice over the whole tensor at 1e250 equals the unscaled one (to 1e-14)', () => {
-    const whole = fromArray(toTypedArray(v).map((x) => x * 1e250), shape);
+    const whole = fromArray(toTypedArray(v).map((x) => x * 1e250), shape, 'float64');
     const one = Float64Array.of(2);
     expect(scaledMaxError(toTypedArray(forward(whole, one, null)), toTypedArray(forward(v, one, null)))).toBeLessThan(1e-14);
-    const dvBig = zeros(shape);
-    const dvRef = zeros(shape);
+    const dvBig = zeros(shape, 'float64');
+    const dvRef = zeros(shape, 'float64');
     expect(scaledMaxError(backward(whole, dw, one, null, dvBig), backward(v, dw, one, null, dvRef))).toBeLessThan(1e-14);
     expect(scaledMaxError(toTypedArray(dvBig).map((x) => x * 1e250), toTypedArray(dvRef))).toBeLessThan(1e-14);
   });
@@ -176,8 +176,8 @@ describe('doubleBackward on the rescaled path', () => {
   const bigGamma = Float64Array.from([0.3, -0.7, 1.1, 0.2]);
   const plan = slicePlan(shape, 0);
   const run = (at: Tensor, cotangent: Tensor) => {
-    const dv = zeros(shape);
-    const ddw = zeros(shape);
+    const dv = zeros(shape, 'float64');
+    const ddw = zeros(shape, 'float64');
     const dg = weightNormDoubleBackward(viewOf(at), viewOf(dw), viewOf(cotangent), plan, sliceStatistics(viewOf(at), plan, 0), g, bigGamma, viewOf(dv), viewOf(ddw));
     return { dv, ddw, dg };
   };

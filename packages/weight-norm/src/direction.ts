@@ -190,7 +190,7 @@ export function weightNormBackward(
   const scale = stats.inputScale;
   // The plan indexes g by the slice axes, so the engine always returns the parameter sums.
   if (scale === null) return (normalizeBackward(v, dw, plan, stats, g, mode, dv) as ParamSums).sumDyXhat;
-  const gradient = viewOf(zeros(plan.shape));
+  const gradient = viewOf(zeros(plan.shape, 'float64'));
   const sums = normalizeBackward(scaledCopy(v, plan, scale), dw, plan, stats, g, mode, gradient) as ParamSums;
   normalizeForward(gradient, plan, { center: stats.center, invStd: scale }, null, null, dv);
   return sums.sumDyXhat;
@@ -234,7 +234,7 @@ export function weightNormDoubleBackward(
   const scale = stats.inputScale;
   // The plan indexes g by the slice axes, so the engine always returns ∂S/∂g.
   if (scale === null) return normalizeDoubleBackward(v, dw, plan, stats, g, { ddx: ddv, dgradWeight: dgradG, dgradBias: null }, mode, dv, ddw) as Float64Array;
-  const gradient = viewOf(zeros(plan.shape));
+  const gradient = viewOf(zeros(plan.shape, 'float64'));
   const cotangents = { ddx: scaledCopy(ddv, plan, scale), dgradWeight: dgradG, dgradBias: null };
   const dg = normalizeDoubleBackward(scaledCopy(v, plan, scale), dw, plan, stats, g, cotangents, mode, gradient, ddw) as Float64Array;
   normalizeForward(gradient, plan, { center: stats.center, invStd: scale }, null, null, dv);
@@ -243,7 +243,7 @@ export function weightNormDoubleBackward(
 
 /** `factor_s · v` per slice, as a new row-major float64 view (the engine's forward map with center 0). */
 function scaledCopy(v: StridedView, plan: NormPlan, factor: Float64Array): StridedView {
-  const copy = viewOf(zeros(plan.shape));
+  const copy = viewOf(zeros(plan.shape, 'float64'));
   normalizeForward(v, plan, { center: new Float64Array(plan.groups), invStd: factor }, null, null, copy);
   return copy;
 }

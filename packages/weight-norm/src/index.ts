@@ -40,3 +40,6 @@ export { weightNormLinearOnnx } from './linear/onnx.js';
 export type { LinearFromPyTorchOptions } from './linear/pytorch.js';
 export type { SliceStatistics } from './direction.js';
 export { VERSION } from './version.js';
+// The tensor helpers a program needs, from @normkit/core, so that installing this one package is enough.
+export { NormkitError, dtypeOf, formatTensor, fromArray, isNormkitError, ones, tensor, toArray, toDtype, zeros } from '@normkit/core';
+export type { Dtype, NestedArray, NestedNumbers, Tensor } from '@normkit/core';

@@ -54,7 +54,7 @@ describe('the WeightNorm layer', () => {
     const out = layer.forward(v);
     expect(scaledMaxError(toTypedArray(out), toTypedArray(w))).toBeLessThan(1e-15);
     const dw = randn([5, 4], 122);
-    const dv1 = layer.backward(dw);
+    const dv1 = layer.backward(dw, { retainSaved: true });
     layer.backward(dw);
     const wn = weightNorm.create({ shape: [5, 4] });
     const g = layer.params.g as Tensor;

@@ -1,5 +1,5 @@
 import { Layer, NormkitError, assertTensor, describeValue, dtypeOf, formatShape, fromArray, ones, shapesEqual, toContiguous } from '@normkit/core';
-import type { Dtype, LayerInit, Tensor } from '@normkit/core';
+import type { Dtype, LayerInit, LayerTensors, Tensor } from '@normkit/core';
 import type { WeightNormInputOptions } from './options.js';
 import { gShapeOf, resolveWeightNormOptions } from './options.js';
 import type { WeightNormTypes } from './plugin.js';
@@ -70,6 +70,11 @@ export interface WeightNormLayerInit extends LayerInit {
  * ```
  */
 export class WeightNorm extends Layer<WeightNormTypes> {
+  /** The magnitude `g` (always present). */
+  declare params: LayerTensors<WeightNormTypes['Params'], 'g'>;
+  /** The accumulated gradient of `g`. */
+  declare readonly grads: LayerTensors<WeightNormTypes['Params'], 'g'>;
+
   /**
    * @param options - the plugin's options; `shape` may be left out when `init.weight` is given
    * @param init - `dtype` (default: the weight's, else `'float32'`) and an optional starting `weight`

@@ -49,12 +49,12 @@ describe('golden PyTorch vectors (weight_norm)', () => {
       const g = c.inputs.g as GoldenArray;
       const expected = (c.expected?.vNorm as GoldenArray).data;
       const input = { shape: v.shape, dim: c.options.dim as number | null };
-      const { saved } = run(fromArray(v.data, v.shape), fromArray(g.data, g.shape), input);
+      const { saved } = run(fromArray(v.data, v.shape, 'float64'), fromArray(g.data, g.shape, 'float64'), input);
       expect(saved.invStd.length).toBe(expected.length);
       expect(saved.inputScale).toBeNull();
       expect(Array.from(saved.center)).toEqual(expected.map(() => 0));
       expect(scaledMaxError(saved.invStd.map((s) => 1 / s), expected)).toBeLessThan(1e-12);
-      expect(scaledMaxError(directionNorms(fromArray(v.data, v.shape), resolveWeightNormOptions(input)), expected)).toBeLessThan(1e-12);
+      expect(scaledMaxError(directionNorms(fromArray(v.data, v.shape, 'float64'), resolveWeightNormOptions(input)), expected)).toBeLessThan(1e-12);
     });
   }
 });
@@ -97,8 +97,8 @@ describe('forward', () => {
   });
 
   it('eps goes inside the root: w = g·v/sqrt(Σv² + eps) (to 1e-15)', () => {
-    const v = fromArray([3, 4], [1, 2]);
-    const { y, saved } = run(v, ones([1, 1]), { shape: [1, 2], eps: 11 });
+    const v = fromArray([3, 4], [1, 2], 'float64');
+    const { y, saved } = run(v, ones([1, 1], 'float64'), { shape: [1, 2], eps: 11 });
     expect(saved.invStd[0]).toBe(1 / 6); // ‖v‖ = sqrt(25 + 11) = 6 exactly
     expect(Math.abs(y.get(0, 0) - 0.5)).toBeLessThan(1e-15);
     expect(Math.abs(y.get(0, 1) - 4 / 6)).toBeLessThan(1e-15);
@@ -112,7 +112,7 @@ describe('forward', () => {
     const reference = run(v, g, { shape });
     const referenceGrad = back(v, g, dw, { shape });
     for (const s of [1e200, 1e-200, 1e300, 1e-300]) {
-      const scaled = fromArray(toTypedArray(v).map((x) => x * s), shape);
+      const scaled = fromArray(toTypedArray(v).map((x) => x * s), shape, 'float64');
       const { y } = run(scaled, g, { shape });
       expect(scaledMaxError(toTypedArray(y), toTypedArray(reference.y))).toBeLessThan(1e-14);
       if (s > 1e-250) {
@@ -124,8 +124,8 @@ describe('forward', () => {
   });
 
   it('NaN in a slice gives NaN in that slice only, not an error', () => {
-    const v = fromArray([1, 2, NaN, 4], [2, 2]);
-    const { y } = run(v, ones([2, 1]), { shape: [2, 2] });
+    const v = fromArray([1, 2, NaN, 4], [2, 2], 'float64');
+    const { y } = run(v, ones([2, 1], 'float64'), { shape: [2, 2] });
     expect(Number.isNaN(y.get(1, 0)) && Number.isNaN(y.get(1, 1))).toBe(true);
     expect(Math.abs(y.get(0, 1) - 2 / Math.sqrt(5))).toBeLessThan(1e-15);
   });
@@ -266,8 +266,8 @@ describe('bad inputs: the code, and nothing changed', () => {
     ['g of the dim=1 shape under dim=0', () => randn([5, 4], 1), () => randn([1, 4], 2), 'E_SHAPE'],
     ['g missing', () => randn([5, 4], 1), () => undefined, 'E_STATE'],
     ['v of another shape', () => randn([4, 5], 1), () => randn([5, 1], 2), 'E_SHAPE'],
-    ['v with a zero-norm row and no eps', () => fromArray([1, 2, 3, 4, 0, 0, 0, 0, 5, 6, 7, 8, 1, 1, 1, 1, 2, 2, 2, 2], [5, 4]), () => randn([5, 1], 2), 'E_DEGENERATE'],
-    ['v all zeros and no eps', () => zeros([5, 4]), () => randn([5, 1], 2), 'E_DEGENERATE'],
+    ['v with a zero-norm row and no eps', () => fromArray([1, 2, 3, 4, 0, 0, 0, 0, 5, 6, 7, 8, 1, 1, 1, 1, 2, 2, 2, 2], [5, 4], 'float64'), () => randn([5, 1], 2), 'E_DEGENERATE'],
+    ['v all zeros and no eps', () => zeros([5, 4], 'float64'), () => randn([5, 1], 2), 'E_DEGENERATE'],
   ])('forward: %s → %s', (_, makeV, makeG, code) => {
     const v = makeV();
     const g = makeG();
@@ -278,13 +278,13 @@ describe('bad inputs: the code, and nothing changed', () => {
 
   it('forward: a non-float x → E_DTYPE', () => {
     const x = ndarray(new Int32Array(20), [5, 4]) as unknown as Tensor;
-    expectCode(() => wn.forward({ x, params: { g: ones([5, 1]) }, state: {}, mode: 'train' }), 'E_DTYPE');
-    expectCode(() => wn.forward({ x: [[1, 2]] as unknown as Tensor, params: { g: ones([5, 1]) }, state: {}, mode: 'train' }), 'E_DTYPE');
+    expectCode(() => wn.forward({ x, params: { g: ones([5, 1], 'float64') }, state: {}, mode: 'train' }), 'E_DTYPE');
+    expectCode(() => wn.forward({ x: [[1, 2]] as unknown as Tensor, params: { g: ones([5, 1], 'float64') }, state: {}, mode: 'train' }), 'E_DTYPE');
   });
 
   it('a zero-norm slice is fine with eps: finite w, that slice 0', () => {
-    const v = fromArray([0, 0, 0, 0, 1, 2, 3, 4], [2, 4]);
-    const { y } = run(v, ones([2, 1]), { shape: [2, 4], eps: 1e-12 });
+    const v = fromArray([0, 0, 0, 0, 1, 2, 3, 4], [2, 4], 'float64');
+    const { y } = run(v, ones([2, 1], 'float64'), { shape: [2, 4], eps: 1e-12 });
     expect(Array.from(toTypedArray(y)).slice(0, 4)).toEqual([0, 0, 0, 0]);
     expect(toTypedArray(y).every(Number.isFinite)).toBe(true);
   });
@@ -297,7 +297,7 @@ describe('bad inputs: the code, and nothing changed', () => {
     const before = bytesOf(v, g, dy);
     expectCode(() => wn.backward({ dy, params: { g }, saved }), 'E_SHAPE');
     const other = weightNorm.create({ shape, dim: 1 });
-    expectCode(() => other.backward({ dy: randn(shape, 4), params: { g: ones([1, 4]) }, saved }), 'E_STATE');
+    expectCode(() => other.backward({ dy: randn(shape, 4), params: { g: ones([1, 4], 'float64') }, saved }), 'E_STATE');
     expectCode(() => wn.backward({ dy: randn(shape, 4), params: { g }, saved: { ...saved, inputScale: new Float64Array(4) } }), 'E_STATE');
     expectCode(() => wn.backward({ dy: randn(shape, 4), params: { g }, saved: { ...saved, invStd: new Float32Array(5) } as never }), 'E_STATE');
     expect(bytesOf(v, g, dy)).toBe(before);

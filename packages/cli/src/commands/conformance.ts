@@ -4,7 +4,7 @@ import { isNormkitError } from '@normkit/core';
 import type { Registry } from '@normkit/core';
 import { UsageError, parseArgs } from '../args.js';
 import type { Io } from '../io.js';
-import { formatError, table } from '../io.js';
+import { formatError, indent, table } from '../io.js';
 
 /** The JSON printed by `normkit conformance --json`. */
 export interface ConformanceJson {
@@ -41,39 +41,65 @@ function finiteOrNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
+/** The note of a case line, in words: what failed, why it was skipped, what was not checked. */
+export function caseNote(result: CaseResult): string {
+  if (result.status === 'skipped') {
+    return `not run: no built-in plugin implements PyTorch's ${result.layer} (a plugin declares the layer it implements in pytorch.layer)`;
+  }
+  const parts = result.message === '' ? [] : [result.message];
+  if (result.secondOrder === 'skipped') parts.push("its second-order values (PyTorch's double backward) were not compared");
+  return parts.join('; ');
+}
+
 /**
- * `normkit conformance DIR [--dtype float64|float32] [--json]`: every `*.json` case in DIR
- * through the built-in plugin that declares its layer (`pytorch.layer`, found with
- * `pluginFor`). Exit 0 when none fails, 1 otherwise.
+ * `normkit conformance [DIR] [--dtype float64|float32] [--json]`: every `*.json` case in DIR
+ * (default: the vectors shipped in `@normkit/conformance`) through the built-in plugin that
+ * declares its layer (`pytorch.layer`, found with `pluginFor`). Exit 0 when none fails, 1
+ * otherwise.
  */
 export function conformanceCommand(argv: readonly string[], io: Io, registry: Registry): number {
   const { positionals, flags } = parseArgs(argv, ['dtype'], ['json']);
-  if (positionals.length !== 1) throw new UsageError('usage: normkit conformance DIR [--dtype float64|float32] [--json]');
+  if (positionals.length > 1) throw new UsageError('usage: normkit conformance [DIR] [--dtype float64|float32] [--json] (one folder at most)');
   const dtype = flags.get('dtype') ?? 'float64';
   if (dtype !== 'float64' && dtype !== 'float32') throw new UsageError(`--dtype: expected float64 or float32, got ${String(dtype)}`);
   const json = flags.has('json');
   let cases;
   try {
-    cases = loadCases(positionals[0]);
+    cases = positionals.length === 0 ? loadCases() : loadCases(positionals[0]);
   } catch (e) {
     if (isNormkitError(e)) throw new UsageError(e.message);
     throw e;
   }
   const results: CaseResult[] = [];
+  const byLayer = new Map<string, { plugin: string; results: CaseResult[] }>();
   if (!json) io.out(table([['STATUS ', 'CASE'.padEnd(38), 'MAX ABS ERR', 'MAX REL ERR', 'NOTE']]));
   const plugins = registry.plugins();
   for (const c of cases) {
     const plugin = pluginFor(c, plugins);
     const result = plugin !== undefined ? runCase(c, plugin, { dtype }) : skippedCase(c);
     results.push(result);
+    const group = byLayer.get(c.layer) ?? { plugin: plugin?.meta.name ?? '(none)', results: [] };
+    group.results.push(result);
+    byLayer.set(c.layer, group);
     if (!json) {
-      const note = result.secondOrder === 'skipped' ? `${result.message} (second-order arrays not checked)`.trim() : result.message;
-      io.out(table([[result.status.toUpperCase().padEnd(7), c.id.padEnd(38), formatError(result.maxAbsErr).padEnd(11), formatError(result.maxRelErr).padEnd(11), note]]));
+      io.out(table([[result.status.toUpperCase().padEnd(7), c.id.padEnd(38), formatError(result.maxAbsErr).padEnd(11), formatError(result.maxRelErr).padEnd(11), caseNote(result)]]));
     }
   }
   const passed = results.filter((r) => r.status === 'pass').length;
   const failed = results.filter((r) => r.status === 'fail').length;
   const skipped = results.filter((r) => r.status === 'skipped').length;
+  if (!json) {
+    const rows = [['PYTORCH LAYER', 'PLUGIN', 'RESULT']];
+    for (const [layer, group] of [...byLayer].sort(([a], [b]) => a.localeCompare(b))) {
+      const count = (status: CaseResult['status']) => group.results.filter((r) => r.status === status).length;
+      const failures = group.results.filter((r) => r.status === 'fail').map((r) => r.id);
+      const verdict = count('skipped') === group.results.length
+        ? `${group.results.length} skipped: no built-in plugin implements it`
+        : `${count('pass')} passed, ${count('fail')} failed${failures.length > 0 ? ` (${failures.join(', ')})` : ''}`;
+      rows.push([layer, group.plugin, verdict]);
+    }
+    io.out(`\nSummary (${dtype}):\n${indent(table(rows))}`);
+  }
   if (json) {
     const payload: ConformanceJson = {
       cases: results.map((r) => ({ ...r, maxAbsErr: finiteOrNull(r.maxAbsErr), maxRelErr: finiteOrNull(r.maxRelErr) })),

@@ -1,11 +1,11 @@
 import type { Normalizer, Registry } from '@normkit/core';
 import { isNormkitError } from '@normkit/core';
-import { checkGradients, checkSecondOrder, describeVariant, formatReport } from '@normkit/gradcheck';
-import type { CaseLabel, GradcheckReport, GradcheckSize } from '@normkit/gradcheck';
+import { checkGradients, checkSecondOrder, describeVariant } from '@normkit/gradcheck';
+import type { GradcheckReport, GradcheckSize } from '@normkit/gradcheck';
 import { UsageError, parseArgs } from '../args.js';
 import type { Io } from '../io.js';
-import { formatError, table } from '../io.js';
 import { loadPluginModule, looksLikePath } from '../load-plugin.js';
+import { gradcheckText } from './gradcheck-text.js';
 
 /** One entry of `normkit gradcheck --json`: a tensor check (plugin × options × mode × shape × tensor) or a contract check. */
 export interface GradcheckJsonEntry {
@@ -43,12 +43,6 @@ export interface GradcheckJson {
   readonly failed: number;
   /** Plugins skipped: under `--order 2`, those without `doubleBackward` (0 at order 1). */
   readonly skipped: number;
-}
-
-/** A tensor name with the check's variant, e.g. `dx [dtype float32]`; the name alone for a base check. */
-function withVariant(tensorName: string, label: CaseLabel): string {
-  const variant = describeVariant(label);
-  return variant === '' ? tensorName : `${tensorName} [${variant}]`;
 }
 
 function finiteOrNull(v: number): number | null {
@@ -150,34 +144,7 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
     io.out(`${JSON.stringify(payload, null, 2)}\n`);
     return failed > 0 ? 1 : 0;
   }
-  const rows: string[][] = [['STATUS', 'PLUGIN', 'MODE', 'SHAPE', 'TENSOR', 'MAX ABS ERR', 'MAX REL ERR', 'OPTIONS']];
-  for (const report of reports) {
-    if (report.skipped !== undefined) {
-      rows.push(['SKIP', report.plugin, '*', '*', '*', '', '', 'no doubleBackward member (order 2 not applicable)']);
-      continue;
-    }
-    for (const c of report.checks) {
-      rows.push([c.ok ? 'PASS' : 'FAIL', c.plugin, c.mode, `[${c.shape.join(', ')}]`, withVariant(c.tensor, c), formatError(c.maxAbsErr), formatError(c.maxRelErr), c.options]);
-    }
-    const contractFailures = report.contracts.filter((c) => !c.ok);
-    const contractCount = report.contracts.length;
-    rows.push([
-      contractFailures.length === 0 ? 'PASS' : 'FAIL',
-      report.plugin,
-      '*',
-      '*',
-      `${contractCount} contract checks`,
-      '',
-      '',
-      contractFailures.length > 0
-        ? `${contractFailures.length} failed`
-        : order === 2
-          ? 'doubleBackward purity, determinism, linearity, shapes'
-          : 'purity, determinism, zero dy, linearity, shapes, invariants, layouts, dtypes, modes, state',
-    ]);
-  }
-  io.out(table(rows));
-  for (const report of reports) if (!report.ok) io.out(`\n${formatReport(report)}\n`);
+  io.out(gradcheckText(reports));
   io.out(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);
   return failed > 0 ? 1 : 0;
 }

@@ -327,7 +327,8 @@ export interface CellGradientCoefficients {
  * the fused `backwardCells`). With $`S_1 = \sum_g g`$ and $`S_2 = \sum_g g\,(x - c_g)`$ per group:
  * $`a_j = s\gamma_p`$, $`b_j = -s^3 S_2/m`$, $`k_j = -\kappa\,s\,S_1/m`$ (0 when the statistics are
  * constants). When every group is one cell, the group sums are kept without γ and the mean term is
- * written $`-a_j \sum dy/m`$, so a one-value group gets $`dx = a\,dy - a\,dy = 0`$ exactly.
+ * written $`-a_j \sum dy/m`$. A one-value group (centered, batch statistics) has $`\hat x \equiv 0`$,
+ * so every coefficient is 0 and $`dx = 0`$ exactly, on any backend and in either dtype.
  *
  * @param call - the backward call (its parameter sums are written)
  * @param sumDy - per cell, $`\sum dy`$
@@ -366,7 +367,12 @@ export function cellGradientCoefficients(
   const a = new Float64Array(cells);
   const b = new Float64Array(cells);
   const k = new Float64Array(cells);
+  // One value per group with centered batch statistics: x̂ ≡ 0 whatever x is, so dx ≡ 0. The
+  // coefficients are all 0 so that a float32 backend gives that exactly too (a·dy + k with a
+  // rounded to float32 would leave a rounding residue of a·dy).
+  const constantOutput = call.batchStats && call.centered && count === 1;
   for (let j = 0; j < cells; j++) {
+    if (constantOutput) continue;
     const g = cellGroup[j];
     const s = call.invStd[g];
     const gamma = weight === null || cellParam === null ? 1 : weight[cellParam[j]];

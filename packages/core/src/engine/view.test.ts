@@ -5,7 +5,7 @@ import { splitAxis, viewOf } from './view.js';
 
 describe('viewOf', () => {
   it('unpacks a tensor into its buffer, shape, strides and offset without copying', () => {
-    const t = fromArray([1, 2, 3, 4, 5, 6], [2, 3]).transpose(1, 0).lo(1, 0);
+    const t = fromArray([1, 2, 3, 4, 5, 6], [2, 3], 'float64').transpose(1, 0).lo(1, 0);
     const view = viewOf(t);
     expect(view.data).toBe(t.data);
     expect(view.shape).toEqual([2, 2]);
@@ -17,8 +17,8 @@ describe('viewOf', () => {
 describe('splitAxis', () => {
   it('splits an axis into several over the same memory, for any strides (group norm reads (N, C, L) as (N, G, C/G, L))', () => {
     const values = Float64Array.from({ length: 2 * 6 * 3 }, (_, i) => i);
-    const base = fromArray(values, [2, 6, 3]);
-    for (const t of [base, base.step(1, -1, 1), base.transpose(2, 1, 0).transpose(2, 1, 0), fromArray(values, [3, 6, 2]).transpose(2, 1, 0)]) {
+    const base = fromArray(values, [2, 6, 3], 'float64');
+    for (const t of [base, base.step(1, -1, 1), base.transpose(2, 1, 0).transpose(2, 1, 0), fromArray(values, [3, 6, 2], 'float64').transpose(2, 1, 0)]) {
       const view = viewOf(t);
       const split = splitAxis(view, 1, [2, 3]);
       expect(split.shape).toEqual([2, 2, 3, 3]);
@@ -33,6 +33,6 @@ describe('splitAxis', () => {
   });
 
   it('refuses sizes that do not multiply to the axis size (a programming error, a plain Error)', () => {
-    expect(() => splitAxis(viewOf(fromArray([1, 2, 3, 4, 5, 6], [6])), 0, [4, 2])).toThrow('splitAxis: sizes [4, 2] do not multiply to axis 0 of size 6');
+    expect(() => splitAxis(viewOf(fromArray([1, 2, 3, 4, 5, 6], [6], 'float64')), 0, [4, 2])).toThrow('splitAxis: sizes [4, 2] do not multiply to axis 0 of size 6');
   });
 });

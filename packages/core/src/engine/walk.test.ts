@@ -6,7 +6,7 @@ import { walkRuns } from './walk.js';
 
 describe('walkRuns', () => {
   it('visits every element of a strided view exactly once, carrying each operand’s index', () => {
-    const base = fromArray(Float64Array.from({ length: 60 }, (_, i) => i), [3, 4, 5]);
+    const base = fromArray(Float64Array.from({ length: 60 }, (_, i) => i), [3, 4, 5], 'float64');
     const views = [base, base.transpose(2, 0, 1), base.step(1, -1, 2), base.lo(1, 1, 1), base.step(-1, -1, -1)];
     for (const view of views) {
       for (const axes of [[0], [1], [2], [0, 2], [], [0, 1, 2]]) {
@@ -33,7 +33,7 @@ describe('walkRuns', () => {
   });
 
   it('runs along the axis where operand 0 has its smallest |stride|, and walks its memory in order when it is dense', () => {
-    const t = zeros([4, 3, 5]).transpose(2, 0, 1); // shape [5, 4, 3], strides [1, 15, 5]
+    const t = zeros([4, 3, 5], 'float64').transpose(2, 0, 1); // shape [5, 4, 3], strides [1, 15, 5]
     const lengths = new Set<number>();
     const order: number[] = [];
     walkRuns(t.shape, [t.stride], [t.offset], (length, pointers, steps) => {

@@ -1,11 +1,12 @@
 import { batchNorm } from '@normkit/batch-norm';
 import { layerNorm } from '@normkit/layer-norm';
-import { KERNEL_NAMES, listKernelRegistrations, normalizeBatch, planNormalization, runKernel, setKernelBackendsEnabled, toTypedArray, viewOf, zeros } from '@normkit/core';
+import { listKernelRegistrations, normalizeBatch, planNormalization, runKernel, setKernelBackendsEnabled, toTypedArray, viewOf, zeros } from '@normkit/core';
 import type { Tensor } from '@normkit/core';
 import { randn } from '@normkit/testkit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_WASM_PRIORITY, activeWasm, createWasmBackend, disableWasm, enableWasm, wasmSimdSupported } from '@normkit/wasm';
 import { DEFAULT_BACKEND_NAME } from '@normkit/wasm';
+import { WASM_KERNEL_NAMES } from '@normkit/wasm';
 import { unregisterBackend } from '@normkit/core';
 
 // These tests compare an explicitly enabled backend with the TypeScript kernels: the zero-config
@@ -30,7 +31,7 @@ function maxDiff(a: Tensor, b: Tensor): number {
 
 /** The backends registered for each kernel, highest priority first. */
 function registered(): Record<string, string[]> {
-  return Object.fromEntries(KERNEL_NAMES.map((k) => [k, listKernelRegistrations(k).map((r) => r.backend)]));
+  return Object.fromEntries(WASM_KERNEL_NAMES.map((k) => [k, listKernelRegistrations(k).map((r) => r.backend)]));
 }
 
 describe('dispatch and fallback', () => {

@@ -9,7 +9,7 @@ const { scenario, failing } = data;
 const allReduce = connectSharedAllReduce(workerData.allReduce);
 const bn = syncBatchNorm.create({ numFeatures: 2, allReduce });
 const { params, state } = bn.init('float64');
-const x = fromArray([1, 2, 3, 4, 5, 6], [3, 2]);
+const x = fromArray([1, 2, 3, 4, 5, 6], [3, 2], 'float64');
 
 const report = (e) => parentPort.postMessage({ name: e.name, kind: e.kind, origin: e.origin, code: e.code, message: e.message });
 
@@ -23,9 +23,9 @@ if (scenario === 'departed' && rank === failing) {
   parentPort.postMessage({ sawAbort: allReduce.aborted });
 } else {
   try {
-    const input = scenario === 'bad-input' && rank === failing ? zeros([3, 5]) : x;
+    const input = scenario === 'bad-input' && rank === failing ? zeros([3, 5], 'float64') : x;
     const { saved } = bn.forward({ x: input, params, state, mode: 'train' });
-    const dy = scenario === 'bad-backward' && rank === failing ? zeros([4, 2]) : x;
+    const dy = scenario === 'bad-backward' && rank === failing ? zeros([4, 2], 'float64') : x;
     bn.backward({ dy, params, saved });
     parentPort.postMessage({ ok: true });
   } catch (e) {

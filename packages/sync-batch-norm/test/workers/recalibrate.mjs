@@ -10,6 +10,6 @@ const { rest, splits, batches } = data;
 const layer = new SyncBatchNorm({ numFeatures: rest[0], allReduce: connectSharedAllReduce(workerData.allReduce) }, { dtype: 'float64' });
 const inner = rest.reduce((a, b) => a * b, 1);
 const start = splits.slice(0, rank).reduce((a, b) => a + b, 0);
-const share = (values) => fromArray(values.subarray(start * inner, (start + splits[rank]) * inner), [splits[rank], ...rest]);
+const share = (values) => fromArray(values.subarray(start * inner, (start + splits[rank]) * inner), [splits[rank], ...rest], 'float64');
 recalibrate([layer], batches.map((values) => [share(values)]));
 parentPort.postMessage({ mean: toTypedArray(layer.runningMean), variance: toTypedArray(layer.runningVar) });

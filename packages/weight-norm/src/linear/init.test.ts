@@ -74,11 +74,11 @@ describe('initFromBatch (data-dependent initialization)', () => {
   });
 
   it.each([
-    ['g of shape (out, 1)', (p: WeightNormLinearParams) => ({ ...p, g: zeros([3, 1]) }), 'E_SHAPE'],
+    ['g of shape (out, 1)', (p: WeightNormLinearParams) => ({ ...p, g: zeros([3, 1], 'float64') }), 'E_SHAPE'],
     ['v transposed', (p: WeightNormLinearParams) => ({ ...p, v: randn([4, 3], 2) }), 'E_SHAPE'],
     ['bias missing', (p: WeightNormLinearParams) => ({ v: p.v, g: p.g }), 'E_STATE'],
     ['v in float32 with a float64 batch', (p: WeightNormLinearParams) => ({ ...p, v: toContiguous(p.v as Tensor, 'float32') }), 'E_DTYPE'],
-    ['a zero row of v without eps', (p: WeightNormLinearParams) => ({ ...p, v: fromArray([1, 2, 3, 4, 0, 0, 0, 0, 1, 1, 1, 1], [3, 4]) }), 'E_DEGENERATE'],
+    ['a zero row of v without eps', (p: WeightNormLinearParams) => ({ ...p, v: fromArray([1, 2, 3, 4, 0, 0, 0, 0, 1, 1, 1, 1], [3, 4], 'float64') }), 'E_DEGENERATE'],
   ] as [string, (p: WeightNormLinearParams) => WeightNormLinearParams, string][])('%s → %s, params unchanged', (_, edit, code) => {
     const options = { inFeatures: 4, outFeatures: 3 };
     const params = edit(weightNormLinear.create(options).init('float64').params);
@@ -92,7 +92,7 @@ describe('initFromBatch (data-dependent initialization)', () => {
     const options = { inFeatures: 2, outFeatures: 2 };
     const { params } = weightNormLinear.create(options).init('float64');
     expectCode(() => initFromBatch(params, randn([1, 2], 1), options), 'E_DEGENERATE');
-    expectCode(() => initFromBatch(params, fromArray([1, 2, 1, 2, 1, 2], [3, 2]), options), 'E_DEGENERATE');
+    expectCode(() => initFromBatch(params, fromArray([1, 2, 1, 2, 1, 2], [3, 2], 'float64'), options), 'E_DEGENERATE');
     expectCode(() => initFromBatch(params, randn([5, 3], 1), options), 'E_SHAPE');
     expectCode(() => initFromBatch(params, randn([5, 2], 1), { ...options, seed: -1 }), 'E_OPTION');
   });

@@ -1,10 +1,13 @@
 import { Layer } from '@normkit/core';
-import type { LayerInit, Tensor } from '@normkit/core';
+import type { LayerInit, LayerTensors, NamesIf, OptionFlag, Tensor } from '@normkit/core';
 import { initFromBatch } from './init.js';
 import type { WeightNormLinearInputOptions } from './options.js';
 import type { WeightNormLinearTypes } from './plugin.js';
 import { weightNormLinear } from './plugin.js';
 import { materializeLinearWeight } from './weight.js';
+
+/** Is there a `bias`, by the type of the options `O` (`bias`, default true)? */
+export type WeightNormLinearBias<O> = OptionFlag<O, 'bias', true>;
 
 /**
  * The stateful {@link Layer} around {@link weightNormLinear}, with the paper's
@@ -17,13 +20,18 @@ import { materializeLinearWeight } from './weight.js';
  * const y = fc.forward(x);
  * ```
  */
-export class WeightNormLinear extends Layer<WeightNormLinearTypes> {
+export class WeightNormLinear<const O extends WeightNormLinearInputOptions = WeightNormLinearInputOptions> extends Layer<WeightNormLinearTypes> {
+  /** `v` and `g` (always present) and `bias` (typed present when the options make it present). */
+  declare params: LayerTensors<WeightNormLinearTypes['Params'], 'v' | 'g' | NamesIf<WeightNormLinearBias<O>, 'bias'>>;
+  /** Accumulated parameter gradients, typed as the parameters. */
+  declare readonly grads: LayerTensors<WeightNormLinearTypes['Params'], 'v' | 'g' | NamesIf<WeightNormLinearBias<O>, 'bias'>>;
+
   /**
    * @param options - `inFeatures`, `outFeatures`, and optionally `bias`, `eps`, `gInit`, `seed`, `initStd`
    * @param init - `dtype` of the parameters (default `'float32'`)
    * @throws NormkitError `E_OPTION` for bad options
    */
-  constructor(options: WeightNormLinearInputOptions, init: LayerInit = {}) {
+  constructor(options: O, init: LayerInit = {}) {
     super(weightNormLinear, options, init);
   }
 
@@ -35,7 +43,7 @@ export class WeightNormLinear extends Layer<WeightNormLinearTypes> {
    * @throws NormkitError as {@link initFromBatch}; the layer is unchanged then
    */
   initFromBatch(x: Tensor): this {
-    this.params = initFromBatch(this.params, x, this.options);
+    this.params = initFromBatch(this.params, x, this.options) as this['params'];
     return this;
   }
 

@@ -87,16 +87,16 @@ describe('forward', () => {
     const x = randn([5, 4], 9);
     const dy = randn([5, 3], 10);
     const fresh = fc.forward({ x, params, state: {}, mode: 'train' });
-    const yOut = zeros([5, 3]);
+    const yOut = zeros([5, 3], 'float64');
     const reused = fc.forward({ x, params, state: {}, mode: 'train', out: yOut });
     expect(reused.y).toBe(yOut);
     expect(bytesOf(yOut)).toBe(bytesOf(fresh.y));
-    const dxOut = zeros([5, 4]);
+    const dxOut = zeros([5, 4], 'float64');
     expect(fc.backward({ dy, params, saved: reused.saved, out: dxOut }).dx).toBe(dxOut);
     expect(bytesOf(dxOut)).toBe(bytesOf(fc.backward({ dy, params, saved: fresh.saved }).dx));
-    expectCode(() => fc.forward({ x, params, state: {}, mode: 'train', out: zeros([5, 4]) }), 'E_SHAPE');
+    expectCode(() => fc.forward({ x, params, state: {}, mode: 'train', out: zeros([5, 4], 'float64') }), 'E_SHAPE');
     expectCode(() => fc.forward({ x, params, state: {}, mode: 'train', out: zeros([5, 3], 'float32') }), 'E_DTYPE');
-    expectCode(() => fc.backward({ dy, params, saved: fresh.saved, out: zeros([5, 3]) }), 'E_SHAPE');
+    expectCode(() => fc.backward({ dy, params, saved: fresh.saved, out: zeros([5, 3], 'float64') }), 'E_SHAPE');
   });
 });
 
@@ -172,11 +172,11 @@ describe('backward', () => {
 
 describe('bad inputs: the code, and nothing changed', () => {
   it.each([
-    ['g of shape (out, 1)', (p: WeightNormLinearParams) => ({ ...p, g: zeros([3, 1]) }), 'E_SHAPE'],
+    ['g of shape (out, 1)', (p: WeightNormLinearParams) => ({ ...p, g: zeros([3, 1], 'float64') }), 'E_SHAPE'],
     ['v transposed', (p: WeightNormLinearParams) => ({ ...p, v: randn([4, 3], 2) }), 'E_SHAPE'],
     ['bias missing', (p: WeightNormLinearParams) => ({ v: p.v, g: p.g }), 'E_STATE'],
     ['g in float32 with float64 x', (p: WeightNormLinearParams) => ({ ...p, g: toContiguous(p.g as Tensor, 'float32') }), 'E_DTYPE'],
-    ['a zero row of v without eps', (p: WeightNormLinearParams) => ({ ...p, v: fromArray([1, 2, 3, 4, 0, 0, 0, 0, 1, 1, 1, 1], [3, 4]) }), 'E_DEGENERATE'],
+    ['a zero row of v without eps', (p: WeightNormLinearParams) => ({ ...p, v: fromArray([1, 2, 3, 4, 0, 0, 0, 0, 1, 1, 1, 1], [3, 4], 'float64') }), 'E_DEGENERATE'],
   ] as [string, (p: WeightNormLinearParams) => WeightNormLinearParams, string][])('forward: %s → %s, params unchanged', (_, edit, code) => {
     const options = { inFeatures: 4, outFeatures: 3 };
     const params = edit(weightNormLinear.create(options).init('float64').params);

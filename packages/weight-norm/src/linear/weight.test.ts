@@ -27,7 +27,7 @@ describe('materializeLinearWeight', () => {
       expect(dtypeOf(w)).toBe(dtype);
       expect(scaledMaxError(toTypedArray(w), plainWeight(v, g))).toBeLessThan(dtype === 'float64' ? 1e-15 : 1e-6);
     }
-    const w = materializeLinearWeight({ v: fromArray([3, 4], [1, 2]), g: fromArray([1], [1]) }, { inFeatures: 2, outFeatures: 1, eps: 11 });
+    const w = materializeLinearWeight({ v: fromArray([3, 4], [1, 2], 'float64'), g: fromArray([1], [1], 'float64') }, { inFeatures: 2, outFeatures: 1, eps: 11 });
     expect(Array.from(toTypedArray(w))).toEqual([0.5, 4 / 6]);
   });
 
@@ -35,7 +35,7 @@ describe('materializeLinearWeight', () => {
     const v = randn([3, 5], 1);
     expectCode(() => materializeLinearWeight({ v, g: randn([3, 1], 2) }, { inFeatures: 5, outFeatures: 3 }), 'E_SHAPE');
     expectCode(() => materializeLinearWeight({ v }, { inFeatures: 5, outFeatures: 3 }), 'E_STATE');
-    expectCode(() => materializeLinearWeight({ v: fromArray([0, 0, 1, 1], [2, 2]), g: randn([2], 2) }, { inFeatures: 2, outFeatures: 2 }), 'E_DEGENERATE');
+    expectCode(() => materializeLinearWeight({ v: fromArray([0, 0, 1, 1], [2, 2], 'float64'), g: randn([2], 2) }, { inFeatures: 2, outFeatures: 2 }), 'E_DEGENERATE');
     expectCode(() => materializeLinearWeight({ v, g: randn([3], 2) }, { inFeatures: 0, outFeatures: 3 }), 'E_OPTION');
   });
 });
