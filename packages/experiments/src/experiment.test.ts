@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './main.js';
+import { PLOT_FILES, renderSummary } from './experiment.js';
 import type { ExperimentResults } from './experiment.js';
 
 // The reduced run end to end, as `npm run experiment -- --quick` does it, into a temp dir.
@@ -21,7 +22,7 @@ describe('npm run experiment -- --quick', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('writes the plots, the summary and the JSON', () => {
-    for (const name of ['training-loss.svg', 'test-accuracy.svg', 'landscape-loss.svg', 'landscape-gradient.svg', 'landscape-beta.svg', 'summary.md', 'results.json']) {
+    for (const name of [...PLOT_FILES, 'summary.md', 'results.json']) {
       expect(existsSync(join(out, name)), name).toBe(true);
     }
   });
@@ -35,8 +36,10 @@ describe('npm run experiment -- --quick', () => {
     }
   });
 
-  it('has a run per variant and learning rate, and only finite numbers in the JSON', () => {
-    expect(results.runs).toHaveLength(results.config.variants.length * results.config.learningRates.length);
+  it('has a run per variant, learning rate and seed (ablations at the largest rate), a sweep run per normalizer, batch size and seed, and only finite numbers', () => {
+    const c = results.config;
+    expect(results.runs).toHaveLength(c.seeds.length * (c.variants.length * c.learningRates.length + c.ablations.length));
+    expect(results.sweep).toHaveLength(c.seeds.length * c.sweep.norms.length * c.sweep.batchSizes.length);
     const walk = (v: unknown, path: string): void => {
       if (typeof v === 'number') expect(Number.isFinite(v), path).toBe(true);
       else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
@@ -48,14 +51,41 @@ describe('npm run experiment -- --quick', () => {
       expect(run.finalTestAccuracy).toBeGreaterThanOrEqual(0);
       expect(run.finalTestAccuracy).toBeLessThanOrEqual(1);
     }
-    const probed = results.runs.filter((r) => r.landscape !== null);
-    expect(probed.map((r) => r.variant).sort()).toEqual(['batch-norm', 'batch-norm', 'none', 'none']);
+    for (const run of results.sweep) {
+      expect(run.testError).toBeGreaterThanOrEqual(0);
+      expect(run.testError).toBeLessThanOrEqual(1);
+      expect(run.steps).toBe(Math.ceil(c.sweep.samples / run.batchSize));
+    }
+  });
+
+  it('probes the landscape and the curvature of none and batch norm, traces and checks the largest rate, recalibrates batch norm', () => {
+    const c = results.config;
+    const top = Math.max(...c.learningRates);
+    for (const run of results.runs) {
+      const probed = c.landscapeVariants.includes(run.variant);
+      expect(run.landscape !== null, `${run.variant} ${run.lr}`).toBe(probed);
+      expect(run.curvature !== null, `${run.variant} ${run.lr}`).toBe(probed);
+      expect(run.trace !== null, `${run.variant} ${run.lr}`).toBe(run.lr === top);
+      expect(run.preciseBn !== null, `${run.variant} ${run.lr}`).toBe(run.variant === 'batch-norm' && run.divergedAtStep === null);
+      if (run.curvature !== null && run.divergedAtStep === null) expect(run.curvature.length).toBe(c.steps / c.curvature.every + 1);
+      if (run.lr === top && run.divergedAtStep === null) {
+        expect(run.trace).toHaveLength(c.traceSteps);
+        // The gradient the optimizer uses is the gradient of the loss (float64 finite differences).
+        for (const check of run.gradChecks) expect(check.relativeError, `${run.variant} step ${check.step}`).toBeLessThan(1e-4);
+      }
+    }
+  });
+
+  it('summary.md is the rendering of results.json', () => {
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toBe(renderSummary(results));
   });
 
   it('quotes the tables in summary.md', () => {
     const md = readFileSync(join(out, 'summary.md'), 'utf8');
-    expect(md).toContain('## Final test accuracy');
+    for (const heading of ['## Final test accuracy', '## The failures', '## Landscape', '## Curvature', '## PreciseBN', '## Batch size', '## Reparameterization']) {
+      expect(md, heading).toContain(heading);
+    }
     expect(md).toContain('| batch-norm |');
-    expect(md).toContain('## Landscape');
+    expect(md).toContain('| group-norm |');
   });
 });

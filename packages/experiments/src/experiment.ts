@@ -9,8 +9,24 @@ import { checkReparameterization } from './reparam.js';
 import type { ReparamCheck } from './reparam.js';
 import { summarizeLandscape, summaryMarkdown } from './summary.js';
 import type { LandscapeSummary } from './summary.js';
+import { sweepRun, sweepSteps } from './sweep.js';
+import type { SweepRunConfig, SweepRunResult } from './sweep.js';
 import type { RunConfig, RunResult } from './train.js';
 import { trainRun } from './train.js';
+
+/** One unit of work for a worker: an MLP run or a run of the batch-size sweep. */
+export type Job = { readonly kind: 'mlp'; readonly config: RunConfig } | { readonly kind: 'sweep'; readonly config: SweepRunConfig };
+
+/** What a job gives. */
+export type JobResult = { readonly kind: 'mlp'; readonly result: RunResult } | { readonly kind: 'sweep'; readonly result: SweepRunResult };
+
+/** Runs one job in this thread. */
+export function runJob(job: Job, data: { train: Dataset; test: Dataset }, onStep: (done: number) => void): JobResult {
+  return job.kind === 'mlp' ? { kind: 'mlp', result: trainRun(job.config, data, onStep) } : { kind: 'sweep', result: sweepRun(job.config, data, onStep) };
+}
+
+/** The number of progress units (steps) of a job. */
+export const jobSteps = (job: Job): number => (job.kind === 'mlp' ? job.config.steps : sweepSteps(job.config));
 
 /** How to run an experiment. */
 export interface ExperimentOptions {
@@ -32,17 +48,25 @@ export interface ExperimentResults {
   /** CPU time of the whole process, every thread (user + system). */
   readonly cpuSeconds: number;
   readonly reparameterization: ReparamCheck;
+  /** Every MLP run: variants × learning rates × seeds, then the ablations × seeds. */
   readonly runs: readonly RunResult[];
+  /** Every run of the batch-size sweep: normalizers × batch sizes × seeds. */
+  readonly sweep: readonly SweepRunResult[];
   readonly landscapeSummary: readonly LandscapeSummary[];
   readonly files: readonly string[];
 }
 
-/** The runs of an experiment, longest first (weight norm's dense kernel is the slowest). */
+/** The MLP runs of an experiment: every variant at every learning rate, the ablations at the largest, each once per seed. */
 export function runConfigs(config: ExperimentConfig): RunConfig[] {
-  const cost: Record<string, number> = { 'weight-norm': 5, 'noisy-batch-norm': 4, 'batch-norm': 3, 'layer-norm': 2, none: 1 };
+  const top = Math.max(...config.learningRates);
   const runs: RunConfig[] = [];
-  for (const variant of config.variants) {
-    for (const lr of config.learningRates) {
+  const pairs: [ExperimentConfig['variants'][number], number][] = [
+    ...config.variants.flatMap((v) => config.learningRates.map((lr): [typeof v, number] => [v, lr])),
+    ...config.ablations.map((v): [typeof v, number] => [v, top]),
+  ];
+  for (const seed of config.seeds) {
+    for (const [variant, lr] of pairs) {
+      const probed = config.landscapeVariants.includes(variant);
       runs.push({
         variant,
         lr,
@@ -50,14 +74,54 @@ export function runConfigs(config: ExperimentConfig): RunConfig[] {
         steps: config.steps,
         batchSize: config.batchSize,
         evalEvery: config.evalEvery,
-        landscapeEvery: config.landscapeVariants.includes(variant) ? config.landscapeEvery : 0,
+        landscapeEvery: probed ? config.landscapeEvery : 0,
         landscapeEtas: config.landscapeEtas,
-        model: { inputs: 784, hidden: config.hidden, depth: config.depth, classes: 10, seed: config.seeds.weights, dtype: 'float32', noise: config.noise },
-        dataSeed: config.seeds.batches,
+        model: { inputs: 784, hidden: config.hidden, depth: config.depth, classes: 10, seed: 100 * seed, dtype: 'float32', noise: { ...config.noise, seed: config.noise.seed + seed } },
+        seed,
+        dataSeed: seed,
+        traceSteps: lr === top ? config.traceSteps : 0,
+        gradCheckSteps: lr === top ? config.gradCheckSteps : [],
+        curvature: probed ? config.curvature : null,
+        preciseBn: variant === 'batch-norm' ? config.preciseBn : null,
       });
     }
   }
-  return runs.sort((a, b) => cost[b.variant] - cost[a.variant]);
+  return runs;
+}
+
+/** The runs of the batch-size sweep: every normalizer at every batch size, once per seed. */
+export function sweepConfigs(config: ExperimentConfig): SweepRunConfig[] {
+  const s = config.sweep;
+  return config.seeds.flatMap((seed) =>
+    s.norms.flatMap((norm) =>
+      s.batchSizes.map((batchSize) => ({
+        norm,
+        batchSize,
+        seed,
+        samples: s.samples,
+        baseLr: s.baseLr,
+        baseBatch: s.baseBatch,
+        momentum: s.momentum,
+        channels: s.channels,
+        channelsPerGroup: s.channelsPerGroup,
+        statsMomentum: s.statsMomentum,
+        preciseBn: s.preciseBn,
+      })),
+    ),
+  );
+}
+
+/**
+ * A rough cost of a job (for scheduling the longest first, so that the two workers finish
+ * together): MLP steps weighted by variant and by the probes, sweep runs by samples and steps.
+ */
+export function jobCost(job: Job): number {
+  if (job.kind === 'sweep') return job.config.samples / 40 + sweepSteps(job.config) * 0.6;
+  const c = job.config;
+  const variant: Record<string, number> = { 'weight-norm': 1.6, 'weight-norm-no-init': 1.6, 'noisy-batch-norm': 1.3, 'batch-norm': 1.2, 'layer-norm': 1.1, 'layer-norm-no-bias': 1.1, none: 1 };
+  const probes = c.landscapeEvery > 0 ? (c.steps / c.landscapeEvery) * c.landscapeEtas.length * 1.2 : 0;
+  const curvature = c.curvature === null ? 0 : (c.steps / c.curvature.every + 1) * c.curvature.maxIterations * 3;
+  return c.steps * variant[c.variant] + probes + curvature;
 }
 
 class Progress {
@@ -122,13 +186,15 @@ function clock(seconds: number): string {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
-async function runAll(configs: RunConfig[], data: { train: Dataset; test: Dataset }, workers: number, progress: Progress): Promise<RunResult[]> {
-  const results: RunResult[] = new Array(configs.length);
+async function runAll(jobs: Job[], data: { train: Dataset; test: Dataset }, workers: number, progress: Progress): Promise<JobResult[]> {
+  const results: JobResult[] = new Array(jobs.length);
+  // Longest first, so that the workers finish at about the same time.
+  const queue = jobs.map((_, k) => k).sort((a, b) => jobCost(jobs[b]) - jobCost(jobs[a]));
   if (workers <= 0) {
-    configs.forEach((c, k) => {
-      results[k] = trainRun(c, data, (done) => progress.update(k, done));
-      progress.finish(k, c.steps);
-    });
+    for (const k of queue) {
+      results[k] = runJob(jobs[k], data, (done) => progress.update(k, done));
+      progress.finish(k, jobSteps(jobs[k]));
+    }
     return results;
   }
   let next = 0;
@@ -137,44 +203,48 @@ async function runAll(configs: RunConfig[], data: { train: Dataset; test: Datase
     new Promise((resolve, reject) => {
       const worker = new Worker(workerUrl, { workerData: { train: data.train, test: data.test } });
       const feed = (): void => {
-        if (next >= configs.length) {
+        if (next >= queue.length) {
           void worker.terminate().then(() => resolve());
           return;
         }
-        const index = next++;
-        worker.postMessage({ index, config: configs[index] });
+        const index = queue[next++];
+        worker.postMessage({ index, job: jobs[index] });
       };
-      worker.on('message', (m: { type: 'progress'; index: number; done: number } | { type: 'result'; index: number; result: RunResult }) => {
+      worker.on('message', (m: { type: 'progress'; index: number; done: number } | { type: 'result'; index: number; result: JobResult }) => {
         if (m.type === 'progress') {
           progress.update(m.index, m.done);
         } else {
           results[m.index] = m.result;
-          progress.finish(m.index, configs[m.index].steps);
+          progress.finish(m.index, jobSteps(jobs[m.index]));
           feed();
         }
       });
       worker.on('error', reject);
       feed();
     });
-  await Promise.all(Array.from({ length: Math.min(workers, configs.length) }, one));
+  await Promise.all(Array.from({ length: Math.min(workers, jobs.length) }, one));
   return results;
 }
 
 /**
- * Runs the whole experiment: every variant at every learning rate (with the landscape
- * probes), the reparameterization check, then writes `results.json`, `summary.md` and the
- * SVG plots into `outDir`.
+ * Runs the whole experiment: every MLP variant at every learning rate and seed (with the
+ * landscape and curvature probes, the traces, the gradient checks and PreciseBN), the
+ * batch-size sweep, the reparameterization check, then writes `results.json`, `summary.md`
+ * and the SVG plots into `outDir`.
  */
 export async function runExperiment(config: ExperimentConfig, options: ExperimentOptions): Promise<ExperimentResults> {
   const started = performance.now();
   const cpuStart = process.cpuUsage();
-  const data = loadMnist(config.trainPerClass, config.testPerClass, config.seeds.data);
-  const configs = runConfigs(config);
-  const progress = new Progress(configs.map((c) => c.steps), options.progress);
-  const unordered = await runAll(configs, data, options.workers, progress);
+  const data = loadMnist(config.trainPerClass, config.testPerClass, config.dataSeed);
+  const mlp = runConfigs(config);
+  const sweep = sweepConfigs(config);
+  const jobs: Job[] = [...mlp.map((c): Job => ({ kind: 'mlp', config: c })), ...sweep.map((c): Job => ({ kind: 'sweep', config: c }))];
+  const progress = new Progress(jobs.map(jobSteps), options.progress);
+  const done = await runAll(jobs, data, options.workers, progress);
   progress.end();
-  // Report in a stable order: variants as configured, then learning rates.
-  const runs = config.variants.flatMap((v) => config.learningRates.map((lr) => unordered.find((r) => r.variant === v && r.lr === lr) as RunResult));
+  // Results in the order of the configurations (the jobs' order), whatever order they ran in.
+  const runs = done.flatMap((r) => (r.kind === 'mlp' ? [r.result] : []));
+  const sweepResults = done.flatMap((r) => (r.kind === 'sweep' ? [r.result] : []));
   const reparameterization = checkReparameterization();
   const wallSeconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStart);
@@ -185,6 +255,7 @@ export async function runExperiment(config: ExperimentConfig, options: Experimen
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     reparameterization,
     runs,
+    sweep: sweepResults,
     landscapeSummary: runs.map(summarizeLandscape).filter((s): s is LandscapeSummary => s !== null),
     files: [...PLOT_FILES, 'summary.md', 'results.json'],
   };
@@ -193,21 +264,43 @@ export async function runExperiment(config: ExperimentConfig, options: Experimen
 }
 
 /** The files every run writes. */
-export const PLOT_FILES = ['training-loss.svg', 'test-accuracy.svg', 'landscape-loss.svg', 'landscape-gradient.svg', 'landscape-beta.svg'] as const;
+export const PLOT_FILES = [
+  'training-loss.svg',
+  'test-accuracy.svg',
+  'landscape-loss.svg',
+  'landscape-gradient.svg',
+  'landscape-beta.svg',
+  'curvature.svg',
+  'diagnosis.svg',
+  'precise-bn.svg',
+  'batch-size.svg',
+] as const;
+
+/** Rounds every non-integer number to 6 significant digits (keeps `results.json` small; the summary and plots are rendered from the rounded values). */
+function rounded(key: string, value: unknown): unknown {
+  return typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value) ? Number(value.toPrecision(6)) : value;
+}
 
 /**
- * Writes the plots, `summary.md` and `results.json` of finished results into `outDir`, and
- * copies the plots into `docsMediaDir` when given. `--replot` calls it on a saved
- * `results.json`, so the figures can be restyled without training again.
+ * Writes `results.json`, then renders the plots and `summary.md` **from what was written**
+ * (so both can be reproduced from the file alone with `--replot`), and copies the plots into
+ * `docsMediaDir` when given.
  */
 export async function writeOutputs(results: ExperimentResults, outDir: string, docsMediaDir?: string): Promise<void> {
   mkdirSync(outDir, { recursive: true });
-  const specs = allSpecs(results.runs, results.config.smoothing);
+  const json = `${JSON.stringify(results, rounded)}\n`;
+  writeFileSync(join(outDir, 'results.json'), json);
+  const saved = JSON.parse(json) as ExperimentResults;
+  const specs = allSpecs(saved.runs, saved.sweep, saved.config);
   for (const name of PLOT_FILES) writeFileSync(join(outDir, name), await renderSvg(specs[name]));
-  writeFileSync(join(outDir, 'summary.md'), summaryMarkdown(results.config, results.runs, results.reparameterization, results.wallSeconds, results.cpuSeconds));
-  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
+  writeFileSync(join(outDir, 'summary.md'), renderSummary(saved));
   if (docsMediaDir !== undefined) {
     mkdirSync(docsMediaDir, { recursive: true });
     for (const name of PLOT_FILES) copyFileSync(join(outDir, name), join(docsMediaDir, name));
   }
+}
+
+/** `summary.md` of saved results. */
+export function renderSummary(results: ExperimentResults): string {
+  return summaryMarkdown(results.config, results.runs, results.sweep, results.reparameterization, results.wallSeconds, results.cpuSeconds);
 }

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { Layer, checkOut, defineNormalizer, dtypeOf, fromArray, tensor, toTypedArray } from '@normkit/core';
 import type { Dtype, Normalizer, NormalizerTypes, Tensor } from '@normkit/core';
-import { assertGradients } from '@normkit/gradcheck';
+import { assertGradients, assertSecondOrder } from '@normkit/gradcheck';
+import { conv2d } from './layers/conv2d.js';
 import { dense } from './layers/dense.js';
+import { globalAvgPool } from './layers/global-avg-pool.js';
 import type { DenseOptions } from './layers/dense.js';
 import { drawNoise, noisyBatchNorm } from './layers/noisy-batch-norm.js';
 import { relu } from './layers/relu.js';
 import { crossEntropy, softmaxCrossEntropy } from './layers/softmax-cross-entropy.js';
-import { Mlp, VARIANTS } from './model.js';
+import { ABLATIONS, Mlp, VARIANTS } from './model.js';
 import type { Variant } from './model.js';
 import { SgdMomentum } from './optim.js';
 
@@ -27,6 +29,58 @@ describe('the network pieces pass @normkit/gradcheck', () => {
 
   it('noisy batch norm: the noise is a pure function of the step, so it differences cleanly', () => {
     assertGradients(noisyBatchNorm);
+  });
+
+  it('conv2d (im2col): dx, dW and db, with stride, padding and without a bias', () => {
+    assertGradients(conv2d);
+  });
+
+  it('global average pooling', () => {
+    assertGradients(globalAvgPool);
+  });
+});
+
+describe('second order: doubleBackward passes @normkit/gradcheck --order 2', () => {
+  it('dense', () => {
+    assertSecondOrder(dense);
+  });
+
+  it('ReLU (inputs away from the kink)', () => {
+    assertSecondOrder(relu, { seed: 3 });
+  });
+});
+
+describe('conv2d against a direct convolution', () => {
+  it('equals the sum over the kernel of shifted inputs (float64, 1e-12)', () => {
+    const layer = conv2d.create({ inChannels: 2, outChannels: 3, kernelSize: 3, stride: 2, padding: 1, seed: 9 });
+    const { params } = layer.init('float64');
+    const [n, c, h, w] = [2, 2, 5, 6];
+    const x = Float64Array.from({ length: n * c * h * w }, (_, i) => Math.sin(0.7 * i) + 0.1 * (i % 5));
+    const b = Float64Array.from([0.3, -0.2, 0.05]);
+    const y = layer.forward({ x: tensor(x, [n, c, h, w]), params: { ...params, bias: tensor(b, [3]) }, state: {}, mode: 'train' }).y;
+    expect(y.shape).toEqual([2, 3, 3, 3]);
+    const W = toTypedArray(params.weight as Tensor);
+    const out = toTypedArray(y);
+    for (let s = 0; s < n; s++) {
+      for (let f = 0; f < 3; f++) {
+        for (let i = 0; i < 3; i++) {
+          for (let j = 0; j < 3; j++) {
+            let expected = b[f];
+            for (let ch = 0; ch < c; ch++) {
+              for (let a = 0; a < 3; a++) {
+                for (let bb = 0; bb < 3; bb++) {
+                  const r = 2 * i + a - 1;
+                  const col = 2 * j + bb - 1;
+                  if (r < 0 || r >= h || col < 0 || col >= w) continue;
+                  expected += W[((f * c + ch) * 3 + a) * 3 + bb] * x[((s * c + ch) * h + r) * w + col];
+                }
+              }
+            }
+            expect(Math.abs(out[((s * 3 + f) * 3 + i) * 3 + j] - expected)).toBeLessThan(1e-12);
+          }
+        }
+      }
+    }
   });
 });
 
@@ -116,7 +170,7 @@ function inputGradient(model: Mlp, x: Tensor, dy: Tensor): Tensor {
 }
 
 describe('the composed MLP backward, every variant', () => {
-  for (const variant of VARIANTS) {
+  for (const variant of [...VARIANTS, ...ABLATIONS]) {
     it(variant, () => {
       assertGradients(mlpPlugin(variant), { seed: 5 });
     });

@@ -10,11 +10,12 @@ import type { ExperimentResults } from './experiment.js';
 
 const HELP = `Usage: npm run experiment -- [--quick] [--out DIR] [--docs] [--workers N] [--no-progress]
 
-  --quick        the reduced run (small network, few steps; under a minute)
+  --quick        the reduced run (small networks, few steps, 2 seeds; a few seconds)
   --out DIR      where to write results (default: packages/experiments/results, or a
                  results-quick folder next to it with --quick)
   --docs         also copy the SVGs into docs/guides/media/ for the guide
   --workers N    worker threads (default: min(2, cores)); 0 runs in the main thread
+                 (results do not depend on it: every run has its own seeded streams)
   --no-progress  no progress bar on stderr
   --replot DIR   no training: re-render the plots and summary.md from DIR/results.json
                  (into --out, default DIR)

@@ -1,11 +1,19 @@
 import { tensor } from '@normkit/core';
+import type { Tensor } from '@normkit/core';
 import type { Dataset } from './data.js';
 import { PIXELS } from './data.js';
+import { checkGradientAt, traceStep } from './diagnose.js';
+import type { GradientCheck, StepTrace } from './diagnose.js';
 import { countCorrect, crossEntropy } from './layers/softmax-cross-entropy.js';
 import { Mlp } from './model.js';
 import type { MlpConfig, Variant } from './model.js';
+import type { Network } from './network.js';
 import { SgdMomentum } from './optim.js';
+import { preciseBnCurve } from './precise-bn.js';
+import type { PreciseBnResult } from './precise-bn.js';
 import { Rng, mixSeed, permutation } from './random.js';
+import { topHessianEigenvalue } from './second-order.js';
+import type { EigenEstimate } from './second-order.js';
 
 /** Everything one training run needs besides the data. */
 export interface RunConfig {
@@ -21,8 +29,23 @@ export interface RunConfig {
   /** The step sizes η of the landscape probe. */
   readonly landscapeEtas: readonly number[];
   readonly model: MlpConfig;
+  /** The seed of this run (from the configuration's seed list): weights, batch order, noise. */
+  readonly seed: number;
   /** Seed of the batch order (the same for every variant). */
   readonly dataSeed: number;
+  /** Record the per-block trace ({@link StepTrace}) for the first this many steps (0: none). */
+  readonly traceSteps: number;
+  /** Check the gradient by finite differences (float64) at these steps. */
+  readonly gradCheckSteps: readonly number[];
+  /** Top Hessian eigenvalue every `every` steps (and at the end), or null. */
+  readonly curvature: { readonly every: number; readonly maxIterations: number; readonly tolerance: number } | null;
+  /** PreciseBN after training (batch-norm variants), or null. */
+  readonly preciseBn: { readonly ks: readonly number[]; readonly batchSize: number } | null;
+}
+
+/** The top Hessian eigenvalue of the batch loss at one step (power iteration on exact H·v). */
+export interface CurvaturePoint extends EigenEstimate {
+  readonly step: number;
 }
 
 /** One test-set evaluation. */
@@ -61,6 +84,7 @@ export interface LandscapePoint {
 export interface RunResult {
   readonly variant: Variant;
   readonly lr: number;
+  readonly seed: number;
   /** The training loss of every step (null from divergence on). */
   readonly trainLoss: (number | null)[];
   readonly evals: EvalPoint[];
@@ -69,12 +93,18 @@ export interface RunResult {
   /** The first step whose loss was not finite, or null. Training stops there. */
   readonly divergedAtStep: number | null;
   readonly landscape: LandscapePoint[] | null;
+  /** The per-block trace of the first steps, or null. */
+  readonly trace: StepTrace[] | null;
+  readonly gradChecks: GradientCheck[];
+  readonly curvature: CurvaturePoint[] | null;
+  readonly preciseBn: PreciseBnResult | null;
   readonly seconds: number;
 }
 
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
-function batchAt(data: Dataset, order: Uint32Array, start: number, size: number): { x: ReturnType<typeof tensor>; labels: Uint8Array } {
+/** Rows `order[start … start + size)` (wrapping) of a dataset as a batch. */
+export function batchAt(data: Dataset, order: Uint32Array, start: number, size: number, shape: InputShape = flatImages): { x: Tensor; labels: Uint8Array } {
   const x = new Float32Array(size * PIXELS);
   const labels = new Uint8Array(size);
   for (let i = 0; i < size; i++) {
@@ -82,21 +112,27 @@ function batchAt(data: Dataset, order: Uint32Array, start: number, size: number)
     x.set(data.images.subarray(r * PIXELS, (r + 1) * PIXELS), i * PIXELS);
     labels[i] = data.labels[r];
   }
-  return { x: tensor(x, [size, PIXELS]), labels };
+  return { x: tensor(x, shape(size)), labels };
 }
 
+/** The input shape of n images for a network: `(n, 784)` for the MLP, `(n, 1, 28, 28)` for the CNN. */
+export type InputShape = (n: number) => number[];
+
+/** The MLP's input shape. */
+export const flatImages: InputShape = (n) => [n, PIXELS];
+
 /** Test accuracy and mean loss, in eval mode (running statistics, no noise), 500 rows at a time. */
-export function evaluate(model: Mlp, data: Dataset): { accuracy: number; loss: number } {
+export function evaluate(model: Network, data: Dataset, shape: InputShape = flatImages): { accuracy: number; loss: number } {
   model.eval();
   let correct = 0;
   let loss = 0;
   for (let s = 0; s < data.count; s += 500) {
     const n = Math.min(500, data.count - s);
-    const x = tensor(data.images.slice(s * PIXELS, (s + n) * PIXELS), [n, PIXELS]);
+    const x = tensor(data.images.slice(s * PIXELS, (s + n) * PIXELS), shape(n));
     const labels = data.labels.subarray(s, s + n);
     const logits = model.forward(x);
     correct += countCorrect(logits, labels);
-    loss += crossEntropy(logits, labels, model.config.classes).loss * n;
+    loss += crossEntropy(logits, labels, model.classes).loss * n;
   }
   model.train();
   return { accuracy: correct / data.count, loss: loss / data.count };
@@ -120,12 +156,12 @@ function distance(a: Float64Array, b: Float64Array): number {
  * statistics; the noise of the current step for noisy batch norm); the parameters, the
  * running statistics and the gradients are put back afterwards.
  */
-export function probeLandscape(model: Mlp, x: ReturnType<typeof tensor>, labels: Uint8Array, etas: readonly number[], step: number): LandscapePoint {
+export function probeLandscape(model: Network, x: Tensor, labels: Uint8Array, etas: readonly number[], step: number): LandscapePoint {
   const snap = model.snapshot();
   const lossAndGrad = (): { loss: number; grad: Float64Array } => {
     model.restoreState(snap.state);
     model.zeroGrad();
-    const r = crossEntropy(model.forward(x), labels, model.config.classes);
+    const r = crossEntropy(model.forward(x), labels, model.classes);
     model.backward(r.dLogits);
     return { loss: r.loss, grad: model.flatGrad() };
   };
@@ -164,9 +200,11 @@ export function probeLandscape(model: Mlp, x: ReturnType<typeof tensor>, labels:
 }
 
 /**
- * Trains one variant at one learning rate: SGD with momentum on shuffled mini-batches
- * (the same batch order for every variant), evaluating on the test set and probing the
- * landscape at regular steps. A non-finite loss stops the run (it is recorded as diverged).
+ * Trains one variant at one learning rate and seed: SGD with momentum on shuffled
+ * mini-batches (the same batch order for every variant of a seed), evaluating on the test
+ * set and probing the landscape and the curvature at regular steps, tracing the blocks over
+ * the first steps, checking the gradient where asked, and PreciseBN at the end. A
+ * non-finite loss stops the run (it is recorded as diverged).
  *
  * @param onStep - called after every step with the number of steps done (for a progress bar)
  */
@@ -180,6 +218,9 @@ export function trainRun(config: RunConfig, data: { train: Dataset; test: Datase
   const trainLoss: (number | null)[] = [];
   const evals: EvalPoint[] = [];
   const landscape: LandscapePoint[] = [];
+  const trace: StepTrace[] = [];
+  const gradChecks: GradientCheck[] = [];
+  const curvature: CurvaturePoint[] = [];
   let divergedAtStep: number | null = null;
   let sinceEval: number[] = [];
   const record = (step: number): void => {
@@ -188,9 +229,15 @@ export function trainRun(config: RunConfig, data: { train: Dataset; test: Datase
     evals.push({ step, testAccuracy: e.accuracy, testLoss: finite(e.loss), trainLoss: ok ? sinceEval.reduce((a, b) => a + b, 0) / sinceEval.length : null });
     sinceEval = [];
   };
+  const probeCurvature = (step: number, x: Tensor, labels: Uint8Array): void => {
+    if (config.curvature === null) return;
+    const estimate = topHessianEigenvalue(model, x, labels, { maxIterations: config.curvature.maxIterations, tolerance: config.curvature.tolerance, seed: mixSeed(config.seed, step) });
+    curvature.push({ step, ...estimate });
+  };
   let perm = order;
   let epoch = 0;
   let cursor = 0;
+  let last: { x: Tensor; labels: Uint8Array } | null = null;
   for (let step = 0; step < config.steps; step++) {
     if (cursor + config.batchSize > data.train.count) {
       // A new epoch: a fresh seeded order.
@@ -201,11 +248,16 @@ export function trainRun(config: RunConfig, data: { train: Dataset; test: Datase
     const start = cursor;
     cursor += config.batchSize;
     const { x, labels } = batchAt(data.train, perm, start, config.batchSize);
+    last = { x, labels };
     if (config.landscapeEvery > 0 && step % config.landscapeEvery === 0) {
       landscape.push(probeLandscape(model, x, labels, config.landscapeEtas, step));
     }
+    if (config.curvature !== null && step % config.curvature.every === 0) probeCurvature(step, x, labels);
+    if (config.gradCheckSteps.includes(step)) gradChecks.push(checkGradientAt(model, x, labels, step, config.seed));
     model.zeroGrad();
-    const r = crossEntropy(model.forward(x), labels, config.model.classes);
+    const tracing = step < config.traceSteps;
+    const outputs = tracing ? model.forwardKeep(x) : [model.forward(x)];
+    const r = crossEntropy(outputs[outputs.length - 1], labels, config.model.classes);
     if (!Number.isFinite(r.loss)) {
       divergedAtStep = step;
       trainLoss.push(null);
@@ -213,6 +265,7 @@ export function trainRun(config: RunConfig, data: { train: Dataset; test: Datase
       break;
     }
     model.backward(r.dLogits);
+    if (tracing) trace.push(traceStep(model, step, r.loss, outputs));
     optimizer.step();
     trainLoss.push(r.loss);
     sinceEval.push(r.loss);
@@ -220,16 +273,31 @@ export function trainRun(config: RunConfig, data: { train: Dataset; test: Datase
     onStep(step + 1);
   }
   if (divergedAtStep !== null) record(divergedAtStep);
+  else if (config.curvature !== null && last !== null && config.steps % config.curvature.every === 0) probeCurvature(config.steps, last.x, last.labels);
   const accuracies = evals.map((e) => e.testAccuracy);
+  let preciseBn: PreciseBnResult | null = null;
+  if (config.preciseBn !== null && divergedAtStep === null) {
+    const p = config.preciseBn;
+    const kMax = Math.max(...p.ks);
+    const calibration = permutation(data.train.count, new Rng(mixSeed(config.dataSeed, 0x7072)));
+    const batches = Array.from({ length: kMax }, (_, k) => batchAt(data.train, calibration, k * p.batchSize, p.batchSize).x);
+    const stats = model.layers.flatMap((l, k) => ('runningMean' in (l.state as object) ? [k] : []));
+    preciseBn = preciseBnCurve(model, stats, batches, p.ks, () => evaluate(model, data.test).accuracy);
+  }
   return {
     variant: config.variant,
     lr: config.lr,
+    seed: config.seed,
     trainLoss,
     evals,
     finalTestAccuracy: accuracies[accuracies.length - 1],
     bestTestAccuracy: Math.max(...accuracies),
     divergedAtStep,
     landscape: config.landscapeEvery > 0 ? landscape : null,
+    trace: config.traceSteps > 0 ? trace : null,
+    gradChecks,
+    curvature: config.curvature !== null ? curvature : null,
+    preciseBn,
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -203,6 +203,53 @@ export const dense = defineNormalizer<DenseTypes>({
         }
         return { dx: dxTensor(), grads };
       },
+
+      doubleBackward({ dy, params, saved, ddx, dgrads }) {
+        // backward maps (x, W, dy) to dx = dy·Wᵀ (when inputGrad), dW = xᵀ·dy, db = Σ_rows dy.
+        // With cotangents ddx, dW̄, db̄ of those outputs, S = ⟨ddx, dx⟩ + ⟨dW̄, dW⟩ + ⟨db̄, db⟩ and
+        //   ∂S/∂x = dy·dW̄ᵀ,   ∂S/∂dy = ddx·W + x·dW̄ + db̄ (the JVP of y),   ∂S/∂W = ddxᵀ·dy,   ∂S/∂b = 0.
+        const x = saved?.x;
+        if (x === undefined || x.shape.length !== 2 || x.shape[1] !== inF) {
+          throw new NormkitError('E_STATE', `saved: expected the saved value of a ${NAME} forward call with inFeatures ${inF}`, 'saved');
+        }
+        const n = x.shape[0];
+        const dtype = dtypeOf(x);
+        const g = contiguous(assertTensor(dy, 'dy', { shape: [n, outF] }));
+        const p = checkForward({ x, params, state: {}, mode: 'train' }, spec).params;
+        const xdot = contiguous(assertTensor(ddx, 'ddx', { shape: [n, inF] }));
+        const wBar = dgrads?.weight === undefined ? null : contiguous(assertTensor(dgrads.weight, 'dgrads.weight', { shape: [inF, outF] }));
+        const bBar = dgrads?.bias === undefined ? null : contiguous(assertTensor(dgrads.bias, 'dgrads.bias', { shape: [outF] }));
+        const W = contiguous(p.weight);
+        const dxOut = new (arrayTypeOf(dtype))(n * inF);
+        const ddy = new (arrayTypeOf(dtype))(n * outF);
+        const dW = new (arrayTypeOf(dtype))(inF * outF);
+        for (let i = 0; i < n; i++) {
+          const yRow = i * outF;
+          if (bBar !== null) for (let j = 0; j < outF; j++) ddy[yRow + j] = bBar.data[bBar.offset + j];
+          for (let k = 0; k < inF; k++) {
+            const xv = x.data[x.offset + i * inF + k];
+            const tv = o.inputGrad ? xdot.data[xdot.offset + i * inF + k] : 0;
+            const gRow = g.offset + i * outF;
+            let acc = 0;
+            for (let j = 0; j < outF; j++) {
+              let add = 0;
+              if (tv !== 0) {
+                add += tv * W.data[W.offset + k * outF + j];
+                dW[k * outF + j] += tv * g.data[gRow + j];
+              }
+              if (wBar !== null) {
+                const wb = wBar.data[wBar.offset + k * outF + j];
+                if (xv !== 0) add += xv * wb;
+                acc += g.data[gRow + j] * wb;
+              }
+              ddy[yRow + j] += add;
+            }
+            dxOut[i * inF + k] = acc;
+          }
+        }
+        const grads: TensorMap<'weight' | 'bias'> = { weight: tensor(dW, [inF, outF]) };
+        return { dx: tensor(dxOut, x.shape), ddy: tensor(ddy, [n, outF]), grads: p.bias === undefined ? grads : { ...grads, bias: zeros([outF], dtype) } };
+      },
     };
   },
 });

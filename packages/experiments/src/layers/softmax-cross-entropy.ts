@@ -164,3 +164,22 @@ export function countCorrect(logits: Tensor, labels: ArrayLike<number>): number 
   }
   return correct;
 }
+
+/**
+ * Row-wise softmax of `(n, k)` values, in float64, with each row's log-sum-exp:
+ * `p_ij = exp(z_ij − lse_i)`, `lse_i = log Σ_j exp(z_ij)` (shifted by the row maximum).
+ */
+export function softmaxRows(z: ArrayLike<number>, n: number, k: number): { probs: Float64Array; logSumExp: Float64Array } {
+  const probs = new Float64Array(n * k);
+  const logSumExp = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let max = -Infinity;
+    for (let j = 0; j < k; j++) max = Math.max(max, z[i * k + j]);
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += Math.exp(z[i * k + j] - max);
+    const lse = max + Math.log(sum);
+    logSumExp[i] = lse;
+    for (let j = 0; j < k; j++) probs[i * k + j] = Math.exp(z[i * k + j] - lse);
+  }
+  return { probs, logSumExp };
+}
