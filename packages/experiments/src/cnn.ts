@@ -5,7 +5,7 @@ import { GroupNorm } from '@normkit/group-norm';
 import { LayerNorm } from '@normkit/layer-norm';
 import { Conv2d, convOutputSize } from './layers/conv2d.js';
 import { Dense } from './layers/dense.js';
-import { GlobalAvgPool } from './layers/global-avg-pool.js';
+import { Flatten } from './layers/flatten.js';
 import { Relu } from './layers/relu.js';
 import { Network } from './network.js';
 
@@ -41,7 +41,8 @@ export function scaledRenormSchedule(steps: number) {
 
 /**
  * A small CNN for 28×28 digits: three blocks `conv 3×3 stride 2 (no bias) → norm → ReLU`
- * (28 → 14 → 7 → 4 pixels), global average pooling, and a dense layer to the logits.
+ * (28 → 14 → 7 → 4 pixels), then the last block's C × 4 × 4 values flattened into a dense
+ * layer to the logits.
  *
  * - `batch-norm`: per channel over (N, H, W), running statistics in eval;
  * - `group-norm`: per sample over groups of `channelsPerGroup` channels × (H, W);
@@ -73,8 +74,8 @@ export class Cnn extends Network {
       layers.push(new Relu(init));
       inChannels = c;
     });
-    layers.push(new GlobalAvgPool(init));
-    layers.push(new Dense({ inFeatures: inChannels, outFeatures: config.classes, seed: config.seed + config.channels.length }, init));
+    layers.push(new Flatten(init));
+    layers.push(new Dense({ inFeatures: inChannels * size * size, outFeatures: config.classes, seed: config.seed + config.channels.length }, init));
     super(layers, config.classes);
     this.norm = norm;
     this.config = config;

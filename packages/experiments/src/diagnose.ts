@@ -44,7 +44,7 @@ const rms = (v: ArrayLike<number>): number => {
   return Math.sqrt(s / v.length);
 };
 
-const norm2 = (t: Tensor | undefined): number => (t === undefined ? 0 : Math.sqrt(toTypedArray(t).reduce((a, b) => a + b * b, 0)));
+const norm2 = (t: Tensor | undefined): number => (t === undefined ? 0 : Math.sqrt(Array.from(toTypedArray(t)).reduce((a, b) => a + b * b, 0)));
 
 /**
  * The per-block trace of the step just computed: `activations[k]` is layer k's output of the

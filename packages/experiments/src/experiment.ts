@@ -277,7 +277,7 @@ export const PLOT_FILES = [
 ] as const;
 
 /** Rounds every non-integer number to 6 significant digits (keeps `results.json` small; the summary and plots are rendered from the rounded values). */
-function rounded(key: string, value: unknown): unknown {
+function rounded(_key: string, value: unknown): unknown {
   return typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value) ? Number(value.toPrecision(6)) : value;
 }
 

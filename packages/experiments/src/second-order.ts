@@ -77,12 +77,12 @@ function flattenInto(point: Float64Point, maps: readonly TensorMap<string>[], ou
 }
 
 /** One forward pass in train mode (batch statistics) at a point: every layer's saved value and the logits. */
-function forwardAt(net: Network, point: Float64Point, x: Tensor): { saved: unknown[]; logits: Tensor } {
+function forwardAt(net: Network, point: Float64Point, x: Tensor): { saved: object[]; logits: Tensor } {
   let h = fromArray(toTypedArray(x), x.shape, 'float64');
-  const saved: unknown[] = [];
+  const saved: object[] = [];
   net.layers.forEach((layer, k) => {
     const r = layer.normalizer.forward({ x: h, params: point.params[k], state: point.state[k], mode: 'train' });
-    saved.push(r.saved);
+    saved.push(r.saved as object);
     h = r.y;
   });
   return { saved, logits: h };
@@ -192,8 +192,8 @@ export interface EigenEstimate {
  */
 export function powerIteration(apply: (v: Float64Array) => Float64Array, dim: number, options: { maxIterations: number; tolerance: number; seed: number }): EigenEstimate {
   const rng = new Rng(mixSeed(options.seed, 0x706f77));
-  let v = new Float64Array(dim).map(() => rng.normal());
-  const normalize = (w: Float64Array): Float64Array => {
+  let v: Float64Array<ArrayBuffer> = new Float64Array(dim).map(() => rng.normal());
+  const normalize = (w: Float64Array): Float64Array<ArrayBuffer> => {
     let s = 0;
     for (let i = 0; i < w.length; i++) s += w[i] * w[i];
     const inv = 1 / Math.sqrt(s);

@@ -100,12 +100,6 @@ function pairedAccuracy(runs: readonly RunResult[], a: string, b: string, lr: nu
   return diffs.length >= 2 ? interval(diffs) : null;
 }
 
-/** The mean over seeds of a per-run number (runs where it is null are skipped). */
-function over(rs: readonly RunResult[], f: (r: RunResult) => number | null): Interval | null {
-  const v = present(rs.map(f));
-  return v.length > 0 ? interval(v) : null;
-}
-
 /** The trace of a run at a step, block b (0-based). */
 const traced = (r: RunResult, step: number, block: number) => r.trace?.find((t) => t.step === step)?.blocks[block] ?? null;
 
@@ -175,18 +169,22 @@ export function summaryMarkdown(config: ExperimentConfig, runs: readonly RunResu
   L.push('');
   const traceVariants = [...config.variants, ...config.ablations];
   const probeSteps = [0, 2, 10, 50, config.traceSteps - 1].filter((s, i, a) => s < config.traceSteps && a.indexOf(s) === i);
-  const lastBlock = config.depth - 1;
-  table(['normalization', 'step', 'runs', 'loss', 'block 1 active', 'block 1 ‖∇W‖', `block ${config.depth} active`, `block ${config.depth} dead`, `block ${config.depth} input share`, `block ${config.depth} ‖∇W‖`, `block ${config.depth} ‖b‖`, `block ${config.depth} pre RMS`], ['---', ...Array(11).fill('---:')]);
+  const shown = [0, Math.floor(config.depth / 2) - 1, config.depth - 1].filter((b, i, all) => all.indexOf(b) === i);
+  const blocksLabel = shown.map((b) => b + 1).join(' / ');
+  table(
+    ['normalization', 'step', 'runs', 'loss', 'logit RMS', `input share (blocks ${blocksLabel})`, `dead units (blocks ${blocksLabel})`, `‖∇W‖ (blocks ${blocksLabel})`, `pre RMS (blocks ${blocksLabel})`],
+    ['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
+  );
   for (const variant of traceVariants) {
     const rs = runsOf(runs, variant, top);
     for (const step of probeSteps) {
       const at = rs.filter((r) => traced(r, step, 0) !== null);
       if (at.length === 0) continue;
       const m = (f: (r: RunResult) => number): string => num(mean(at.map(f)));
+      const perBlock = (f: (b: NonNullable<ReturnType<typeof traced>>) => number): string => shown.map((b) => m((r) => f(traced(r, step, b)!))).join(' / ');
+      const stepTrace = (r: RunResult) => r.trace!.find((t) => t.step === step)!;
       L.push(
-        `| ${variant} | ${step} | ${at.length} | ${m((r) => r.trace?.find((t) => t.step === step)?.loss ?? NaN)} | ${m((r) => traced(r, step, 0)!.active)} | ${m((r) => traced(r, step, 0)!.gradNorm)} | ` +
-          `${m((r) => traced(r, step, lastBlock)!.active)} | ${m((r) => traced(r, step, lastBlock)!.deadUnits)} | ${m((r) => traced(r, step, lastBlock)!.inputShare)} | ` +
-          `${m((r) => traced(r, step, lastBlock)!.gradNorm)} | ${m((r) => traced(r, step, lastBlock)!.biasNorm)} | ${m((r) => traced(r, step, lastBlock)!.preRms)} |`,
+        `| ${variant} | ${step} | ${at.length} | ${m((r) => stepTrace(r).loss)} | ${m((r) => stepTrace(r).logitRms)} | ${perBlock((b) => b.inputShare)} | ${perBlock((b) => b.deadUnits)} | ${perBlock((b) => b.gradNorm)} | ${perBlock((b) => b.preRms)} |`,
       );
     }
   }
@@ -284,7 +282,7 @@ export function summaryMarkdown(config: ExperimentConfig, runs: readonly RunResu
   L.push('## Batch size (Wu & He 2018, Fig. 1): test error of a small CNN');
   L.push('');
   L.push(
-    `CNN: three 3×3 stride-2 convolutions (${s.channels.join(', ')} channels, im2col) each followed by the normalization and ReLU, global average pooling, dense to 10. ` +
+    `CNN: three 3×3 stride-2 convolutions without bias (${s.channels.join(', ')} channels, im2col), each followed by the normalization and ReLU, then the ${s.channels[2]} × 4 × 4 values flattened into a dense layer to 10. ` +
       `Every run sees ${s.samples} training samples (so ${s.samples / Math.max(...s.batchSizes)} to ${s.samples / Math.min(...s.batchSizes)} steps), ` +
       `lr = ${s.baseLr} × batch / ${s.baseBatch}, momentum ${s.momentum}; group norm with ${s.channelsPerGroup} channels per group; running statistics with momentum ${s.statsMomentum}; ` +
       'batch renorm ramps rmax to 3 and dmax to 5 over the run (plain batch norm for the first 10% of the steps). Test error in eval mode, mean ± interval over seeds.',
