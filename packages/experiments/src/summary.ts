@@ -283,7 +283,7 @@ export function summaryMarkdown(config: ExperimentConfig, runs: readonly RunResu
   L.push('');
   L.push(
     `CNN: three 3×3 stride-2 convolutions without bias (${s.channels.join(', ')} channels, im2col), each followed by the normalization and ReLU, then the ${s.channels[2]} × 4 × 4 values flattened into a dense layer to 10. ` +
-      `Every run sees ${s.samples} training samples (so ${s.samples / Math.max(...s.batchSizes)} to ${s.samples / Math.min(...s.batchSizes)} steps), ` +
+      `Every run sees ${s.samples} training samples (so ${Math.ceil(s.samples / Math.max(...s.batchSizes))} to ${Math.ceil(s.samples / Math.min(...s.batchSizes))} steps), ` +
       `lr = ${s.baseLr} × batch / ${s.baseBatch}, momentum ${s.momentum}; group norm with ${s.channelsPerGroup} channels per group; running statistics with momentum ${s.statsMomentum}; ` +
       'batch renorm ramps rmax to 3 and dmax to 5 over the run (plain batch norm for the first 10% of the steps). Test error in eval mode, mean ± interval over seeds.',
   );
