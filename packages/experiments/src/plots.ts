@@ -211,8 +211,8 @@ export function curvatureSpec(runs: readonly RunResult[], momentum: number): Top
 export function diagnosisSpec(runs: readonly RunResult[]): TopLevelSpec {
   const traced = runs.filter((r) => r.trace !== null && r.trace.length > 0);
   const measures: [string, (b: NonNullable<RunResult['trace']>[number]['blocks'][number]) => number][] = [
-    ['pre-activation RMS', (b) => b.preRms],
-    ['‖∂L/∂W‖ of the linear layer', (b) => b.gradNorm],
+    ['log₁₀ pre-activation RMS', (b) => Math.log10(Math.max(b.preRms, 1e-12))],
+    ['log₁₀ ‖∂L/∂W‖ (clipped at −12)', (b) => Math.log10(Math.max(b.gradNorm, 1e-12))],
     ['active ReLU fraction', (b) => b.active],
     ['input share of the ReLU input', (b) => b.inputShare],
   ];
@@ -222,22 +222,21 @@ export function diagnosisSpec(runs: readonly RunResult[]): TopLevelSpec {
     const b = band(points, (p) => `${p.r.variant}|${p.t.step}|${p.k}`, (p) => p.v, 1);
     for (const [key, v] of b) {
       const [variant, step, block] = key.split('|');
-      const positive = measure.startsWith('active') || measure.startsWith('input') ? v.mean : Math.max(v.mean, 1e-8);
-      values.push({ variant, measure, step: Number(step), block: `block ${Number(block) + 1}`, value: positive });
+      values.push({ variant, measure, step: Number(step), block: `block ${Number(block) + 1}`, value: v.mean });
     }
   }
   return {
     $schema: SCHEMA,
     title: { text: `Inside the networks at the large learning rate: the first ${Math.max(0, ...traced.map((r) => r.trace?.length ?? 0))} steps`, subtitle: 'per hidden block, before each update; seed means over the runs still training' },
     data: { values },
-    facet: { row: { field: 'measure', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelFontSize: 11, labelLimit: 200 } }, column: { field: 'variant', type: 'nominal', title: null, sort: VARIANT_ORDER, header: { labelFontSize: 11 } } },
+    facet: { row: { field: 'measure', type: 'nominal', title: null, header: { labelAngle: -90, labelFontSize: 10, labelLimit: 220 } }, column: { field: 'variant', type: 'nominal', title: null, sort: VARIANT_ORDER, header: { labelFontSize: 11 } } },
     spec: {
       width: 150,
       height: 110,
       mark: { type: 'line', strokeWidth: 1.2, clip: true },
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'step' },
-        y: { field: 'value', type: 'quantitative', title: null, scale: { type: 'symlog', constant: 1e-3 } },
+        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
         color: { field: 'block', type: 'ordinal', title: 'hidden block', scale: { scheme: 'viridis' }, legend: LEGEND },
       },
     },
