@@ -27,8 +27,8 @@ function describeView(t: NdArray<Float32Array | Float64Array>) {
 
 function both(shape: number[], dtype: 'float32' | 'float64' = 'float64'): [StridedTensor, NdArray<Float32Array | Float64Array>] {
   const size = shape.reduce((a, b) => a * b, 1);
-  const Ctor = dtype === 'float32' ? Float32Array : Float64Array;
-  const data = Ctor.from({ length: size + 5 }, (_, i) => i * 1.5 - 7);
+  const values = Array.from({ length: size + 5 }, (_, i) => i * 1.5 - 7);
+  const data = dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values);
   return [stridedView(data, shape, rowMajorStrides(shape), 2), ndarray(data, shape, rowMajorStrides(shape), 2)];
 }
 
