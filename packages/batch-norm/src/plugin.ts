@@ -1,33 +1,29 @@
 import {
+  withChannels,
+  normBackward,
+  normDoubleBackward,
   CONTRACT_DTYPES,
   NormkitError,
   assertTensor,
   batchMomentsOf,
-  checkBackward,
-  checkDoubleBackward,
   checkForward,
-  checkNormSaved,
   checkRunningStatistics,
   defineNormalizer,
-  dtypeOf,
   float64Values,
   formatShape,
-  fromArray,
   full,
   initialRunningStatistics,
   nextRunningStatistics,
   normalizeAxis,
-  normalizeBackward,
   batchStatistics,
   normalizeBatch,
-  normalizeDoubleBackward,
   normalizeForward,
   outputOf,
   planCache,
   planNormalization,
   viewOf,
 } from '@normkit/core';
-import type { ForwardSpec, Invariant, NormSaved, NormStatistics, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
+import type { ForwardSpec, Invariant, NormBackwardBinding, NormSaved, NormStatistics, NormalizerTypes, Shape, StateUpdate, TensorMap } from '@normkit/core';
 import type { BatchNormInputOptions, BatchNormOptions } from './options.js';
 import { resolveBatchNormOptions } from './options.js';
 import { batchNormOnnx } from './onnx.js';
@@ -138,6 +134,16 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
       return planNormalization(shape, [axis], options.affine ? [axis] : null);
     });
 
+    const backwardBinding: NormBackwardBinding = {
+      spec,
+      fits: shapeProblem,
+      groupsOf: () => channels,
+      plans,
+      paramShape: [channels],
+      centered: true,
+      alwaysBatchStats: false,
+    };
+
     return {
       paramShapes: () => paramShapes,
       stateShapes: () => stateShapes,
@@ -229,60 +235,9 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
         return { y, state: nextState, saved: { x, center: stats.center, invStd: stats.invStd, batchStats } };
       },
 
-      backward(args) {
-        const saved = checkNormSaved(args.saved, 'batch-norm', shapeProblem, () => channels);
-        const { x } = saved;
-        const { dy, params, out } = checkBackward(args, x, spec);
-        const plan = plans(x.shape);
-        const dtype = dtypeOf(x);
-        const dx = outputOf(out, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const sums = normalizeBackward(viewOf(x), viewOf(dy), plan, saved, weight, { centered: true, batchStats: saved.batchStats }, viewOf(dx));
-        if (sums === null) return { dx, grads: {} };
-        const grads: { weight?: Tensor; bias?: Tensor } = {
-          weight: fromArray(sums.sumDyXhat, [channels], dtype),
-          bias: fromArray(sums.sumDy, [channels], dtype),
-        };
-        return { dx, grads };
-      },
+      backward: (args) => normBackward(backwardBinding, args),
 
-      doubleBackward(args) {
-        const saved = checkNormSaved(args.saved, 'batch-norm', shapeProblem, () => channels);
-        const { x } = saved;
-        const { dy, params, ddx, dgrads } = checkDoubleBackward(args, x, spec);
-        const plan = plans(x.shape);
-        const dtype = dtypeOf(x);
-        const dx = outputOf(undefined, x.shape, dtype);
-        const ddy = outputOf(undefined, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const cotangents = {
-          ddx: viewOf(ddx),
-          dgradWeight: dgrads.weight === undefined ? null : float64Values(dgrads.weight),
-          dgradBias: dgrads.bias === undefined ? null : float64Values(dgrads.bias),
-        };
-        const mode = { centered: true, batchStats: saved.batchStats };
-        const weightGrad = normalizeDoubleBackward(viewOf(x), viewOf(dy), plan, saved, weight, cotangents, mode, viewOf(dx), viewOf(ddy));
-        if (weightGrad === null) return { dx, ddy, grads: {} };
-        return { dx, ddy, grads: { weight: fromArray(weightGrad, [channels], dtype), bias: full([channels], dtype, 0) } };
-      },
+      doubleBackward: (args) => normDoubleBackward(backwardBinding, args),
     };
   },
 });
-
-/**
- * Shapes with the channels moved to `channelAxis`: each base lists the sizes with a
- * placeholder at index 1 (the channel axis of `(N, C, …)`); ranks that lack `channelAxis`
- * are left out.
- */
-function withChannels(bases: readonly number[][], channels: number, channelAxis: number): number[][] {
-  const shapes: number[][] = [];
-  for (const base of bases) {
-    const rank = base.length;
-    if (channelAxis < -rank || channelAxis >= rank) continue;
-    const axis = channelAxis < 0 ? channelAxis + rank : channelAxis;
-    const sizes = base.filter((_, k) => k !== 1);
-    sizes.splice(axis, 0, channels);
-    shapes.push(sizes);
-  }
-  return shapes;
-}

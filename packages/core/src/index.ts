@@ -42,6 +42,8 @@ export * from './validate.js';
 export * from './engine/index.js';
 export * from './running.js';
 export * from './saved.js';
+export * from './example-shapes.js';
+export * from './norm-backward.js';
 export * from './recalibrate.js';
 export * from './hessian.js';
 export * from './onnx.js';

@@ -1,27 +1,22 @@
 import {
+  normBackward,
+  normDoubleBackward,
   CONTRACT_DTYPES,
   NormkitError,
-  checkBackward,
-  checkDoubleBackward,
   checkForward,
-  checkNormSaved,
   defineNormalizer,
-  dtypeOf,
   float64Values,
   formatShape,
-  fromArray,
   full,
   normalizeAxis,
-  normalizeBackward,
   normalizeBatch,
-  normalizeDoubleBackward,
   outputOf,
   planCache,
   planNormalization,
   splitAxis,
   viewOf,
 } from '@normkit/core';
-import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, StridedView, Tensor } from '@normkit/core';
+import type { ForwardSpec, Invariant, NormBackwardBinding, NormSaved, NormalizerTypes, Shape, StridedView } from '@normkit/core';
 import type { GroupNormInputOptions, GroupNormOptions } from './options.js';
 import { resolveGroupNormOptions } from './options.js';
 import { groupNormOnnx } from './onnx.js';
@@ -143,6 +138,17 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
       return shapes;
     };
 
+    const backwardBinding: NormBackwardBinding = {
+      spec,
+      fits: shapeProblem,
+      groupsOf: (shape) => shape[0] * numGroups,
+      plans,
+      paramShape: [numChannels],
+      centered: true,
+      alwaysBatchStats: true,
+      view: (t) => grouped(viewOf(t)),
+    };
+
     return {
       paramShapes: () => paramShapes,
       stateShapes: () => ({}),
@@ -191,52 +197,9 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
         return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true } };
       },
 
-      backward(args) {
-        const saved = checkNormSaved(args.saved, 'group-norm', shapeProblem, (shape) => shape[0] * numGroups);
-        const { x } = saved;
-        const { dy, params, out } = checkBackward(args, x, spec);
-        const plan = plans(x.shape);
-        const dtype = dtypeOf(x);
-        const dx = outputOf(out, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const sums = normalizeBackward(grouped(viewOf(x)), grouped(viewOf(dy)), plan, saved, weight, { centered: true, batchStats: true }, grouped(viewOf(dx)));
-        if (sums === null) return { dx, grads: {} };
-        const grads: { weight?: Tensor; bias?: Tensor } = {
-          weight: fromArray(sums.sumDyXhat, [numChannels], dtype),
-          bias: fromArray(sums.sumDy, [numChannels], dtype),
-        };
-        return { dx, grads };
-      },
+      backward: (args) => normBackward(backwardBinding, args),
 
-      doubleBackward(args) {
-        const saved = checkNormSaved(args.saved, 'group-norm', shapeProblem, (shape) => shape[0] * numGroups);
-        const { x } = saved;
-        const { dy, params, ddx, dgrads } = checkDoubleBackward(args, x, spec);
-        const plan = plans(x.shape);
-        const dtype = dtypeOf(x);
-        const dx = outputOf(undefined, x.shape, dtype);
-        const ddy = outputOf(undefined, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const cotangents = {
-          ddx: grouped(viewOf(ddx)),
-          dgradWeight: dgrads.weight === undefined ? null : float64Values(dgrads.weight),
-          dgradBias: dgrads.bias === undefined ? null : float64Values(dgrads.bias),
-        };
-        const mode = { centered: true, batchStats: true };
-        const weightGrad = normalizeDoubleBackward(
-          grouped(viewOf(x)),
-          grouped(viewOf(dy)),
-          plan,
-          saved,
-          weight,
-          cotangents,
-          mode,
-          grouped(viewOf(dx)),
-          grouped(viewOf(ddy)),
-        );
-        if (weightGrad === null) return { dx, ddy, grads: {} };
-        return { dx, ddy, grads: { weight: fromArray(weightGrad, [numChannels], dtype), bias: full([numChannels], dtype, 0) } };
-      },
+      doubleBackward: (args) => normDoubleBackward(backwardBinding, args),
     };
   },
 });

@@ -1,17 +1,12 @@
 import {
+  normBackward,
+  normDoubleBackward,
   CONTRACT_DTYPES,
-  checkBackward,
-  checkDoubleBackward,
   checkForward,
-  checkNormSaved,
   defineNormalizer,
-  dtypeOf,
   float64Values,
-  fromArray,
   full,
-  normalizeBackward,
   normalizeBatch,
-  normalizeDoubleBackward,
   outputOf,
   planCache,
   planNormalization,
@@ -19,7 +14,7 @@ import {
   trailingShapeProblem,
   viewOf,
 } from '@normkit/core';
-import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, Tensor } from '@normkit/core';
+import type { ForwardSpec, Invariant, NormBackwardBinding, NormSaved, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import type { LayerNormInputOptions, LayerNormOptions } from './options.js';
 import { hasBias, hasWeight, resolveLayerNormOptions } from './options.js';
 import { layerNormOnnx } from './onnx.js';
@@ -127,6 +122,16 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
       return planNormalization(shape, groupAxes, paramAxes);
     });
 
+    const backwardBinding: NormBackwardBinding = {
+      spec,
+      fits: shapeProblem,
+      groupsOf: (shape) => sizeOf(shape.slice(0, leadingRank(shape))),
+      plans,
+      paramShape: normalizedShape,
+      centered: true,
+      alwaysBatchStats: true,
+    };
+
     return {
       paramShapes: () => paramShapes,
       stateShapes: () => ({}),
@@ -167,42 +172,9 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
         return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true } };
       },
 
-      backward(args) {
-        const saved = checkNormSaved(args.saved, 'layer-norm', shapeProblem, (shape) => sizeOf(shape.slice(0, leadingRank(shape))));
-        const { x } = saved;
-        const { dy, params, out } = checkBackward(args, x, spec);
-        const plan = plans(x.shape);
-        const dtype = dtypeOf(x);
-        const dx = outputOf(out, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const sums = normalizeBackward(viewOf(x), viewOf(dy), plan, saved, weight, { centered: true, batchStats: true }, viewOf(dx));
-        const grads: { weight?: Tensor; bias?: Tensor } = {};
-        if (sums !== null && params.weight !== undefined) grads.weight = fromArray(sums.sumDyXhat, normalizedShape, dtype);
-        if (sums !== null && params.bias !== undefined) grads.bias = fromArray(sums.sumDy, normalizedShape, dtype);
-        return { dx, grads };
-      },
+      backward: (args) => normBackward(backwardBinding, args),
 
-      doubleBackward(args) {
-        const saved = checkNormSaved(args.saved, 'layer-norm', shapeProblem, (shape) => sizeOf(shape.slice(0, leadingRank(shape))));
-        const { x } = saved;
-        const { dy, params, ddx, dgrads } = checkDoubleBackward(args, x, spec);
-        const plan = plans(x.shape);
-        const dtype = dtypeOf(x);
-        const dx = outputOf(undefined, x.shape, dtype);
-        const ddy = outputOf(undefined, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const cotangents = {
-          ddx: viewOf(ddx),
-          dgradWeight: dgrads.weight === undefined ? null : float64Values(dgrads.weight),
-          dgradBias: dgrads.bias === undefined ? null : float64Values(dgrads.bias),
-        };
-        const mode = { centered: true, batchStats: true };
-        const weightGrad = normalizeDoubleBackward(viewOf(x), viewOf(dy), plan, saved, weight, cotangents, mode, viewOf(dx), viewOf(ddy));
-        const grads: { weight?: Tensor; bias?: Tensor } = {};
-        if (weightGrad !== null && params.weight !== undefined) grads.weight = fromArray(weightGrad, normalizedShape, dtype);
-        if (params.bias !== undefined) grads.bias = full(normalizedShape, dtype, 0);
-        return { dx, ddy, grads };
-      },
+      doubleBackward: (args) => normDoubleBackward(backwardBinding, args),
     };
   },
 });

@@ -1,17 +1,12 @@
 import {
+  normBackward,
+  normDoubleBackward,
   CONTRACT_DTYPES,
-  checkBackward,
-  checkDoubleBackward,
   checkForward,
-  checkNormSaved,
   defineNormalizer,
-  dtypeOf,
   float64Values,
-  fromArray,
   full,
-  normalizeBackward,
   normalizeBatch,
-  normalizeDoubleBackward,
   outputOf,
   planCache,
   planNormalization,
@@ -19,7 +14,7 @@ import {
   trailingShapeProblem,
   viewOf,
 } from '@normkit/core';
-import type { ForwardSpec, NormSaved, NormalizerTypes, Shape, Tensor } from '@normkit/core';
+import type { ForwardSpec, NormBackwardBinding, NormSaved, NormalizerTypes, Shape } from '@normkit/core';
 import type { RmsNormInputOptions, RmsNormOptions } from './options.js';
 import { epsFor, resolveRmsNormOptions } from './options.js';
 import { rmsNormOnnx } from './onnx.js';
@@ -110,6 +105,16 @@ export const rmsNorm = defineNormalizer<RmsNormTypes>({
       return planNormalization(shape, groupAxes, options.elementwiseAffine ? normalizedShape.map((_, j) => lead + j) : null);
     });
 
+    const backwardBinding: NormBackwardBinding = {
+      spec,
+      fits: shapeProblem,
+      groupsOf: (shape) => sizeOf(shape.slice(0, leadingRank(shape))),
+      plans,
+      paramShape: normalizedShape,
+      centered: false,
+      alwaysBatchStats: true,
+    };
+
     return {
       paramShapes: () => paramShapes,
       stateShapes: () => ({}),
@@ -141,40 +146,9 @@ export const rmsNorm = defineNormalizer<RmsNormTypes>({
         return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true } };
       },
 
-      backward(args) {
-        const saved = checkNormSaved(args.saved, 'rms-norm', shapeProblem, (shape) => sizeOf(shape.slice(0, leadingRank(shape))));
-        const { x } = saved;
-        const { dy, params, out } = checkBackward(args, x, spec);
-        const plan = plans(x.shape);
-        const dtype = dtypeOf(x);
-        const dx = outputOf(out, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const sums = normalizeBackward(viewOf(x), viewOf(dy), plan, saved, weight, { centered: false, batchStats: true }, viewOf(dx));
-        const grads: { weight?: Tensor } = {};
-        if (sums !== null && params.weight !== undefined) grads.weight = fromArray(sums.sumDyXhat, normalizedShape, dtype);
-        return { dx, grads };
-      },
+      backward: (args) => normBackward(backwardBinding, args),
 
-      doubleBackward(args) {
-        const saved = checkNormSaved(args.saved, 'rms-norm', shapeProblem, (shape) => sizeOf(shape.slice(0, leadingRank(shape))));
-        const { x } = saved;
-        const { dy, params, ddx, dgrads } = checkDoubleBackward(args, x, spec);
-        const plan = plans(x.shape);
-        const dtype = dtypeOf(x);
-        const dx = outputOf(undefined, x.shape, dtype);
-        const ddy = outputOf(undefined, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const cotangents = {
-          ddx: viewOf(ddx),
-          dgradWeight: dgrads.weight === undefined ? null : float64Values(dgrads.weight),
-          dgradBias: null,
-        };
-        const mode = { centered: false, batchStats: true };
-        const weightGrad = normalizeDoubleBackward(viewOf(x), viewOf(dy), plan, saved, weight, cotangents, mode, viewOf(dx), viewOf(ddy));
-        const grads: { weight?: Tensor } = {};
-        if (weightGrad !== null && params.weight !== undefined) grads.weight = fromArray(weightGrad, normalizedShape, dtype);
-        return { dx, ddy, grads };
-      },
+      doubleBackward: (args) => normDoubleBackward(backwardBinding, args),
     };
   },
 });

@@ -1,4 +1,5 @@
 import {
+  withChannels,
   CONTRACT_DTYPES,
   EMPTY_MOMENTS,
   NormkitError,
@@ -335,21 +336,3 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
     };
   },
 });
-
-/**
- * Shapes with the channels moved to `channelAxis`: each base lists the sizes with a
- * placeholder at index 1 (the channel axis of `(N, C, …)`); ranks that lack `channelAxis`
- * are left out.
- */
-function withChannels(bases: readonly number[][], channels: number, channelAxis: number): number[][] {
-  const shapes: number[][] = [];
-  for (const base of bases) {
-    const rank = base.length;
-    if (channelAxis < -rank || channelAxis >= rank) continue;
-    const axis = channelAxis < 0 ? channelAxis + rank : channelAxis;
-    const sizes = base.filter((_, k) => k !== 1);
-    sizes.splice(axis, 0, channels);
-    shapes.push(sizes);
-  }
-  return shapes;
-}

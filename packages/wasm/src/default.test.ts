@@ -416,6 +416,17 @@ describe('the default backend in a fresh process (the built package)', () => {
     }
   });
 
+  it('where the registry refuses a kernel, importing still succeeds, nothing stays registered and the TypeScript kernels run (sync and async compile)', () => {
+    // As with a copy of @normkit/core that does not know one of the kernels: the registry
+    // throws on the second kernel, after the first was registered. No unhandled rejection
+    // either (Node would exit non-zero and execFileSync throw).
+    const refusing =
+      "globalThis[Symbol.for('@normkit/core:kernel-registry')] = { version: 1, backendsEnabled: true, byKernel: new (class extends Map { set(k, v) { if (k === 'backwardCells') throw new Error('registry refuses backwardCells'); return super.set(k, v); } })() };";
+    const asyncCompile = "WebAssembly.Module = function Module() { throw new RangeError('WebAssembly.Module(): synchronous compile refused'); };";
+    expect(inChildProcess(REPORT, { NORMKIT_KERNELS: undefined }, refusing)).toEqual({ sync: null, backend: null, registrations: 0, enabled: true, handled: 0, y: REPORT_Y });
+    expect(inChildProcess(REPORT, { NORMKIT_KERNELS: undefined }, refusing + asyncCompile)).toEqual({ sync: 'pending', backend: null, registrations: 0, enabled: true, handled: 0, y: REPORT_Y });
+  });
+
   it('where the host refuses a synchronous compile, it compiles asynchronously and installs when ready', () => {
     const report = inChildProcess(REPORT, { NORMKIT_KERNELS: undefined }, "WebAssembly.Module = function Module() { throw new RangeError('WebAssembly.Module(): synchronous compile refused'); };");
     // installDefaultWasm() answered "pending"; defaultWasm() waited; the forward then ran in wasm

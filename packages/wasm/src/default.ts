@@ -91,16 +91,28 @@ export function installDefaultWasm(): DefaultWasm | null | undefined {
     s.backend = null;
     return null;
   }
+  let exports: WasmKernels['k'];
   try {
-    s.backend = install(memory, shared, instantiateKernelsSync(memory, shared));
-    return s.backend;
+    exports = instantiateKernelsSync(memory, shared);
   } catch {
-    s.pending = instantiateKernels(memory, shared).then(
-      (exports) => (s.backend = install(memory, shared, exports)),
-      () => (s.backend = null),
-    );
+    // Neither a failed compile nor a failed registration may surface as an unhandled
+    // rejection from an import: either leaves the TypeScript kernels running.
+    s.pending = instantiateKernels(memory, shared)
+      .then((compiled) => install(memory, shared, compiled))
+      .then(
+        (backend) => (s.backend = backend),
+        () => (s.backend = null),
+      );
     return undefined;
   }
+  try {
+    s.backend = install(memory, shared, exports);
+  } catch {
+    // A registry that refuses a kernel (a copy of @normkit/core older than this package, say):
+    // install registered nothing, and the TypeScript kernels run.
+    s.backend = null;
+  }
+  return s.backend;
 }
 
 /**
@@ -118,7 +130,14 @@ function install(memory: WebAssembly.Memory, shared: boolean, exports: WasmKerne
   const pool = new WasmPool(memory, true);
   const kernels = new WasmKernels(pool, exports, null);
   const implementations = wasmImplementations(kernels);
-  for (const kernel of WASM_KERNEL_NAMES) register(kernel, implementations);
+  // All or nothing: a registration that throws removes the ones made before it.
+  const unregister: (() => void)[] = [];
+  try {
+    for (const kernel of WASM_KERNEL_NAMES) unregister.push(register(kernel, implementations));
+  } catch (error) {
+    for (const off of unregister) off();
+    throw error;
+  }
   return {
     name: DEFAULT_BACKEND_NAME,
     shared,
@@ -127,6 +146,6 @@ function install(memory: WebAssembly.Memory, shared: boolean, exports: WasmKerne
   };
 }
 
-function register<K extends WasmKernelName>(kernel: K, implementations: ReturnType<typeof wasmImplementations>): void {
-  registerKernel({ kernel, backend: DEFAULT_BACKEND_NAME, priority: DEFAULT_BACKEND_PRIORITY, run: implementations[kernel] });
+function register<K extends WasmKernelName>(kernel: K, implementations: ReturnType<typeof wasmImplementations>): () => void {
+  return registerKernel({ kernel, backend: DEFAULT_BACKEND_NAME, priority: DEFAULT_BACKEND_PRIORITY, run: implementations[kernel] });
 }
