@@ -66,7 +66,12 @@ export interface NormParamGrads {
 export function normBackward(
   binding: NormBackwardBinding,
   args: { readonly dy: unknown; readonly params: unknown; readonly saved: unknown; readonly out?: unknown },
-): { dx: Tensor; grads: NormParamGrads } {
+): {
+  /** ∂L/∂x, shaped and typed like x. */
+  dx: Tensor;
+  /** ∂L/∂γ and ∂L/∂β for the parameters present. */
+  grads: NormParamGrads;
+} {
   const saved = checkNormSaved(args.saved, binding.spec.plugin, binding.fits, binding.groupsOf);
   const { x } = saved;
   const { dy, params, out } = checkBackward(args, x, binding.spec);
@@ -97,7 +102,14 @@ export function normBackward(
 export function normDoubleBackward(
   binding: NormBackwardBinding,
   args: { readonly dy: unknown; readonly params: unknown; readonly saved: unknown; readonly ddx: unknown; readonly dgrads?: unknown },
-): { dx: Tensor; ddy: Tensor; grads: NormParamGrads } {
+): {
+  /** ∂S/∂x. */
+  dx: Tensor;
+  /** ∂S/∂dy. */
+  ddy: Tensor;
+  /** ∂S/∂γ (and a zero ∂S/∂β) for the parameters present. */
+  grads: NormParamGrads;
+} {
   const saved = checkNormSaved(args.saved, binding.spec.plugin, binding.fits, binding.groupsOf);
   const { x } = saved;
   const { dy, params, ddx, dgrads } = checkDoubleBackward(args, x, binding.spec);
