@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export * from './format.js';
+export { parseCase, sortCases } from './parse.js';
 export * from './load.js';
 export * from './compare.js';
 export * from './run.js';

@@ -1,33 +1,38 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { NormkitError } from '@normkit/core';
-import type { GoldenArray, GoldenCase, GoldenValue } from './format.js';
+import { NormkitError, nodeBuiltin } from '@normkit/core';
+import type { GoldenCase } from './format.js';
+import { fail, parseCase, sortCases } from './parse.js';
 
-/** The folder of the PyTorch vectors shipped with this package. */
-export const vectorsDir: string = fileURLToPath(new URL('../vectors/', import.meta.url));
+type NodeFs = typeof import('node:fs');
+type NodePath = typeof import('node:path');
+type NodeUrl = typeof import('node:url');
 
-const LAYERS = ['batch_norm', 'layer_norm', 'weight_norm', 'group_norm', 'instance_norm', 'rms_norm'];
+/**
+ * The folder of the PyTorch vectors shipped with this package: a file path on Node; off Node
+ * (a bundled web page), the URL next to the bundle, or `'../vectors/'` where a bundle format
+ * has no `import.meta.url`.
+ */
+export const vectorsDir: string = shippedVectorsDir();
 
-function fail(file: string, what: string): never {
-  throw new NormkitError('E_STATE', `${file}: malformed case: ${what}`, file);
-}
-
-function checkArray(file: string, name: string, value: unknown): void {
-  if (typeof value !== 'object' || value === null) fail(file, `${name} is not {shape, data}`);
-  const { shape, data } = value as Partial<GoldenArray>;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(file, `${name}.shape is not a list of sizes`);
-  if (!Array.isArray(data) || !data.every((v) => typeof v === 'number')) fail(file, `${name}.data is not a list of numbers`);
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (data.length !== size) fail(file, `${name} has ${data.length} values for shape [${shape.join(', ')}]`);
-}
-
-function checkValues(file: string, group: string, record: unknown): void {
-  if (typeof record !== 'object' || record === null || Array.isArray(record)) fail(file, `${group} is not an object`);
-  for (const [name, value] of Object.entries(record)) {
-    if (Array.isArray(value)) value.forEach((v, i) => checkArray(file, `${group}.${name}[${i}]`, v));
-    else checkArray(file, `${group}.${name}`, value as GoldenValue);
+function shippedVectorsDir(): string {
+  try {
+    const url = new URL('../vectors/', import.meta.url);
+    return nodeBuiltin<NodeUrl>('node:url')?.fileURLToPath(url) ?? url.href;
+  } catch {
+    return '../vectors/';
   }
+}
+
+/**
+ * Node's file system and path modules, reached at run time (not imported: the package's main
+ * entry must bundle for the web); off Node, an `E_STATE` naming what to use instead.
+ */
+function nodeFiles(what: string): { fs: NodeFs; path: NodePath } {
+  const fs = nodeBuiltin<NodeFs>('node:fs');
+  const path = nodeBuiltin<NodePath>('node:path');
+  if (fs === undefined || path === undefined) {
+    throw new NormkitError('E_STATE', `${what}: reading case files needs Node's file system, which this host lacks (a browser); parse the JSON you import or fetch with parseCase`, what);
+  }
+  return { fs, path };
 }
 
 /**
@@ -35,25 +40,17 @@ function checkValues(file: string, group: string, record: unknown): void {
  *
  * @param file - path to a `*.json` case
  * @returns the case, as parsed
- * @throws NormkitError `E_STATE` when the file is not valid JSON or not a case
+ * @throws NormkitError `E_STATE` when the file is not valid JSON or not a case, or off Node
  */
 export function loadCase(file: string): GoldenCase {
+  const { fs } = nodeFiles('loadCase');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     fail(file, (e as Error).message);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail(file, 'not a JSON object');
-  const c = parsed as Record<string, unknown>;
-  if (typeof c.id !== 'string') fail(file, 'id is not a string');
-  if (typeof c.layer !== 'string' || !LAYERS.includes(c.layer)) fail(file, `layer ${JSON.stringify(c.layer)} is not one of ${LAYERS.join(', ')}`);
-  if (c.mode !== 'train' && c.mode !== 'eval') fail(file, 'mode is not "train" or "eval"');
-  if (typeof c.expectError !== 'boolean') fail(file, 'expectError is not a boolean');
-  if (typeof c.options !== 'object' || c.options === null) fail(file, 'options is not an object');
-  checkValues(file, 'inputs', c.inputs);
-  if (!c.expectError) checkValues(file, 'expected', c.expected);
-  return parsed as GoldenCase;
+  return parseCase(parsed, file);
 }
 
 /**
@@ -61,18 +58,16 @@ export function loadCase(file: string): GoldenCase {
  *
  * @param dir - the folder (default: the vectors shipped with this package)
  * @returns every case, sorted by `id`
- * @throws NormkitError `E_STATE` when the folder cannot be read or a case is malformed
+ * @throws NormkitError `E_STATE` when the folder cannot be read or a case is malformed, or off Node
  */
 export function loadCases(dir: string = vectorsDir): GoldenCase[] {
+  const { fs, path } = nodeFiles('loadCases');
   let names: string[];
   try {
-    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-    names = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    if (!fs.statSync(dir).isDirectory()) throw new Error('not a directory');
+    names = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
   } catch (e) {
     throw new NormkitError('E_STATE', `${dir}: cannot read the folder of cases (${(e as Error).message})`, dir);
   }
-  return names
-    .sort()
-    .map((name) => loadCase(join(dir, name)))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return sortCases(names.sort().map((name) => loadCase(path.join(dir, name))));
 }

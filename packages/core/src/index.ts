@@ -12,7 +12,9 @@
  * - {@link hessianVectorProduct}: exact Hessian–vector products of a loss through a normalizer
  *   with the optional second-order member `doubleBackward` ({@link normalizeDoubleBackward}).
  * - {@link Layer}: the stateful wrapper for training loops; {@link createRegistry}: name → plugin.
- * - Tensors: `ndarray` views over `Float32Array`/`Float64Array` ({@link Tensor}) and helpers.
+ * - Tensors: `ndarray` views over `Float32Array`/`Float64Array` ({@link Tensor}) and helpers;
+ *   normkit's own view class {@link StridedTensor}, which builds no code at run time, so it
+ *   works under a strict Content-Security-Policy.
  * - Statistics: {@link groupMoments} and {@link Moments} with an exact merge.
  * - Errors: {@link NormkitError} with a stable {@link NormkitErrorCode}.
  *
@@ -20,6 +22,8 @@
  */
 export * from './errors.js';
 export * from './tensor.js';
+export * from './strided-tensor.js';
+export * from './node-builtin.js';
 export * from './nested.js';
 export * from './format-tensor.js';
 export * from './moments.js';

@@ -67,7 +67,7 @@ export function normBackward(
   binding: NormBackwardBinding,
   args: { readonly dy: unknown; readonly params: unknown; readonly saved: unknown; readonly out?: unknown },
 ): {
-  /** ∂L/∂x, shaped like `x`. */
+  /** ∂L/∂x, shaped and typed like x. */
   dx: Tensor;
   /** ∂L/∂γ and ∂L/∂β for the parameters present. */
   grads: NormParamGrads;
@@ -103,11 +103,11 @@ export function normDoubleBackward(
   binding: NormBackwardBinding,
   args: { readonly dy: unknown; readonly params: unknown; readonly saved: unknown; readonly ddx: unknown; readonly dgrads?: unknown },
 ): {
-  /** ∂S/∂x, shaped like `x`. */
+  /** ∂S/∂x. */
   dx: Tensor;
-  /** ∂S/∂dy, the forward-mode JVP of `y`. */
+  /** ∂S/∂dy. */
   ddy: Tensor;
-  /** ∂S/∂γ and ∂S/∂β for the parameters present. */
+  /** ∂S/∂γ (and a zero ∂S/∂β) for the parameters present. */
   grads: NormParamGrads;
 } {
   const saved = checkNormSaved(args.saved, binding.spec.plugin, binding.fits, binding.groupsOf);

@@ -1,6 +1,6 @@
-import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import { NormkitError, describeValue } from './errors.js';
+import { StridedTensor } from './strided-tensor.js';
 import { flattenNested } from './nested.js';
 import type { NestedNumbers } from './nested.js';
 
@@ -12,7 +12,9 @@ export type FloatArray = Float32Array | Float64Array;
 
 /**
  * normkit's currency: an `ndarray` view over a `Float32Array` or `Float64Array`,
- * with any shape, strides and offset.
+ * with any shape, strides and offset. normkit returns its own {@link StridedTensor}s (no
+ * `new Function`, so they work under a strict Content-Security-Policy) and accepts any
+ * object of this shape, also one made by the `ndarray` package.
  */
 export type Tensor = NdArray<FloatArray>;
 
@@ -139,7 +141,7 @@ function wrap(data: FloatArray, shape: Shape): Tensor {
       'data',
     );
   }
-  return ndarray(data, shape.slice(), rowMajorStrides(shape), 0);
+  return new StridedTensor(data, shape.slice(), rowMajorStrides(shape), 0);
 }
 
 function checkDtype(dtype: unknown, name: string): Dtype {

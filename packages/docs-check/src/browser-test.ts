@@ -6,7 +6,8 @@
  * that the home page, every package page and every guide load without console errors,
  * failed requests or requests off the machine; that search finds `BatchNorm`, words of the
  * comments and of the guides (a word found only in a guide among them); and that math renders
- * as math (KaTeX HTML, its CSS and fonts loaded, no raw LaTeX left).
+ * as math (KaTeX HTML, its CSS and fonts loaded, no raw LaTeX left); and that the live page
+ * (`live/`) is linked from the header and the browser guide and computes its first view.
  * Screenshots go to docs/api/screenshots/. Exit code 0 when everything passes.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
@@ -124,7 +125,7 @@ async function search(page: Page, base: string, term: string): Promise<Hit[]> {
 function apiPages(dir: string): string[] {
   const pages: string[] = [join(dir, 'index.html')];
   for (const folder of readdirSync(dir, { withFileTypes: true })) {
-    if (!folder.isDirectory() || folder.name === 'documents' || folder.name === 'assets' || folder.name === 'media' || folder.name === 'screenshots') continue;
+    if (!folder.isDirectory() || folder.name === 'documents' || folder.name === 'assets' || folder.name === 'media' || folder.name === 'screenshots' || folder.name === 'live') continue;
     for (const f of readdirSync(join(dir, folder.name))) if (f.endsWith('.html')) pages.push(join(dir, folder.name, f));
   }
   return pages;
@@ -197,6 +198,28 @@ async function main(): Promise<number> {
         record(`${name} loads`, false, (e as Error).message.split('\n')[0]);
       }
     }
+
+    // The live page (docs/live/, bundled into the site by docs/typedoc-live-page.mjs): the
+    // header's "Live demo" link leads there from the home page, the browser guide links to it
+    // from one folder down, and it computes and draws its first view without errors.
+    seen.errors.length = 0;
+    await open(page, server.url + 'index.html');
+    await page.locator('#tsd-toolbar-links a', { hasText: 'Live demo' }).click();
+    await page.waitForLoadState('load');
+    const liveUrl = page.url();
+    const rendered = await page
+      .waitForSelector('body[data-renders="1"]', { state: 'attached', timeout: 30_000 })
+      .then(() => true, () => false);
+    const liveRows = await page.locator('#channel-stats tbody tr').count();
+    const liveBars = await page.locator('.chart rect').count();
+    await page.screenshot({ path: join(screenshotDir, 'live.png'), fullPage: true });
+    await open(page, server.url + 'documents/In_the_browser.html');
+    const guideLink = await page.locator('.col-content a', { hasText: 'live page' }).first().evaluate((a) => (a as HTMLAnchorElement).href);
+    record(
+      'live page: linked from the header and the browser guide, computes and draws in the page',
+      liveUrl === server.url + 'live/index.html' && guideLink === server.url + 'live/index.html' && rendered && liveRows === 4 && liveBars === 96 && seen.errors.length === 0,
+      `header → ${liveUrl}; guide → ${guideLink}; rendered ${rendered}, ${liveRows} channel rows, ${liveBars} bars${seen.errors.length ? `; ${seen.errors.join('; ')}` : ''}`,
+    );
 
     // Screenshots: the home page, a package page, the math guide (whole page).
     await open(page, server.url + 'index.html');

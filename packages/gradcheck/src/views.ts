@@ -1,5 +1,4 @@
-import ndarray from 'ndarray';
-import { arrayTypeOf, dtypeOf, isRowMajor, rowMajorStrides, sizeOf, toTypedArray } from '@normkit/core';
+import { arrayTypeOf, dtypeOf, isRowMajor, rowMajorStrides, sizeOf, stridedView, toTypedArray } from '@normkit/core';
 import type { Dtype, FloatArray, Shape, Tensor } from '@normkit/core';
 
 /**
@@ -11,7 +10,7 @@ import type { Dtype, FloatArray, Shape, Tensor } from '@normkit/core';
  *   strides (not row-major); a tensor with at most one axis longer than 1, which no permutation
  *   changes, is read with stride 2 instead;
  * - `'negative-stride'`: stored with every axis reversed and read back through negative
- *   strides from an offset at the far end (ndarray allows negative strides on every axis).
+ *   strides from an offset at the far end (ndarray views allow negative strides on every axis).
  */
 export type InputLayout = 'offset' | 'permuted' | 'negative-stride';
 
@@ -52,7 +51,7 @@ export function viewInLayout(t: Tensor, layout: InputLayout): Tensor {
   if (layout === 'offset' || rank === 0 || size <= 1) {
     const buffer = paddedBuffer(dtype, size + 2 * LAYOUT_PADDING, PADDING_VALUE);
     buffer.set(values, LAYOUT_PADDING);
-    return ndarray(buffer, shape, rowMajorStrides(shape), LAYOUT_PADDING);
+    return stridedView(buffer, shape, rowMajorStrides(shape), LAYOUT_PADDING);
   }
   if (layout === 'permuted') {
     const reversedAxes = shape.map((_, k) => rank - 1 - k);
@@ -62,13 +61,13 @@ export function viewInLayout(t: Tensor, layout: InputLayout): Tensor {
     const strides = shape.map((_, k) => storedStrides[rank - 1 - k]);
     if (!isRowMajor(shape, strides)) {
       const buffer = paddedBuffer(dtype, size, PADDING_VALUE);
-      const view = ndarray(buffer, shape, strides, 0);
+      const view = stridedView(buffer, shape, strides, 0);
       writeRowMajor(view, values);
       return view;
     }
     // One axis longer than 1: every permutation is row-major; read every other element.
     const buffer = paddedBuffer(dtype, 2 * size + 1, PADDING_VALUE);
-    const view = ndarray(buffer, shape, rowMajorStrides(shape).map((s) => 2 * s), 1);
+    const view = stridedView(buffer, shape, rowMajorStrides(shape).map((s) => 2 * s), 1);
     writeRowMajor(view, values);
     return view;
   }
@@ -78,7 +77,7 @@ export function viewInLayout(t: Tensor, layout: InputLayout): Tensor {
   let offset = 0;
   for (let k = 0; k < rank; k++) offset += (shape[k] - 1) * base[k];
   const buffer = paddedBuffer(dtype, size, PADDING_VALUE);
-  const view = ndarray(buffer, shape, strides, offset);
+  const view = stridedView(buffer, shape, strides, offset);
   writeRowMajor(view, values);
   return view;
 }
@@ -126,7 +125,7 @@ export interface OutBuffer {
 export function outBuffer(shape: Shape, dtype: Dtype, offset: number): OutBuffer {
   const size = sizeOf(shape);
   const buffer = paddedBuffer(dtype, size + 2 * offset, Number.NaN);
-  return { out: ndarray(buffer, shape.slice(), rowMajorStrides(shape), offset), buffer, start: offset, size };
+  return { out: stridedView(buffer, shape.slice(), rowMajorStrides(shape), offset), buffer, start: offset, size };
 }
 
 /**

@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
-import { NormkitError, describeValue } from '@normkit/core';
+import type { Worker } from 'node:worker_threads';
+import { NormkitError, describeValue, nodeBuiltin } from '@normkit/core';
 import type { SharedAllReduceHandle } from './shared-all-reduce.js';
 import { SharedAllReduceGroup } from './shared-all-reduce.js';
 
@@ -66,7 +66,9 @@ function messageOf(error: unknown): string {
  * @param script - the worker module (a file URL or path), e.g. `new URL('./worker.js', import.meta.url)`
  * @param options - the number of workers, their data, and the group's capacity and timeout
  * @returns per rank, the last message the worker posted (`undefined` if none)
- * @throws NormkitError `E_OPTION` (synchronously) for bad options
+ * @throws NormkitError `E_OPTION` (synchronously) for bad options, or off Node: the worker threads
+ *   are Node's `worker_threads` (reached at run time, not imported, so the package bundles for
+ *   the web; there, run the layers in one thread or bring your own transport as an {@link AllReduce})
  * @example
  * ```ts
  * // main.js
@@ -81,6 +83,10 @@ function messageOf(error: unknown): string {
 export function runWorkers<R = unknown, D = unknown>(script: string | URL, options: RunWorkersOptions<D>): Promise<R[]> {
   if (typeof options !== 'object' || options === null) {
     throw new NormkitError('E_OPTION', `runWorkers options: expected { size, data?, capacity?, timeoutMs? }, got ${describeValue(options)}`, 'options');
+  }
+  const WorkerThread = nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads')?.Worker;
+  if (WorkerThread === undefined) {
+    throw new NormkitError('E_OPTION', "runWorkers: needs Node's worker_threads, which this host lacks (a browser); run the layers in one thread there", 'runWorkers');
   }
   const group = new SharedAllReduceGroup({ size: options.size, capacity: options.capacity, timeoutMs: options.timeoutMs });
   const size = group.size;
@@ -101,7 +107,7 @@ export function runWorkers<R = unknown, D = unknown>(script: string | URL, optio
       let worker: Worker;
       try {
         const workerData: SyncWorkerData<D | undefined> = { rank, size, allReduce: group.handle(rank), data: options.data };
-        worker = new Worker(script, { workerData });
+        worker = new WorkerThread(script, { workerData });
       } catch (e) {
         // Workers that did start are told by the aborted group; this one and the rest never run.
         for (let r = rank; r < size; r++) {

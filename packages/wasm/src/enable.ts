@@ -5,7 +5,7 @@ import { WASM_KERNEL_NAMES, wasmImplementations } from './engine-kernels.js';
 import type { WasmKernelName } from './engine-kernels.js';
 import { instantiateKernels, sharedMemorySupported, wasmSimdSupported } from './kernels.js';
 import { DEFAULT_MEMORY_BYTES, WasmPool } from './pool.js';
-import { DEFAULT_THREAD_THRESHOLD, startThreads } from './threads.js';
+import { DEFAULT_THREAD_THRESHOLD, startThreads, threadsNeedNode, workerThreads } from './threads.js';
 
 /** The priority {@link WasmBackend.install} registers the kernels with by default (the TypeScript kernels always run last). */
 export const DEFAULT_WASM_PRIORITY = 100;
@@ -20,7 +20,9 @@ export interface EnableWasmOptions {
   readonly memoryBytes?: number;
   /**
    * `2` runs the kernels of large tensors on two threads (this one and a `worker_threads`
-   * worker sharing the memory); default `1`. Needs Node with shared WebAssembly memory.
+   * worker sharing the memory); default `1`. Needs Node with shared WebAssembly memory: the
+   * two-thread path is Node-only (in a browser, `threads: 2` throws `E_OPTION`; `threads: 1`
+   * and the default backend run there).
    */
   readonly threads?: 1 | 2;
   /**
@@ -82,7 +84,7 @@ let serial = 0;
  * @param options - pool size, thread count and split threshold
  * @returns the backend, or `false` when the host has no WebAssembly SIMD
  * @throws NormkitError `E_OPTION` for a bad `memoryBytes`, `threads` or `threadThreshold`, or
- *   `threads: 2` on a host without shared WebAssembly memory
+ *   `threads: 2` on a host without shared WebAssembly memory or without Node's `worker_threads`
  * @example
  * ```ts
  * const one = await createWasmBackend({ threads: 1 });
@@ -105,6 +107,7 @@ export async function createWasmBackend(options: EnableWasmOptions = {}): Promis
   }
   if (!wasmSimdSupported()) return false;
   const shared = threads === 2;
+  if (shared && workerThreads() === undefined) throw threadsNeedNode();
   if (shared && !sharedMemorySupported()) {
     throw new NormkitError('E_OPTION', 'threads: 2 needs shared WebAssembly memory (SharedArrayBuffer), which this host lacks', 'threads');
   }

@@ -1,6 +1,5 @@
-import { NormkitError, copyInto, formatShape, rowMajorStrides, sizeOf } from '@normkit/core';
+import { NormkitError, StridedTensor, copyInto, formatShape, rowMajorStrides, sizeOf } from '@normkit/core';
 import type { Shape, Tensor } from '@normkit/core';
-import ndarray from 'ndarray';
 
 /** Bytes per WebAssembly page. */
 export const WASM_PAGE_BYTES = 65536;
@@ -218,7 +217,7 @@ export class WasmPool {
     if (allocation === null) return null;
     const view = new Float32Array(this.buffer, allocation.start, size);
     if (zero) view.fill(0);
-    const t = ndarray(view, shape.slice(), rowMajorStrides(shape), 0) as unknown as PoolTensor;
+    const t = new StridedTensor(view, shape.slice(), rowMajorStrides(shape), 0) as unknown as PoolTensor;
     Object.defineProperty(t, 'pool', { value: this, enumerable: false });
     Object.defineProperty(t, 'dispose', { value: () => this.dispose(t), enumerable: false });
     allocation.view = view;

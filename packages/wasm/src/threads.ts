@@ -1,3 +1,4 @@
+import { NormkitError, nodeBuiltin } from '@normkit/core';
 import type { KernelExports } from './kernels.js';
 import { kernelModule } from './kernels.js';
 import type { WasmPool } from './pool.js';
@@ -6,6 +7,23 @@ import type { ExportName } from './protocol.js';
 
 /** Default smallest tensor split over two threads: 256 Ki elements (1 MiB of float32). */
 export const DEFAULT_THREAD_THRESHOLD = 262144;
+
+/**
+ * Node's `worker_threads`, reached at run time (not imported, so that bundles for the web
+ * carry no Node import), or `undefined` off Node.
+ */
+export function workerThreads(): typeof import('node:worker_threads') | undefined {
+  return nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
+}
+
+/** The error for `threads: 2` where Node's `worker_threads` is absent (a browser). */
+export function threadsNeedNode(): NormkitError {
+  return new NormkitError(
+    'E_OPTION',
+    "threads: 2 runs the second thread on Node's worker_threads, which this host lacks (a browser); use threads: 1 there",
+    'threads',
+  );
+}
 
 /** The second thread. */
 export interface Threads {
@@ -27,7 +45,8 @@ type Half = { a: number[]; b: number[]; merge?: () => void };
  * worker's half (then sleeps too).
  */
 export async function startThreads(pool: WasmPool, k: KernelExports, threshold: number): Promise<Threads> {
-  const { Worker } = await import('node:worker_threads');
+  const Worker = workerThreads()?.Worker;
+  if (Worker === undefined) throw threadsNeedNode();
   const module = await kernelModule('shared');
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   const ctl = new Int32Array(control, 0, 8);
