@@ -6,9 +6,16 @@
 import { afterAll, describe, it } from 'vitest';
 import fc from 'fast-check';
 import { batchNorm } from '@normkit/batch-norm';
+import { NormkitError, zeros } from '@normkit/core';
 import type { Normalizer } from '@normkit/core';
 import { checkGradients, formatReport } from '@normkit/gradcheck';
+import { batchRenorm } from '@normkit/batch-renorm';
+import { ghostBatchNorm } from '@normkit/ghost-batch-norm';
+import { groupNorm } from '@normkit/group-norm';
+import { instanceNorm } from '@normkit/instance-norm';
 import { layerNorm } from '@normkit/layer-norm';
+import { rmsNorm } from '@normkit/rms-norm';
+import { syncBatchNorm } from '@normkit/sync-batch-norm';
 import { weightNorm, weightNormLinear } from '@normkit/weight-norm';
 import { announceSeed, casesSummary, checkProperty, shapeArb, sizeArb } from '../src/index.js';
 
@@ -74,11 +81,113 @@ const linearCases: fc.Arbitrary<GradcheckCase> = fc.tuple(shapeArb(1, 3, 24), si
   ([shape, outFeatures, bias, eps, seed]) => ({ shape, seed, options: { inFeatures: shape[shape.length - 1], outFeatures, bias, eps, seed } }),
 );
 
+/** Batch-norm-like options over a shape with the channels on a random axis (batch renorm, ghost and sync batch norm add their own). */
+function channelCases(extra: (shape: number[]) => fc.Arbitrary<object>): fc.Arbitrary<GradcheckCase> {
+  return shapeArb(2, 4, 48).chain((shape) =>
+    fc.record({
+      shape: fc.constant(shape),
+      seed: seedArb,
+      options: fc.tuple(fc.integer({ min: 1, max: shape.length - 1 }), extra(shape)).chain(([axis, more]) =>
+        fc.record({
+          numFeatures: fc.constant(shape[axis]),
+          channelAxis: fc.constantFrom(axis, axis - shape.length),
+          eps: fc.constantFrom(1e-5, 1e-3, 0.1),
+          momentum: fc.constantFrom(0.1, null, 1),
+          affine: fc.boolean(),
+        }).map((o) => ({ ...o, ...more })),
+      ),
+    }),
+  );
+}
+
+// Batch renorm's r and d are constants of the backward pass (the paper's stop-gradient):
+// finite differences agree only where they are clipped to 1 and 0, which the defaults
+// (rmax 1, dmax 0 at step 0 of the schedule) and the fixed limits below both give.
+const batchRenormCases = channelCases(() => fc.constantFrom({}, { rmax: 1, dmax: 0 }));
+const ghostBatchNormCases = channelCases((shape) =>
+  fc.record({ virtualBatchSize: fc.integer({ min: 1, max: shape[0] + 1 }), trackRunningStats: fc.boolean() }),
+);
+const syncBatchNormCases = channelCases(() => fc.record({ trackRunningStats: fc.boolean() }));
+
+const groupNormCases: fc.Arbitrary<GradcheckCase> = fc
+  .tuple(sizeArb, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), shapeArb(0, 2, 8), fc.boolean(), seedArb)
+  .chain(([batch, groups, perGroup, spatial, last, seed]) => {
+    const channels = groups * perGroup;
+    const shape = last && spatial.length > 0 ? [batch, ...spatial, channels] : [batch, channels, ...spatial];
+    return fc.record({
+      shape: fc.constant(shape),
+      seed: fc.constant(seed),
+      options: fc.record({
+        numGroups: fc.constant(groups),
+        numChannels: fc.constant(channels),
+        eps: fc.constantFrom(1e-5, 1e-3, 0.1),
+        affine: fc.boolean(),
+        channelAxis: fc.constant(last && spatial.length > 0 ? -1 : 1),
+      }),
+    });
+  });
+
+const instanceNormCases: fc.Arbitrary<GradcheckCase> = shapeArb(3, 4, 48).chain((shape) =>
+  fc.record({
+    shape: fc.constant(shape),
+    seed: seedArb,
+    options: fc.record({
+      numFeatures: fc.constant(shape[1]),
+      eps: fc.constantFrom(1e-5, 1e-3, 0.1),
+      momentum: fc.constantFrom(0.1, 1),
+      affine: fc.boolean(),
+      trackRunningStats: fc.boolean(),
+    }),
+  }),
+);
+
+const rmsNormCases: fc.Arbitrary<GradcheckCase> = shapeArb(1, 4, 48).chain((shape) =>
+  fc.record({
+    shape: fc.constant(shape),
+    seed: seedArb,
+    options: fc.integer({ min: 1, max: shape.length }).chain((d) =>
+      fc.record({
+        normalizedShape: fc.constant(shape.slice(shape.length - d)),
+        // eps: null (the dtype's machine epsilon, as PyTorch) is left out here: the checker's
+        // float32 variants compare against a float64 run, whose eps then resolves to float64's
+        // epsilon — another function. Where x² is not large against 1.2e-7 (a normalized
+        // shape of one element, say: dx = g·eps/(x² + eps)^{3/2}) the two differ by more than
+        // the float32 tolerance, a false alarm of the checker (found by this suite; open in
+        // the notes). The example options (eps null in float32 and float64) pass as they are.
+        eps: fc.constantFrom(1e-5, 1e-3, 0.1),
+        elementwiseAffine: fc.boolean(),
+      }),
+    ),
+  }),
+);
+
+/**
+ * True when a train forward refuses the case as degenerate (one value per statistics group:
+ * E_DEGENERATE, asserted in the bad-input table), so the property does not apply.
+ */
+function degenerate(plugin: Normalizer<any>, c: GradcheckCase): boolean {
+  const bound = plugin.create(c.options as never);
+  const { params, state } = bound.init('float64');
+  try {
+    bound.forward({ x: zeros(c.shape, 'float64'), params, state, mode: 'train' });
+    return false;
+  } catch (error) {
+    if (error instanceof NormkitError && error.code === 'E_DEGENERATE') return true;
+    throw error;
+  }
+}
+
 const CASES: readonly [string, Normalizer<any>, fc.Arbitrary<GradcheckCase>][] = [
   ['batch-norm', batchNorm, batchNormCases],
   ['layer-norm', layerNorm, layerNormCases],
   ['weight-norm', weightNorm, weightNormCases],
   ['weight-norm-linear', weightNormLinear, linearCases],
+  ['batch-renorm', batchRenorm, batchRenormCases],
+  ['ghost-batch-norm', ghostBatchNorm, ghostBatchNormCases],
+  ['sync-batch-norm', syncBatchNorm, syncBatchNormCases],
+  ['group-norm', groupNorm, groupNormCases],
+  ['instance-norm', instanceNorm, instanceNormCases],
+  ['rms-norm', rmsNorm, rmsNormCases],
 ];
 
 describe.each(CASES)('%s', (name, plugin, cases) => {
@@ -87,6 +196,8 @@ describe.each(CASES)('%s', (name, plugin, cases) => {
       if (name === 'batch-norm') {
         const o = c.options as { numFeatures: number };
         if (c.shape.reduce((a, b) => a * b, 1) / o.numFeatures <= 1) return; // E_DEGENERATE: tested in the bad-input table
+      } else if (name !== 'layer-norm' && !name.startsWith('weight-norm') && degenerate(plugin, c)) {
+        return;
       }
       // Formerly skipped or tolerated here, now asserted: one element per weight-norm slice
       // (dv ≡ 0), small-norm slices (finite-difference truncation) and 2 values per
