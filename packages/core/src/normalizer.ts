@@ -485,6 +485,20 @@ export interface NormalizerMethods<T extends NormalizerTypes> {
    *   `ddx` or `dgrads` entry that is not a float tensor of the right shape or name
    */
   doubleBackward?(args: DoubleBackwardArgs<T>): DoubleBackwardResult<T>;
+
+  /**
+   * Optional, for a normalizer whose options resolve per dtype (RMS norm's `eps: null` is the
+   * machine epsilon of `x`'s dtype, as PyTorch's `eps=None`): the same normalizer bound so
+   * that a **float64** call computes the function this one computes on inputs of `dtype`.
+   * A checker that compares a float32 call with the float64 call on the same values
+   * (`@normkit/gradcheck`'s float32 and mixed-dtype checks) uses it as the float64 side;
+   * without it, the normalizer itself, which is right whenever the options mean the same in
+   * every dtype.
+   *
+   * @param dtype - the dtype of the call to be compared
+   * @returns a normalizer bound to options that mean, in float64, what these mean in `dtype`
+   */
+  float64Reference?(dtype: Dtype): BoundNormalizer<T>;
 }
 
 /**

@@ -5,7 +5,7 @@ import { changesSince, snapshot } from './contract-checks.js';
 import { FLOAT32_ATOL, FLOAT32_RTOL } from './float32-check.js';
 import { errorMessage } from './jacobian.js';
 import type { CheckPoint, RunDtypes } from './point.js';
-import { inputsIn, widened } from './point.js';
+import { float64ReferenceOf, inputsIn, widened } from './point.js';
 import type { RunInputs, RunOutputs } from './run.js';
 import { namedOutputs, outputDifferences, runForwardBackward } from './run.js';
 
@@ -100,7 +100,7 @@ export function checkMixedDtypes(point: CheckPoint, support: DtypeSupport): Cont
   for (const combo of accepted) {
     const inputs = inputsIn(point, combo);
     try {
-      const reference = namedOutputs(runForwardBackward(point.bound, point.mode, widened(inputs)));
+      const reference = namedOutputs(runForwardBackward(float64ReferenceOf(point.bound, dtypeOf(inputs.x)), point.mode, widened(inputs)));
       const run = runForwardBackward(point.bound, point.mode, inputs);
       const found = [...dtypeProblems(inputs, run), ...outputDifferences(namedOutputs(run), reference, { rtol: FLOAT32_RTOL, atol: FLOAT32_ATOL, scale: 'tensor' }, point.r)];
       if (found.length > 0) problems.push(`${comboText(combo)}: ${found.slice(0, 3).join('; ')}`);

@@ -2,7 +2,7 @@ import { unravel } from '@normkit/core';
 import { errorMessage } from './jacobian.js';
 import type { SlotOutcome } from './jacobian.js';
 import type { CheckPoint } from './point.js';
-import { allIn, inputsIn, widened } from './point.js';
+import { allIn, float64ReferenceOf, inputsIn, widened } from './point.js';
 import { namedOutputs, runForwardBackward } from './run.js';
 import { ErrorTracker, scaleOf } from './tolerance.js';
 
@@ -48,7 +48,7 @@ export function checkFloat32Values(point: CheckPoint, keep: number): Float32Outc
   const inputs32 = inputsIn(point, allIn('float32'));
   let reference;
   try {
-    reference = namedOutputs(runForwardBackward(point.bound, point.mode, widened(inputs32)));
+    reference = namedOutputs(runForwardBackward(float64ReferenceOf(point.bound, 'float32'), point.mode, widened(inputs32)));
   } catch (e) {
     return [{ tensor: 'y', tracker: new ErrorTracker(tolerance, keep), error: `the float64 reference run threw: ${errorMessage(e)}`, summary: '' }];
   }

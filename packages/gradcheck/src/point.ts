@@ -72,6 +72,19 @@ export function inputsIn(point: CheckPoint, dtypes: RunDtypes): RunInputs {
 }
 
 /**
+ * The normalizer whose float64 call is the reference for a call in `dtype`: the plugin's
+ * `float64Reference(dtype)` where it declares one (options that resolve per dtype, such as
+ * RMS norm's `eps: null`), else `bound` itself.
+ *
+ * @param bound - the normalizer under check
+ * @param dtype - the dtype of the call compared with the float64 run
+ * @returns the normalizer to run in float64
+ */
+export function float64ReferenceOf(bound: AnyBound, dtype: Dtype): AnyBound {
+  return (bound.float64Reference?.(dtype) as AnyBound | undefined) ?? bound;
+}
+
+/**
  * The same inputs in float64, with the values they have (float32 values widened exactly):
  * the reference a float32 or mixed-dtype run is compared with, "on the same inputs".
  */

@@ -39,3 +39,25 @@ describe('gradcheck, order 2', () => {
     expect(secondOrderAcrossSeeds(rmsNorm, 3)).toEqual([]);
   }, 120_000); // a guard against hangs on a loaded machine, not a speed assertion
 });
+
+// eps: null is the dtype's machine epsilon, so a float32 call is another function than the
+// float64 call on the same values; float64Reference gives the checker the float64 call with
+// float32's epsilon. Without it, a row of one element (dx = g·eps/(x² + eps)^{3/2}, ~1e-5 in
+// float32 against ~1e-14 in float64) failed the float32 and mixed-dtype checks (found by the
+// reliability property suite).
+describe('float64Reference (eps: null)', () => {
+  it('binds eps to the dtype of the compared call: 2^-23 for float32, 2^-52 for float64, an explicit eps unchanged', () => {
+    const bound = rmsNorm.create({ normalizedShape: [1] });
+    expect(bound.float64Reference?.('float32').options.eps).toBe(2 ** -23);
+    expect(bound.float64Reference?.('float64').options.eps).toBe(2 ** -52);
+    expect(rmsNorm.create({ normalizedShape: [1], eps: 1e-3 }).float64Reference?.('float32').options.eps).toBe(1e-3);
+  });
+
+  it('rows of one element pass the float32 and mixed-dtype checks over 20 seeds', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const report = checkGradients(rmsNorm, { options: { normalizedShape: [1], eps: null, elementwiseAffine: false }, shapes: [[1], [3, 1]], modes: ['train'], seed });
+      if (!report.ok) throw new Error(formatReport(report));
+      expect(report.ok).toBe(true);
+    }
+  });
+});

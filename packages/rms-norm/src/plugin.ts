@@ -14,7 +14,7 @@ import {
   trailingShapeProblem,
   viewOf,
 } from '@normkit/core';
-import type { ForwardSpec, NormBackwardBinding, NormSaved, NormalizerTypes, Shape } from '@normkit/core';
+import type { BoundNormalizer, ForwardSpec, NormBackwardBinding, NormSaved, Normalizer, NormalizerTypes, Shape } from '@normkit/core';
 import type { RmsNormInputOptions, RmsNormOptions } from './options.js';
 import { epsFor, resolveRmsNormOptions } from './options.js';
 import { rmsNormOnnx } from './onnx.js';
@@ -72,7 +72,7 @@ export const RMS_NORM_FORMULA = 'y = \\frac{x}{\\sqrt{\\tfrac1H \\sum_j x_j^2 + 
  * const { dx, grads } = rms.backward({ dy, params, saved });
  * ```
  */
-export const rmsNorm = defineNormalizer<RmsNormTypes>({
+export const rmsNorm: Normalizer<RmsNormTypes> = defineNormalizer<RmsNormTypes>({
   meta: {
     name: 'rms-norm',
     version: VERSION,
@@ -145,6 +145,11 @@ export const rmsNorm = defineNormalizer<RmsNormTypes>({
         const stats = normalizeBatch(viewOf(x), plan, false, epsFor(options, dtype), weight, null, viewOf(y));
         return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true } };
       },
+
+      // eps: null means the dtype's machine epsilon: a float32 call is compared with a float64
+      // call at float32's epsilon.
+      float64Reference: (dtype): BoundNormalizer<RmsNormTypes> =>
+        rmsNorm.create({ normalizedShape: options.normalizedShape, eps: epsFor(options, dtype), elementwiseAffine: options.elementwiseAffine }),
 
       backward: (args) => normBackward(backwardBinding, args),
 
