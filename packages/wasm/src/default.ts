@@ -1,8 +1,6 @@
-import { registerKernel } from '@normkit/core';
 import { WasmKernels } from './backend.js';
 import type { WasmCounters } from './backend.js';
-import { WASM_KERNEL_NAMES, wasmImplementations } from './engine-kernels.js';
-import type { WasmKernelName } from './engine-kernels.js';
+import { registerWasmKernels, wasmImplementations } from './engine-kernels.js';
 import { instantiateKernels, instantiateKernelsSync, sharedMemorySupported, wasmSimdSupported } from './kernels.js';
 import { WASM_PAGE_BYTES, WasmPool } from './pool.js';
 
@@ -129,23 +127,12 @@ export async function defaultWasm(): Promise<DefaultWasm | null> {
 function install(memory: WebAssembly.Memory, shared: boolean, exports: WasmKernels['k']): DefaultWasm {
   const pool = new WasmPool(memory, true);
   const kernels = new WasmKernels(pool, exports, null);
-  const implementations = wasmImplementations(kernels);
-  // All or nothing: a registration that throws removes the ones made before it.
-  const unregister: (() => void)[] = [];
-  try {
-    for (const kernel of WASM_KERNEL_NAMES) unregister.push(register(kernel, implementations));
-  } catch (error) {
-    for (const off of unregister) off();
-    throw error;
-  }
+  // All or nothing: when a registration throws, none stays and install throws.
+  registerWasmKernels(DEFAULT_BACKEND_NAME, DEFAULT_BACKEND_PRIORITY, wasmImplementations(kernels));
   return {
     name: DEFAULT_BACKEND_NAME,
     shared,
     counters: kernels.counters,
     memoryBytes: () => memory.buffer.byteLength,
   };
-}
-
-function register<K extends WasmKernelName>(kernel: K, implementations: ReturnType<typeof wasmImplementations>): () => void {
-  return registerKernel({ kernel, backend: DEFAULT_BACKEND_NAME, priority: DEFAULT_BACKEND_PRIORITY, run: implementations[kernel] });
 }

@@ -1,8 +1,7 @@
-import { NormkitError, listKernelRegistrations, registerKernel } from '@normkit/core';
+import { NormkitError, listKernelRegistrations } from '@normkit/core';
 import { WasmKernels } from './backend.js';
 import type { WasmCounters } from './backend.js';
-import { WASM_KERNEL_NAMES, wasmImplementations } from './engine-kernels.js';
-import type { WasmKernelName } from './engine-kernels.js';
+import { registerWasmKernels, wasmImplementations } from './engine-kernels.js';
 import { instantiateKernels, sharedMemorySupported, wasmSimdSupported } from './kernels.js';
 import { DEFAULT_MEMORY_BYTES, WasmPool } from './pool.js';
 import { DEFAULT_THREAD_THRESHOLD, startThreads, threadsNeedNode, workerThreads } from './threads.js';
@@ -117,12 +116,12 @@ export async function createWasmBackend(options: EnableWasmOptions = {}): Promis
   const kernels = new WasmKernels(pool, exports, workers);
   const implementations = wasmImplementations(kernels);
   const name = `wasm-simd#${++serial}`;
-  let removers: Array<() => void> = [];
+  let removeRegistrations: () => void = () => {};
   let disabled = false;
 
   const uninstall = (): void => {
-    for (const remove of removers) remove();
-    removers = [];
+    removeRegistrations();
+    removeRegistrations = () => {};
   };
   const backend: WasmBackend = {
     name,
@@ -138,7 +137,7 @@ export async function createWasmBackend(options: EnableWasmOptions = {}): Promis
         throw new NormkitError('E_OPTION', `priority: expected a finite number, got ${String(priority)}`, 'priority');
       }
       uninstall();
-      removers = WASM_KERNEL_NAMES.map((kernel) => register(kernel, name, priority, implementations));
+      removeRegistrations = registerWasmKernels(name, priority, implementations);
     },
     uninstall,
     async disable() {
@@ -151,10 +150,6 @@ export async function createWasmBackend(options: EnableWasmOptions = {}): Promis
     },
   };
   return backend;
-}
-
-function register<K extends WasmKernelName>(kernel: K, backend: string, priority: number, implementations: ReturnType<typeof wasmImplementations>): () => void {
-  return registerKernel({ kernel, backend, priority, run: implementations[kernel] });
 }
 
 /**

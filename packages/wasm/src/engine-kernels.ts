@@ -1,4 +1,4 @@
-import { cellCoefficients, cellGradientCoefficients } from '@normkit/core';
+import { cellCoefficients, cellGradientCoefficients, registerKernel } from '@normkit/core';
 import type {
   BackwardCellsCall,
   BackwardRowsCall,
@@ -36,6 +36,36 @@ export type WasmKernelName = (typeof WASM_KERNEL_NAMES)[number];
 
 /** The wasm implementation of each kernel in {@link WASM_KERNEL_NAMES}. */
 export type WasmImplementations = { readonly [K in WasmKernelName]: KernelImplementation<K> };
+
+/**
+ * Registers every kernel of {@link WASM_KERNEL_NAMES} under one backend name and priority, all
+ * or nothing: when the registry refuses one (a copy of `@normkit/core` that does not know it,
+ * say), the registrations made before it are removed and the error is rethrown.
+ *
+ * @param backend - the backend name the registrations carry
+ * @param priority - their priority
+ * @param implementations - the wasm implementation of each kernel
+ * @returns a function that removes every registration made
+ * @throws NormkitError `E_REGISTRY` from `registerKernel`, with nothing left registered
+ */
+export function registerWasmKernels(backend: string, priority: number, implementations: WasmImplementations): () => void {
+  const removers: (() => void)[] = [];
+  const removeAll = (): void => {
+    for (const remove of removers) remove();
+    removers.length = 0;
+  };
+  try {
+    for (const kernel of WASM_KERNEL_NAMES) removers.push(registerOne(kernel, backend, priority, implementations));
+  } catch (error) {
+    removeAll();
+    throw error;
+  }
+  return removeAll;
+}
+
+function registerOne<K extends WasmKernelName>(kernel: K, backend: string, priority: number, implementations: WasmImplementations): () => void {
+  return registerKernel({ kernel, backend, priority, run: implementations[kernel] });
+}
 
 /** Elements of one `(B, C, D)` slice of the blocks. */
 const sliceSize = (b: Blocks) => b.B * b.C * b.D;
