@@ -76,6 +76,9 @@ describe('Layer.backward: once per forward, as PyTorch', () => {
     layer.forward(fromArray(values, [4, 2], 'float64'));
     expect(errorOf(() => layer.backward(dy, { retainSaved: 'yes' as never }))?.code).toBe('E_OPTION');
     expect(errorOf(() => layer.backward(dy, 3 as never))?.code).toBe('E_OPTION');
+    // an integer view as out is reported (E_DTYPE), not read as an options object and ignored
+    const intOut = { data: new Int32Array(8), shape: [4, 2], stride: [2, 1], offset: 0 };
+    expect(errorOf(() => layer.backward(dy, intOut as never))?.code).toBe('E_DTYPE');
     expect(toArray(layer.grads.bias as Tensor)).toEqual([20, 2]); // the refused calls added nothing
   });
 });

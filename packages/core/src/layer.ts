@@ -449,7 +449,11 @@ export function entries<K extends string>(map: TensorMap<K>): [K, Tensor][] {
 /** The `out` and `retainSaved` of {@link Layer.backward}'s second argument. */
 function backwardOptions(options: Tensor | LayerBackwardOptions | undefined): { out: Tensor | undefined; retainSaved: boolean } {
   if (options === undefined) return { out: undefined, retainSaved: false };
-  if (isTensor(options)) return { out: options, retainSaved: false };
+  // Anything with data or a shape is meant as `out`: the plugin's checks report a bad one
+  // (an integer ndarray, say) instead of it being read as an options object and ignored.
+  if (isTensor(options) || (typeof options === 'object' && options !== null && ('data' in options || 'shape' in options))) {
+    return { out: options as Tensor, retainSaved: false };
+  }
   if (typeof options !== 'object' || options === null) {
     throw new NormkitError('E_OPTION', `Layer.backward options: expected { out?, retainSaved? } or an out tensor, got ${describeValue(options)}`, 'options');
   }

@@ -6,7 +6,7 @@ import { viewOf } from './engine/view.js';
 import { checkNormSaved } from './saved.js';
 import type { NormSaved } from './saved.js';
 import type { Shape, Tensor } from './tensor.js';
-import { dtypeOf, fromArray, full } from './tensor.js';
+import { dtypeOf, fromArray, zeros } from './tensor.js';
 import type { ForwardSpec } from './validate.js';
 import { checkBackward, checkDoubleBackward, float64Values, outputOf } from './validate.js';
 
@@ -127,6 +127,6 @@ export function normDoubleBackward(
   const weightGrad = normalizeDoubleBackward(view(x), view(dy), binding.plans(x.shape), saved, weight, cotangents, mode, view(dx), view(ddy));
   const grads: NormParamGrads = {};
   if (weightGrad !== null && params.weight !== undefined) grads.weight = fromArray(weightGrad, binding.paramShape, dtype);
-  if (params.bias !== undefined) grads.bias = full(binding.paramShape, dtype, 0);
+  if (params.bias !== undefined) grads.bias = zeros(binding.paramShape, dtype);
   return { dx, ddy, grads };
 }

@@ -33,7 +33,8 @@ function both(shape: number[], dtype: 'float32' | 'float64' = 'float64'): [Strid
 }
 
 describe('StridedTensor: the ndarray surface without code generation', () => {
-  const shapes = [[5], [3, 4], [2, 3, 4], [2, 3, 2, 3], [2, 1, 3, 2, 2]];
+  // [3, 1, 1] and [1, 3, 3] have equal strides in 3-d, where ndarray breaks ties its own way.
+  const shapes = [[5], [3, 4], [2, 3, 4], [3, 1, 1], [1, 3, 3], [2, 3, 2, 3], [2, 1, 3, 2, 2]];
 
   it.each(shapes)('matches the ndarray package member by member for shape %j (both dtypes)', (...shape) => {
     for (const dtype of ['float32', 'float64'] as const) {

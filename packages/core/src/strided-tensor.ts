@@ -71,9 +71,14 @@ export class StridedTensor implements NdArray<FloatArray> {
     return this.shape.length;
   }
 
-  /** The axes sorted by |stride|, smallest first (ties keep the axis order): the innermost axis in memory comes first. */
+  /**
+   * The axes sorted by |stride|, smallest first: the innermost axis in memory comes first.
+   * Ties keep the axis order, except in 3-d, where ties are broken as the `ndarray` package's
+   * 3-d class breaks them (e.g. `[0, 2, 1]` for three equal strides).
+   */
   get order(): number[] {
     const stride = this.stride;
+    if (stride.length === 3) return order3(Math.abs(stride[0]), Math.abs(stride[1]), Math.abs(stride[2]));
     const axes = stride.map((_, k) => k);
     return axes.sort((a, b) => Math.abs(stride[a]) - Math.abs(stride[b]) || a - b);
   }
@@ -258,4 +263,14 @@ export function stridedView(data: FloatArray, shape: readonly number[] = [data.l
     for (let k = 0; k < d; k++) if (strides[k] < 0) start -= (shape[k] - 1) * strides[k];
   }
   return new StridedTensor(data, shape.slice(), strides, start);
+}
+
+/** `order` of a 3-d view from its absolute strides, with `ndarray`'s tie-breaking. */
+function order3(s0: number, s1: number, s2: number): number[] {
+  if (s0 > s1) {
+    if (s1 > s2) return [2, 1, 0];
+    return s0 > s2 ? [1, 2, 0] : [1, 0, 2];
+  }
+  if (s0 > s2) return [2, 0, 1];
+  return s2 > s1 ? [0, 1, 2] : [0, 2, 1];
 }
