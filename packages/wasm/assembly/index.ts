@@ -135,6 +135,101 @@ function centredRun(p: usize, n: i32, m: f64): void {
 }
 
 /**
+ * Columns form of `moments` (`inner = 1`: a row-major `(rows, groups)` block, e.g. channels
+ * last). Streams the block in memory order, two rows at a time, into float64 accumulator
+ * arrays: with the shift K = the first row's value of each group (exact in float64 lanes),
+ * `mean[g] ← Σ(x − K)` and `m2[g] ← Σ(x − K)²`, then per group `mean = K + S/n` and
+ * `m2 = Q − S²/n`. A group whose shift sits too far from its mean (core's test,
+ * `(S/n)² > 64·spread`) is redone with two exact passes down its column. The accumulators
+ * live in memory, not registers, so no addition waits on the one before it (the previous
+ * form summed each column down the rows and waited on every add).
+ */
+function columnMoments(x: usize, rows: i32, groups: i32, mean: usize, m2: usize): void {
+  const wide = groups & ~3;
+  const rowBytes = <usize>groups << 2;
+  let r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    const p = x + <usize>r * rowBytes;
+    const p2 = p + rowBytes;
+    for (let g = 0; g < wide; g += 4) {
+      const o = <usize>g << 2;
+      const k = ld(x + o);
+      const k0 = lo64(k);
+      const k1 = hi64(k);
+      const v = ld(p + o);
+      const w = ld(p2 + o);
+      const d0 = f64x2.sub(lo64(v), k0);
+      const d1 = f64x2.sub(hi64(v), k1);
+      const e0 = f64x2.sub(lo64(w), k0);
+      const e1 = f64x2.sub(hi64(w), k1);
+      const s = mean + (<usize>g << 3);
+      const q = m2 + (<usize>g << 3);
+      v128.store(s, f64x2.add(v128.load(s), f64x2.add(d0, e0)));
+      v128.store(s + 16, f64x2.add(v128.load(s + 16), f64x2.add(d1, e1)));
+      v128.store(q, f64x2.add(v128.load(q), f64x2.add(f64x2.mul(d0, d0), f64x2.mul(e0, e0))));
+      v128.store(q + 16, f64x2.add(v128.load(q + 16), f64x2.add(f64x2.mul(d1, d1), f64x2.mul(e1, e1))));
+    }
+  }
+  for (; r < rows; r++) {
+    const p = x + <usize>r * rowBytes;
+    for (let g = 0; g < wide; g += 4) {
+      const o = <usize>g << 2;
+      const k = ld(x + o);
+      const v = ld(p + o);
+      const d0 = f64x2.sub(lo64(v), lo64(k));
+      const d1 = f64x2.sub(hi64(v), hi64(k));
+      const s = mean + (<usize>g << 3);
+      const q = m2 + (<usize>g << 3);
+      v128.store(s, f64x2.add(v128.load(s), d0));
+      v128.store(s + 16, f64x2.add(v128.load(s + 16), d1));
+      v128.store(q, f64x2.add(v128.load(q), f64x2.mul(d0, d0)));
+      v128.store(q + 16, f64x2.add(v128.load(q + 16), f64x2.mul(d1, d1)));
+    }
+  }
+  for (let g = wide; g < groups; g++) {
+    const k = <f64>f32At(x, g);
+    let s: f64 = 0;
+    let q: f64 = 0;
+    let p = x + (<usize>g << 2);
+    for (let i = 0; i < rows; i++, p += rowBytes) {
+      const d = <f64>load<f32>(p) - k;
+      s += d;
+      q += d * d;
+    }
+    f64Set(mean, g, s);
+    f64Set(m2, g, q);
+  }
+  const n = <f64>rows;
+  for (let g = 0; g < groups; g++) {
+    const k = <f64>f32At(x, g);
+    const s = f64At(mean, g);
+    const q = f64At(m2, g);
+    const meanShift = s / n;
+    const spread = q / n - meanShift * meanShift;
+    if (meanShift * meanShift > CONDITION_LIMIT * spread) {
+      // Ill-conditioned for the shifted sums: the exact two passes down this column.
+      let total: f64 = 0;
+      let p = x + (<usize>g << 2);
+      for (let i = 0; i < rows; i++, p += rowBytes) total += <f64>load<f32>(p);
+      const m = total / n;
+      let drift: f64 = 0;
+      let squares: f64 = 0;
+      p = x + (<usize>g << 2);
+      for (let i = 0; i < rows; i++, p += rowBytes) {
+        const d = <f64>load<f32>(p) - m;
+        drift += d;
+        squares += d * d;
+      }
+      f64Set(mean, g, m + drift / n);
+      f64Set(m2, g, squares - (drift * drift) / n);
+    } else {
+      f64Set(mean, g, k + meanShift);
+      f64Set(m2, g, q - (s * s) / n);
+    }
+  }
+}
+
+/**
  * Per-group mean and biased variance of a row-major float32 block `(outer, groups, inner)`
  * in float64 lanes (core's centered `moments` kernel on one `(B, C, D)` slice; layer norm's
  * statistics are `(1, rows, F)`). `mean` and `variance` are float64 arrays of `groups`.
@@ -171,66 +266,7 @@ export function moments(x: usize, outer: i32, groups: i32, inner: i32, mean: usi
       }
     }
   } else {
-    // Channels last: tiles of whole rows, columns of 4 groups summed down the rows.
-    const tileRows = max(1, TILE / groups);
-    const wide = groups & ~3;
-    const rowBytes = <usize>groups << 2;
-    for (let t0 = 0; t0 < outer; t0 += tileRows) {
-      const rows = min(tileRows, outer - t0);
-      const n = <f64>rows;
-      const nv = f64x2.splat(n);
-      const tile = x + (<usize>t0 * rowBytes);
-      for (let g = 0; g < wide; g += 4) {
-        let s0 = f64x2.splat(0);
-        let s1 = f64x2.splat(0);
-        let p = tile + (<usize>g << 2);
-        for (let r = 0; r < rows; r++, p += rowBytes) {
-          const v = ld(p);
-          s0 = f64x2.add(s0, lo64(v));
-          s1 = f64x2.add(s1, hi64(v));
-        }
-        const m0 = f64x2.div(s0, nv);
-        const m1 = f64x2.div(s1, nv);
-        let d0 = f64x2.splat(0);
-        let d1 = f64x2.splat(0);
-        let q0 = f64x2.splat(0);
-        let q1 = f64x2.splat(0);
-        p = tile + (<usize>g << 2);
-        for (let r = 0; r < rows; r++, p += rowBytes) {
-          const v = ld(p);
-          const e0 = f64x2.sub(lo64(v), m0);
-          const e1 = f64x2.sub(hi64(v), m1);
-          d0 = f64x2.add(d0, e0);
-          d1 = f64x2.add(d1, e1);
-          q0 = f64x2.add(q0, f64x2.mul(e0, e0));
-          q1 = f64x2.add(q1, f64x2.mul(e1, e1));
-        }
-        const countA = <f64>t0;
-        let dd = f64x2.extract_lane(d0, 0);
-        mergeInto(mean, m2, g, countA, n, f64x2.extract_lane(m0, 0), f64x2.extract_lane(q0, 0) - (dd * dd) / n);
-        dd = f64x2.extract_lane(d0, 1);
-        mergeInto(mean, m2, g + 1, countA, n, f64x2.extract_lane(m0, 1), f64x2.extract_lane(q0, 1) - (dd * dd) / n);
-        dd = f64x2.extract_lane(d1, 0);
-        mergeInto(mean, m2, g + 2, countA, n, f64x2.extract_lane(m1, 0), f64x2.extract_lane(q1, 0) - (dd * dd) / n);
-        dd = f64x2.extract_lane(d1, 1);
-        mergeInto(mean, m2, g + 3, countA, n, f64x2.extract_lane(m1, 1), f64x2.extract_lane(q1, 1) - (dd * dd) / n);
-      }
-      for (let g = wide; g < groups; g++) {
-        let s: f64 = 0;
-        let p = tile + (<usize>g << 2);
-        for (let r = 0; r < rows; r++, p += rowBytes) s += <f64>load<f32>(p);
-        const tileMean = s / n;
-        let d: f64 = 0;
-        let q: f64 = 0;
-        p = tile + (<usize>g << 2);
-        for (let r = 0; r < rows; r++, p += rowBytes) {
-          const e = <f64>load<f32>(p) - tileMean;
-          d += e;
-          q += e * e;
-        }
-        mergeInto(mean, m2, g, <f64>t0, n, tileMean, q - (d * d) / n);
-      }
-    }
+    columnMoments(x, outer, groups, mean, m2);
   }
   const count = <f64>outer * <f64>inner;
   for (let g = 0; g < groups; g++) f64Set(variance, g, max<f64>(0, f64At(m2, g)) / count);
@@ -333,19 +369,40 @@ export function bnNormalize(x: usize, outer: i32, channels: i32, inner: i32, mea
     }
     return;
   }
+  // Columns: two rows per load of the per-channel constants.
   const wide = channels & ~3;
   const rowBytes = <usize>channels << 2;
-  let p = x;
-  let q = y;
-  for (let r = 0; r < outer; r++, p += rowBytes, q += rowBytes) {
-    let c = 0;
-    for (; c < wide; c += 4) {
+  let r = 0;
+  for (; r + 2 <= outer; r += 2) {
+    const p = x + <usize>r * rowBytes;
+    const q = y + <usize>r * rowBytes;
+    for (let c = 0; c < wide; c += 4) {
+      const o = <usize>c << 2;
+      const mv = ld(mean + o);
+      const lv = ld(meanLo + o);
+      const sv = ld(scale + o);
+      const bv = ld(shift + o);
+      v128.store(q + o, f32x4.add(f32x4.mul(f32x4.sub(f32x4.sub(ld(p + o), mv), lv), sv), bv));
+      v128.store(q + rowBytes + o, f32x4.add(f32x4.mul(f32x4.sub(f32x4.sub(ld(p + rowBytes + o), mv), lv), sv), bv));
+    }
+  }
+  for (; r < outer; r++) {
+    const p = x + <usize>r * rowBytes;
+    const q = y + <usize>r * rowBytes;
+    for (let c = 0; c < wide; c += 4) {
       const o = <usize>c << 2;
       v128.store(q + o, f32x4.add(f32x4.mul(f32x4.sub(f32x4.sub(ld(p + o), ld(mean + o)), ld(meanLo + o)), ld(scale + o)), ld(shift + o)));
     }
-    for (; c < channels; c++) {
-      const o = <usize>c << 2;
-      store<f32>(q + o, (load<f32>(p + o) - load<f32>(mean + o) - load<f32>(meanLo + o)) * load<f32>(scale + o) + load<f32>(shift + o));
+  }
+  for (let c = wide; c < channels; c++) {
+    const o = <usize>c << 2;
+    const m = load<f32>(mean + o);
+    const ml = load<f32>(meanLo + o);
+    const sc = load<f32>(scale + o);
+    const sh = load<f32>(shift + o);
+    for (let i = 0; i < outer; i++) {
+      const e = <usize>i * rowBytes + o;
+      store<f32>(y + e, (load<f32>(x + e) - m - ml) * sc + sh);
     }
   }
 }
@@ -396,54 +453,68 @@ export function bnGradientSums(x: usize, dy: usize, outer: i32, channels: i32, i
     }
     return;
   }
-  // Channels last: tiles of rows, columns of 4 channels with float64 sums in registers.
-  const tileRows = max(1, TILE / channels);
+  // Channels last: the block streamed in memory order, two rows at a time, into the float64
+  // sums (accumulators in memory: no addition waits on the one before it).
   const wide = channels & ~3;
   const rowBytes = <usize>channels << 2;
-  for (let t0 = 0; t0 < outer; t0 += tileRows) {
-    const rows = min(tileRows, outer - t0);
-    const tx = x + <usize>t0 * rowBytes;
-    const td = dy + <usize>t0 * rowBytes;
+  let r = 0;
+  for (; r + 2 <= outer; r += 2) {
+    const px = x + <usize>r * rowBytes;
+    const pd = dy + <usize>r * rowBytes;
     for (let c = 0; c < wide; c += 4) {
-      const m0 = v128.load(mean + (<usize>c << 3));
-      const m1 = v128.load(mean + (<usize>c << 3) + 16);
-      let s0 = f64x2.splat(0);
-      let s1 = f64x2.splat(0);
-      let u0 = f64x2.splat(0);
-      let u1 = f64x2.splat(0);
-      let p = tx + (<usize>c << 2);
-      let q = td + (<usize>c << 2);
-      for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes) {
-        const v = ld(p);
-        const g = ld(q);
-        const g0 = lo64(g);
-        const g1 = hi64(g);
-        s0 = f64x2.add(s0, g0);
-        s1 = f64x2.add(s1, g1);
-        u0 = f64x2.add(u0, f64x2.mul(g0, f64x2.sub(lo64(v), m0)));
-        u1 = f64x2.add(u1, f64x2.mul(g1, f64x2.sub(hi64(v), m1)));
-      }
-      const a = sumDy + (<usize>c << 3);
-      const b = sumDyCentered + (<usize>c << 3);
-      v128.store(a, f64x2.add(v128.load(a), s0));
-      v128.store(a + 16, f64x2.add(v128.load(a + 16), s1));
+      const o = <usize>c << 2;
+      const o8 = <usize>c << 3;
+      const m0 = v128.load(mean + o8);
+      const m1 = v128.load(mean + o8 + 16);
+      const v = ld(px + o);
+      const w = ld(px + rowBytes + o);
+      const g = ld(pd + o);
+      const h = ld(pd + rowBytes + o);
+      const g0 = lo64(g);
+      const g1 = hi64(g);
+      const h0 = lo64(h);
+      const h1 = hi64(h);
+      const a = sumDy + o8;
+      const b = sumDyCentered + o8;
+      v128.store(a, f64x2.add(v128.load(a), f64x2.add(g0, h0)));
+      v128.store(a + 16, f64x2.add(v128.load(a + 16), f64x2.add(g1, h1)));
+      const u0 = f64x2.add(f64x2.mul(g0, f64x2.sub(lo64(v), m0)), f64x2.mul(h0, f64x2.sub(lo64(w), m0)));
+      const u1 = f64x2.add(f64x2.mul(g1, f64x2.sub(hi64(v), m1)), f64x2.mul(h1, f64x2.sub(hi64(w), m1)));
       v128.store(b, f64x2.add(v128.load(b), u0));
       v128.store(b + 16, f64x2.add(v128.load(b + 16), u1));
     }
-    for (let c = wide; c < channels; c++) {
-      const m = f64At(mean, c);
-      let s: f64 = 0;
-      let u: f64 = 0;
-      let p = tx + (<usize>c << 2);
-      let q = td + (<usize>c << 2);
-      for (let r = 0; r < rows; r++, p += rowBytes, q += rowBytes) {
-        const g = <f64>load<f32>(q);
-        s += g;
-        u += g * (<f64>load<f32>(p) - m);
-      }
-      f64Set(sumDy, c, f64At(sumDy, c) + s);
-      f64Set(sumDyCentered, c, f64At(sumDyCentered, c) + u);
+  }
+  for (; r < outer; r++) {
+    const px = x + <usize>r * rowBytes;
+    const pd = dy + <usize>r * rowBytes;
+    for (let c = 0; c < wide; c += 4) {
+      const o = <usize>c << 2;
+      const o8 = <usize>c << 3;
+      const v = ld(px + o);
+      const g = ld(pd + o);
+      const g0 = lo64(g);
+      const g1 = hi64(g);
+      const a = sumDy + o8;
+      const b = sumDyCentered + o8;
+      v128.store(a, f64x2.add(v128.load(a), g0));
+      v128.store(a + 16, f64x2.add(v128.load(a + 16), g1));
+      v128.store(b, f64x2.add(v128.load(b), f64x2.mul(g0, f64x2.sub(lo64(v), v128.load(mean + o8)))));
+      v128.store(b + 16, f64x2.add(v128.load(b + 16), f64x2.mul(g1, f64x2.sub(hi64(v), v128.load(mean + o8 + 16)))));
     }
+  }
+  for (let c = wide; c < channels; c++) {
+    const m = f64At(mean, c);
+    let s: f64 = 0;
+    let u: f64 = 0;
+    let p = x + (<usize>c << 2);
+    let q = dy + (<usize>c << 2);
+    for (let i = 0; i < outer; i++, p += rowBytes, q += rowBytes) {
+      const g = <f64>load<f32>(q);
+      s += g;
+      u += g * (<f64>load<f32>(p) - m);
+    }
+    f64Set(sumDy, c, s);
+    f64Set(sumDyCentered, c, u);
   }
 }
 
@@ -492,20 +563,45 @@ export function bnInputGradient(x: usize, dy: usize, outer: i32, channels: i32, 
     }
     return;
   }
+  // Columns: two rows per load of the per-channel constants.
   const wide = channels & ~3;
   const rowBytes = <usize>channels << 2;
-  let p = x;
-  let q = dy;
-  let r = dx;
-  for (let row = 0; row < outer; row++, p += rowBytes, q += rowBytes, r += rowBytes) {
-    let c = 0;
-    for (; c < wide; c += 4) {
+  let row = 0;
+  for (; row + 2 <= outer; row += 2) {
+    const p = x + <usize>row * rowBytes;
+    const q = dy + <usize>row * rowBytes;
+    const r = dx + <usize>row * rowBytes;
+    for (let c = 0; c < wide; c += 4) {
+      const o = <usize>c << 2;
+      const av = ld(a + o);
+      const bv = ld(b + o);
+      const mv = ld(mean + o);
+      const lv = ld(meanLo + o);
+      const kv = ld(k + o);
+      v128.store(r + o, f32x4.add(f32x4.add(f32x4.mul(av, ld(q + o)), f32x4.mul(bv, f32x4.sub(f32x4.sub(ld(p + o), mv), lv))), kv));
+      const o2 = o + rowBytes;
+      v128.store(r + o2, f32x4.add(f32x4.add(f32x4.mul(av, ld(q + o2)), f32x4.mul(bv, f32x4.sub(f32x4.sub(ld(p + o2), mv), lv))), kv));
+    }
+  }
+  for (; row < outer; row++) {
+    const p = x + <usize>row * rowBytes;
+    const q = dy + <usize>row * rowBytes;
+    const r = dx + <usize>row * rowBytes;
+    for (let c = 0; c < wide; c += 4) {
       const o = <usize>c << 2;
       v128.store(r + o, f32x4.add(f32x4.add(f32x4.mul(ld(a + o), ld(q + o)), f32x4.mul(ld(b + o), f32x4.sub(f32x4.sub(ld(p + o), ld(mean + o)), ld(meanLo + o)))), ld(k + o)));
     }
-    for (; c < channels; c++) {
-      const o = <usize>c << 2;
-      store<f32>(r + o, load<f32>(a + o) * load<f32>(q + o) + load<f32>(b + o) * (load<f32>(p + o) - load<f32>(mean + o) - load<f32>(meanLo + o)) + load<f32>(k + o));
+  }
+  for (let c = wide; c < channels; c++) {
+    const o = <usize>c << 2;
+    const ac = load<f32>(a + o);
+    const bc = load<f32>(b + o);
+    const m = load<f32>(mean + o);
+    const ml = load<f32>(meanLo + o);
+    const kc = load<f32>(k + o);
+    for (let i = 0; i < outer; i++) {
+      const e = <usize>i * rowBytes + o;
+      store<f32>(dx + e, ac * load<f32>(dy + e) + bc * (load<f32>(x + e) - m - ml) + kc);
     }
   }
 }
