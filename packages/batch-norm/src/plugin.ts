@@ -223,7 +223,8 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
           const updatesRunning = mode === 'train' && tracked;
           const batch = normalizeBatch(viewOf(x), plan, true, options.eps, weight, bias, viewOf(y), (center, variance) => {
             if (!updatesRunning) return;
-            const unbiased = variance.map((v) => (v * plan.count) / (plan.count - 1));
+            const unbiased = new Float64Array(variance.length);
+            for (let c = 0; c < unbiased.length; c++) unbiased[c] = (variance[c] * plan.count) / (plan.count - 1);
             nextState = nextRunningStatistics(state, center, unbiased, options.momentum);
           });
           stats = batch;

@@ -1,8 +1,12 @@
 import { NormkitError, describeValue } from './errors.js';
 import type { TensorMap } from './normalizer.js';
 import type { Tensor } from './tensor.js';
-import { arrayTypeOf, dtypeOf, full, tensor } from './tensor.js';
-import { float64Values } from './validate.js';
+import { arrayTypeOf, dtypeOf, full, sizeOf, tensor } from './tensor.js';
+import { Float64Scratch } from './engine/scratch.js';
+import { float64ValuesInto } from './validate.js';
+
+/** Float64 copies of the current running statistics, read within one call (see {@link Float64Scratch}). */
+const runningScratch = new Float64Scratch(2);
 
 /** The running statistics of batch norm and the normalizers that follow its rules. */
 export type RunningStatName = 'runningMean' | 'runningVar' | 'numBatchesTracked';
@@ -49,14 +53,18 @@ export function nextRunningStatistics(
   }
   const steps = counter.data[counter.offset] + (countStep ? 1 : 0);
   const factor = momentum === null ? 1 / steps : momentum;
-  const oldMean = float64Values(runningMean);
-  const oldVar = float64Values(runningVar);
-  const nextMean = new (arrayTypeOf(dtypeOf(runningMean)))(channels);
-  const nextVar = new (arrayTypeOf(dtypeOf(runningVar)))(channels);
+  const oldMean = float64ValuesInto(runningMean, runningScratch.take(0, sizeOf(runningMean.shape)));
+  const oldVar = float64ValuesInto(runningVar, runningScratch.take(1, sizeOf(runningVar.shape)));
+  // Formed in float64 (oldMean, oldVar are scratch copies), checked after rounding to the
+  // state's dtype, then copied into new arrays of that dtype.
+  const meanIs32 = dtypeOf(runningMean) === 'float32';
+  const varIs32 = dtypeOf(runningVar) === 'float32';
   for (let c = 0; c < channels; c++) {
-    nextMean[c] = (1 - factor) * oldMean[c] + factor * batchMean[c];
-    nextVar[c] = (1 - factor) * oldVar[c] + factor * batchVariance[c];
-    if (!Number.isFinite(nextMean[c]) || !Number.isFinite(nextVar[c])) {
+    const m = (1 - factor) * oldMean[c] + factor * batchMean[c];
+    const v = (1 - factor) * oldVar[c] + factor * batchVariance[c];
+    oldMean[c] = m;
+    oldVar[c] = v;
+    if (!Number.isFinite(meanIs32 ? Math.fround(m) : m) || !Number.isFinite(varIs32 ? Math.fround(v) : v)) {
       throw new NormkitError(
         'E_NONFINITE',
         `x: expected running statistics that fit their ${dtypeOf(runningVar)} state, got a non-finite running mean or variance for channel ${c} (the batch's values are too large)`,
@@ -64,6 +72,10 @@ export function nextRunningStatistics(
       );
     }
   }
+  const nextMean = new (arrayTypeOf(dtypeOf(runningMean)))(channels);
+  const nextVar = new (arrayTypeOf(dtypeOf(runningVar)))(channels);
+  nextMean.set(oldMean.subarray(0, channels));
+  nextVar.set(oldVar.subarray(0, channels));
   return {
     runningMean: tensor(nextMean, runningMean.shape),
     runningVar: tensor(nextVar, runningVar.shape),
@@ -88,9 +100,10 @@ export function checkRunningStatistics(state: Readonly<Record<string, Tensor | u
   }
   const variance = state.runningVar;
   if (variance !== undefined) {
-    const values = float64Values(variance);
-    const c = values.findIndex((v) => !(v >= 0));
-    if (c !== -1) {
+    const values = float64ValuesInto(variance, runningScratch.take(0, sizeOf(variance.shape)));
+    let c = 0;
+    while (c < values.length && values[c] >= 0) c++;
+    if (c < values.length) {
       throw new NormkitError('E_STATE', `state.runningVar: expected non-negative values, got ${describeValue(values[c])} for channel ${c}`, 'state.runningVar');
     }
   }

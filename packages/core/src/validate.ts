@@ -184,25 +184,36 @@ export function outputOf(out: Tensor | undefined, shape: Shape, dtype: Dtype): T
  * @returns its values, row-major
  */
 export function float64Values(t: Tensor): Float64Array {
+  return float64ValuesInto(t, new Float64Array(sizeOf(t.shape)));
+}
+
+/**
+ * {@link float64Values} into a given array (of the tensor's size or more): its first
+ * `size(t)` values are overwritten.
+ *
+ * @param t - the tensor (any strides, either dtype)
+ * @param into - where its row-major values go
+ * @returns `into`
+ */
+export function float64ValuesInto(t: Tensor, into: Float64Array): Float64Array {
   const n = sizeOf(t.shape);
-  const out = new Float64Array(n);
   if (isContiguous(t)) {
-    const data = t.data;
-    for (let i = 0, p = t.offset; i < n; i++, p++) out[i] = data[p];
-    return out;
+    // one native conversion (a per-element loop here is polymorphic over the two array types)
+    into.set(t.data.subarray(t.offset, t.offset + n));
+    return into;
   }
   const rank = t.shape.length;
   const index = new Array<number>(rank).fill(0);
   for (let i = 0; i < n; i++) {
     let p = t.offset;
     for (let k = 0; k < rank; k++) p += index[k] * t.stride[k];
-    out[i] = t.data[p];
+    into[i] = t.data[p];
     for (let k = rank - 1; k >= 0; k--) {
       if (++index[k] < t.shape[k]) break;
       index[k] = 0;
     }
   }
-  return out;
+  return into;
 }
 
 /** The checked arguments of a second-order (double backward) call. */

@@ -1,4 +1,4 @@
-import { cellCoefficients, cellGradientCoefficients, registerKernel } from '@normkit/core';
+import { Float64Scratch, cellCoefficients, cellGradientCoefficients, registerKernel } from '@normkit/core';
 import type {
   BackwardCellsCall,
   BackwardRowsCall,
@@ -66,6 +66,13 @@ export function registerWasmKernels(backend: string, priority: number, implement
 function registerOne<K extends WasmKernelName>(kernel: K, backend: string, priority: number, implementations: WasmImplementations): () => void {
   return registerKernel({ kernel, backend, priority, run: implementations[kernel] });
 }
+
+/**
+ * Temporaries of the fused kernels (core's {@link Float64Scratch}: per-cell sums and
+ * coefficients that are copied into wasm memory within the call, never returned).
+ */
+const backwardScratch = new Float64Scratch(3);
+const coefficientScratch = new Float64Scratch(6);
 
 /** Elements of one `(B, C, D)` slice of the blocks. */
 const sliceSize = (b: Blocks) => b.B * b.C * b.D;
@@ -357,7 +364,7 @@ function normalizeBatch(w: WasmKernels, call: NormalizeBatchCall): boolean {
       w.run('lnForward', [xp.ptr, affine.rows, features, pm, pv, pg, pb, yp.ptr], size);
     } else {
       const blocks = affine.blocks as Blocks;
-      const folded = cellCoefficients(affine, { center, invStd }, weight, bias);
+      const folded = cellCoefficients(affine, { center, invStd }, weight, bias, coefficientScratch);
       const [, , pc, pl, ps, pb] = arrays;
       w.putF32(pc, folded.center);
       w.putF32Lo(pl, folded.center);
@@ -406,10 +413,10 @@ function backwardCells(w: WasmKernels, call: BackwardCellsCall): boolean {
   }
   try {
     const [pc64, ps, pt, pc, pl, pa, pb, pk] = arrays;
-    const sumDy = new Float64Array(n);
-    const sumDyCentered = new Float64Array(n);
+    const sumDy = backwardScratch.take(0, n);
+    const sumDyCentered = backwardScratch.take(1, n);
     if (call.batchStats || cells.cellParam !== null) {
-      const center = new Float64Array(n);
+      const center = backwardScratch.take(2, n);
       for (let j = 0; j < n; j++) center[j] = call.center[cells.cellGroup[j]];
       w.putF64(pc64, center);
       for (let a = 0; a < blocks.A; a++) {
@@ -420,7 +427,7 @@ function backwardCells(w: WasmKernels, call: BackwardCellsCall): boolean {
       w.getF64(ps, sumDy);
       w.getF64(pt, sumDyCentered);
     }
-    const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered);
+    const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
     w.putF32(pc, center);
     w.putF32Lo(pl, center);
     w.putF32(pa, ca);

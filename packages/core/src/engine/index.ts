@@ -10,3 +10,4 @@ export * from './ops.js';
 export * from './double-backward.js';
 export * from './double-backward-reference.js';
 export * from './kernels/double-backward.js';
+export * from './scratch.js';

@@ -1,5 +1,6 @@
 import type { Shape } from '../tensor.js';
 import type { BackwardCellsCall, KernelCalls, NormalizeBatchCall } from './calls.js';
+import { Float64Scratch } from './scratch.js';
 import { dispatchKernel } from './kernel-registry.js';
 import type { KernelName } from './kernel-registry.js';
 import { gradientSumsKernel, inputGradientKernel, normalizeCellsKernel } from './kernels/cells.js';
@@ -27,6 +28,11 @@ export const TYPESCRIPT_KERNELS: { readonly [K in KernelName]: (call: KernelCall
   doubleBackwardInput: doubleBackwardInputKernel,
   doubleBackwardRows: doubleBackwardRowsKernel,
 });
+
+/** The engine's own temporaries (see {@link Float64Scratch}): forward coefficients, backward sums and coefficients. */
+const forwardScratch = new Float64Scratch(3);
+const backwardSumsScratch = new Float64Scratch(3);
+const backwardScratch = new Float64Scratch(6);
 
 /**
  * Runs an engine kernel through the kernel registry: the registered backends in priority
@@ -96,14 +102,22 @@ export interface CellCoefficients {
  * @param stats - center and inverse standard deviation per group
  * @param weight - γ per parameter entry, or `null` for ones
  * @param bias - β per parameter entry, or `null` for zeros
+ * @param scratch - optional: take the three arrays from slots 0–2 of this scratch (valid until
+ *   they are taken again) instead of allocating them
  * @returns center, scale and shift per cell
  */
-export function cellCoefficients(cells: CellsLayout, stats: NormStatistics, weight: Float64Array | null, bias: Float64Array | null): CellCoefficients {
+export function cellCoefficients(
+  cells: CellsLayout,
+  stats: NormStatistics,
+  weight: Float64Array | null,
+  bias: Float64Array | null,
+  scratch?: Float64Scratch,
+): CellCoefficients {
   const { cellGroup, cellParam } = cells;
   const n = cells.cells;
-  const center = new Float64Array(n);
-  const scale = new Float64Array(n);
-  const shift = new Float64Array(n);
+  const center = scratch === undefined ? new Float64Array(n) : scratch.take(0, n);
+  const scale = scratch === undefined ? new Float64Array(n) : scratch.take(1, n);
+  const shift = scratch === undefined ? new Float64Array(n) : scratch.take(2, n);
   for (let j = 0; j < n; j++) {
     const g = cellGroup[j];
     const p = cellParam === null ? 0 : cellParam[j];
@@ -143,7 +157,7 @@ export function normalizeForward(
     runKernel('normalizeRows', { x, y, plan, rows: affine, center: stats.center, invStd: stats.invStd, weight, bias });
     return;
   }
-  const { center, scale, shift } = cellCoefficients(affine, stats, weight, bias);
+  const { center, scale, shift } = cellCoefficients(affine, stats, weight, bias, forwardScratch);
   runKernel('normalizeCells', { x, y, plan, cells: affine, center, scale, shift });
 }
 
@@ -175,8 +189,10 @@ export function normalizeBatch(
   beforeWrite?: (center: Float64Array, variance: Float64Array, invStd: Float64Array) => void,
 ): BatchStatistics {
   const groups = plan.groups;
+  // A plain literal: spreading `beforeWrite` in conditionally made V8 build this object on a
+  // slow path (~20 µs per call, measured).
   const call: NormalizeBatchCall = {
-    ...(beforeWrite === undefined ? {} : { beforeWrite }),
+    beforeWrite,
     x,
     y,
     plan,
@@ -334,6 +350,8 @@ export interface CellGradientCoefficients {
  * @param sumDy - per cell, $`\sum dy`$
  * @param sumDyCentered - per cell, $`\sum dy\,(x - c_g)`$
  * @param reduceGroupSums - optional hook on the per-group sums (see {@link BackwardMode})
+ * @param scratch - optional: take the temporaries and the returned coefficients from slots 0–5
+ *   of this scratch (valid until they are taken again) instead of allocating them
  * @returns the per-cell coefficients
  */
 export function cellGradientCoefficients(
@@ -341,15 +359,17 @@ export function cellGradientCoefficients(
   sumDy: Float64Array,
   sumDyCentered: Float64Array,
   reduceGroupSums?: (sumG: Float64Array, sumGCentered: Float64Array) => void,
+  scratch?: Float64Scratch,
 ): CellGradientCoefficients {
   const { plan, weight, count } = call;
   const { cells, cellGroup, cellParam } = call.cells;
   const groups = plan.groups;
-  const center = new Float64Array(cells);
+  const take = (slot: number, n: number) => (scratch === undefined ? new Float64Array(n) : scratch.take(slot, n));
+  const center = take(0, cells);
   for (let j = 0; j < cells; j++) center[j] = call.center[cellGroup[j]];
   const oneCellPerGroup = cells === groups;
-  const groupSumG = new Float64Array(groups);
-  const groupSumGCentered = new Float64Array(groups);
+  const groupSumG = take(1, groups);
+  const groupSumGCentered = take(2, groups);
   const paramSumDy = call.sumDy;
   const paramSumDyXhat = call.sumDyXhat;
   for (let j = 0; j < cells; j++) {
@@ -364,9 +384,9 @@ export function cellGradientCoefficients(
     }
   }
   reduceGroupSums?.(groupSumG, groupSumGCentered);
-  const a = new Float64Array(cells);
-  const b = new Float64Array(cells);
-  const k = new Float64Array(cells);
+  const a = take(3, cells);
+  const b = take(4, cells);
+  const k = take(5, cells);
   // One value per group with centered batch statistics: x̂ ≡ 0 whatever x is, so dx ≡ 0. The
   // coefficients are all 0 so that a float32 backend gives that exactly too (a·dy + k with a
   // rounded to float32 would leave a rounding residue of a·dy).
@@ -390,14 +410,17 @@ export function cellGradientCoefficients(
 function backwardCellsSplit(call: BackwardCellsCall, reduceGroupSums?: (sumG: Float64Array, sumGCentered: Float64Array) => void): void {
   const { x, dy, dx, plan, cells } = call;
   const n = cells.cells;
-  const sumDy = new Float64Array(n);
-  const sumDyCentered = new Float64Array(n);
+  // No scratch around a hook: it runs the caller's code (sync batch norm's all-reduce) mid-call.
+  const scratch = reduceGroupSums === undefined ? backwardScratch : undefined;
+  const sums = reduceGroupSums === undefined ? backwardSumsScratch : undefined;
+  const sumDy = sums === undefined ? new Float64Array(n) : sums.take(0, n);
+  const sumDyCentered = sums === undefined ? new Float64Array(n) : sums.take(1, n);
   if (call.batchStats || cells.cellParam !== null) {
-    const center = new Float64Array(n);
+    const center = sums === undefined ? new Float64Array(n) : sums.take(2, n);
     for (let j = 0; j < n; j++) center[j] = call.center[cells.cellGroup[j]];
     runKernel('gradientSums', { x, dy, plan, cells, center, sumDy, sumDyCentered });
   }
-  const { center, a, b, k } = cellGradientCoefficients(call, sumDy, sumDyCentered, reduceGroupSums);
+  const { center, a, b, k } = cellGradientCoefficients(call, sumDy, sumDyCentered, reduceGroupSums, scratch);
   runKernel('inputGradient', { x, dy, dx, plan, cells, center, a, b, k });
 }
 
