@@ -14,10 +14,11 @@
 //   of their per-channel constants (prepared by the JS side). The float64 mean is split into
 //   two floats `m + mLo`, and `(x − m) − mLo` is computed: x − m is exact when x is near the
 //   mean (Sterbenz), so inputs far from zero with a small spread keep their accuracy.
-// - Centered statistics: cache-sized chunks merged with Chan's formula, biased variance clamped
-//   at 0. Columns tiles take two passes; runs of one group take one pass shifted by the chunk's
-//   first value, and a chunk too ill-conditioned for it (core's test, (S/n)² > 64·spread) is
-//   redone with the exact two passes (see `moments`).
+// - Centered statistics: biased variance clamped at 0. Runs of one group: cache-sized chunks,
+//   each one pass shifted by the chunk's first value, merged with Chan's formula; a chunk too
+//   ill-conditioned for it (core's test, (S/n)² > 64·spread) is redone with the exact two passes
+//   (see `moments`). Columns: one pass in memory order shifted by the first row, float64
+//   accumulator arrays, and the same test per column (see `columnMoments`).
 // - Tails (sizes not a multiple of 4 or of the unroll) run scalar.
 
 // @ts-ignore: decorator

@@ -19,6 +19,12 @@ export interface WasmCounters {
   copiedOut: number;
   /** wasm kernel runs split over two threads (one per `A` slice of a call). */
   threaded: number;
+  /**
+   * Handled calls that streamed their JS-heap tensors through wasm memory in cache-sized pieces
+   * (tensors of at least 2²⁰ elements, no worker threads); each such tensor still counts once
+   * in `copiedIn` or `copiedOut`.
+   */
+  streamed: number;
 }
 
 /** A view's place in wasm memory for one kernel call. */
@@ -58,6 +64,7 @@ export class WasmKernels {
     copiedIn: 0,
     copiedOut: 0,
     threaded: 0,
+    streamed: 0,
   };
   private scratchPtr = 0;
   private scratchBytes = 0;

@@ -1,7 +1,7 @@
 import { WasmKernels } from './backend.js';
 import type { WasmCounters } from './backend.js';
 import { registerWasmKernels, wasmImplementations } from './engine-kernels.js';
-import { instantiateKernels, instantiateKernelsSync, sharedMemorySupported, wasmSimdSupported } from './kernels.js';
+import { instantiateKernels, instantiateKernelsSync, wasmSimdSupported } from './kernels.js';
 import { WASM_PAGE_BYTES, WasmPool } from './pool.js';
 
 /** The backend name the zero-config default registers its kernels under. */
@@ -20,7 +20,7 @@ export const DEFAULT_BACKEND_INITIAL_BYTES = 16 * 1024 * 1024;
 export interface DefaultWasm {
   /** {@link DEFAULT_BACKEND_NAME}. */
   readonly name: string;
-  /** True when the memory is shared (it then grows without detaching its buffer). */
+  /** Whether the memory is shared: always `false` now (copies into a shared memory cost about twice as much); kept for compatibility. */
   readonly shared: boolean;
   /** What the kernels did so far. */
   readonly counters: WasmCounters;
@@ -50,14 +50,15 @@ function state(): DefaultState {
  * Installs the zero-config WebAssembly SIMD backend once per process (`import '@normkit/wasm/auto'`
  * does it; every built-in normalizer package imports that). Float32 kernel calls then run in wasm:
  * JS-heap inputs are copied into a private scratch memory for the call and the outputs copied
- * back, so tensors stay ordinary JS-heap ndarrays — no enable call, no pool, no dispose. Float64
- * and strided views keep running the TypeScript kernels.
+ * back — tensors of 2²⁰ elements or more one 128 KiB piece at a time, while the piece is in
+ * cache — so tensors stay ordinary JS-heap ndarrays: no enable call, no pool, no dispose.
+ * Float64 and strided views keep running the TypeScript kernels.
  *
- * Memory: a **shared** `WebAssembly.Memory` where the host has one (Node; browsers with
- * cross-origin isolation), which grows without detaching its buffer. Elsewhere a non-shared
- * memory that starts at 16 MiB and doubles when a call needs more: each growth detaches its
- * buffer, which makes V8 re-optimize typed-array loops with detach checks (measured: 9–17% slower
- * for a while), so it grows rarely. The TypeScript kernels are forced with
+ * Memory: a non-shared `WebAssembly.Memory` of 16 MiB (copies into a shared one cost about twice
+ * as much). Large tensors stream through it, so it only grows when a smaller call's copies or a
+ * call's per-channel arrays do not fit; it then doubles. Each growth detaches its buffer, which
+ * makes V8 re-optimize typed-array loops with detach checks (measured: 9–17% slower for a
+ * while), so it grows rarely, and never in the benchmark's workloads. The TypeScript kernels are forced with
  * `NORMKIT_KERNELS=typescript` (read at startup; nothing is installed then) or
  * `setKernelBackendsEnabled(false)` from `@normkit/core`.
  *
@@ -78,7 +79,11 @@ export function installDefaultWasm(): DefaultWasm | null | undefined {
     s.backend = null;
     return null;
   }
-  const shared = sharedMemorySupported();
+  // Not shared, even where the host has shared memory: copies into and out of a
+  // SharedArrayBuffer cost about twice as much (V8 copies them with relaxed atomics; measured
+  // 2.7 vs 1.4 ms for 25.7 MB in and out in pieces), and the memory rarely grows now that large
+  // tensors stream through it in pieces.
+  const shared = false;
   let memory: WebAssembly.Memory;
   try {
     memory = new WebAssembly.Memory({ initial: DEFAULT_BACKEND_INITIAL_BYTES / WASM_PAGE_BYTES, maximum: 65536, shared });

@@ -14,6 +14,15 @@ import type {
 } from '@normkit/core';
 import type { WasmKernels } from './backend.js';
 import { isFloat32RowMajor } from './backend.js';
+import {
+  backwardCellsStreamed,
+  backwardRowsStreamed,
+  inputGradientStreamed,
+  normalizeBatchStreamed,
+  normalizeCellsStreamed,
+  normalizeRowsStreamed,
+  shouldStream,
+} from './streamed-kernels.js';
 
 /**
  * The engine kernels with a wasm implementation; the backend registers these and no others,
@@ -139,6 +148,7 @@ function normalizeCells(w: WasmKernels, call: NormalizeCellsCall): boolean {
   if (slice === 0) return w.decline();
   w.assertUsable(x, 'x');
   w.assertUsable(y, 'y');
+  if (shouldStream(w, [x, y])) return normalizeCellsStreamed(w, call, blocks);
   const arrays = w.carve([4 * n, 4 * n, 4 * n, 4 * n]);
   if (arrays === null) return w.decline();
   const xp = w.place(x, A * slice);
@@ -208,6 +218,7 @@ function inputGradient(w: WasmKernels, call: InputGradientCall): boolean {
   w.assertUsable(x, 'x');
   w.assertUsable(dy, 'dy');
   w.assertUsable(dx, 'dx');
+  if (shouldStream(w, [x, dy, dx])) return inputGradientStreamed(w, call, blocks);
   const arrays = w.carve([4 * n, 4 * n, 4 * n, 4 * n, 4 * n]);
   if (arrays === null) return w.decline();
   const xp = w.place(x, A * slice);
@@ -247,6 +258,7 @@ function normalizeRows(w: WasmKernels, call: NormalizeRowsCall): boolean {
   if (size === 0) return w.decline();
   w.assertUsable(x, 'x');
   w.assertUsable(y, 'y');
+  if (shouldStream(w, [x, y])) return normalizeRowsStreamed(w, call);
   const arrays = w.carve([8 * rows, 8 * rows, 4 * features, 4 * features]);
   if (arrays === null) return w.decline();
   const xp = w.place(x, size);
@@ -282,6 +294,7 @@ function backwardRows(w: WasmKernels, call: BackwardRowsCall): boolean {
   w.assertUsable(x, 'x');
   w.assertUsable(dy, 'dy');
   w.assertUsable(dx, 'dx');
+  if (shouldStream(w, [x, dy, dx])) return backwardRowsStreamed(w, call);
   const arrays = w.carve([8 * rows, 8 * rows, 4 * features, 8 * features, 8 * features]);
   if (arrays === null) return w.decline();
   const xp = w.place(x, size);
@@ -329,6 +342,7 @@ function normalizeBatch(w: WasmKernels, call: NormalizeBatchCall): boolean {
   if (size === 0) return w.decline();
   w.assertUsable(x, 'x');
   w.assertUsable(y, 'y');
+  if (shouldStream(w, [x, y])) return normalizeBatchStreamed(w, call, stats);
   const groups = plan.groups;
   const rows = affine.kind === 'rows';
   const n = affine.kind === 'cells' ? affine.cells : 0;
@@ -400,6 +414,7 @@ function backwardCells(w: WasmKernels, call: BackwardCellsCall): boolean {
   w.assertUsable(x, 'x');
   w.assertUsable(dy, 'dy');
   w.assertUsable(dx, 'dx');
+  if (shouldStream(w, [x, dy, dx])) return backwardCellsStreamed(w, call, blocks);
   const n = cells.cells;
   const arrays = w.carve([8 * n, 8 * n, 8 * n, 4 * n, 4 * n, 4 * n, 4 * n, 4 * n]);
   if (arrays === null) return w.decline();
