@@ -453,6 +453,10 @@ describe('workloads, data and harness', () => {
     const verdicts = evaluateTargets([row('ln-fwd', 'normkit-ts', 8), row('ln-fwd', 'normkit-default', 2), row('ln-fwd', 'ort', 4)]);
     expect(verdicts.find((v) => v.target === 'ln-fwd float32: normkit-default ms / ort ms')).toMatchObject({ value: 0.5, pass: true, group: 'default path' });
     expect(verdicts.find((v) => v.target === 'ln-fwd float32: normkit-default ms / normkit-ts ms')).toMatchObject({ value: 0.25, pass: true });
+    // issue 18's in-process lines: TS within 1.25× of js-ref, resident wasm at ≥ 0.5× of C
+    const zeroConfig = evaluateTargets([row('ln-fwd', 'normkit-ts', 5), row('ln-fwd', 'js-ref', 4), row('ln-fwd', 'normkit-wasm', 1.2), row('ln-fwd', 'c-ref', 0.5)]);
+    expect(zeroConfig.find((v) => v.target === 'ln-fwd float32: normkit-ts ms / js-ref ms')).toMatchObject({ value: 1.25, pass: true, group: 'zero-config speed' });
+    expect(zeroConfig.find((v) => v.target === 'ln-fwd float32: normkit-wasm ms / c-ref ms')).toMatchObject({ value: 2.4, pass: false, group: 'zero-config speed' });
   });
 
   it('draws the ratios as a Vega-Lite chart rendered to SVG', async () => {

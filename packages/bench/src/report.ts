@@ -140,7 +140,12 @@ export const ORT_FORWARD_WORKLOADS: readonly string[] = ['bn-train-fwd', 'bn-eva
  *   slower than ORT, batch norm train fwd+bwd NCHW at ≥ 50 % of the copy ceiling's GB/s, two
  *   threads faster than one on the large workloads;
  * - default path: with no setup, no slower than ORT on every forward workload ORT has, and
- *   faster than the TypeScript kernels on every float32 workload.
+ *   faster than the TypeScript kernels on every float32 workload;
+ * - zero-config speed (issue 18, the lines a single run can measure): the TypeScript kernels
+ *   within 1.25× of `js-ref` on every workload that has both (either dtype), and resident wasm
+ *   at ≥ 0.5× of C's speed (`normkit-wasm ms / c-ref ms ≤ 2`) on every workload C times. Its
+ *   third line, the default path ≥ 2× the pre-engine TypeScript path, needs the old build:
+ *   `scripts/before-after.mjs`.
  */
 export function evaluateTargets(results: readonly ResultRow[]): TargetVerdict[] {
   const out: TargetVerdict[] = [];
@@ -180,6 +185,15 @@ export function evaluateTargets(results: readonly ResultRow[]): TargetVerdict[] 
   const float32Workloads = [...new Set(results.filter((r) => r.dtype === 'float32').map((r) => r.workload))];
   for (const workload of float32Workloads) {
     out.push(verdict('default path', `${workload} float32: normkit-default ms / normkit-ts ms`, quotient(ms(workload, 'normkit-default'), ms(workload, 'normkit-ts')), '<=', 1));
+  }
+  for (const pair of pairs) {
+    const [workload, dtype] = pair.split('|') as [string, Dtype];
+    const value = quotient(ms(workload, 'normkit-ts', dtype), ms(workload, 'js-ref', dtype));
+    if (value !== null) out.push(verdict('zero-config speed', `${workload} ${dtype}: normkit-ts ms / js-ref ms`, value, '<=', 1.25));
+  }
+  for (const workload of float32Workloads) {
+    if (ms(workload, 'c-ref') === null && ms(workload, 'normkit-wasm') === null) continue;
+    out.push(verdict('zero-config speed', `${workload} float32: normkit-wasm ms / c-ref ms`, quotient(ms(workload, 'normkit-wasm'), ms(workload, 'c-ref')), '<=', 2));
   }
   return out;
 }
