@@ -143,7 +143,8 @@ export const ORT_FORWARD_WORKLOADS: readonly string[] = ['bn-train-fwd', 'bn-eva
  *   faster than the TypeScript kernels on every float32 workload;
  * - zero-config speed (issue 18, the lines a single run can measure): the TypeScript kernels
  *   within 1.25× of `js-ref` on every workload that has both (either dtype), and resident wasm
- *   at ≥ 0.5× of C's speed (`normkit-wasm ms / c-ref ms ≤ 2`) on every workload C times. Its
+ *   at ≥ 0.5× of C's speed (`normkit-wasm ms / c-ref ms ≤ 2`) on every workload C times (n/a
+ *   when one of the two rows is missing, e.g. without gcc). Its
  *   third line, the default path ≥ 2× the pre-engine TypeScript path, needs the old build:
  *   `scripts/before-after.mjs`.
  */

@@ -17,7 +17,9 @@ import { isFloat32RowMajor } from './backend.js';
 import {
   backwardCellsStreamed,
   backwardRowsStreamed,
+  gradientSumsStreamed,
   inputGradientStreamed,
+  momentsStreamed,
   normalizeBatchStreamed,
   normalizeCellsStreamed,
   normalizeRowsStreamed,
@@ -123,6 +125,7 @@ function moments(w: WasmKernels, call: MomentsCall): boolean {
   const { A, B, C, D } = blocks;
   const groups = A * C;
   w.assertUsable(x, 'x');
+  if (shouldStream(w, [x])) return momentsStreamed(w, call, blocks);
   const arrays = w.carve([8 * groups, 8 * groups]);
   if (arrays === null) return w.decline();
   const slice = sliceSize(blocks);
@@ -184,6 +187,7 @@ function gradientSums(w: WasmKernels, call: GradientSumsCall): boolean {
   if (slice === 0) return w.decline();
   w.assertUsable(x, 'x');
   w.assertUsable(dy, 'dy');
+  if (shouldStream(w, [x, dy])) return gradientSumsStreamed(w, call, blocks);
   const arrays = w.carve([8 * n, 8 * n, 8 * n]);
   if (arrays === null) return w.decline();
   const xp = w.place(x, A * slice);

@@ -4,7 +4,9 @@ import type {
   BackwardRowsCall,
   Blocks,
   CellsLayout,
+  GradientSumsCall,
   InputGradientCall,
+  MomentsCall,
   NormalizeBatchCall,
   NormalizeCellsCall,
   NormalizeRowsCall,
@@ -77,6 +79,9 @@ function streamedMoments(w: WasmKernels, sx: Staged, blocks: Blocks, centered: b
   const groups = mean.length;
   const counts = scratch.take(0, groups);
   const m2 = scratch.take(1, groups);
+  // A group inside one piece keeps the kernel's own variance (no m2·n/n round trip): `variance`
+  // holds it until a second piece of the group arrives, then NaN marks a merged group.
+  const merged = scratch.take(5, groups);
   mean.fill(0);
   const kernel = centered ? w.k.moments : w.k.squareMoments;
   const C = blocks.C;
@@ -90,14 +95,22 @@ function streamedMoments(w: WasmKernels, sx: Staged, blocks: Blocks, centered: b
       const meanB = f64[(pm >> 3) + j];
       const m2B = f64[(pv >> 3) + j] * nB;
       const nA = counts[g];
+      counts[g] = nA + nB;
+      if (nA === 0) {
+        // the group's first piece: its statistics as the kernel gave them
+        mean[g] = meanB;
+        m2[g] = m2B;
+        variance[g] = f64[(pv >> 3) + j];
+        continue;
+      }
       const total = nA + nB;
       const delta = meanB - mean[g];
       mean[g] += (delta * nB) / total;
       m2[g] += m2B + (delta * delta * nA * nB) / total;
-      counts[g] = total;
+      merged[g] = 1;
     }
   });
-  for (let g = 0; g < groups; g++) variance[g] = Math.max(0, m2[g]) / counts[g];
+  for (let g = 0; g < groups; g++) if (merged[g] !== 0) variance[g] = Math.max(0, m2[g]) / counts[g];
 }
 
 /** Streamed cells forward map from float32 constants already in wasm memory (pc, pl, ps, pb: per cell). */
@@ -133,6 +146,68 @@ function streamedInputGradient(w: WasmKernels, sx: Staged, sd: Staged, so: Stage
     w.k.bnInputGradient(xp, dp, p.outer, p.channels, p.inner, pc + cell, pl + cell, pa + cell, pb + cell, pk + cell, so.output(p.start));
     so.finish(w, p.start, p.length);
   });
+}
+
+/**
+ * Streamed per-cell gradient sums `Σ dy`, `Σ dy·(x − c)` added into `sumDy`, `sumDyCentered`
+ * (zeroed by the caller); the cells' float64 centers are at `pc64`, `ps` and `pt` hold a piece's
+ * sums (at least C float64 each).
+ */
+function streamedGradientSums(
+  w: WasmKernels,
+  sx: Staged,
+  sd: Staged,
+  blocks: Blocks,
+  pc64: number,
+  ps: number,
+  pt: number,
+  sumDy: Float64Array,
+  sumDyCentered: Float64Array,
+): void {
+  const C = blocks.C;
+  forEachCellPiece(blocks, PIECE_LIMIT, (p) => {
+    const xp = sx.input(w, p.start, p.length);
+    const dp = sd.input(w, p.start, p.length);
+    const cell = p.a * C + p.c0;
+    w.k.bnGradientSums(xp, dp, p.outer, p.channels, p.inner, pc64 + 8 * cell, ps, pt);
+    const f64 = w.pool.f64;
+    for (let j = 0; j < p.channels; j++) {
+      sumDy[cell + j] += f64[(ps >> 3) + j];
+      sumDyCentered[cell + j] += f64[(pt >> 3) + j];
+    }
+  });
+}
+
+/** `moments`, streamed: the pieces' statistics merged per group. */
+export function momentsStreamed(w: WasmKernels, call: MomentsCall, blocks: Blocks): boolean {
+  const { x, centered, mean, variance } = call;
+  const arrays = w.carve([8 * blocks.C, 8 * blocks.C]);
+  if (arrays === null) return w.decline();
+  const staged = Staged.all(w, [x], PIECE_LIMIT);
+  if (staged === null) return w.decline();
+  const [pm, pv] = arrays;
+  streamedMoments(w, staged[0], blocks, centered, pm, pv, mean, variance);
+  countCopies(w, staged, 1);
+  Staged.release(w, staged);
+  return w.handled('moments');
+}
+
+/** `gradientSums`, streamed: the pieces' per-cell sums added up. */
+export function gradientSumsStreamed(w: WasmKernels, call: GradientSumsCall, blocks: Blocks): boolean {
+  const { x, dy, center, sumDy, sumDyCentered } = call;
+  const n = blocks.A * blocks.C;
+  const arrays = w.carve([8 * n, 8 * blocks.C, 8 * blocks.C]);
+  if (arrays === null) return w.decline();
+  const staged = Staged.all(w, [x, dy], PIECE_LIMIT);
+  if (staged === null) return w.decline();
+  const [pc64, ps, pt] = arrays;
+  w.putF64(pc64, center);
+  sumDy.fill(0);
+  sumDyCentered.fill(0);
+  streamedGradientSums(w, staged[0], staged[1], blocks, pc64, ps, pt, sumDy, sumDyCentered);
+  countCopies(w, staged, 2);
+  Staged.release(w, staged);
+  return w.handled('gradientSums');
 }
 
 /** `normalizeCells`, streamed. */
@@ -305,17 +380,7 @@ export function backwardCellsStreamed(w: WasmKernels, call: BackwardCellsCall, b
       const center = scratch.take(4, n);
       for (let j = 0; j < n; j++) center[j] = call.center[cells.cellGroup[j]];
       w.putF64(pc64, center);
-      forEachCellPiece(blocks, PIECE_LIMIT, (p) => {
-        const xp = sx.input(w, p.start, p.length);
-        const dp = sd.input(w, p.start, p.length);
-        const cell = p.a * C + p.c0;
-        w.k.bnGradientSums(xp, dp, p.outer, p.channels, p.inner, pc64 + 8 * cell, ps, pt);
-        const f64 = w.pool.f64;
-        for (let j = 0; j < p.channels; j++) {
-          sumDy[cell + j] += f64[(ps >> 3) + j];
-          sumDyCentered[cell + j] += f64[(pt >> 3) + j];
-        }
-      });
+      streamedGradientSums(w, sx, sd, blocks, pc64, ps, pt, sumDy, sumDyCentered);
     }
     const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
     w.putF32(pc, center);

@@ -1,4 +1,4 @@
-import { normalizeBackward, normalizeBatch, normalizeForward, planNormalization, toTypedArray, viewOf, zeros } from '@normkit/core';
+import { batchStatistics, normalizeBackward, normalizeBatch, normalizeForward, planNormalization, toTypedArray, viewOf, zeros } from '@normkit/core';
 import type { BackwardMode, NormPlan, Shape, Tensor } from '@normkit/core';
 import { randn } from '@normkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,8 @@ const cases: Case[] = [
 
 interface Run {
   readonly stats: ReturnType<typeof normalizeBatch>;
+  /** The statistics alone (`moments`). */
+  readonly momentsOnly: ReturnType<typeof batchStatistics>;
   readonly y: Tensor;
   /** normalizeForward with the same statistics (normalizeCells / normalizeRows). */
   readonly ySplit: Tensor;
@@ -106,6 +108,7 @@ interface Run {
 function run(c: Case, plan: NormPlan, x: Tensor, dy: Tensor, weight: Float64Array | null, bias: Float64Array | null): Run {
   const y = zeros(c.shape, 'float32');
   const stats = normalizeBatch(viewOf(x), plan, c.centered, 1e-5, weight, bias, viewOf(y));
+  const momentsOnly = batchStatistics(viewOf(x), plan, c.centered, 1e-5);
   const ySplit = zeros(c.shape, 'float32');
   normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(ySplit));
   const mode: BackwardMode = { centered: c.centered, batchStats: true };
@@ -116,7 +119,7 @@ function run(c: Case, plan: NormPlan, x: Tensor, dy: Tensor, weight: Float64Arra
     dxHook = zeros(c.shape, 'float32');
     normalizeBackward(viewOf(x), viewOf(dy), plan, stats, weight, { ...mode, reduceGroupSums: () => {} }, viewOf(dxHook));
   }
-  return { stats, y, ySplit, dx, sums, dxHook };
+  return { stats, momentsOnly, y, ySplit, dx, sums, dxHook };
 }
 
 describe('streamed calls: wasm on JS-heap tensors of 2²⁰ elements and more agrees with the TypeScript kernels', () => {
@@ -133,14 +136,16 @@ describe('streamed calls: wasm on JS-heap tensors of 2²⁰ elements and more ag
     const before = { ...backend.counters, kernels: { ...backend.counters.kernels } };
     const wasm = run(c, plan, x, dy, weight, bias);
     const cells = plan.affine.kind === 'cells';
-    // every call streamed: normalizeBatch, normalizeCells/Rows, the fused backward, and (cells)
-    // inputGradient after the hook (its gradientSums is the whole-copy kernel)
-    const streamedCalls = cells ? 4 : 3;
+    // every call streamed: normalizeBatch, moments, normalizeCells/Rows, the fused backward,
+    // and (cells) gradientSums and inputGradient around the hook
+    const streamedCalls = cells ? 6 : 4;
     expect(backend.counters.declined - before.declined).toBe(0);
     expect(backend.counters.streamed - before.streamed).toBe(streamedCalls);
     expect(backend.pool.stats().capacityBytes).toBe(memory);
     const ts = onTypeScript(() => run(c, plan, x, dy, weight, bias));
 
+    // moments alone merges the same pieces in the same order as the fused call
+    for (const key of ['center', 'variance', 'invStd'] as const) expect(Array.from(wasm.momentsOnly[key])).toEqual(Array.from(wasm.stats[key]));
     if (c.centered) expect(relativeError(wasm.stats.center, ts.stats.center)).toBeLessThan(1e-11);
     else expect(Array.from(wasm.stats.center)).toEqual(Array.from(ts.stats.center));
     expect(relativeError(wasm.stats.variance, ts.stats.variance)).toBeLessThan(1e-11);

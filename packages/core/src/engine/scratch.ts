@@ -9,7 +9,9 @@
  * Each call site owns its own scratch, with one slot per temporary. `take(slot, n)` returns a
  * zero-filled view of `n` values that stays valid until the same slot is taken again, so a
  * function that takes from a scratch must not be re-entered while its result is in use, and
- * must not hand the view to its caller.
+ * what it hands to its caller (`cellCoefficients` with a scratch, say) must be used before the
+ * next call. A slot never shrinks: it keeps the largest call's temporaries for the life of the
+ * process (a few float64 per channel or cell).
  */
 export class Float64Scratch {
   private readonly buffers: Float64Array[];
