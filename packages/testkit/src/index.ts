@@ -6,3 +6,4 @@
 export * from './random.js';
 export * from './readme.js';
 export * from './checks.js';
+export * from './compare.js';

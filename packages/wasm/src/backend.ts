@@ -205,6 +205,25 @@ export class WasmKernels {
   }
 
   /** Reads `into.length` float64 values at `ptr` into `into`. */
+  /** γ as float32 per feature at `ptr` (ones when absent). */
+  putGamma(ptr: number, features: number, weight: Float64Array | null): void {
+    if (weight === null) this.fillF32(ptr, features, 1);
+    else this.putF32(ptr, weight);
+  }
+
+  /** γ and β as float32 per feature (ones and zeros when absent). */
+  putAffine(pg: number, pb: number, features: number, weight: Float64Array | null, bias: Float64Array | null): void {
+    this.putGamma(pg, features, weight);
+    if (bias === null) this.fillF32(pb, features, 0);
+    else this.putF32(pb, bias);
+  }
+
+  /** A float64 center as two float32 arrays, `c` and `cLo = c − f32(c)` (see the kernels' header). */
+  putCenter(pc: number, pl: number, center: Float64Array): void {
+    this.putF32(pc, center);
+    this.putF32Lo(pl, center);
+  }
+
   getF64(ptr: number, into: Float64Array): void {
     into.set(this.pool.f64.subarray(ptr >> 3, (ptr >> 3) + into.length));
   }

@@ -13,7 +13,7 @@ import {
   zeros,
 } from '@normkit/core';
 import type { Dtype, KernelName, Shape, StridedView, Tensor } from '@normkit/core';
-import { randn } from '@normkit/testkit';
+import { differences, randn, relativeError, scaledError } from '@normkit/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BACKEND_INITIAL_BYTES, DEFAULT_BACKEND_NAME, DEFAULT_BACKEND_PRIORITY, defaultWasm, installDefaultWasm } from './default.js';
 import type { DefaultWasm } from './default.js';
@@ -82,26 +82,7 @@ function onTypeScript<T>(fn: () => T): T {
   }
 }
 
-/** max |a − b| / (1 + max |b|). */
-function scaledError(a: Tensor | Float64Array, b: Tensor | Float64Array): number {
-  const x = a instanceof Float64Array ? a : toTypedArray(a);
-  const y = b instanceof Float64Array ? b : toTypedArray(b);
-  expect(x.length).toBe(y.length);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < y.length; i++) {
-    scale = Math.max(scale, Math.abs(y[i]));
-    err = Math.max(err, Math.abs(x[i] - y[i]));
-  }
-  return err / (1 + scale);
-}
 
-function relativeError(a: Float64Array, b: Float64Array): number {
-  expect(a.length).toBe(b.length);
-  let err = 0;
-  for (let i = 0; i < b.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]) / Math.max(1e-300, Math.abs(b[i])));
-  return err;
-}
 
 /** A float32 tensor of uniform values with this mean and half-width (a fast LCG, for large tensors). */
 function uniformTensor(shape: Shape, seed: number, mean: number, halfWidth: number): Tensor {
@@ -114,15 +95,6 @@ function uniformTensor(shape: Shape, seed: number, mean: number, halfWidth: numb
   return t;
 }
 
-/** How many elements of two tensors differ (a loop: `toEqual` on millions of values is slow). */
-function differences(a: Tensor, b: Tensor): number {
-  const x = toTypedArray(a);
-  const y = toTypedArray(b);
-  expect(x.length).toBe(y.length);
-  let n = 0;
-  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) n++;
-  return n;
-}
 
 /** A snapshot of the counters. */
 function snapshot(): { handled: number; declined: number; copiedIn: number; copiedOut: number; kernels: Record<KernelName, number> } {

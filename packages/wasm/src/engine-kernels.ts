@@ -162,8 +162,7 @@ function normalizeCells(w: WasmKernels, call: NormalizeCellsCall): boolean {
     return w.decline();
   }
   const [pc, pl, ps, pb] = arrays;
-  w.putF32(pc, center);
-  w.putF32Lo(pl, center);
+  w.putCenter(pc, pl, center);
   w.putF32(ps, scale);
   w.putF32(pb, shift);
   for (let a = 0; a < A; a++) {
@@ -238,8 +237,7 @@ function inputGradient(w: WasmKernels, call: InputGradientCall): boolean {
     return w.decline();
   }
   const [pc, pl, pa, pb, pk] = arrays;
-  w.putF32(pc, center);
-  w.putF32Lo(pl, center);
+  w.putCenter(pc, pl, center);
   w.putF32(pa, ca);
   w.putF32(pb, cb);
   w.putF32(pk, ck);
@@ -275,10 +273,7 @@ function normalizeRows(w: WasmKernels, call: NormalizeRowsCall): boolean {
   const [pm, ps, pg, pb] = arrays;
   w.putF64(pm, center);
   w.putF64(ps, invStd);
-  if (weight === null) w.fillF32(pg, features, 1);
-  else w.putF32(pg, weight);
-  if (bias === null) w.fillF32(pb, features, 0);
-  else w.putF32(pb, bias);
+  w.putAffine(pg, pb, features, weight, bias);
   w.run('lnForward', [xp.ptr, rows, features, pm, ps, pg, pb, yp.ptr], size);
   w.finishOutput(y, size, yp);
   w.release(xp);
@@ -316,8 +311,7 @@ function backwardRows(w: WasmKernels, call: BackwardRowsCall): boolean {
   const [pm, ps, pg, pdg, pdb] = arrays;
   w.putF64(pm, center);
   w.putF64(ps, invStd);
-  if (weight === null) w.fillF32(pg, features, 1);
-  else w.putF32(pg, weight);
+  w.putGamma(pg, features, weight);
   w.putF64(pdg, sumDyXhat);
   w.putF64(pdb, sumDy);
   const meanFactor = batchStats && centered ? 1 / count : 0;
@@ -375,17 +369,13 @@ function normalizeBatch(w: WasmKernels, call: NormalizeBatchCall): boolean {
       const [, , pg, pb] = arrays;
       w.putF64(pm, center);
       w.putF64(pv, invStd);
-      if (weight === null) w.fillF32(pg, features, 1);
-      else w.putF32(pg, weight);
-      if (bias === null) w.fillF32(pb, features, 0);
-      else w.putF32(pb, bias);
+      w.putAffine(pg, pb, features, weight, bias);
       w.run('lnForward', [xp.ptr, affine.rows, features, pm, pv, pg, pb, yp.ptr], size);
     } else {
       const blocks = affine.blocks as Blocks;
       const folded = cellCoefficients(affine, { center, invStd }, weight, bias, coefficientScratch);
       const [, , pc, pl, ps, pb] = arrays;
-      w.putF32(pc, folded.center);
-      w.putF32Lo(pl, folded.center);
+      w.putCenter(pc, pl, folded.center);
       w.putF32(ps, folded.scale);
       w.putF32(pb, folded.shift);
       const slice = sliceSize(blocks);
@@ -447,8 +437,7 @@ function backwardCells(w: WasmKernels, call: BackwardCellsCall): boolean {
       w.getF64(pt, sumDyCentered);
     }
     const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
-    w.putF32(pc, center);
-    w.putF32Lo(pl, center);
+    w.putCenter(pc, pl, center);
     w.putF32(pa, ca);
     w.putF32(pb, cb);
     w.putF32(pk, ck);

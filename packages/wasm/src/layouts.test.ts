@@ -1,9 +1,8 @@
-import { CONDITION_LIMIT, batchStatistics, fromArray, normalizeBackward, normalizeBatch, normalizeForward, planNormalization, toTypedArray, viewOf, zeros } from '@normkit/core';
+import { CONDITION_LIMIT, batchStatistics, fromArray, normalizeBackward, normalizeBatch, normalizeForward, planNormalization, viewOf, zeros } from '@normkit/core';
 import type { BackwardMode, NormPlan, Shape, Tensor } from '@normkit/core';
-import { randn, uniform } from '@normkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disableWasm, enableWasm } from './index.js';
-import type { WasmBackend } from './index.js';
+import { randn, relativeError, scaledError, uniform } from '@normkit/testkit';
+import { describe, expect, it } from 'vitest';
+import { useExplicitBackend, vector } from '../test/explicit-backend.js';
 
 // The engine ops on plans no plugin of this repository's batch norm / layer norm produces,
 // wasm vs TypeScript kernels: blocks with A > 1 (instance norm channels last, kept axes on both
@@ -11,50 +10,8 @@ import type { WasmBackend } from './index.js';
 // backward with constant statistics and with another divisor m, no parameters. Tolerances as in
 // property.test.ts: outputs to float32 accuracy, statistics to 1e-11 relative.
 
-let backend: WasmBackend;
-beforeAll(async () => {
-  const b = await enableWasm({ memoryBytes: 32 * 1024 * 1024 });
-  if (b === false) throw new Error('no wasm SIMD on this host');
-  backend = b;
-});
-afterAll(() => disableWasm());
-
-function onTypeScript<T>(fn: () => T): T {
-  backend.uninstall();
-  try {
-    return fn();
-  } finally {
-    backend.install();
-  }
-}
-
-function scaledError(a: Tensor | Float64Array, b: Tensor | Float64Array): number {
-  const x = a instanceof Float64Array ? a : toTypedArray(a);
-  const y = b instanceof Float64Array ? b : toTypedArray(b);
-  expect(x.length).toBe(y.length);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < y.length; i++) {
-    scale = Math.max(scale, Math.abs(y[i]));
-    err = Math.max(err, Math.abs(x[i] - y[i]));
-  }
-  return err / (1 + scale);
-}
-
-function relativeError(a: Float64Array, b: Float64Array): number {
-  expect(a.length).toBe(b.length);
-  let err = 0;
-  for (let i = 0; i < b.length; i++) {
-    if (a[i] === b[i]) continue;
-    err = Math.max(err, Math.abs(a[i] - b[i]) / Math.max(1e-300, Math.abs(b[i])));
-  }
-  return err;
-}
-
-/** Float32-exact random values (the wasm kernels take γ and β as float32). */
-function vector(n: number, seed: number, mean: number, std: number): Float64Array {
-  return Float64Array.from(toTypedArray(randn([n], seed, 'float64', mean, std)));
-}
+const explicit = useExplicitBackend(32 * 1024 * 1024);
+const onTypeScript = <T>(fn: () => T): T => explicit.onTypeScript(fn);
 
 interface Case {
   readonly what: string;
@@ -151,7 +108,7 @@ describe('engine layouts: wasm agrees with the TypeScript kernels', () => {
     const dy = randn(c.shape, 2000 + i, 'float32');
     const weight = plan.params === 0 ? null : vector(plan.params, 3000 + i, 1, 0.5);
     const bias = plan.params === 0 ? null : vector(plan.params, 4000 + i, 0, 1);
-    const before = { handled: backend.counters.handled, declined: backend.counters.declined, kernels: { ...backend.counters.kernels } };
+    const before = { handled: explicit.backend.counters.handled, declined: explicit.backend.counters.declined, kernels: { ...explicit.backend.counters.kernels } };
     const wasm = run(c, plan, x, dy, weight, bias);
     // Rows whose groups are not the leading axes (group norm with one value per channel and
     // position) are declined by both rows kernels and by the fused normalizeBatch, whose
@@ -159,12 +116,12 @@ describe('engine layouts: wasm agrees with the TypeScript kernels', () => {
     // wasm: the split forward, the fused backward (backwardCells) or backwardRows, and the fused
     // normalizeBatch.
     const otherRows = plan.affine.kind === 'rows' && !plan.affine.leadingRows;
-    const calls = (name: keyof typeof before.kernels) => backend.counters.kernels[name] - before.kernels[name];
-    expect(backend.counters.declined - before.declined).toBe(otherRows ? 4 : 0);
+    const calls = (name: keyof typeof before.kernels) => explicit.backend.counters.kernels[name] - before.kernels[name];
+    expect(explicit.backend.counters.declined - before.declined).toBe(otherRows ? 4 : 0);
     expect(calls('moments')).toBe(otherRows ? 2 : 1);
     expect(calls('normalizeBatch')).toBe(otherRows ? 0 : 1);
     if (!otherRows) expect(calls(plan.affine.kind === 'rows' ? 'backwardRows' : 'backwardCells')).toBe(1);
-    expect(backend.counters.handled - before.handled).toBe(otherRows ? 2 : 4);
+    expect(explicit.backend.counters.handled - before.handled).toBe(otherRows ? 2 : 4);
     const ts = onTypeScript(() => run(c, plan, x, dy, weight, bias));
 
     if (c.centered) expect(relativeError(wasm.stats.center, ts.stats.center)).toBeLessThan(1e-11);

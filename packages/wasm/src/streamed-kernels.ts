@@ -219,8 +219,7 @@ export function normalizeCellsStreamed(w: WasmKernels, call: NormalizeCellsCall,
   const staged = Staged.all(w, [x, y], PIECE_LIMIT);
   if (staged === null) return w.decline();
   const [pc, pl, ps, pb] = arrays;
-  w.putF32(pc, center);
-  w.putF32Lo(pl, center);
+  w.putCenter(pc, pl, center);
   w.putF32(ps, scale);
   w.putF32(pb, shift);
   streamedNormalizeCells(w, staged[0], staged[1], blocks, pc, pl, ps, pb);
@@ -238,8 +237,7 @@ export function inputGradientStreamed(w: WasmKernels, call: InputGradientCall, b
   const staged = Staged.all(w, [x, dy, dx], PIECE_LIMIT);
   if (staged === null) return w.decline();
   const [pc, pl, pa, pb, pk] = arrays;
-  w.putF32(pc, center);
-  w.putF32Lo(pl, center);
+  w.putCenter(pc, pl, center);
   w.putF32(pa, a);
   w.putF32(pb, b);
   w.putF32(pk, k);
@@ -247,14 +245,6 @@ export function inputGradientStreamed(w: WasmKernels, call: InputGradientCall, b
   countCopies(w, staged, 2);
   Staged.release(w, staged);
   return w.handled('inputGradient');
-}
-
-/** Puts γ and β (or ones and zeros) as float32 per feature. */
-function putAffine(w: WasmKernels, pg: number, pb: number, features: number, weight: Float64Array | null, bias: Float64Array | null): void {
-  if (weight === null) w.fillF32(pg, features, 1);
-  else w.putF32(pg, weight);
-  if (bias === null) w.fillF32(pb, features, 0);
-  else w.putF32(pb, bias);
 }
 
 /** `normalizeRows`, streamed. */
@@ -268,7 +258,7 @@ export function normalizeRowsStreamed(w: WasmKernels, call: NormalizeRowsCall): 
   const [pm, ps, pg, pb] = arrays;
   w.putF64(pm, center);
   w.putF64(ps, invStd);
-  putAffine(w, pg, pb, features, weight, bias);
+  w.putAffine(pg, pb, features, weight, bias);
   streamedNormalizeRows(w, staged[0], staged[1], layout, pm, ps, pg, pb);
   countCopies(w, staged, 1);
   Staged.release(w, staged);
@@ -287,8 +277,7 @@ export function backwardRowsStreamed(w: WasmKernels, call: BackwardRowsCall): bo
   const [pm, ps, pg, pdg, pdb] = arrays;
   w.putF64(pm, center);
   w.putF64(ps, invStd);
-  if (weight === null) w.fillF32(pg, features, 1);
-  else w.putF32(pg, weight);
+  w.putGamma(pg, features, weight);
   w.putF64(pdg, sumDyXhat);
   w.putF64(pdb, sumDy);
   const meanFactor = batchStats && centered ? 1 / count : 0;
@@ -337,14 +326,13 @@ export function normalizeBatchStreamed(w: WasmKernels, call: NormalizeBatchCall,
       const [, , prm, prs, pg, pb] = arrays;
       w.putF64(prm, center);
       w.putF64(prs, invStd);
-      putAffine(w, pg, pb, features, weight, bias);
+      w.putAffine(pg, pb, features, weight, bias);
       streamedNormalizeRows(w, sx, sy, affine as RowsLayout, prm, prs, pg, pb);
     } else {
       const cells = affine as CellsLayout;
       const folded = cellCoefficients(cells, { center, invStd }, weight, bias, coefficientScratch);
       const [, , pc, pl, ps, pb] = arrays;
-      w.putF32(pc, folded.center);
-      w.putF32Lo(pl, folded.center);
+      w.putCenter(pc, pl, folded.center);
       w.putF32(ps, folded.scale);
       w.putF32(pb, folded.shift);
       streamedNormalizeCells(w, sx, sy, cells.blocks as Blocks, pc, pl, ps, pb);
@@ -383,8 +371,7 @@ export function backwardCellsStreamed(w: WasmKernels, call: BackwardCellsCall, b
       streamedGradientSums(w, sx, sd, blocks, pc64, ps, pt, sumDy, sumDyCentered);
     }
     const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
-    w.putF32(pc, center);
-    w.putF32Lo(pl, center);
+    w.putCenter(pc, pl, center);
     w.putF32(pa, ca);
     w.putF32(pb, cb);
     w.putF32(pk, ck);

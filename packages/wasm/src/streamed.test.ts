@@ -1,9 +1,8 @@
-import { batchStatistics, normalizeBackward, normalizeBatch, normalizeForward, planNormalization, toTypedArray, viewOf, zeros } from '@normkit/core';
+import { batchStatistics, normalizeBackward, normalizeBatch, normalizeForward, planNormalization, viewOf, zeros } from '@normkit/core';
 import type { BackwardMode, NormPlan, Shape, Tensor } from '@normkit/core';
-import { randn } from '@normkit/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disableWasm, enableWasm } from './index.js';
-import type { WasmBackend } from './index.js';
+import { maxAbs, randn, relativeError, scaledError } from '@normkit/testkit';
+import { describe, expect, it } from 'vitest';
+import { useExplicitBackend, vector } from '../test/explicit-backend.js';
 import { PIECE_LIMIT } from './streaming.js';
 import { STREAM_MIN_ELEMENTS } from './streamed-kernels.js';
 
@@ -14,57 +13,8 @@ import { STREAM_MIN_ELEMENTS } from './streamed-kernels.js';
 // relative (float64 sums in another order), outputs to float32 accuracy (2e-6 of the output's
 // scale; dx relative to the size of its terms, which cancel).
 
-let backend: WasmBackend;
-beforeAll(async () => {
-  const b = await enableWasm({ memoryBytes: 16 * 1024 * 1024 });
-  if (b === false) throw new Error('no wasm SIMD on this host');
-  backend = b;
-});
-afterAll(() => disableWasm());
-
-function onTypeScript<T>(fn: () => T): T {
-  backend.uninstall();
-  try {
-    return fn();
-  } finally {
-    backend.install();
-  }
-}
-
-function scaledError(a: Tensor | Float64Array, b: Tensor | Float64Array): number {
-  const x = a instanceof Float64Array ? a : toTypedArray(a);
-  const y = b instanceof Float64Array ? b : toTypedArray(b);
-  expect(x.length).toBe(y.length);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < y.length; i++) {
-    scale = Math.max(scale, Math.abs(y[i]));
-    err = Math.max(err, Math.abs(x[i] - y[i]));
-  }
-  return err / (1 + scale);
-}
-
-function relativeError(a: Float64Array, b: Float64Array): number {
-  expect(a.length).toBe(b.length);
-  let err = 0;
-  for (let i = 0; i < b.length; i++) {
-    if (a[i] === b[i]) continue;
-    err = Math.max(err, Math.abs(a[i] - b[i]) / Math.max(1e-300, Math.abs(b[i])));
-  }
-  return err;
-}
-
-/** max |v| (a loop: a spread of a million values overflows the stack). */
-function maxAbs(values: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
-  return m;
-}
-
-/** Float32-exact random values (the wasm kernels take γ and β as float32). */
-function vector(n: number, seed: number, mean: number, std: number): Float64Array {
-  return Float64Array.from(toTypedArray(randn([n], seed, 'float64', mean, std)));
-}
+const explicit = useExplicitBackend(16 * 1024 * 1024);
+const onTypeScript = <T>(fn: () => T): T => explicit.onTypeScript(fn);
 
 interface Case {
   readonly what: string;
@@ -132,16 +82,16 @@ describe('streamed calls: wasm on JS-heap tensors of 2²⁰ elements and more ag
     const dy = randn(c.shape, 200 + i, 'float32');
     const weight = plan.params === 0 ? null : vector(plan.params, 300 + i, 1, 0.5);
     const bias = plan.params === 0 ? null : vector(plan.params, 400 + i, 0, 1);
-    const memory = backend.pool.stats().capacityBytes;
-    const before = { ...backend.counters, kernels: { ...backend.counters.kernels } };
+    const memory = explicit.backend.pool.stats().capacityBytes;
+    const before = { ...explicit.backend.counters, kernels: { ...explicit.backend.counters.kernels } };
     const wasm = run(c, plan, x, dy, weight, bias);
     const cells = plan.affine.kind === 'cells';
     // every call streamed: normalizeBatch, moments, normalizeCells/Rows, the fused backward,
     // and (cells) gradientSums and inputGradient around the hook
     const streamedCalls = cells ? 6 : 4;
-    expect(backend.counters.declined - before.declined).toBe(0);
-    expect(backend.counters.streamed - before.streamed).toBe(streamedCalls);
-    expect(backend.pool.stats().capacityBytes).toBe(memory);
+    expect(explicit.backend.counters.declined - before.declined).toBe(0);
+    expect(explicit.backend.counters.streamed - before.streamed).toBe(streamedCalls);
+    expect(explicit.backend.pool.stats().capacityBytes).toBe(memory);
     const ts = onTypeScript(() => run(c, plan, x, dy, weight, bias));
 
     // moments alone merges the same pieces in the same order as the fused call
@@ -172,15 +122,15 @@ describe('streamed calls: wasm on JS-heap tensors of 2²⁰ elements and more ag
     const x = randn(shape, 7, 'float32');
     const y = zeros(shape, 'float32');
     y.data.fill(5);
-    const free = backend.pool.stats().freeBytes;
-    const streamed = backend.counters.streamed;
+    const free = explicit.backend.pool.stats().freeBytes;
+    const streamed = explicit.backend.counters.streamed;
     expect(() =>
       normalizeBatch(viewOf(x), plan, true, 1e-5, null, null, viewOf(y), () => {
         throw new Error('refused');
       }),
     ).toThrow('refused');
     expect(y.data.every((v) => v === 5)).toBe(true);
-    expect(backend.pool.stats().freeBytes).toBe(free);
-    expect(backend.counters.streamed).toBe(streamed);
+    expect(explicit.backend.pool.stats().freeBytes).toBe(free);
+    expect(explicit.backend.counters.streamed).toBe(streamed);
   });
 });

@@ -1,8 +1,8 @@
 import { batchNorm } from '@normkit/batch-norm';
 import { layerNorm } from '@normkit/layer-norm';
-import { KERNEL_NAMES, toTypedArray, unregisterBackend } from '@normkit/core';
-import type { KernelName, Shape, Tensor } from '@normkit/core';
-import { randn, uniform } from '@normkit/testkit';
+import { KERNEL_NAMES, unregisterBackend } from '@normkit/core';
+import type { KernelName, Shape } from '@normkit/core';
+import { randn, relativeError, scaledError, uniform } from '@normkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BACKEND_NAME, createWasmBackend } from '@normkit/wasm';
 import type { WasmBackend } from '@normkit/wasm';
@@ -21,26 +21,7 @@ unregisterBackend(DEFAULT_BACKEND_NAME);
 // the backend's kernels (the plugins' fused normalizeBatch and backwardCells run in wasm), and
 // with the fused kernels left out (core's fallbacks run the split kernels, in wasm).
 
-/** max |a − b| / (1 + max |b|): float32 agreement relative to the scale of the output. */
-function scaledError(a: Tensor | Float64Array, b: Tensor | Float64Array): number {
-  const x = a instanceof Float64Array ? a : toTypedArray(a);
-  const y = b instanceof Float64Array ? b : toTypedArray(b);
-  expect(x.length).toBe(y.length);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < y.length; i++) {
-    scale = Math.max(scale, Math.abs(y[i]));
-    err = Math.max(err, Math.abs(x[i] - y[i]));
-  }
-  return err / (1 + scale);
-}
 
-function relativeError(a: Float64Array, b: Float64Array): number {
-  expect(a.length).toBe(b.length);
-  let err = 0;
-  for (let i = 0; i < b.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]) / Math.max(1e-300, Math.abs(b[i])));
-  return err;
-}
 
 /** Handled calls per kernel between two snapshots of the counters (kernels without calls left out). */
 function kernelCalls(before: Readonly<Record<KernelName, number>>, after: Readonly<Record<KernelName, number>>): Partial<Record<KernelName, number>> {

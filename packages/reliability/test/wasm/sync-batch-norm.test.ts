@@ -1,9 +1,9 @@
 import { batchNorm } from '@normkit/batch-norm';
-import { KERNEL_NAMES, toTypedArray, unregisterBackend } from '@normkit/core';
+import { KERNEL_NAMES, unregisterBackend } from '@normkit/core';
 import type { KernelName, Shape, Tensor } from '@normkit/core';
 import { syncBatchNorm } from '@normkit/sync-batch-norm';
 import type { AllReduce } from '@normkit/sync-batch-norm';
-import { randn } from '@normkit/testkit';
+import { randn, scaledError } from '@normkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BACKEND_NAME, createWasmBackend } from '@normkit/wasm';
 import type { WasmBackend } from '@normkit/wasm';
@@ -46,19 +46,6 @@ function groupWithEmptyPeer(): AllReduce {
   };
 }
 
-/** max |a − b| / (1 + max |b|): float32 agreement relative to the scale of the output. */
-function scaledError(a: Tensor, b: Tensor): number {
-  const x = toTypedArray(a);
-  const y = toTypedArray(b);
-  expect(x.length).toBe(y.length);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < y.length; i++) {
-    scale = Math.max(scale, Math.abs(y[i]));
-    err = Math.max(err, Math.abs(x[i] - y[i]));
-  }
-  return err / (1 + scale);
-}
 
 function kernelCalls(before: Readonly<Record<KernelName, number>>): Partial<Record<KernelName, number>> {
   const calls: Partial<Record<KernelName, number>> = {};

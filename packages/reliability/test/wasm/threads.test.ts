@@ -1,8 +1,8 @@
 import { batchNorm } from '@normkit/batch-norm';
 import { layerNorm } from '@normkit/layer-norm';
-import { batchStatistics, planNormalization, toTypedArray, viewOf } from '@normkit/core';
-import type { Shape, Tensor } from '@normkit/core';
-import { randn } from '@normkit/testkit';
+import { batchStatistics, planNormalization, viewOf } from '@normkit/core';
+import type { Shape } from '@normkit/core';
+import { randn, scaledError } from '@normkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disableWasm, enableWasm } from '@normkit/wasm';
 import type { WasmBackend } from '@normkit/wasm';
@@ -24,17 +24,6 @@ beforeAll(async () => {
 });
 afterAll(() => disableWasm());
 
-function scaledError(a: Tensor | Float64Array, b: Tensor | Float64Array): number {
-  const x = a instanceof Float64Array ? a : toTypedArray(a);
-  const y = b instanceof Float64Array ? b : toTypedArray(b);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < y.length; i++) {
-    scale = Math.max(scale, Math.abs(y[i]));
-    err = Math.max(err, Math.abs(x[i] - y[i]));
-  }
-  return err / (1 + scale);
-}
 
 function onTypeScript<T>(fn: () => T): T {
   backend.uninstall();
