@@ -55,8 +55,9 @@ function state(): DefaultState {
  * Float64 and strided views keep running the TypeScript kernels.
  *
  * Memory: a non-shared `WebAssembly.Memory` of 16 MiB (copies into a shared one cost about twice
- * as much). Large tensors stream through it, so it only grows when a smaller call's copies or a
- * call's per-channel arrays do not fit; it then doubles. Each growth detaches its buffer, which
+ * as much). Large tensors stream through it, so it only grows when a smaller call's copies, a
+ * call's per-channel arrays or a layer norm's rows of ~1 million features do not fit; it then
+ * doubles. Each growth detaches its buffer, which
  * makes V8 re-optimize typed-array loops with detach checks (measured: 9–17% slower for a
  * while), so it grows rarely, and never in the benchmark's workloads. The TypeScript kernels are forced with
  * `NORMKIT_KERNELS=typescript` (read at startup; nothing is installed then) or
