@@ -23,6 +23,7 @@ import {
   normalizeBatchStreamed,
   normalizeCellsStreamed,
   normalizeRowsStreamed,
+  putRowsBackward,
   shouldStream,
 } from './streamed-kernels.js';
 
@@ -285,7 +286,7 @@ function normalizeRows(w: WasmKernels, call: NormalizeRowsCall): boolean {
  * `count`, and `Σ dy`, `Σ dy·x̂` added into the call's accumulators (float64 lanes).
  */
 function backwardRows(w: WasmKernels, call: BackwardRowsCall): boolean {
-  const { x, dy, dx, rows: layout, center, invStd, weight, centered, batchStats, count, sumDy, sumDyXhat } = call;
+  const { x, dy, dx, rows: layout, sumDy, sumDyXhat } = call;
   if (!layout.leadingRows || !isFloat32RowMajor(x) || !isFloat32RowMajor(dy) || !isFloat32RowMajor(dx)) return w.decline();
   const { rows, features } = layout;
   const size = rows * features;
@@ -309,13 +310,7 @@ function backwardRows(w: WasmKernels, call: BackwardRowsCall): boolean {
     return w.decline();
   }
   const [pm, ps, pg, pdg, pdb] = arrays;
-  w.putF64(pm, center);
-  w.putF64(ps, invStd);
-  w.putGamma(pg, features, weight);
-  w.putF64(pdg, sumDyXhat);
-  w.putF64(pdb, sumDy);
-  const meanFactor = batchStats && centered ? 1 / count : 0;
-  const xhatFactor = batchStats ? 1 / count : 0;
+  const { meanFactor, xhatFactor } = putRowsBackward(w, call, arrays);
   w.run('lnBackward', [xp.ptr, dp.ptr, rows, features, pm, ps, pg, op.ptr, pdg, pdb, meanFactor, xhatFactor], size);
   w.getF64(pdg, sumDyXhat);
   w.getF64(pdb, sumDy);

@@ -265,9 +265,25 @@ export function normalizeRowsStreamed(w: WasmKernels, call: NormalizeRowsCall): 
   return w.handled('normalizeRows');
 }
 
+/**
+ * Puts a rows backward call's constants at the carved `[mean, invStd, γ, Σdy·x̂, Σdy]` (float64,
+ * float64, float32, float64, float64) and returns the kernel's factors: `1/m` on the mean term
+ * when centered with batch statistics (else 0), `1/m` on the x̂ term with batch statistics (else 0).
+ */
+export function putRowsBackward(w: WasmKernels, call: BackwardRowsCall, arrays: readonly number[]): { meanFactor: number; xhatFactor: number } {
+  const { center, invStd, weight, centered, batchStats, count, sumDy, sumDyXhat } = call;
+  const [pm, ps, pg, pdg, pdb] = arrays;
+  w.putF64(pm, center);
+  w.putF64(ps, invStd);
+  w.putGamma(pg, call.rows.features, weight);
+  w.putF64(pdg, sumDyXhat);
+  w.putF64(pdb, sumDy);
+  return { meanFactor: batchStats && centered ? 1 / count : 0, xhatFactor: batchStats ? 1 / count : 0 };
+}
+
 /** `backwardRows`, streamed in pieces of whole rows; the parameter sums accumulate across pieces in wasm memory. */
 export function backwardRowsStreamed(w: WasmKernels, call: BackwardRowsCall): boolean {
-  const { x, dy, dx, rows: layout, center, invStd, weight, centered, batchStats, count, sumDy, sumDyXhat } = call;
+  const { x, dy, dx, rows: layout, sumDy, sumDyXhat } = call;
   const { rows, features } = layout;
   const arrays = w.carve([8 * rows, 8 * rows, 4 * features, 8 * features, 8 * features]);
   if (arrays === null) return w.decline();
@@ -275,13 +291,7 @@ export function backwardRowsStreamed(w: WasmKernels, call: BackwardRowsCall): bo
   if (staged === null) return w.decline();
   const [sx, sd, so] = staged;
   const [pm, ps, pg, pdg, pdb] = arrays;
-  w.putF64(pm, center);
-  w.putF64(ps, invStd);
-  w.putGamma(pg, features, weight);
-  w.putF64(pdg, sumDyXhat);
-  w.putF64(pdb, sumDy);
-  const meanFactor = batchStats && centered ? 1 / count : 0;
-  const xhatFactor = batchStats ? 1 / count : 0;
+  const { meanFactor, xhatFactor } = putRowsBackward(w, call, arrays);
   forEachRowPiece(rows, features, (r0, n) => {
     const start = r0 * features;
     const length = n * features;
