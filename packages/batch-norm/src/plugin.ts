@@ -10,6 +10,8 @@ import {
   checkRunningStatistics,
   defineNormalizer,
   float64Values,
+  paramValues,
+  Float64Scratch,
   formatShape,
   full,
   initialRunningStatistics,
@@ -29,6 +31,11 @@ import { resolveBatchNormOptions } from './options.js';
 import { batchNormOnnx } from './onnx.js';
 import { batchNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
+
+/** γ and β as float64 within one forward call (handed to the engine's kernels, never returned). */
+const forwardParamScratch = new Float64Scratch(2);
+/** The unbiased batch variance within one training forward call (read by `nextRunningStatistics` only). */
+const unbiasedScratch = new Float64Scratch(1);
 
 /**
  * What batch norm's forward keeps for backward (core's {@link NormSaved}): the input by
@@ -213,8 +220,8 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
           );
         }
         const y = outputOf(out, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const bias = params.bias === undefined ? null : float64Values(params.bias);
+        const weight = paramValues(params.weight, forwardParamScratch, 0);
+        const bias = paramValues(params.bias, forwardParamScratch, 1);
         let stats: NormStatistics;
         let nextState: TensorMap<BatchNormTypes['State']> = args.state;
         if (batchStats) {
@@ -223,7 +230,7 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
           const updatesRunning = mode === 'train' && tracked;
           const batch = normalizeBatch(viewOf(x), plan, true, options.eps, weight, bias, viewOf(y), (center, variance) => {
             if (!updatesRunning) return;
-            const unbiased = new Float64Array(variance.length);
+            const unbiased = unbiasedScratch.take(0, variance.length);
             for (let c = 0; c < unbiased.length; c++) unbiased[c] = (variance[c] * plan.count) / (plan.count - 1);
             nextState = nextRunningStatistics(state, center, unbiased, options.momentum);
           });

@@ -6,9 +6,13 @@ import { viewOf } from './engine/view.js';
 import { checkNormSaved } from './saved.js';
 import type { NormSaved } from './saved.js';
 import type { Shape, Tensor } from './tensor.js';
-import { dtypeOf, fromArray, zeros } from './tensor.js';
+import { dtypeOf, fromArray, packedTensors, zeros } from './tensor.js';
 import type { ForwardSpec } from './validate.js';
-import { checkBackward, checkDoubleBackward, float64Values, outputOf } from './validate.js';
+import { checkBackward, checkDoubleBackward, float64Values, outputOf, paramValues } from './validate.js';
+import { Float64Scratch } from './engine/scratch.js';
+
+/** γ as float64 within one {@link normBackward} call (it reaches no caller). */
+const backwardParamScratch = new Float64Scratch(1);
 
 /**
  * What {@link normBackward} and {@link normDoubleBackward} need to know about a bound
@@ -78,12 +82,17 @@ export function normBackward(
   const view = binding.view ?? viewOf;
   const dtype = dtypeOf(x);
   const dx = outputOf(out, x.shape, dtype);
-  const weight = params.weight === undefined ? null : float64Values(params.weight);
+  const weight = paramValues(params.weight, backwardParamScratch, 0);
   const mode = { centered: binding.centered, batchStats: binding.alwaysBatchStats || saved.batchStats };
   const sums = normalizeBackward(view(x), view(dy), binding.plans(x.shape), saved, weight, mode, view(dx));
   const grads: NormParamGrads = {};
-  if (sums !== null && params.weight !== undefined) grads.weight = fromArray(sums.sumDyXhat, binding.paramShape, dtype);
-  if (sums !== null && params.bias !== undefined) grads.bias = fromArray(sums.sumDy, binding.paramShape, dtype);
+  if (sums !== null && params.weight !== undefined && params.bias !== undefined) {
+    [grads.weight, grads.bias] = packedTensors([sums.sumDyXhat, sums.sumDy], binding.paramShape, dtype);
+  } else if (sums !== null && params.weight !== undefined) {
+    grads.weight = fromArray(sums.sumDyXhat, binding.paramShape, dtype);
+  } else if (sums !== null && params.bias !== undefined) {
+    grads.bias = fromArray(sums.sumDy, binding.paramShape, dtype);
+  }
   return { dx, grads };
 }
 

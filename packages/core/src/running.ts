@@ -1,7 +1,7 @@
 import { NormkitError, describeValue } from './errors.js';
 import type { TensorMap } from './normalizer.js';
 import type { Tensor } from './tensor.js';
-import { arrayTypeOf, dtypeOf, full, sizeOf, tensor } from './tensor.js';
+import { dtypeOf, full, packedTensors, sizeOf } from './tensor.js';
 import { Float64Scratch } from './engine/scratch.js';
 import { float64ValuesInto } from './validate.js';
 
@@ -18,8 +18,9 @@ export type RunningStatName = 'runningMean' | 'runningVar' | 'numBatchesTracked'
  * $$\mathrm{runningMean} \leftarrow (1 - f)\,\mathrm{runningMean} + f\,\mu,\qquad
  *   \mathrm{runningVar} \leftarrow (1 - f)\,\mathrm{runningVar} + f\,\sigma^2_{\text{unbiased}}$$
  *
- * Computed in float64 and rounded once to the state's dtype. New tensors are returned; the
- * given ones are not touched.
+ * Computed in float64 and rounded once to the state's dtype. New tensors are returned (the
+ * mean and variance over two halves of one new array, see {@link packedTensors}); the given
+ * ones are not touched.
  *
  * @param state - the current `runningMean`, `runningVar` (per channel) and 0-d float64 `numBatchesTracked`
  * @param batchMean - per channel, the batch mean
@@ -72,13 +73,16 @@ export function nextRunningStatistics(
       );
     }
   }
-  const nextMean = new (arrayTypeOf(dtypeOf(runningMean)))(channels);
-  const nextVar = new (arrayTypeOf(dtypeOf(runningVar)))(channels);
-  nextMean.set(oldMean.subarray(0, channels));
-  nextVar.set(oldVar.subarray(0, channels));
+  // One new array for both when their dtypes match (they do when the state came from init).
+  const meanValues = oldMean.subarray(0, channels);
+  const varValues = oldVar.subarray(0, channels);
+  const [nextMean, nextVar] =
+    dtypeOf(runningVar) === dtypeOf(runningMean)
+      ? packedTensors([meanValues, varValues], runningMean.shape, dtypeOf(runningMean))
+      : [packedTensors([meanValues], runningMean.shape, dtypeOf(runningMean))[0], packedTensors([varValues], runningVar.shape, dtypeOf(runningVar))[0]];
   return {
-    runningMean: tensor(nextMean, runningMean.shape),
-    runningVar: tensor(nextVar, runningVar.shape),
+    runningMean: nextMean,
+    runningVar: nextVar,
     numBatchesTracked: countStep ? full([], 'float64', steps) : counter,
   };
 }

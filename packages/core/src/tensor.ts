@@ -225,6 +225,50 @@ export function fromArray(values: ArrayLike<number>, shapeOrDtype?: Shape | Dtyp
 }
 
 /**
+ * The largest typed array (in bytes) V8 allocates on its own heap; larger ones get a backing
+ * store outside it, which costs microseconds to create. Taking a `subarray` (or the `buffer`)
+ * of an on-heap array moves it out too.
+ */
+export const ON_HEAP_TYPED_ARRAY_BYTES = 64;
+
+/**
+ * Tensors of one shape and dtype over consecutive parts of **one** new typed array: the
+ * values of `sources[i]` (rounded once to `dtype`) become the i-th tensor. Each tensor's `data`
+ * is a `subarray` of the shared array (offset 0 within its own view) unless each is at most
+ * {@link ON_HEAP_TYPED_ARRAY_BYTES} long, when each gets its own array; use
+ * `data.byteOffset`/`data.byteLength`, not `data.buffer` alone, when reading its bytes.
+ *
+ * Why: a typed array of more than 64 bytes is allocated outside V8's heap, and each costs
+ * microseconds (3–5 µs on our benchmark machine against ~0.2 µs for a view), which dominated
+ * a small batch-norm step. The per-channel results of one call (the next running mean and
+ * variance, the gradients of γ and β) are created together here.
+ *
+ * @param sources - the values of each tensor, each of `Π shape` values
+ * @param shape - the shape of every tensor
+ * @param dtype - `'float32'` or `'float64'`
+ * @returns one tensor per source, in order
+ */
+export function packedTensors(sources: readonly ArrayLike<number>[], shape: Shape, dtype: Dtype): Tensor[] {
+  const size = sizeOf(shape);
+  sources.forEach((source, i) => {
+    if (source.length !== size) {
+      throw new NormkitError('E_SHAPE', `sources[${i}]: expected ${size} values for shape [${shape.join(', ')}], got ${source.length}`, 'sources');
+    }
+  });
+  const ArrayType = arrayTypeOf(checkDtype(dtype, 'dtype'));
+  // Up to 64 bytes V8 keeps a typed array on its heap, where it is cheap, and a subarray of it
+  // would move it off the heap: small parts get arrays of their own.
+  const packed = size * ArrayType.BYTES_PER_ELEMENT <= ON_HEAP_TYPED_ARRAY_BYTES ? null : new ArrayType(size * sources.length);
+  const tensors: Tensor[] = [];
+  for (let i = 0; i < sources.length; i++) {
+    const part = packed === null ? new ArrayType(size) : packed.subarray(i * size, (i + 1) * size);
+    part.set(sources[i]);
+    tensors.push(new StridedTensor(part, shape.slice(), rowMajorStrides(shape), 0));
+  }
+  return tensors;
+}
+
+/**
  * Is the view row-major contiguous: its elements fill `data[offset .. offset+size)` in C order?
  * Axes of size 1 may have any stride.
  *

@@ -5,6 +5,7 @@ import { byteRange } from './out.js';
 import type { Dtype, Shape, Tensor } from './tensor.js';
 import { arrayTypeOf, assertTensor, dtypeOf, formatShape, isContiguous, isTensor, shapesEqual, sizeOf, tensor } from './tensor.js';
 import { assertTensorMap } from './tensor-map.js';
+import type { Float64Scratch } from './engine/scratch.js';
 
 /** What {@link checkForward} needs to know about a plugin. */
 export interface ForwardSpec {
@@ -185,6 +186,20 @@ export function outputOf(out: Tensor | undefined, shape: Shape, dtype: Dtype): T
  */
 export function float64Values(t: Tensor): Float64Array {
   return float64ValuesInto(t, new Float64Array(sizeOf(t.shape)));
+}
+
+/**
+ * An optional parameter's values as row-major float64, in a slot of the caller's
+ * {@link Float64Scratch} instead of a new array: for values that live only within one call
+ * (γ and β handed to the engine's kernels), valid until that slot is taken again.
+ *
+ * @param t - the parameter, or `undefined` when it is absent
+ * @param scratch - the caller's own scratch
+ * @param slot - which of its slots
+ * @returns its values, or `null` for an absent parameter
+ */
+export function paramValues(t: Tensor | undefined, scratch: Float64Scratch, slot: number): Float64Array | null {
+  return t === undefined ? null : float64ValuesInto(t, scratch.take(slot, sizeOf(t.shape)));
 }
 
 /**

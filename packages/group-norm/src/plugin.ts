@@ -5,7 +5,8 @@ import {
   NormkitError,
   checkForward,
   defineNormalizer,
-  float64Values,
+  paramValues,
+  Float64Scratch,
   formatShape,
   full,
   normalizeAxis,
@@ -22,6 +23,9 @@ import { resolveGroupNormOptions } from './options.js';
 import { groupNormOnnx } from './onnx.js';
 import { groupNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
+
+/** γ and β as float64 within one forward call (handed to the engine's kernels, never returned). */
+const forwardParamScratch = new Float64Scratch(2);
 
 /**
  * What group norm's forward keeps for backward (core's {@link NormSaved}): the input by
@@ -191,8 +195,8 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
           );
         }
         const y = outputOf(out, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const bias = params.bias === undefined ? null : float64Values(params.bias);
+        const weight = paramValues(params.weight, forwardParamScratch, 0);
+        const bias = paramValues(params.bias, forwardParamScratch, 1);
         const stats = normalizeBatch(grouped(viewOf(x)), plan, true, options.eps, weight, bias, grouped(viewOf(y)));
         return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true } };
       },

@@ -11,6 +11,8 @@ import {
   checkRunningStatistics,
   defineNormalizer,
   float64Values,
+  paramValues,
+  Float64Scratch,
   formatShape,
   full,
   initialRunningStatistics,
@@ -29,6 +31,9 @@ import { resolveInstanceNormOptions } from './options.js';
 import { instanceNormOnnx } from './onnx.js';
 import { instanceNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
+
+/** γ and β as float64 within one forward call (handed to the engine's kernels, never returned). */
+const forwardParamScratch = new Float64Scratch(2);
 
 /**
  * What instance norm's forward keeps for backward (core's {@link NormSaved}): the input by
@@ -212,8 +217,8 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
         }
         const samples = x.shape[0];
         const y = outputOf(out, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const bias = params.bias === undefined ? null : float64Values(params.bias);
+        const weight = paramValues(params.weight, forwardParamScratch, 0);
+        const bias = paramValues(params.bias, forwardParamScratch, 1);
         let stats: NormStatistics;
         let nextState: TensorMap<InstanceNormTypes['State']> = args.state;
         if (batchStats) {

@@ -4,7 +4,8 @@ import {
   CONTRACT_DTYPES,
   checkForward,
   defineNormalizer,
-  float64Values,
+  paramValues,
+  Float64Scratch,
   full,
   normalizeBatch,
   outputOf,
@@ -20,6 +21,9 @@ import { hasBias, hasWeight, resolveLayerNormOptions } from './options.js';
 import { layerNormOnnx } from './onnx.js';
 import { layerNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
+
+/** γ and β as float64 within one forward call (handed to the engine's kernels, never returned). */
+const forwardParamScratch = new Float64Scratch(2);
 
 /**
  * What layer norm's forward pass hands to its backward pass (core's {@link NormSaved}): the
@@ -166,8 +170,8 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
         const { x, dtype, params, out } = checkForward(args, spec);
         const plan = plans(x.shape);
         const y = outputOf(out, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
-        const bias = params.bias === undefined ? null : float64Values(params.bias);
+        const weight = paramValues(params.weight, forwardParamScratch, 0);
+        const bias = paramValues(params.bias, forwardParamScratch, 1);
         const stats = normalizeBatch(viewOf(x), plan, true, options.eps, weight, bias, viewOf(y));
         return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true } };
       },

@@ -4,7 +4,8 @@ import {
   CONTRACT_DTYPES,
   checkForward,
   defineNormalizer,
-  float64Values,
+  paramValues,
+  Float64Scratch,
   full,
   normalizeBatch,
   outputOf,
@@ -20,6 +21,9 @@ import { epsFor, resolveRmsNormOptions } from './options.js';
 import { rmsNormOnnx } from './onnx.js';
 import { rmsNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
+
+/** γ as float64 within one forward call (handed to the engine's kernels, never returned). */
+const forwardParamScratch = new Float64Scratch(1);
 
 /**
  * What RMS norm's forward keeps for backward (core's {@link NormSaved}): the input by reference
@@ -141,7 +145,7 @@ export const rmsNorm: Normalizer<RmsNormTypes> = defineNormalizer<RmsNormTypes>(
         const { x, dtype, params, out } = checkForward(args, spec);
         const plan = plans(x.shape);
         const y = outputOf(out, x.shape, dtype);
-        const weight = params.weight === undefined ? null : float64Values(params.weight);
+        const weight = paramValues(params.weight, forwardParamScratch, 0);
         const stats = normalizeBatch(viewOf(x), plan, false, epsFor(options, dtype), weight, null, viewOf(y));
         return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true } };
       },

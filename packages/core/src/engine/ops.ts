@@ -1,4 +1,5 @@
 import type { Shape } from '../tensor.js';
+import { ON_HEAP_TYPED_ARRAY_BYTES } from '../tensor.js';
 import type { BackwardCellsCall, KernelCalls, NormalizeBatchCall } from './calls.js';
 import { Float64Scratch } from './scratch.js';
 import { dispatchKernel } from './kernel-registry.js';
@@ -61,6 +62,17 @@ export interface BatchStatistics extends NormStatistics {
 }
 
 /**
+ * Zeroed per-group center, variance and invStd over three thirds of one new array (they reach
+ * the caller, in `saved`, so they cannot be scratch; one allocation instead of three), or three
+ * small arrays on V8's heap (see {@link ON_HEAP_TYPED_ARRAY_BYTES}).
+ */
+function statisticsArrays(groups: number): { center: Float64Array; variance: Float64Array; invStd: Float64Array } {
+  if (8 * groups <= ON_HEAP_TYPED_ARRAY_BYTES) return { center: new Float64Array(groups), variance: new Float64Array(groups), invStd: new Float64Array(groups) };
+  const packed = new Float64Array(3 * groups);
+  return { center: packed.subarray(0, groups), variance: packed.subarray(groups, 2 * groups), invStd: packed.subarray(2 * groups) };
+}
+
+/**
  * The batch statistics of `x` per group of the plan:
  *
  * $$c_g = \tfrac1m \textstyle\sum x \;(\text{or } 0),\qquad \sigma_g^2 = \tfrac1m \sum (x - c_g)^2,\qquad \mathrm{invStd}_g = \frac{1}{\sqrt{\sigma_g^2 + \epsilon}}$$
@@ -74,11 +86,9 @@ export interface BatchStatistics extends NormStatistics {
  * @returns center, biased variance (or mean square) and inverse standard deviation per group
  */
 export function batchStatistics(x: StridedView, plan: NormPlan, centered: boolean, eps: number): BatchStatistics {
+  const { center, variance, invStd } = statisticsArrays(plan.groups);
   const groups = plan.groups;
-  const center = new Float64Array(groups);
-  const variance = new Float64Array(groups);
   runKernel('moments', { x, plan, centered, mean: center, variance });
-  const invStd = new Float64Array(groups);
   for (let g = 0; g < groups; g++) invStd[g] = 1 / Math.sqrt(variance[g] + eps);
   return { center, variance, invStd };
 }
@@ -188,22 +198,10 @@ export function normalizeBatch(
   y: StridedView,
   beforeWrite?: (center: Float64Array, variance: Float64Array, invStd: Float64Array) => void,
 ): BatchStatistics {
-  const groups = plan.groups;
-  // A plain literal: spreading `beforeWrite` in conditionally made V8 build this object on a
-  // slow path (~20 µs per call, measured).
-  const call: NormalizeBatchCall = {
-    beforeWrite,
-    x,
-    y,
-    plan,
-    centered,
-    eps,
-    weight,
-    bias,
-    center: new Float64Array(groups),
-    variance: new Float64Array(groups),
-    invStd: new Float64Array(groups),
-  };
+  const { center, variance, invStd } = statisticsArrays(plan.groups);
+  // A plain literal, no spread: spreading `beforeWrite` in conditionally made V8 build this
+  // object on a slow path (~20 µs per call, measured).
+  const call: NormalizeBatchCall = { beforeWrite, x, y, plan, centered, eps, weight, bias, center, variance, invStd };
   dispatchKernel('normalizeBatch', call, normalizeBatchSplit);
   return { center: call.center, variance: call.variance, invStd: call.invStd };
 }
@@ -249,6 +247,13 @@ export interface ParamSums {
   readonly sumDyXhat: Float64Array;
 }
 
+/** Zeroed parameter sums over two halves of one new array (they are returned; one allocation instead of two), or two small ones on V8's heap. */
+function paramSumsArrays(params: number): { sumDy: Float64Array; sumDyXhat: Float64Array } {
+  if (8 * params <= ON_HEAP_TYPED_ARRAY_BYTES) return { sumDy: new Float64Array(params), sumDyXhat: new Float64Array(params) };
+  const packed = new Float64Array(2 * params);
+  return { sumDy: packed.subarray(0, params), sumDyXhat: packed.subarray(params) };
+}
+
 /**
  * The backward pass of every normalizer on the engine. With $`\hat x = (x - c_g)s_g`$,
  * $`g = dy\,\gamma_p`$ and $`m`$ values per group, it writes
@@ -285,7 +290,7 @@ export function normalizeBackward(
   const params = plan.params;
   if (affine.kind === 'rows') {
     if (mode.reduceGroupSums !== undefined) throw new Error('normalizeBackward: reduceGroupSums is not supported by the rows layout');
-    const sums = { sumDy: new Float64Array(params), sumDyXhat: new Float64Array(params) };
+    const sums = paramSumsArrays(params);
     runKernel('backwardRows', {
       x,
       dy,
@@ -304,6 +309,7 @@ export function normalizeBackward(
     return sums;
   }
   const count = mode.count ?? plan.count;
+  const { sumDy, sumDyXhat } = paramSumsArrays(params);
   const call: BackwardCellsCall = {
     x,
     dy,
@@ -316,8 +322,8 @@ export function normalizeBackward(
     centered: mode.centered,
     batchStats: mode.batchStats,
     count,
-    sumDy: new Float64Array(params),
-    sumDyXhat: new Float64Array(params),
+    sumDy,
+    sumDyXhat,
   };
   // A hook between the reductions and the input gradient (sync batch norm) rules out the fused kernel.
   if (mode.reduceGroupSums === undefined) dispatchKernel('backwardCells', call, backwardCellsSplit);
