@@ -137,21 +137,23 @@ function centredRun(p: usize, n: i32, m: f64): void {
 
 /**
  * Columns form of `moments` (`inner = 1`: a row-major `(rows, groups)` block, e.g. channels
- * last). Streams the block in memory order, two rows at a time, into float64 accumulator
- * arrays: with the shift K = the first row's value of each group (exact in float64 lanes),
- * `mean[g] ← Σ(x − K)` and `m2[g] ← Σ(x − K)²`, then per group `mean = K + S/n` and
- * `m2 = Q − S²/n`. A group whose shift sits too far from its mean (core's test,
- * `(S/n)² > 64·spread`) is redone with two exact passes down its column. The accumulators
- * live in memory, not registers, so no addition waits on the one before it (the previous
- * form summed each column down the rows and waited on every add).
+ * last). Streams the block in memory order, four rows at a time (the last few one by one),
+ * into float64 accumulator arrays: with the shift K = the first row's value of each group
+ * (exact in float64 lanes), `mean[g] ← Σ(x − K)` and `m2[g] ← Σ(x − K)²`, then per group
+ * `mean = K + S/n` and `m2 = Q − S²/n`. A group whose shift sits too far from its mean (core's
+ * test, `(S/n)² > 64·spread`) is redone with two exact passes down its column. The
+ * accumulators live in memory, not registers, so no addition waits on the one before it;
+ * four rows per visit pay their loads and stores once per 16 values.
  */
 function columnMoments(x: usize, rows: i32, groups: i32, mean: usize, m2: usize): void {
   const wide = groups & ~3;
   const rowBytes = <usize>groups << 2;
   let r = 0;
-  for (; r + 2 <= rows; r += 2) {
+  for (; r + 4 <= rows; r += 4) {
     const p = x + <usize>r * rowBytes;
     const p2 = p + rowBytes;
+    const p3 = p2 + rowBytes;
+    const p4 = p3 + rowBytes;
     for (let g = 0; g < wide; g += 4) {
       const o = <usize>g << 2;
       const k = ld(x + o);
@@ -159,16 +161,24 @@ function columnMoments(x: usize, rows: i32, groups: i32, mean: usize, m2: usize)
       const k1 = hi64(k);
       const v = ld(p + o);
       const w = ld(p2 + o);
-      const d0 = f64x2.sub(lo64(v), k0);
-      const d1 = f64x2.sub(hi64(v), k1);
-      const e0 = f64x2.sub(lo64(w), k0);
-      const e1 = f64x2.sub(hi64(w), k1);
+      const u = ld(p3 + o);
+      const z = ld(p4 + o);
+      const a0 = f64x2.sub(lo64(v), k0);
+      const a1 = f64x2.sub(hi64(v), k1);
+      const b0 = f64x2.sub(lo64(w), k0);
+      const b1 = f64x2.sub(hi64(w), k1);
+      const c0 = f64x2.sub(lo64(u), k0);
+      const c1 = f64x2.sub(hi64(u), k1);
+      const d0 = f64x2.sub(lo64(z), k0);
+      const d1 = f64x2.sub(hi64(z), k1);
       const s = mean + (<usize>g << 3);
       const q = m2 + (<usize>g << 3);
-      v128.store(s, f64x2.add(v128.load(s), f64x2.add(d0, e0)));
-      v128.store(s + 16, f64x2.add(v128.load(s + 16), f64x2.add(d1, e1)));
-      v128.store(q, f64x2.add(v128.load(q), f64x2.add(f64x2.mul(d0, d0), f64x2.mul(e0, e0))));
-      v128.store(q + 16, f64x2.add(v128.load(q + 16), f64x2.add(f64x2.mul(d1, d1), f64x2.mul(e1, e1))));
+      v128.store(s, f64x2.add(v128.load(s), f64x2.add(f64x2.add(a0, b0), f64x2.add(c0, d0))));
+      v128.store(s + 16, f64x2.add(v128.load(s + 16), f64x2.add(f64x2.add(a1, b1), f64x2.add(c1, d1))));
+      const q0 = f64x2.add(f64x2.add(f64x2.mul(a0, a0), f64x2.mul(b0, b0)), f64x2.add(f64x2.mul(c0, c0), f64x2.mul(d0, d0)));
+      const q1 = f64x2.add(f64x2.add(f64x2.mul(a1, a1), f64x2.mul(b1, b1)), f64x2.add(f64x2.mul(c1, c1), f64x2.mul(d1, d1)));
+      v128.store(q, f64x2.add(v128.load(q), q0));
+      v128.store(q + 16, f64x2.add(v128.load(q + 16), q1));
     }
   }
   for (; r < rows; r++) {
