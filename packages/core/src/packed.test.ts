@@ -3,6 +3,7 @@ import { Float64Scratch } from './engine/scratch.js';
 import { NormkitError } from './errors.js';
 import { initialRunningStatistics, nextRunningStatistics } from './running.js';
 import { ON_HEAP_TYPED_ARRAY_BYTES, dtypeOf, fromArray, packedTensors, tensor } from './tensor.js';
+import type { Tensor } from './tensor.js';
 import { paramValues } from './validate.js';
 
 describe('packedTensors', () => {
@@ -62,13 +63,13 @@ describe('nextRunningStatistics over one array', () => {
     const state = initialRunningStatistics(channels, 'float32');
     const mean = Float64Array.from({ length: channels }, (_, c) => c / 7);
     const variance = Float64Array.from({ length: channels }, (_, c) => 1 + c / 5);
-    const next = nextRunningStatistics(state, mean, variance, 0.1);
+    const { runningMean, runningVar, numBatchesTracked } = nextRunningStatistics(state, mean, variance, 0.1) as Record<string, Tensor>;
     for (let c = 0; c < channels; c++) {
-      expect(next.runningMean.data[c]).toBe(Math.fround(0.1 * mean[c]));
-      expect(next.runningVar.data[c]).toBe(Math.fround(0.9 + 0.1 * variance[c]));
+      expect(runningMean.data[c]).toBe(Math.fround(0.1 * mean[c]));
+      expect(runningVar.data[c]).toBe(Math.fround(0.9 + 0.1 * variance[c]));
     }
-    expect(next.runningMean.data.buffer).toBe(next.runningVar.data.buffer);
-    expect(next.numBatchesTracked.data[0]).toBe(1);
+    expect(runningMean.data.buffer).toBe(runningVar.data.buffer);
+    expect(numBatchesTracked.data[0]).toBe(1);
     expect(Array.from(state.runningMean.data)).toEqual(new Array(channels).fill(0));
     expect(Array.from(state.runningVar.data)).toEqual(new Array(channels).fill(1));
   });
