@@ -15,10 +15,11 @@
 //   two floats `m + mLo`, and `(x − m) − mLo` is computed: x − m is exact when x is near the
 //   mean (Sterbenz), so inputs far from zero with a small spread keep their accuracy.
 // - Centered statistics: biased variance clamped at 0. Runs of one group: cache-sized chunks,
-//   each one pass shifted by the chunk's first value, merged with Chan's formula; a chunk too
-//   ill-conditioned for it (core's test, (S/n)² > 64·spread) is redone with the exact two passes
-//   (see `moments`). Columns: one pass in memory order shifted by the first row, float64
-//   accumulator arrays, and the same test per column (see `columnMoments`).
+//   each one pass of unshifted sums Σx, Σx² (exact terms in float64 lanes), merged with Chan's
+//   formula; a chunk too ill-conditioned for it ((mean/σ)² > UNSHIFTED_LIMIT) takes a second,
+//   exact pass of deviations from its mean (see `moments`). Columns: one pass in memory order
+//   into float64 accumulator arrays, and the same test per column, redone with two exact passes
+//   down it (see `columnMoments`).
 // - Tails (sizes not a multiple of 4 or of the unroll) run scalar.
 
 // @ts-ignore: decorator
@@ -28,6 +29,15 @@
 // shifted one-pass sums are replaced by two exact passes (core's CONDITION_LIMIT).
 // @ts-ignore: decorator
 @inline const CONDITION_LIMIT: f64 = 64;
+
+// The same limit for the unshifted one-pass sums Σx, Σx² (shift 0): how far the mean may sit
+// from zero, in standard deviations squared. A float32 x and its square are exact in float64,
+// so the only rounding is the float64 summation, relative 2⁻⁵³ per addition; over a chunk of
+// at most 2¹⁴ values in four lanes, m2 = Σx² − (Σx)²/n is then within about
+// 2⁻⁴¹·(1 + 3μ²/σ²) of itself, 2⁻³⁰ at this limit: six orders of magnitude below the float32
+// results' own rounding (2⁻²⁴). Past it, the chunk takes the exact two passes.
+// @ts-ignore: decorator
+@inline const UNSHIFTED_LIMIT: f64 = 512;
 
 // Two results of the centred pass (globals: no memory, one copy per instance/thread).
 let gDrift: f64 = 0;
@@ -62,21 +72,6 @@ let gSquares: f64 = 0;
   store<f64>(p + (<usize>i << 3), v);
 }
 
-/** Σ x over `n` contiguous floats, float64 lanes. */
-function sumRun(p: usize, n: i32): f64 {
-  let s0 = f64x2.splat(0);
-  let s1 = f64x2.splat(0);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const v = ld(p + (<usize>i << 2));
-    s0 = f64x2.add(s0, lo64(v));
-    s1 = f64x2.add(s1, hi64(v));
-  }
-  let s = hsum(f64x2.add(s0, s1));
-  for (; i < n; i++) s += <f64>f32At(p, i);
-  return s;
-}
-
 /** Σ x² over `n` contiguous floats, float64 lanes. */
 function squaresRun(p: usize, n: i32): f64 {
   let q0 = f64x2.splat(0);
@@ -97,8 +92,13 @@ function squaresRun(p: usize, n: i32): f64 {
   return q;
 }
 
-/** Σ (x − m) → gDrift and Σ (x − m)² → gSquares over `n` contiguous floats, float64 lanes. */
-function centredRun(p: usize, n: i32, m: f64): void {
+/**
+ * Σ (x − m) → gDrift and Σ (x − m)² → gSquares over `n` contiguous floats, float64 lanes.
+ * Inlined with a constant `shifted`: false drops the subtraction (m = 0), which the
+ * optimizer removes from the loop.
+ */
+// @ts-ignore: decorator
+@inline function momentsRun(p: usize, n: i32, m: f64, shifted: bool): void {
   const mv = f64x2.splat(m);
   let d0 = f64x2.splat(0);
   let d1 = f64x2.splat(0);
@@ -107,8 +107,8 @@ function centredRun(p: usize, n: i32, m: f64): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const v = ld(p + (<usize>i << 2));
-    const e0 = f64x2.sub(lo64(v), mv);
-    const e1 = f64x2.sub(hi64(v), mv);
+    const e0 = shifted ? f64x2.sub(lo64(v), mv) : lo64(v);
+    const e1 = shifted ? f64x2.sub(hi64(v), mv) : hi64(v);
     d0 = f64x2.add(d0, e0);
     d1 = f64x2.add(d1, e1);
     q0 = f64x2.add(q0, f64x2.mul(e0, e0));
@@ -125,6 +125,16 @@ function centredRun(p: usize, n: i32, m: f64): void {
   gSquares = q;
 }
 
+/** {@link momentsRun} around `m`: deviations from a mean (the exact second pass). */
+function centredRun(p: usize, n: i32, m: f64): void {
+  momentsRun(p, n, m, true);
+}
+
+/** {@link momentsRun} with no shift: Σ x and Σ x² (the one-pass sums). */
+function plainRun(p: usize, n: i32): void {
+  momentsRun(p, n, 0, false);
+}
+
 /** Chan's merge of a chunk `(countB, meanB, m2B)` into group g's running moments (count countA). */
 // @ts-ignore: decorator
 @inline function mergeInto(mean: usize, m2: usize, g: i32, countA: f64, countB: f64, meanB: f64, m2B: f64): void {
@@ -138,12 +148,12 @@ function centredRun(p: usize, n: i32, m: f64): void {
 /**
  * Columns form of `moments` (`inner = 1`: a row-major `(rows, groups)` block, e.g. channels
  * last). Streams the block in memory order, four rows at a time (the last few one by one),
- * into float64 accumulator arrays: with the shift K = the first row's value of each group
- * (exact in float64 lanes), `mean[g] ← Σ(x − K)` and `m2[g] ← Σ(x − K)²`, then per group
- * `mean = K + S/n` and `m2 = Q − S²/n`. A group whose shift sits too far from its mean (core's
- * test, `(S/n)² > 64·spread`) is redone with two exact passes down its column. The
- * accumulators live in memory, not registers, so no addition waits on the one before it;
- * four rows per visit pay their loads and stores once per 16 values.
+ * into float64 accumulator arrays `mean[g] ← Σx`, `m2[g] ← Σx²`, then per group
+ * `mean = S/n` and `m2 = Q − S²/n`. A group whose mean sits too far from zero for that
+ * (`(S/n)² > limit·spread`, see UNSHIFTED_LIMIT; lower past ~5,500 rows) is redone with two
+ * exact passes down its column. The accumulators live in memory, not registers, so no
+ * addition waits on the one before it; four rows per visit pay their loads and stores once
+ * per 16 values.
  */
 function columnMoments(x: usize, rows: i32, groups: i32, mean: usize, m2: usize): void {
   const wide = groups & ~3;
@@ -156,21 +166,18 @@ function columnMoments(x: usize, rows: i32, groups: i32, mean: usize, m2: usize)
     const p4 = p3 + rowBytes;
     for (let g = 0; g < wide; g += 4) {
       const o = <usize>g << 2;
-      const k = ld(x + o);
-      const k0 = lo64(k);
-      const k1 = hi64(k);
       const v = ld(p + o);
       const w = ld(p2 + o);
       const u = ld(p3 + o);
       const z = ld(p4 + o);
-      const a0 = f64x2.sub(lo64(v), k0);
-      const a1 = f64x2.sub(hi64(v), k1);
-      const b0 = f64x2.sub(lo64(w), k0);
-      const b1 = f64x2.sub(hi64(w), k1);
-      const c0 = f64x2.sub(lo64(u), k0);
-      const c1 = f64x2.sub(hi64(u), k1);
-      const d0 = f64x2.sub(lo64(z), k0);
-      const d1 = f64x2.sub(hi64(z), k1);
+      const a0 = lo64(v);
+      const a1 = hi64(v);
+      const b0 = lo64(w);
+      const b1 = hi64(w);
+      const c0 = lo64(u);
+      const c1 = hi64(u);
+      const d0 = lo64(z);
+      const d1 = hi64(z);
       const s = mean + (<usize>g << 3);
       const q = m2 + (<usize>g << 3);
       v128.store(s, f64x2.add(v128.load(s), f64x2.add(f64x2.add(a0, b0), f64x2.add(c0, d0))));
@@ -184,11 +191,9 @@ function columnMoments(x: usize, rows: i32, groups: i32, mean: usize, m2: usize)
   for (; r < rows; r++) {
     const p = x + <usize>r * rowBytes;
     for (let g = 0; g < wide; g += 4) {
-      const o = <usize>g << 2;
-      const k = ld(x + o);
-      const v = ld(p + o);
-      const d0 = f64x2.sub(lo64(v), lo64(k));
-      const d1 = f64x2.sub(hi64(v), hi64(k));
+      const v = ld(p + (<usize>g << 2));
+      const d0 = lo64(v);
+      const d1 = hi64(v);
       const s = mean + (<usize>g << 3);
       const q = m2 + (<usize>g << 3);
       v128.store(s, f64x2.add(v128.load(s), d0));
@@ -198,12 +203,11 @@ function columnMoments(x: usize, rows: i32, groups: i32, mean: usize, m2: usize)
     }
   }
   for (let g = wide; g < groups; g++) {
-    const k = <f64>f32At(x, g);
     let s: f64 = 0;
     let q: f64 = 0;
     let p = x + (<usize>g << 2);
     for (let i = 0; i < rows; i++, p += rowBytes) {
-      const d = <f64>load<f32>(p) - k;
+      const d = <f64>load<f32>(p);
       s += d;
       q += d * d;
     }
@@ -211,14 +215,16 @@ function columnMoments(x: usize, rows: i32, groups: i32, mean: usize, m2: usize)
     f64Set(m2, g, q);
   }
   const n = <f64>rows;
+  // A column sums its rows one after another (up to n additions, not n/4 as in a run): the
+  // same 2⁻³⁰ bound takes n·2⁻⁵³·(1 + 3μ²/σ²) ≤ 2⁻³⁰, a lower limit past about 5,500 rows.
+  const limit = min<f64>(UNSHIFTED_LIMIT, (8388608.0 / n - 1) / 3);
   for (let g = 0; g < groups; g++) {
-    const k = <f64>f32At(x, g);
     const s = f64At(mean, g);
     const q = f64At(m2, g);
     const meanShift = s / n;
     const spread = q / n - meanShift * meanShift;
-    if (meanShift * meanShift > CONDITION_LIMIT * spread) {
-      // Ill-conditioned for the shifted sums: the exact two passes down this column.
+    if (meanShift * meanShift > limit * spread) {
+      // Ill-conditioned for the one-pass sums: the exact two passes down this column.
       let total: f64 = 0;
       let p = x + (<usize>g << 2);
       for (let i = 0; i < rows; i++, p += rowBytes) total += <f64>load<f32>(p);
@@ -234,7 +240,7 @@ function columnMoments(x: usize, rows: i32, groups: i32, mean: usize, m2: usize)
       f64Set(mean, g, m + drift / n);
       f64Set(m2, g, squares - (drift * drift) / n);
     } else {
-      f64Set(mean, g, k + meanShift);
+      f64Set(mean, g, meanShift);
       f64Set(m2, g, q - (s * s) / n);
     }
   }
@@ -259,16 +265,16 @@ export function moments(x: usize, outer: i32, groups: i32, inner: i32, mean: usi
           const length = min(chunk, inner - start);
           const p = base + (<usize>start << 2);
           const len = <f64>length;
-          // One pass, shifted by the chunk's first value K (exact in float64 lanes):
-          // mean = K + Σ(x − K)/n, m2 = Σ(x − K)² − (Σ(x − K))²/n. Its rounding error grows with
-          // ((mean − K)/σ)²; past core's limit (64) the chunk, still in cache, takes the exact
-          // two passes (the mean, then deviations from it), as core's TypeScript kernel does.
-          let center = <f64>f32At(p, 0);
-          centredRun(p, length, center);
+          // One pass, unshifted: mean = Σx/n, m2 = Σx² − (Σx)²/n (float32 values and their
+          // squares are exact in float64 lanes; see UNSHIFTED_LIMIT). Its rounding error grows
+          // with (mean/σ)²; past the limit the chunk, still in cache, takes the second of the
+          // exact two passes (deviations from that mean).
+          let center: f64 = 0;
+          plainRun(p, length);
           const meanShift = gDrift / len;
           const spread = gSquares / len - meanShift * meanShift;
-          if (meanShift * meanShift > CONDITION_LIMIT * spread) {
-            center = sumRun(p, length) / len;
+          if (meanShift * meanShift > UNSHIFTED_LIMIT * spread) {
+            center = meanShift;
             centredRun(p, length, center);
           }
           const chunkMean = center + gDrift / len;

@@ -177,13 +177,14 @@ function range(n: number, f: (i: number) => number): number[] {
   return Array.from({ length: n }, (_, i) => f(i));
 }
 
-describe('ill-conditioned groups: the shifted pass falls back to two exact passes', () => {
+describe('ill-conditioned groups: the one-pass sums fall back to two exact passes', () => {
   // Each group starts with an outlier (1001) among values 1000 ± 0.001: its first value, the
-  // shift of the one-pass formula, sits ~100 standard deviations from the mean, far past core's
-  // CONDITION_LIMIT of 64 (squared), so the TypeScript kernel and each wasm chunk take two
-  // exact passes. Their variance is then within 1e-13 of the exact value; the shifted one-pass
-  // formula on the same data misses by more than 5e-13 on some group (checked below, so the
-  // data stays hard).
+  // shift of the TypeScript kernel's one-pass formula, sits ~100 standard deviations from the
+  // mean, far past core's CONDITION_LIMIT of 64 (squared), and the mean sits ~10⁵ standard
+  // deviations from zero, far past the wasm kernels' unshifted limit of 512 (squared), so the
+  // TypeScript kernel and each wasm chunk take two exact passes. Their variance is then within
+  // 1e-13 of the exact value; the shifted one-pass formula on the same data misses by more than
+  // 5e-13 on some group (checked below, so the data stays hard).
   // Each case lists the flat indices of group g's values, its first (the shift) first.
   // `bound`: the relative error allowed against the exact variance. The columns case sums 7001
   // values down each column in one run; the two-pass algorithm's own rounding there (the same
@@ -233,5 +234,41 @@ describe('ill-conditioned groups: the shifted pass falls back to two exact passe
       if (groupAxes[0] === shape.length - 1) expect(Math.abs(wasm.variance[g] - ts.variance[g]) / exact).toBeLessThan(1e-15);
     }
     expect(shiftedError).toBeGreaterThan(5e-13);
+  });
+});
+
+describe('offset groups below the limit: the unshifted one-pass sums keep float64 accuracy', () => {
+  // The wasm statistics sum x and x² with no shift (float32 values and their squares are exact
+  // in float64 lanes), and take the exact second pass only when (mean/σ)² passes 512 (less
+  // for columns of more than ~5,500 rows). Just below that limit, mean = 20σ ((mean/σ)² ≈ 400),
+  // the one-pass variance must stay within the documented 2⁻³⁰ of the exact one (checked at
+  // 1e-12, below), and the mean within 1e-13 of σ. Values are multiples of 2^-14, so the exact variance is computable.
+  const cases: Array<{ what: string; shape: Shape; groupAxes: number[]; members: (g: number) => number[] }> = [
+    { what: 'rows of one chunk', shape: [3, 16000], groupAxes: [0], members: (g) => range(16000, (i) => g * 16000 + i) },
+    { what: 'NCHW planes', shape: [2, 3, 7001], groupAxes: [1], members: (g) => range(2 * 7001, (i) => (Math.floor(i / 7001) * 3 + g) * 7001 + (i % 7001)) },
+    { what: 'columns, channels last', shape: [4099, 6], groupAxes: [1], members: (g) => range(4099, (i) => i * 6 + g) },
+  ];
+  it.each(cases)('$what $shape', ({ shape, groupAxes, members }) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const rand = uniform(2024);
+    // uniform on 20 ± √3: σ = 1
+    const values = Float32Array.from({ length: size }, () => Math.round((20 + Math.sqrt(3) * (2 * rand() - 1)) * 16384) / 16384);
+    const x = fromArray(values, shape, 'float32');
+    const plan = planNormalization(shape, groupAxes, null);
+    const wasm = batchStatistics(viewOf(x), plan, true, 0);
+    for (let g = 0; g < plan.groups; g++) {
+      const group = Float32Array.from(members(g), (i) => values[i]);
+      const exact = exactVariance(group, 0, plan.count);
+      let sum = 0;
+      for (const v of group) sum += v;
+      const mean = sum / plan.count;
+      // below the limit (so the one-pass sums are what is checked), and far from zero
+      expect(mean ** 2 / exact).toBeGreaterThan(350);
+      expect(mean ** 2 / exact).toBeLessThan(450);
+      // The worst-case bound is 2⁻³⁰; these data measured at most 5e-14 (deterministic: fixed
+      // data, fixed summation order), so 1e-12 catches a kernel that loses digits.
+      expect(Math.abs(wasm.variance[g] - exact) / exact, `variance, group ${g}`).toBeLessThan(1e-12);
+      expect(Math.abs(wasm.center[g] - mean) / Math.sqrt(exact), `mean, group ${g}`).toBeLessThan(1e-13);
+    }
   });
 });

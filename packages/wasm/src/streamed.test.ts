@@ -36,7 +36,7 @@ const cases: Case[] = [
   { what: 'group norm', shape: [4, 8, 8, 4100], groupAxes: [0, 1], paramAxes: [1, 2], centered: true },
   // statistics blocks with A = N > 1, columns of 16 channels
   { what: 'instance norm NHWC', shape: [4, 128, 129, 16], groupAxes: [0, 3], paramAxes: [3], centered: true },
-  // a mean 60 000 standard deviations from zero: each piece's shifted sums and their merge stay exact enough
+  // a mean 60 000 standard deviations from zero: each piece's columns take the exact passes, and their merge stays exact enough
   { what: 'batch norm (N, C), mean far from zero', shape: [1030, 1024], groupAxes: [1], paramAxes: [1], centered: true, x: [3000, 0.05] },
   // runs longer than a piece: split along D
   { what: 'runs longer than a piece', shape: [2, 2, 270001], groupAxes: [1], paramAxes: [1], centered: true },
