@@ -25,17 +25,14 @@
 // @ts-ignore: decorator
 @inline const TILE: i32 = 16384;
 
-// How far a chunk's shift may sit from its mean, in standard deviations squared, before the
-// shifted one-pass sums are replaced by two exact passes (core's CONDITION_LIMIT).
-// @ts-ignore: decorator
-@inline const CONDITION_LIMIT: f64 = 64;
-
-// The same limit for the unshifted one-pass sums Σx, Σx² (shift 0): how far the mean may sit
-// from zero, in standard deviations squared. A float32 x and its square are exact in float64,
-// so the only rounding is the float64 summation, relative 2⁻⁵³ per addition; over a chunk of
-// at most 2¹⁴ values in four lanes, m2 = Σx² − (Σx)²/n is then within about
-// 2⁻⁴¹·(1 + 3μ²/σ²) of itself, 2⁻³⁰ at this limit: six orders of magnitude below the float32
-// results' own rounding (2⁻²⁴). Past it, the chunk takes the exact two passes.
+// How far the mean may sit from zero, in standard deviations squared, before the one-pass
+// sums Σx, Σx² (no shift) are replaced by an exact pass of deviations from that mean. A float32
+// x and its square are exact in float64, so the only rounding is the float64 summation,
+// relative 2⁻⁵³ per addition; over a chunk of at most 2¹⁴ values in four lanes (2¹² additions
+// each), m2 = Σx² − (Σx)²/n is then within about 2⁻⁴¹·(1 + 3μ²/σ²) of itself: under 2⁻³⁰
+// (9.3e-10) at this limit, at least 64 times below the float32 results' own rounding (2⁻²⁴).
+// (Core's TypeScript kernel shifts by a chunk's first value instead, with its own limit of 64
+// on (mean − shift)²/σ², for float64 results.)
 // @ts-ignore: decorator
 @inline const UNSHIFTED_LIMIT: f64 = 512;
 
@@ -150,10 +147,10 @@ function plainRun(p: usize, n: i32): void {
  * last). Streams the block in memory order, four rows at a time (the last few one by one),
  * into float64 accumulator arrays `mean[g] ← Σx`, `m2[g] ← Σx²`, then per group
  * `mean = S/n` and `m2 = Q − S²/n`. A group whose mean sits too far from zero for that
- * (`(S/n)² > limit·spread`, see UNSHIFTED_LIMIT; lower past ~5,500 rows) is redone with two
- * exact passes down its column. The accumulators live in memory, not registers, so no
- * addition waits on the one before it; four rows per visit pay their loads and stores once
- * per 16 values.
+ * (`(S/n)² > limit·spread`, see UNSHIFTED_LIMIT; lower past ~5,500 rows) is redone with an
+ * exact pass of deviations from S/n, down its four columns at once (`exactColumns4`). The
+ * accumulators live in memory, not registers, so no addition waits on the one before it; four
+ * rows per visit pay their loads and stores once per 16 values.
  */
 function columnMoments(x: usize, rows: i32, groups: i32, mean: usize, m2: usize): void {
   const wide = groups & ~3;
@@ -215,35 +212,89 @@ function columnMoments(x: usize, rows: i32, groups: i32, mean: usize, m2: usize)
     f64Set(m2, g, q);
   }
   const n = <f64>rows;
-  // A column sums its rows one after another (up to n additions, not n/4 as in a run): the
-  // same 2⁻³⁰ bound takes n·2⁻⁵³·(1 + 3μ²/σ²) ≤ 2⁻³⁰, a lower limit past about 5,500 rows.
+  // The scalar tail columns (and the leftover rows) add one row at a time, up to n additions
+  // where a run adds n/4 per lane: for the same 2⁻³⁰ bound, n·2⁻⁵³·(1 + 3μ²/σ²) ≤ 2⁻³⁰, a lower
+  // limit past about 5,500 rows (applied to every column; the vector columns would allow 4×).
+  // One row never fails: q − s·s/1 is exactly 0 (a streamed piece of a very wide tensor is one row).
   const limit = min<f64>(UNSHIFTED_LIMIT, (8388608.0 / n - 1) / 3);
-  for (let g = 0; g < groups; g++) {
-    const s = f64At(mean, g);
-    const q = f64At(m2, g);
-    const meanShift = s / n;
-    const spread = q / n - meanShift * meanShift;
-    if (meanShift * meanShift > limit * spread) {
-      // Ill-conditioned for the one-pass sums: the exact two passes down this column.
-      let total: f64 = 0;
-      let p = x + (<usize>g << 2);
-      for (let i = 0; i < rows; i++, p += rowBytes) total += <f64>load<f32>(p);
-      const m = total / n;
-      let drift: f64 = 0;
-      let squares: f64 = 0;
-      p = x + (<usize>g << 2);
-      for (let i = 0; i < rows; i++, p += rowBytes) {
-        const d = <f64>load<f32>(p) - m;
-        drift += d;
-        squares += d * d;
+  for (let g = 0; g < groups; g += 4) {
+    const quad = g < wide;
+    const end = quad ? g + 4 : groups;
+    let fails = false;
+    for (let j = g; j < end; j++) {
+      const meanShift = f64At(mean, j) / n;
+      if (rows > 1 && meanShift * meanShift > limit * (f64At(m2, j) / n - meanShift * meanShift)) fails = true;
+    }
+    if (quad && fails) {
+      exactColumns4(x, rows, rowBytes, g, mean, m2);
+      continue;
+    }
+    for (let j = g; j < end; j++) {
+      const s = f64At(mean, j);
+      const q = f64At(m2, j);
+      const meanShift = s / n;
+      if (rows > 1 && meanShift * meanShift > limit * (q / n - meanShift * meanShift)) {
+        // A tail column, ill-conditioned for the one-pass sums: an exact pass down it.
+        let p = x + (<usize>j << 2);
+        let drift: f64 = 0;
+        let squares: f64 = 0;
+        for (let i = 0; i < rows; i++, p += rowBytes) {
+          const d = <f64>load<f32>(p) - meanShift;
+          drift += d;
+          squares += d * d;
+        }
+        f64Set(mean, j, meanShift + drift / n);
+        f64Set(m2, j, squares - (drift * drift) / n);
+      } else {
+        f64Set(mean, j, meanShift);
+        f64Set(m2, j, q - (s * s) / n);
       }
-      f64Set(mean, g, m + drift / n);
-      f64Set(m2, g, squares - (drift * drift) / n);
-    } else {
-      f64Set(mean, g, meanShift);
-      f64Set(m2, g, q - (s * s) / n);
     }
   }
+}
+
+/**
+ * The exact pass of `columnMoments` for four columns `g … g+3` of which at least one failed the
+ * one-pass test: with c = Σx/n from the first pass (in `mean`), `mean = c + Σ(x − c)/n` and
+ * `m2 = Σ(x − c)² − (Σ(x − c))²/n`, down the rows two at a time in float64 lanes.
+ */
+function exactColumns4(x: usize, rows: i32, rowBytes: usize, g: i32, mean: usize, m2: usize): void {
+  const n = f64x2.splat(<f64>rows);
+  const s = mean + (<usize>g << 3);
+  const q = m2 + (<usize>g << 3);
+  const c0 = f64x2.div(v128.load(s), n);
+  const c1 = f64x2.div(v128.load(s + 16), n);
+  let d0 = f64x2.splat(0);
+  let d1 = f64x2.splat(0);
+  let q0 = f64x2.splat(0);
+  let q1 = f64x2.splat(0);
+  let p = x + (<usize>g << 2);
+  let r = 0;
+  for (; r + 2 <= rows; r += 2, p += rowBytes << 1) {
+    const v = ld(p);
+    const w = ld(p + rowBytes);
+    const a0 = f64x2.sub(lo64(v), c0);
+    const a1 = f64x2.sub(hi64(v), c1);
+    const b0 = f64x2.sub(lo64(w), c0);
+    const b1 = f64x2.sub(hi64(w), c1);
+    d0 = f64x2.add(d0, f64x2.add(a0, b0));
+    d1 = f64x2.add(d1, f64x2.add(a1, b1));
+    q0 = f64x2.add(q0, f64x2.add(f64x2.mul(a0, a0), f64x2.mul(b0, b0)));
+    q1 = f64x2.add(q1, f64x2.add(f64x2.mul(a1, a1), f64x2.mul(b1, b1)));
+  }
+  if (r < rows) {
+    const v = ld(p);
+    const a0 = f64x2.sub(lo64(v), c0);
+    const a1 = f64x2.sub(hi64(v), c1);
+    d0 = f64x2.add(d0, a0);
+    d1 = f64x2.add(d1, a1);
+    q0 = f64x2.add(q0, f64x2.mul(a0, a0));
+    q1 = f64x2.add(q1, f64x2.mul(a1, a1));
+  }
+  v128.store(s, f64x2.add(c0, f64x2.div(d0, n)));
+  v128.store(s + 16, f64x2.add(c1, f64x2.div(d1, n)));
+  v128.store(q, f64x2.sub(q0, f64x2.div(f64x2.mul(d0, d0), n)));
+  v128.store(q + 16, f64x2.sub(q1, f64x2.div(f64x2.mul(d1, d1), n)));
 }
 
 /**

@@ -115,9 +115,9 @@ export function wasmImplementations(w: WasmKernels): WasmImplementations {
 }
 
 /**
- * `moments`: centered per-group mean and biased variance (chunks of one shifted float64 pass,
- * an ill-conditioned chunk redone with two exact passes, merged with Chan's formula), or the
- * uncentered mean square.
+ * `moments`: centered per-group mean and biased variance (chunks of one pass of unshifted
+ * float64 sums, an ill-conditioned chunk redone with an exact pass of deviations from its mean,
+ * merged with Chan's formula), or the uncentered mean square.
  */
 function moments(w: WasmKernels, call: MomentsCall): boolean {
   const { x, plan, centered, mean, variance } = call;
