@@ -65,6 +65,7 @@ export interface NormParamGrads {
  * @param binding - what the plugin bound at creation
  * @param args - the backward arguments as handed in
  * @returns `dx` (written into `args.out` when given) and the gradients of the parameters present
+ *   (with both γ and β, their tensors may be two halves of one new array: see `packedTensors`)
  * @throws NormkitError `E_STATE` for a `saved` that does not fit; `E_SHAPE` / `E_DTYPE` for a bad `dy`, parameter or `out`
  */
 export function normBackward(

@@ -31,7 +31,7 @@ describe('packedTensors', () => {
     expect(Array.from(tb.data)).toEqual(new Array(n).fill(2));
   });
 
-  it('refuses a source of the wrong length before allocating anything', () => {
+  it('refuses a source of the wrong length, naming it', () => {
     const call = () => packedTensors([new Float64Array(3), new Float64Array(4)], [3], 'float64');
     expect(call).toThrow(NormkitError);
     expect(call).toThrow(/sources\[1\]: expected 3 values for shape \[3\], got 4/);

@@ -1,7 +1,7 @@
 import { NormkitError, describeValue } from './errors.js';
 import type { TensorMap } from './normalizer.js';
 import type { Tensor } from './tensor.js';
-import { dtypeOf, full, packedTensors, sizeOf } from './tensor.js';
+import { dtypeOf, full, packedTensors, shapesEqual, sizeOf } from './tensor.js';
 import { Float64Scratch } from './engine/scratch.js';
 import { float64ValuesInto } from './validate.js';
 
@@ -73,11 +73,11 @@ export function nextRunningStatistics(
       );
     }
   }
-  // One new array for both when their dtypes match (they do when the state came from init).
+  // One new array for both when their dtypes and shapes match (they do when the state came from init).
   const meanValues = oldMean.subarray(0, channels);
   const varValues = oldVar.subarray(0, channels);
   const [nextMean, nextVar] =
-    dtypeOf(runningVar) === dtypeOf(runningMean)
+    dtypeOf(runningVar) === dtypeOf(runningMean) && shapesEqual(runningVar.shape, runningMean.shape)
       ? packedTensors([meanValues, varValues], runningMean.shape, dtypeOf(runningMean))
       : [packedTensors([meanValues], runningMean.shape, dtypeOf(runningMean))[0], packedTensors([varValues], runningVar.shape, dtypeOf(runningVar))[0]];
   return {

@@ -22,7 +22,8 @@ export interface GroupStatistics {
 
 /**
  * Per-group mean and biased variance of a tensor, by the engine's `moments` kernel (float64
- * accumulators, never $`E[x^2] - E[x]^2`$; see `momentsKernel`):
+ * accumulators, never $`E[x^2] - E[x]^2`$ in float32, and the float64 one-pass forms only with an
+ * exact fallback; see `momentsKernel` and `@normkit/wasm`'s *Numerics*):
  *
  * $$\mu_g = \tfrac1m \textstyle\sum x,\qquad \sigma_g^2 = \tfrac1m \sum (x - \mu_g)^2$$
  *
@@ -31,6 +32,7 @@ export interface GroupStatistics {
  * @param x - any float tensor, any strides
  * @param groupAxes - ascending axes that index the groups; all other axes are reduced
  * @returns the statistics, with `mean` and `variance` laid out row-major over the group axes
+ *   (they may be views into one new array: read their bytes through `byteOffset`/`byteLength`)
  * @throws NormkitError `E_OPTION` for axes that are not ascending axes of `x`
  * @example
  * ```ts

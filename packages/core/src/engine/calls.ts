@@ -5,7 +5,10 @@ import type { StridedView } from './view.js';
  * `moments`: per-group statistics, accumulated in float64 whatever the data's dtype.
  *
  * - centered: $`\mathrm{mean}_g = \tfrac1m \sum x`$ and the **biased** variance
- *   $`\mathrm{variance}_g = \tfrac1m \sum (x - \mathrm{mean}_g)^2`$ (never $`E[x^2] - E[x]^2`$);
+ *   $`\mathrm{variance}_g = \tfrac1m \sum (x - \mathrm{mean}_g)^2`$ (never $`E[x^2] - E[x]^2`$ in
+ *   float32; a one-pass form in float64 only with a guard that redoes an ill-conditioned chunk
+ *   exactly: the TypeScript kernel shifts by a chunk's first value, the wasm kernels sum x and
+ *   x² unshifted; see their docs for the bounds);
  * - uncentered (RMS norm): $`\mathrm{mean}_g = 0`$ and $`\mathrm{variance}_g = \tfrac1m \sum x^2`$,
  *   the second moment about 0.
  */

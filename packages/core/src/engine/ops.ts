@@ -55,7 +55,12 @@ export interface NormStatistics {
   readonly invStd: Float64Array;
 }
 
-/** {@link NormStatistics} plus the raw biased variance (or mean square) they came from. */
+/**
+ * {@link NormStatistics} plus the raw biased variance (or mean square) they came from. As
+ * returned by {@link batchStatistics} and {@link normalizeBatch}, the three arrays are views
+ * into one new array when they are over 64 bytes each (one allocation; see `packedTensors`):
+ * read their bytes through `byteOffset`/`byteLength`, not `buffer` alone.
+ */
 export interface BatchStatistics extends NormStatistics {
   /** Per group: the biased variance $`\sigma_g^2`$, or $`\tfrac1m\sum x^2`$ when uncentered. */
   readonly variance: Float64Array;
@@ -239,7 +244,11 @@ export interface BackwardMode {
   readonly reduceGroupSums?: (sumG: Float64Array, sumGCentered: Float64Array) => void;
 }
 
-/** Per parameter entry: the sums from which the parameter gradients follow. */
+/**
+ * Per parameter entry: the sums from which the parameter gradients follow. As returned by
+ * {@link normalizeBackward}, both are views into one new array when they are over 64 bytes
+ * each (one allocation).
+ */
 export interface ParamSums {
   /** $`\sum dy`$ (= ∂L/∂β). */
   readonly sumDy: Float64Array;
