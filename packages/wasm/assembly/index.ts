@@ -217,38 +217,50 @@ function columnMoments(x: usize, rows: i32, groups: i32, mean: usize, m2: usize)
   // limit past about 5,500 rows (applied to every column; the vector columns would allow 4×).
   // One row never fails: q − s·s/1 is exactly 0 (a streamed piece of a very wide tensor is one row).
   const limit = min<f64>(UNSHIFTED_LIMIT, (8388608.0 / n - 1) / 3);
-  for (let g = 0; g < groups; g += 4) {
-    const quad = g < wide;
-    const end = quad ? g + 4 : groups;
-    let fails = false;
-    for (let j = g; j < end; j++) {
-      const meanShift = f64At(mean, j) / n;
-      if (rows > 1 && meanShift * meanShift > limit * (f64At(m2, j) / n - meanShift * meanShift)) fails = true;
-    }
-    if (quad && fails) {
+  const nv = f64x2.splat(n);
+  const lv = f64x2.splat(limit);
+  for (let g = 0; g < wide; g += 4) {
+    const sp = mean + (<usize>g << 3);
+    const qp = m2 + (<usize>g << 3);
+    const s0 = v128.load(sp);
+    const s1 = v128.load(sp + 16);
+    const q0 = v128.load(qp);
+    const q1 = v128.load(qp + 16);
+    const c0 = f64x2.div(s0, nv);
+    const c1 = f64x2.div(s1, nv);
+    const t0 = f64x2.mul(c0, c0);
+    const t1 = f64x2.mul(c1, c1);
+    // (S/n)² > limit·(Q/n − (S/n)²), per lane
+    const f0 = f64x2.gt(t0, f64x2.mul(lv, f64x2.sub(f64x2.div(q0, nv), t0)));
+    const f1 = f64x2.gt(t1, f64x2.mul(lv, f64x2.sub(f64x2.div(q1, nv), t1)));
+    if (rows > 1 && v128.any_true(v128.or(f0, f1))) {
       exactColumns4(x, rows, rowBytes, g, mean, m2);
       continue;
     }
-    for (let j = g; j < end; j++) {
-      const s = f64At(mean, j);
-      const q = f64At(m2, j);
-      const meanShift = s / n;
-      if (rows > 1 && meanShift * meanShift > limit * (q / n - meanShift * meanShift)) {
-        // A tail column, ill-conditioned for the one-pass sums: an exact pass down it.
-        let p = x + (<usize>j << 2);
-        let drift: f64 = 0;
-        let squares: f64 = 0;
-        for (let i = 0; i < rows; i++, p += rowBytes) {
-          const d = <f64>load<f32>(p) - meanShift;
-          drift += d;
-          squares += d * d;
-        }
-        f64Set(mean, j, meanShift + drift / n);
-        f64Set(m2, j, squares - (drift * drift) / n);
-      } else {
-        f64Set(mean, j, meanShift);
-        f64Set(m2, j, q - (s * s) / n);
+    v128.store(sp, c0);
+    v128.store(sp + 16, c1);
+    v128.store(qp, f64x2.sub(q0, f64x2.div(f64x2.mul(s0, s0), nv)));
+    v128.store(qp + 16, f64x2.sub(q1, f64x2.div(f64x2.mul(s1, s1), nv)));
+  }
+  for (let j = wide; j < groups; j++) {
+    const s = f64At(mean, j);
+    const q = f64At(m2, j);
+    const meanShift = s / n;
+    if (rows > 1 && meanShift * meanShift > limit * (q / n - meanShift * meanShift)) {
+      // A tail column, ill-conditioned for the one-pass sums: an exact pass down it.
+      let p = x + (<usize>j << 2);
+      let drift: f64 = 0;
+      let squares: f64 = 0;
+      for (let i = 0; i < rows; i++, p += rowBytes) {
+        const d = <f64>load<f32>(p) - meanShift;
+        drift += d;
+        squares += d * d;
       }
+      f64Set(mean, j, meanShift + drift / n);
+      f64Set(m2, j, squares - (drift * drift) / n);
+    } else {
+      f64Set(mean, j, meanShift);
+      f64Set(m2, j, q - (s * s) / n);
     }
   }
 }
