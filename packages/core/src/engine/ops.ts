@@ -67,14 +67,21 @@ export interface BatchStatistics extends NormStatistics {
 }
 
 /**
- * Zeroed per-group center, variance and invStd over three thirds of one new array (they reach
- * the caller, in `saved`, so they cannot be scratch; one allocation instead of three), or three
- * small arrays on V8's heap (see {@link ON_HEAP_TYPED_ARRAY_BYTES}).
+ * `parts` zeroed float64 arrays of `n` values that reach the caller (so they cannot be
+ * scratch): consecutive views into one new array (one allocation instead of `parts`), or
+ * separate small arrays when each fits on V8's heap (see {@link ON_HEAP_TYPED_ARRAY_BYTES}).
  */
+function zeroedParts(n: number, parts: number): Float64Array[] {
+  const packed = 8 * n <= ON_HEAP_TYPED_ARRAY_BYTES ? null : new Float64Array(parts * n);
+  const out: Float64Array[] = [];
+  for (let i = 0; i < parts; i++) out.push(packed === null ? new Float64Array(n) : packed.subarray(i * n, (i + 1) * n));
+  return out;
+}
+
+/** Per-group center, variance and invStd of one call (see {@link zeroedParts}). */
 function statisticsArrays(groups: number): { center: Float64Array; variance: Float64Array; invStd: Float64Array } {
-  if (8 * groups <= ON_HEAP_TYPED_ARRAY_BYTES) return { center: new Float64Array(groups), variance: new Float64Array(groups), invStd: new Float64Array(groups) };
-  const packed = new Float64Array(3 * groups);
-  return { center: packed.subarray(0, groups), variance: packed.subarray(groups, 2 * groups), invStd: packed.subarray(2 * groups) };
+  const [center, variance, invStd] = zeroedParts(groups, 3);
+  return { center, variance, invStd };
 }
 
 /**
@@ -256,11 +263,10 @@ export interface ParamSums {
   readonly sumDyXhat: Float64Array;
 }
 
-/** Zeroed parameter sums over two halves of one new array (they are returned; one allocation instead of two), or two small ones on V8's heap. */
+/** The parameter sums of one call (see {@link zeroedParts}). */
 function paramSumsArrays(params: number): { sumDy: Float64Array; sumDyXhat: Float64Array } {
-  if (8 * params <= ON_HEAP_TYPED_ARRAY_BYTES) return { sumDy: new Float64Array(params), sumDyXhat: new Float64Array(params) };
-  const packed = new Float64Array(2 * params);
-  return { sumDy: packed.subarray(0, params), sumDyXhat: packed.subarray(params) };
+  const [sumDy, sumDyXhat] = zeroedParts(params, 2);
+  return { sumDy, sumDyXhat };
 }
 
 /**
