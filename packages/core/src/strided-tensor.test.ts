@@ -64,6 +64,17 @@ describe('StridedTensor: the ndarray surface without code generation', () => {
     expect(ours.lo(...lo)).toBeInstanceOf(StridedTensor);
   });
 
+  it('fractional arguments are truncated as ndarray truncates them (pick lands on an integer position)', () => {
+    const [ours, theirs] = both([3, 4]);
+    expect(describeView(ours.pick(1.7, null))).toEqual(describeView(theirs.pick(1.7, null)));
+    expect(describeView(ours.pick(null, 2.5))).toEqual(describeView(theirs.pick(null, 2.5)));
+    expect(Number.isInteger(ours.pick(1.7, null).offset)).toBe(true);
+    expect(describeView(ours.lo(0.5, 1.5))).toEqual(describeView(theirs.lo(0.5, 1.5)));
+    expect(describeView(ours.hi(2.9, 3.2))).toEqual(describeView(theirs.hi(2.9, 3.2)));
+    expect(describeView(ours.step(1.5, -2.5))).toEqual(describeView(theirs.step(1.5, -2.5)));
+    expect(describeView(ours.transpose(1.2, 0.9))).toEqual(describeView(theirs.transpose(1.2, 0.9)));
+  });
+
   it('set writes through the strides and returns the value, as ndarray does', () => {
     const [ours, theirs] = both([3, 4]);
     const t1 = ours.transpose(1, 0);

@@ -220,7 +220,7 @@ export class StridedTensor implements NdArray<FloatArray> {
     let offset = this.offset;
     for (let k = 0; k < this.shape.length; k++) {
       const i = index[k];
-      if (typeof i === 'number' && i >= 0) offset += this.stride[k] * i;
+      if (typeof i === 'number' && i >= 0) offset = (offset + this.stride[k] * i) | 0; // as ndarray: an integer position even for a fractional index
       else {
         shape.push(this.shape[k]);
         stride.push(this.stride[k]);
