@@ -112,8 +112,30 @@ describe('group norm errors', () => {
     expect(errorCode(() => gn.forward({ x: zeros([2, 3, 5], 'float64'), params, state: {}, mode: 'train' }))).toBe('E_SHAPE');
     expect(errorCode(() => gn.forward({ x: zeros([4], 'float64'), params, state: {}, mode: 'train' }))).toBe('E_SHAPE');
     expect(errorCode(() => groupNorm.create({ numGroups: 2, numChannels: 4, channelAxis: 0 }))).toBe('E_OPTION');
+    // PyTorch's check: one value per group over the whole input (N × C/G × spatial = 1).
     const perChannel = groupNorm.create({ numGroups: 4, numChannels: 4 });
-    expect(errorCode(() => perChannel.forward({ x: zeros([3, 4], 'float64'), params: perChannel.init('float64').params, state: {}, mode: 'train' }))).toBe('E_DEGENERATE');
+    expect(errorCode(() => perChannel.forward({ x: zeros([1, 4], 'float64'), params: perChannel.init('float64').params, state: {}, mode: 'train' }))).toBe('E_DEGENERATE');
+  });
+
+  it.each(['float64', 'float32'] as const)('one value per group in a batch of several, as PyTorch: y = β, dx = 0, dγ = 0, dβ = Σ dy (%s, exact)', (dtype) => {
+    // x̂ = x − x = 0 exactly for a group of one value, so every result below is exact in
+    // either dtype (the sums of dy are of small integers and halves).
+    const gn = groupNorm.create({ numGroups: 4, numChannels: 4 });
+    const { params } = gn.init(dtype);
+    params.weight!.data.set([2, 3, 4, 5]);
+    params.bias!.data.set([0.5, -1, 2, 3]);
+    const x = fromArray([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [3, 4], dtype);
+    const dy = fromArray([1, -2, 3, 4, 0.5, 6, 7, 8, 9, 1, 2, 3], [3, 4], dtype);
+    const { y, saved } = gn.forward({ x, params, state: {}, mode: 'train' });
+    expect(Array.from(y.data)).toEqual([0.5, -1, 2, 3, 0.5, -1, 2, 3, 0.5, -1, 2, 3]);
+    const { dx, grads } = gn.backward({ dy, params, saved });
+    expect(Array.from(dx.data)).toEqual(new Array(12).fill(0));
+    expect(Array.from(grads.weight!.data)).toEqual([0, 0, 0, 0]);
+    expect(Array.from(grads.bias!.data)).toEqual([10.5, 5, 12, 15]);
+    // S = ⟨ddx, dx⟩ + ⟨dgrads.bias, dβ⟩: dx ≡ 0, dβ = Σ_n dy, so ∂S/∂dy = dgrads.bias on every row and ∂S/∂x = 0.
+    const second = gn.doubleBackward!({ dy, params, saved, ddx: dy, dgrads: { bias: fromArray([1, 2, 3, 4], [4], dtype) } });
+    expect(Array.from(second.dx.data)).toEqual(new Array(12).fill(0));
+    expect(Array.from(second.ddy.data)).toEqual([1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4]);
   });
 
   it('refuses float32 parameters with a float64 input (E_DTYPE) and changes nothing', () => {

@@ -72,8 +72,9 @@ export const GROUP_NORM_FORMULA = 'y_{n,c,\\ldots} = \\frac{x_{n,c,\\ldots} - \\
  *
  * @throws NormkitError from `create`: `E_OPTION` (see {@link resolveGroupNormOptions}). From
  *   `forward`: `E_SHAPE` (rank < 2, C ≠ numChannels on the channel axis, misshapen parameters
- *   or `out`), `E_DTYPE`, `E_STATE`, `E_OPTION` for a bad mode, `E_DEGENERATE` when a group
- *   has one value (C/G = 1 and no spatial axes). From `backward`: `E_SHAPE` / `E_DTYPE` for a
+ *   or `out`), `E_DTYPE`, `E_STATE`, `E_OPTION` for a bad mode, `E_DEGENERATE` when the input
+ *   holds one value per group in all (N × C/G × spatial positions = 1, PyTorch's check; a group
+ *   of one value in a larger batch gives y = β and dx = 0, as in PyTorch). From `backward`: `E_SHAPE` / `E_DTYPE` for a
  *   bad `dy`, `E_STATE` for a `saved` that does not fit.
  * @example
  * ```ts
@@ -134,7 +135,7 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
         if (options.channelAxis < -rank || options.channelAxis >= rank) continue;
         const axis = options.channelAxis < 0 ? options.channelAxis + rank : options.channelAxis;
         if (axis === 0) continue;
-        if (rank === 2 && perGroup === 1) continue; // one value per group
+        if (rank === 2 && perGroup === 1) continue; // one value per group: legal (y = β), but it tests nothing the other shapes do not
         const sizes = base.filter((_, k) => k !== 1);
         sizes.splice(axis, 0, numChannels);
         shapes.push(sizes);
@@ -187,10 +188,13 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
       forward(args) {
         const { x, dtype, params, out } = checkForward(args, spec);
         const plan = plans(x.shape);
-        if (plan.count <= 1) {
+        // PyTorch's check (F.group_norm): refused only when the whole input holds one value
+        // per group, N × C/G × spatial positions = 1. A group of one value in a larger batch
+        // normalizes to x̂ = 0 (y = β, dx = 0), as PyTorch computes it.
+        if (x.shape[0] * plan.count === 1) {
           throw new NormkitError(
             'E_DEGENERATE',
-            `x: expected more than 1 value per group (numChannels / numGroups × spatial positions), got input shape ${formatShape(x.shape)} with ${perGroup} channel(s) per group`,
+            `x: expected more than 1 value per group over the batch (N × numChannels / numGroups × spatial positions), got input shape ${formatShape(x.shape)} with ${perGroup} channel(s) per group`,
             'x',
           );
         }

@@ -2,6 +2,7 @@
 // exactly (PyTorch gives exact zeros too). The default wasm backend computes dx in float32 as
 // a·dy + b·(x − m) + k; core's folding makes every coefficient 0 for such groups, so the zeros
 // are exact there as well, not a rounding residue of a·dy (≈ 1e-5 with eps = 1e-5, a = 316).
+import { groupNorm } from '@normkit/group-norm';
 import { layerNorm } from '@normkit/layer-norm';
 import { fromArray, toTypedArray } from '@normkit/core';
 import { defaultWasm } from '@normkit/wasm';
@@ -14,6 +15,8 @@ describe('one value per group, float32, default wasm backend', () => {
   it.each([
     ['layer norm over [1], no affine', layerNorm.create({ normalizedShape: [1], elementwiseAffine: false, bias: false })],
     ['layer norm over [1, 1, 1], no affine', layerNorm.create({ normalizedShape: [1, 1, 1], elementwiseAffine: false, bias: false })],
+    // Accepted as PyTorch accepts it: one group of one channel and no spatial extent, five samples.
+    ['group norm, one value per group, affine', groupNorm.create({ numGroups: 1, numChannels: 1 })],
   ] as const)('%s: dx is exactly 0, computed in wasm', async (_, norm) => {
     const wasm = await defaultWasm();
     expect(wasm).not.toBeNull();
