@@ -72,6 +72,22 @@ describe('BatchNorm (the PyTorch-style layer)', () => {
     expect(dx.get(0, 1)).toBeCloseTo(3 / Math.sqrt(0.5 + 1e-5), 14);
   });
 
+  it('loads a PyTorch < 0.4.1 checkpoint without num_batches_tracked as PyTorch does: the counter becomes 0', () => {
+    const source = new BatchNorm({ numFeatures: 2 }, { dtype: 'float64' });
+    source.forward(fromArray([1, 2, 3, 5, 6, 9], [3, 2], 'float64'));
+    const { num_batches_tracked: _dropped, ...old } = source.stateDict({ names: 'pytorch' });
+    const target = new BatchNorm({ numFeatures: 2 }, { dtype: 'float64' });
+    target.forward(fromArray([0, 1, 2, 3], [2, 2], 'float64'));
+    target.forward(fromArray([0, 1, 2, 3], [2, 2], 'float64'));
+    expect(target.numBatchesTracked).toBe(2);
+    target.loadStateDict(old, { names: 'pytorch' }); // strict (the default) passes
+    expect(target.numBatchesTracked).toBe(0);
+    expect(Array.from(target.runningMean!.data)).toEqual(Array.from(source.runningMean!.data));
+    // Without the running statistics the counter is not invented: strict still names what is missing.
+    const paramsOnly = { weight: old.weight, bias: old.bias };
+    expect(() => target.loadStateDict(paramsOnly, { names: 'pytorch' })).toThrow(/missing entries running_mean, running_var, num_batches_tracked/);
+  });
+
   it('runs the README example as written', () => {
     const out = runReadmeExample(new URL('..', import.meta.url).pathname);
     expect(out).toContain('running mean');

@@ -1,6 +1,6 @@
 import { NormkitError, describeValue } from './errors.js';
 import type { Tensor } from './tensor.js';
-import { dtypeOf, sizeOf } from './tensor.js';
+import { assertTensor, dtypeOf, sizeOf } from './tensor.js';
 
 /** Options of {@link formatTensor}. */
 export interface FormatTensorOptions {
@@ -37,7 +37,7 @@ export function formatTensor(t: Tensor, options: FormatTensorOptions = {}): stri
   const precision = checkCount(options.precision ?? 4, 'options.precision', 20);
   const threshold = checkCount(options.threshold ?? 1000, 'options.threshold', Infinity);
   const edgeItems = checkCount(options.edgeItems ?? 3, 'options.edgeItems', Infinity);
-  const { data, shape, stride } = t;
+  const { data, shape, stride } = assertTensor(t, 't', { allowEmpty: true });
   const summarize = sizeOf(shape) > threshold;
   const shown = (axis: number): number[] => {
     const n = shape[axis];

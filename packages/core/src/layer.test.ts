@@ -139,3 +139,68 @@ describe('Layer edge cases found by a second read', () => {
     expect(Array.from(dx.data)).toEqual([0.75, 0, -0.25, 0, -0.25, 0, -0.25, 0]);
   });
 });
+
+describe('first-hour fixes (an audit as a PyTorch user)', () => {
+  it('refuses an init that is not { dtype }, with a hint for a bare dtype string', () => {
+    const bare = (() => {
+      try {
+        new Layer(meanCenter, { numFeatures: 2 }, 'float64' as never);
+      } catch (e) {
+        return e as NormkitError;
+      }
+      return null;
+    })();
+    expect(bare?.code).toBe('E_OPTION');
+    expect(bare?.message).toBe(`Layer init: expected an object { dtype }, got "float64" (write { dtype: 'float64' })`);
+    expect(codeOf(() => new Layer(meanCenter, { numFeatures: 2 }, null as never))).toBe('E_OPTION');
+    expect(codeOf(() => new Layer(meanCenter, { numFeatures: 2 }, { device: 'cpu' } as never))).toBe('E_OPTION');
+    expect(new Layer(meanCenter, { numFeatures: 2 }, {}).dtype).toBe('float32');
+  });
+
+  it('train(false) is eval(), as PyTorch’s module.train(False); a non-boolean is refused and changes nothing', () => {
+    const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+    expect(layer.train(false).mode).toBe('eval');
+    expect(layer.train().mode).toBe('train');
+    expect(layer.train(false).train(true).mode).toBe('train');
+    expect(codeOf(() => layer.train('eval' as never))).toBe('E_OPTION');
+    expect(layer.mode).toBe('train');
+  });
+
+  it('backward after to() says that to() released the saved values', () => {
+    const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+    layer.forward(x);
+    layer.to('float32');
+    try {
+      layer.backward(zeros([4, 2], 'float32'));
+      expect.unreachable();
+    } catch (e) {
+      expect((e as NormkitError).code).toBe('E_STATE');
+      expect((e as Error).message).toBe('Layer.backward: Layer.to changed the dtype after the last forward call and released its saved values; call forward again');
+    }
+    // A new forward in the new dtype differentiates as usual.
+    layer.forward(fromArray([1, 2, 3, 4, 5, 6, 7, 8], [4, 2], 'float32'));
+    expect(Array.from(layer.backward(fromArray([1, 0, 0, 0, 0, 0, 0, 0], [4, 2], 'float32')).data)).toEqual([0.75, 0, -0.25, 0, -0.25, 0, -0.25, 0]);
+  });
+
+  it('every bound plugin refuses a bad init dtype and a missing arguments object with NormkitErrors (no TypeError)', () => {
+    const bound = meanCenter.create({ numFeatures: 2 });
+    for (const dtype of ['int8', 'float16', null]) {
+      try {
+        bound.init(dtype as never);
+        expect.unreachable();
+      } catch (e) {
+        expect((e as NormkitError).code).toBe('E_OPTION');
+        expect((e as Error).message).toBe(`mean-center init dtype: expected 'float32' or 'float64', got ${dtype === null ? 'null' : `"${dtype}"`}`);
+      }
+    }
+    expect(bound.init().params.bias?.data).toBeInstanceOf(Float32Array);
+    expect(codeOf(() => bound.forward(undefined as never))).toBe('E_STATE');
+    expect(codeOf(() => bound.backward(null as never))).toBe('E_STATE');
+    try {
+      bound.backward(null as never);
+    } catch (e) {
+      expect((e as Error).message).toBe('mean-center backward: expected an arguments object { dy, params, saved }, got null');
+    }
+  });
+
+});

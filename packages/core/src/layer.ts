@@ -70,8 +70,8 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
   readonly grads: TensorMap<T['Params']>;
   #mode: Mode = 'train';
   #saved: T['Saved'] | null = null;
-  /** Was the last forward call's `saved` used by a backward call without `retainSaved`? */
-  #savedFreed = false;
+  /** Why there are no saved values: no forward yet, a backward without `retainSaved` used them, or `to` released them. */
+  #savedReleasedBy: 'none' | 'backward' | 'to' = 'none';
   /** The parameters the last forward call used: backward differentiates that call. */
   #savedParams: TensorMap<T['Params']> | null = null;
 
@@ -79,13 +79,23 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * @param plugin - the normalizer
    * @param options - its options (validated by `plugin.resolveOptions`)
    * @param init - dtype of parameters and state
-   * @throws NormkitError `E_OPTION` for bad options (from `plugin.resolveOptions`) or an
-   *   `init.dtype` other than `'float32'` / `'float64'`
+   * @throws NormkitError `E_OPTION` for bad options (from `plugin.resolveOptions`), an `init`
+   *   that is not an object with at most the key `dtype`, or an `init.dtype` other than
+   *   `'float32'` / `'float64'`
    */
   constructor(plugin: Normalizer<T>, options: T['InputOptions'], init: LayerInit = {}) {
     this.plugin = plugin;
     this.normalizer = plugin.create(options);
     this.options = this.normalizer.options;
+    if (typeof init !== 'object' || init === null || Array.isArray(init)) {
+      const given: unknown = init;
+      const hint = given === 'float32' || given === 'float64' ? ` (write { dtype: '${given}' })` : '';
+      throw new NormkitError('E_OPTION', `Layer init: expected an object { dtype }, got ${describeValue(init)}${hint}`, 'init');
+    }
+    const unknown = Object.keys(init).filter((key) => key !== 'dtype');
+    if (unknown.length > 0) {
+      throw new NormkitError('E_OPTION', `Layer init: expected only the key dtype, got ${unknown.map((key) => JSON.stringify(key)).join(', ')}`, 'init');
+    }
     const dtype = init.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'float64') {
       throw new NormkitError('E_OPTION', `Layer init.dtype: expected 'float32' or 'float64', got ${describeValue(dtype)}`, 'init.dtype');
@@ -118,12 +128,18 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
   }
 
   /**
-   * Switches to train mode (batch statistics; running statistics are updated).
+   * Switches to train mode (batch statistics; running statistics are updated), or with
+   * `false` to eval mode, as PyTorch's `module.train(mode=True)`.
    *
+   * @param mode - `true` (default) for train mode, `false` for eval mode
    * @returns this layer
+   * @throws NormkitError `E_OPTION` when `mode` is not a boolean (the layer is unchanged)
    */
-  train(): this {
-    this.#mode = 'train';
+  train(mode = true): this {
+    if (typeof mode !== 'boolean') {
+      throw new NormkitError('E_OPTION', `Layer.train mode: expected true or false, got ${describeValue(mode)}`, 'mode');
+    }
+    this.#mode = mode ? 'train' : 'eval';
     return this;
   }
 
@@ -153,7 +169,7 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     const result = this.normalizer.forward(out === undefined ? args : { ...args, out });
     this.state = result.state;
     this.#saved = result.saved;
-    this.#savedFreed = false;
+    this.#savedReleasedBy = 'none';
     this.#savedParams = this.params;
     return result.y;
   }
@@ -182,9 +198,12 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    */
   backward(dy: Tensor, options?: Tensor | LayerBackwardOptions): Tensor {
     if (this.#saved === null) {
-      const why = this.#savedFreed
-        ? 'the last forward call was already differentiated, and its saved values released; call forward again, or pass { retainSaved: true } to the first backward to call backward twice (as PyTorch\'s retain_graph=True)'
-        : 'expected a forward call first, got none';
+      const why =
+        this.#savedReleasedBy === 'backward'
+          ? 'the last forward call was already differentiated, and its saved values released; call forward again, or pass { retainSaved: true } to the first backward to call backward twice (as PyTorch\'s retain_graph=True)'
+          : this.#savedReleasedBy === 'to'
+            ? 'Layer.to changed the dtype after the last forward call and released its saved values; call forward again'
+            : 'expected a forward call first, got none';
       throw new NormkitError('E_STATE', `Layer.backward: ${why}`, 'dy');
     }
     const { out, retainSaved } = backwardOptions(options);
@@ -197,7 +216,7 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     if (!retainSaved) {
       this.#saved = null;
       this.#savedParams = null;
-      this.#savedFreed = true;
+      this.#savedReleasedBy = 'backward';
     }
     return dx;
   }
@@ -239,9 +258,9 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     for (const name of Object.keys(target)) delete target[name];
     Object.assign(target, grads);
     this.#dtype = dtype;
+    if (this.#saved !== null) this.#savedReleasedBy = 'to';
     this.#saved = null;
     this.#savedParams = null;
-    this.#savedFreed = false;
     return this;
   }
 
@@ -339,6 +358,10 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * the rest of the model's entries are ignored. A key that is a name under other options gets
    * an error that says which, e.g. `unexpected entry "running_mean" (PyTorch name; pass { names: 'pytorch' })`.
    *
+   * A step counter (`numBatchesTracked`, PyTorch's `num_batches_tracked`) missing from a dict
+   * that holds the running statistics is set to 0, as PyTorch does for a state dict without
+   * version metadata: checkpoints from before PyTorch 0.4.1 load as they do there.
+   *
    * @param dict - key → tensor, as {@link Layer.stateDict} returns (or a file's tensors)
    * @param options - `strict` (default true) requires every entry; `names`, `prefix`, `style`
    *   as for {@link Layer.stateDict}
@@ -401,6 +424,15 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
         throw new NormkitError('E_NONFINITE', `loadStateDict: ${key} expected finite values, got ${elementAt(t, bad)} at [${bad.join(', ')}]`, key);
       }
       incoming[name] = t;
+    }
+    // A step counter missing beside loaded running statistics counts as 0, as PyTorch reads a
+    // state dict without version metadata (checkpoints from before num_batches_tracked
+    // existed, PyTorch < 0.4.1, and every dict read from a file).
+    const counters = (this.plugin.pytorch?.int64 ?? []) as readonly string[];
+    const stateNames = Object.keys(this.state);
+    const loadsState = stateNames.some((name) => !counters.includes(name) && Object.hasOwn(incoming, name));
+    for (const name of counters) {
+      if (loadsState && stateNames.includes(name) && !Object.hasOwn(incoming, name)) incoming[name] = zeros(current[name].shape, dtypeOf(current[name]));
     }
     if (strict) {
       const missing = entryNames.filter((name) => !Object.hasOwn(incoming, name)).map((name) => resolved.keys.get(name) as string);

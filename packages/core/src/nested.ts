@@ -1,5 +1,6 @@
 import { NormkitError, describeValue } from './errors.js';
 import type { Tensor } from './tensor.js';
+import { assertTensor } from './tensor.js';
 
 /**
  * Plain numbers nested as arrays, one level per axis: `5` (0-d), `[1, 2, 3]`,
@@ -75,7 +76,7 @@ export function flattenNested(values: NestedNumbers, name: string): FlattenedNes
  * ```
  */
 export function toArray(t: Tensor): NestedArray {
-  const { data, shape, stride } = t;
+  const { data, shape, stride } = assertTensor(t, 't', { allowEmpty: true });
   const build = (depth: number, p: number): NestedArray => {
     if (depth === shape.length) return data[p];
     const row = new Array<NestedArray>(shape[depth]);

@@ -1,4 +1,4 @@
-import { NormkitError } from './errors.js';
+import { NormkitError, describeValue } from './errors.js';
 import type { Moments } from './moments.js';
 import type { OnnxExport } from './onnx.js';
 import type { Dtype, Shape, Tensor } from './tensor.js';
@@ -664,7 +664,10 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
  * Builds a plugin from its definition: TypeScript checks the object against the contract
  * with no casts, and the returned plugin's `create` resolves options before binding, so no
  * method ever sees unresolved options. At run time it checks only that `resolveOptions` and
- * `bind` are functions (use {@link assertNormalizer} for the rest).
+ * `bind` are functions (use {@link assertNormalizer} for the rest). The bound methods check
+ * what every plugin would check first: `init` refuses a dtype other than `'float32'` /
+ * `'float64'` (`E_OPTION`), and `forward`, `backward` and `doubleBackward` refuse a missing
+ * arguments object (`E_STATE`), before the plugin's own code runs.
  *
  * @param definition - meta, modes, example options, the resolver and the `bind` factory
  * @returns the plugin
@@ -702,10 +705,37 @@ export function defineNormalizer<T extends NormalizerTypes>(definition: Normaliz
     create(input) {
       const options = resolveOptions(input);
       const methods = bind(options);
-      return { ...methods, plugin, meta, modes, options };
+      // The arguments every plugin would otherwise have to check first: a dtype that is one of
+      // the two (init), and an arguments object (forward, backward, doubleBackward), so that a
+      // bad call gets a NormkitError, not a TypeError from reading a property of null.
+      // A method the definition lacks stays absent (TypeScript refuses such a definition), and
+      // a method still runs with the bound normalizer as `this`, as it did unwrapped.
+      const name = typeof meta?.name === 'string' ? meta.name : 'plugin';
+      const { init, forward, backward, doubleBackward } = methods;
+      const bound: BoundNormalizer<T> = { ...methods, plugin, meta, modes, options };
+      const checked = bound as { -readonly [K in keyof BoundNormalizer<T>]: BoundNormalizer<T>[K] };
+      if (typeof init === 'function') checked.init = (dtype?: Dtype) => init.call(bound, checkInitDtype(dtype, name));
+      if (typeof forward === 'function') checked.forward = (args) => forward.call(bound, checkArgsObject(args, name, 'forward', '{ x, params, state, mode }'));
+      if (typeof backward === 'function') checked.backward = (args) => backward.call(bound, checkArgsObject(args, name, 'backward', '{ dy, params, saved }'));
+      if (typeof doubleBackward === 'function') {
+        checked.doubleBackward = (args) => doubleBackward.call(bound, checkArgsObject(args, name, 'doubleBackward', '{ dy, params, saved, ddx }'));
+      }
+      return bound;
     },
   };
   return plugin;
+}
+
+/** `dtype` when it is `undefined` (the plugin's default), `'float32'` or `'float64'`. */
+function checkInitDtype(dtype: unknown, plugin: string): Dtype | undefined {
+  if (dtype === undefined || dtype === 'float32' || dtype === 'float64') return dtype;
+  throw new NormkitError('E_OPTION', `${plugin} init dtype: expected 'float32' or 'float64', got ${describeValue(dtype)}`, 'dtype');
+}
+
+/** `args` when it is an object (the call's own checks look inside). */
+function checkArgsObject<A>(args: A, plugin: string, method: string, expected: string): A {
+  if (typeof args === 'object' && args !== null) return args;
+  throw new NormkitError('E_STATE', `${plugin} ${method}: expected an arguments object ${expected}, got ${describeValue(args)}`, 'args');
 }
 
 /** The type bag of a normalizer (plugin or bound). */

@@ -32,5 +32,9 @@ describe('option helpers', () => {
     expect(error(() => shapeOption({ s: [2, 0] }, 's', 'p'))?.code).toBe('E_OPTION');
     expect(error(() => readOptions({ epz: 1 }, ['eps'], 'p'))?.argument).toBe('options.epz');
     expect(error(() => readOptions(5, ['eps'], 'p'))?.code).toBe('E_OPTION');
+    // Options given positionally (new LayerNorm(768), a PyTorch habit): the message lists the named options.
+    expect(error(() => readOptions(768, ['normalizedShape', 'eps'], 'layer-norm'))?.message).toBe(
+      'layer-norm options: expected an object of named options (normalizedShape, eps), got 768',
+    );
   });
 });

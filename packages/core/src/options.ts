@@ -13,7 +13,7 @@ import { NormkitError, describeValue } from './errors.js';
 export function readOptions(input: unknown, known: readonly string[], plugin: string): Record<string, unknown> {
   if (input === undefined) return {};
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new NormkitError('E_OPTION', `${plugin} options: expected an object, got ${describeValue(input)}`, 'options');
+    throw new NormkitError('E_OPTION', `${plugin} options: expected an object of named options (${known.join(', ')}), got ${describeValue(input)}`, 'options');
   }
   const record: Record<string, unknown> = {};
   for (const key of Object.keys(input)) {

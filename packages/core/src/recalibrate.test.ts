@@ -162,6 +162,10 @@ describe('recalibrate (PreciseBN)', () => {
     expect(codeOf(() => recalibrate([good, without], [[x, x]]))).toBe('E_OPTION');
     expect(codeOf(() => recalibrate([good], [[x, x]]))).toBe('E_SHAPE');
     expect(codeOf(() => recalibrate([good], [[[1, 2] as unknown as Tensor]]))).toBe('E_SHAPE');
+    // Plain tensors instead of one list per batch: the message says how to write it.
+    expect(() => recalibrate([good], [x] as never)).toThrow(
+      'batches[0]: expected a list of 1 input tensors (one per layer), got a tensor; a batch is a list even for one layer: [x], so batches is [[xa], [xb], …]',
+    );
     // one value per channel over all batches: no unbiased variance
     expect(codeOf(() => recalibrate([good], [[fromArray([1, 2], [1, 2, 1], 'float64')]]))).toBe('E_DEGENERATE');
     // the second layer fails (one value per sample): the first is not written either

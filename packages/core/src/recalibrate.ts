@@ -135,7 +135,8 @@ export function recalibrate(layers: readonly Layer[], batches: Iterable<readonly
   for (const batch of batches) {
     const where = `batches[${k}]`;
     if (!Array.isArray(batch) || batch.length !== layers.length) {
-      fail('E_SHAPE', `${where}: expected a list of ${layers.length} input tensors (one per layer), got ${describeValue(batch)}`, where);
+      const hint = isTensor(batch) ? `; a batch is a list even for one layer: [x], so batches is [[xa], [xb], …]` : '';
+      fail('E_SHAPE', `${where}: expected a list of ${layers.length} input tensors (one per layer), got ${isTensor(batch) ? 'a tensor' : describeValue(batch)}${hint}`, where);
     }
     layers.forEach((layer, i) => {
       const acc = accumulators[i];

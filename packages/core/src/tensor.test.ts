@@ -8,15 +8,30 @@ import {
   dtypeOf,
   firstNonFinite,
   fromArray,
+  full,
   isContiguous,
   normalizeAxis,
   ones,
   rowMajorStrides,
   tensor,
   toContiguous,
+  toDtype,
   toTypedArray,
   zeros,
 } from './tensor.js';
+import { toArray } from './nested.js';
+import { formatTensor } from './format-tensor.js';
+
+/** The NormkitError a call throws (or fails the test). */
+function errorOf(fn: () => unknown): NormkitError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof NormkitError) return e;
+    throw new Error(`expected a NormkitError, got ${String(e)}`);
+  }
+  throw new Error('expected a NormkitError, got none');
+}
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -69,6 +84,38 @@ describe('tensors', () => {
     } catch (e) {
       expect((e as Error).message).toBe('params.weight: expected shape [4], got [2, 3]');
     }
+  });
+
+  it('the creators refuse a dtype that is not float32/float64 and a shape that is not an array of sizes (no silent float64, no TypeError)', () => {
+    for (const dtype of ['int32', 'float16', null, 42]) {
+      for (const make of [() => zeros([2], dtype as never), () => ones([2], dtype as never), () => full([2], dtype as never, 3), () => toDtype(zeros([2]), dtype as never), () => toContiguous(zeros([2]), dtype as never)]) {
+        const e = errorOf(make);
+        expect(e.code).toBe('E_OPTION');
+        expect(e.message).toMatch(/^dtype: expected 'float32' or 'float64', got /);
+      }
+    }
+    expect(errorOf(() => zeros(3 as never)).message).toBe('shape: expected an array of non-negative integer sizes, got 3 (a shape is an array: [3])');
+    expect(errorOf(() => zeros([-1])).message).toBe('shape: expected an array of non-negative integer sizes, got [-1]');
+    expect(errorOf(() => full([1.5], 'float64')).code).toBe('E_SHAPE');
+    expect(errorOf(() => fromArray([], [-1])).message).toBe('shape: expected an array of non-negative integer sizes, got [-1]');
+    expect(errorOf(() => tensor(new Float64Array(2), [2, NaN])).code).toBe('E_SHAPE');
+    // toContiguous without a dtype keeps the tensor's; toDtype to its own dtype returns it.
+    const t = zeros([2], 'float64');
+    expect(dtypeOf(toContiguous(t))).toBe('float64');
+    expect(toDtype(t, 'float64')).toBe(t);
+  });
+
+  it('the converters refuse what is not a tensor with E_DTYPE naming t, and accept empty tensors', () => {
+    for (const convert of [toArray, formatTensor, toTypedArray, toContiguous, (v: never) => toDtype(v, 'float32')]) {
+      for (const value of [null, undefined, {}, [[1, 2]]]) {
+        const e = errorOf(() => convert(value as never));
+        expect(e.code).toBe('E_DTYPE');
+        expect(e.argument).toBe('t');
+      }
+    }
+    expect(toArray(zeros([0, 2]))).toEqual([]);
+    expect(toTypedArray(zeros([0], 'float64'))).toEqual(new Float64Array(0));
+    expect(formatTensor(zeros([0]))).toBe('tensor([], dtype=float32)');
   });
 
   it('finds the first non-finite element by multi-index', () => {

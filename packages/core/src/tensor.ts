@@ -133,6 +133,7 @@ export function tensor(values: NestedNumbers | FloatArray, shapeOrDtype?: Shape 
 }
 
 function wrap(data: FloatArray, shape: Shape): Tensor {
+  checkShape(shape, 'shape');
   const size = sizeOf(shape);
   if (data.length !== size) {
     throw new NormkitError(
@@ -142,6 +143,21 @@ function wrap(data: FloatArray, shape: Shape): Tensor {
     );
   }
   return new StridedTensor(data, shape.slice(), rowMajorStrides(shape), 0);
+}
+
+/** `shape` when it is an array of non-negative integers. */
+function checkShape(shape: unknown, name: string): Shape {
+  let valid = Array.isArray(shape);
+  for (let k = 0; valid && k < (shape as unknown[]).length; k++) {
+    const n = (shape as unknown[])[k];
+    valid = typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  }
+  if (!valid) {
+    const hint = typeof shape === 'number' ? ` (a shape is an array: [${shape}])` : '';
+    const got = Array.isArray(shape) && shape.length <= 16 ? `[${shape.map((n) => (typeof n === 'number' ? String(n) : describeValue(n))).join(', ')}]` : describeValue(shape);
+    throw new NormkitError('E_SHAPE', `${name}: expected an array of non-negative integer sizes, got ${got}${hint}`, name);
+  }
+  return shape as Shape;
 }
 
 function checkDtype(dtype: unknown, name: string): Dtype {
@@ -158,10 +174,12 @@ function checkDtype(dtype: unknown, name: string): Dtype {
  * @param dtype - `'float32'` (default, {@link DEFAULT_DTYPE}) or `'float64'`
  * @param value - the fill value (default 0)
  * @returns a tensor over a new typed array
+ * @throws NormkitError `E_SHAPE` when `shape` is not an array of non-negative integers;
+ *   `E_OPTION` for a dtype other than `'float32'` / `'float64'`
  */
 export function full(shape: Shape, dtype: Dtype = DEFAULT_DTYPE, value = 0): Tensor {
-  const Ctor = arrayTypeOf(dtype);
-  const data = new Ctor(sizeOf(shape));
+  const Ctor = arrayTypeOf(checkDtype(dtype, 'dtype'));
+  const data = new Ctor(sizeOf(checkShape(shape, 'shape')));
   if (value !== 0) data.fill(value);
   return wrap(data, shape);
 }
@@ -172,6 +190,7 @@ export function full(shape: Shape, dtype: Dtype = DEFAULT_DTYPE, value = 0): Ten
  * @param shape - the shape
  * @param dtype - `'float32'` (default, {@link DEFAULT_DTYPE}) or `'float64'`
  * @returns a tensor over a new, zero-filled typed array
+ * @throws NormkitError as {@link full}
  */
 export function zeros(shape: Shape, dtype: Dtype = DEFAULT_DTYPE): Tensor {
   return full(shape, dtype, 0);
@@ -183,6 +202,7 @@ export function zeros(shape: Shape, dtype: Dtype = DEFAULT_DTYPE): Tensor {
  * @param shape - the shape
  * @param dtype - `'float32'` (default, {@link DEFAULT_DTYPE}) or `'float64'`
  * @returns a tensor over a new typed array filled with 1
+ * @throws NormkitError as {@link full}
  */
 export function ones(shape: Shape, dtype: Dtype = DEFAULT_DTYPE): Tensor {
   return full(shape, dtype, 1);
@@ -303,10 +323,12 @@ export function isRowMajor(shape: Shape, strides: readonly number[]): boolean {
  * @param t - the tensor to copy
  * @param dtype - the dtype of the copy (default: `t`'s)
  * @returns a row-major copy with offset 0
+ * @throws NormkitError `E_DTYPE` / `E_SHAPE` when `t` is not a tensor; `E_OPTION` for a bad dtype
  */
-export function toContiguous(t: Tensor, dtype: Dtype = dtypeOf(t)): Tensor {
+export function toContiguous(t: Tensor, dtype?: Dtype): Tensor {
+  assertTensor(t, 't', { allowEmpty: true });
   const shape = t.shape.slice();
-  const out = zeros(shape, dtype);
+  const out = zeros(shape, dtype === undefined ? dtypeOf(t) : checkDtype(dtype, 'dtype'));
   copyInto(t, out);
   return out;
 }
@@ -319,13 +341,15 @@ export function toContiguous(t: Tensor, dtype: Dtype = dtypeOf(t)): Tensor {
  * @param t - the tensor (any strides)
  * @param dtype - `'float32'` or `'float64'`
  * @returns `t`, or a converted row-major copy
+ * @throws NormkitError `E_DTYPE` / `E_SHAPE` when `t` is not a tensor; `E_OPTION` for a bad dtype
  * @example
  * ```ts
  * const y = bn.forward(toDtype(x64, 'float32'));
  * ```
  */
 export function toDtype(t: Tensor, dtype: Dtype): Tensor {
-  return dtypeOf(t) === dtype ? t : toContiguous(t, dtype);
+  assertTensor(t, 't', { allowEmpty: true });
+  return dtypeOf(t) === checkDtype(dtype, 'dtype') ? t : toContiguous(t, dtype);
 }
 
 /**
@@ -333,8 +357,10 @@ export function toDtype(t: Tensor, dtype: Dtype): Tensor {
  *
  * @param t - the tensor (any strides)
  * @returns a new `Float32Array` or `Float64Array` of Π shape values
+ * @throws NormkitError `E_DTYPE` / `E_SHAPE` when `t` is not a tensor
  */
 export function toTypedArray(t: Tensor): FloatArray {
+  assertTensor(t, 't', { allowEmpty: true });
   if (isContiguous(t)) {
     return t.data.slice(t.offset, t.offset + sizeOf(t.shape));
   }

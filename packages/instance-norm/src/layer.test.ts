@@ -1,4 +1,4 @@
-import { toTypedArray } from '@normkit/core';
+import { fromArray, toTypedArray } from '@normkit/core';
 import { randn } from '@normkit/testkit';
 import { describe, expect, it } from 'vitest';
 import { InstanceNorm } from './layer.js';
@@ -20,5 +20,14 @@ describe('InstanceNorm layer', () => {
     expect(layer.weight).toBeUndefined();
     expect(layer.runningMean).toBeUndefined();
     expect(layer.stateNames).toEqual([]);
+  });
+
+  it('has numBatchesTracked as batch norm does; PyTorch never increments it for instance norm', () => {
+    const tracked = new InstanceNorm({ numFeatures: 2, trackRunningStats: true }, { dtype: 'float64' });
+    tracked.forward(randn([4, 2, 6], 1));
+    expect(tracked.numBatchesTracked).toBe(0);
+    tracked.loadStateDict({ ...tracked.stateDict(), numBatchesTracked: fromArray([7], [], 'float64') });
+    expect(tracked.numBatchesTracked).toBe(7);
+    expect(new InstanceNorm({ numFeatures: 2 }).numBatchesTracked).toBe(0);
   });
 });

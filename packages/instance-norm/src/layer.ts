@@ -57,4 +57,14 @@ export class InstanceNorm<const O extends InstanceNormInputOptions = InstanceNor
   get runningVar(): TensorIf<InstanceNormTracked<O>> {
     return this.state.runningVar as TensorIf<InstanceNormTracked<O>>;
   }
+
+  /**
+   * The step counter, as batch norm's layer has it: PyTorch's instance norm keeps the
+   * `num_batches_tracked` buffer but never increments it, so this stays at its loaded value
+   * (0 for a new layer, and 0 without running statistics).
+   */
+  get numBatchesTracked(): number {
+    const t = this.state.numBatchesTracked;
+    return t === undefined ? 0 : t.data[t.offset];
+  }
 }
