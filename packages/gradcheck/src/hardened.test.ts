@@ -51,8 +51,9 @@ describe('one planted bug per blind spot, each caught with a message naming its 
     expect(found.length).toBeGreaterThan(0);
     for (const f of found) {
       if (flaw === 'mutates-saved') {
-        expect(f.variant).toBe('');
-        expect(f.message).toMatch(pattern);
+        // backward-purity names it; every other run of backward is watched too and says so.
+        if (f.variant === '') expect(f.message).toMatch(pattern);
+        else expect(f.message).toContain('backward wrote to its arguments (saved.xhat was added)');
       } else {
         expect(f.variant).toMatch(pattern);
         expect(f.message.startsWith(`[${f.variant}] `)).toBe(true);

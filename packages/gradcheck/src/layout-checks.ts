@@ -91,7 +91,9 @@ const LAYOUT_TEXT: Readonly<Record<InputLayout, string>> = {
  * the parameters and the state all given in `layout`, against the contiguous run of the same
  * values (`saved.x` is then the view too, so backward sees it). The outputs must agree within
  * {@link LAYOUT_RTOL} / {@link LAYOUT_ATOL} in float64 (the float32 tolerances in float32).
- * When they do not, each input is given in the layout alone to name the ones that matter.
+ * Each input is also given in the layout alone, the others contiguous (a fast path chosen from
+ * one input's layout must not assume the others'); when the all-views run differs, those runs
+ * name the inputs that matter.
  *
  * @param point - the point of the case
  * @param layout - the layout
@@ -119,13 +121,23 @@ export function checkInputLayout(point: CheckPoint, layout: InputLayout, baselin
     if (Object.keys(point.params).length > 0) all.push('params');
     if (Object.keys(point.state).length > 0) all.push('state');
     const differences = attempt(new Set(all));
-    if (differences.length === 0) continue;
-    const culprits = all.filter((input) => attempt(new Set([input])).length > 0);
-    const blame = culprits.length === 0 ? 'no single input reproduces it' : `reproduced with ${culprits.join(', ')} alone`;
-    problems.push(`${base.dtype}, ${all.join(', ')} ${LAYOUT_TEXT[layout]}: ${differences.slice(0, 3).join('; ')} (${blame})`);
+    // Each input alone in the layout as well, the others contiguous: a kernel that picks its
+    // fast path from one input (x contiguous) and then reads another (dy, γ) as contiguous is
+    // right when all are contiguous and when all are views, and wrong only in a mix.
+    const alone = all.length > 1 ? all.map((input) => ({ input, differences: attempt(new Set([input])) })) : [];
+    const culprits = alone.filter((a) => a.differences.length > 0);
+    if (differences.length > 0) {
+      const blame = culprits.length === 0 ? 'no single input reproduces it' : `reproduced with ${culprits.map((c) => c.input).join(', ')} alone`;
+      problems.push(`${base.dtype}, ${all.join(', ')} ${LAYOUT_TEXT[layout]}: ${differences.slice(0, 3).join('; ')} (${blame})`);
+    } else if (culprits.length > 0) {
+      const first = culprits[0];
+      problems.push(
+        `${base.dtype}, ${culprits.map((c) => c.input).join(', ')} alone ${LAYOUT_TEXT[layout]} (the other inputs contiguous; all of them in the layout agree): ${first.input}: ${first.differences.slice(0, 3).join('; ')}`,
+      );
+    }
   }
   if (problems.length > 0) return { name, detail: layout, status: 'fail', message: problems.join(' | ') };
-  return { name, detail: layout, status: 'pass', message: `x, dy, params and state ${LAYOUT_TEXT[layout]} give the contiguous results` };
+  return { name, detail: layout, status: 'pass', message: `x, dy, params and state ${LAYOUT_TEXT[layout]}, together and each alone, give the contiguous results` };
 }
 
 /**

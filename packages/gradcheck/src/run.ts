@@ -3,6 +3,7 @@ import type { Dtype, Mode, Tensor } from '@normkit/core';
 import { firstMismatch, indexText, magnitude } from './compare.js';
 import type { AnyBound, TensorRecord } from './problem.js';
 import { asFloat64, presentTensors } from './problem.js';
+import { savedChanges, snapshotSaved } from './saved-snapshot.js';
 
 /** The inputs of one forward call and the backward call that follows it. */
 export interface RunInputs {
@@ -34,20 +35,60 @@ export interface RunOutputs {
   readonly grads: TensorRecord;
 }
 
+/** A byte copy of the whole typed array behind each named tensor (its view and what lies around it). */
+function bufferBytes(tensors: Readonly<Record<string, Tensor>>): Map<string, Uint8Array> {
+  const copies = new Map<string, Uint8Array>();
+  for (const [name, t] of Object.entries(tensors)) copies.set(name, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice());
+  return copies;
+}
+
+/** The names whose typed array no longer holds the bytes of `before`. */
+function changedBuffers(before: Map<string, Uint8Array>, tensors: Readonly<Record<string, Tensor>>): string[] {
+  const changed: string[] = [];
+  for (const [name, bytes] of before) {
+    const t = tensors[name];
+    const now = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    let i = 0;
+    while (i < bytes.length && bytes[i] === now[i]) i++;
+    if (i < bytes.length) changed.push(name);
+  }
+  return changed;
+}
+
+function prefixed(prefix: string, record: TensorRecord): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(record)) if (isTensor(t)) out[`${prefix}.${name}`] = t;
+  return out;
+}
+
 /**
- * One forward call in `mode` and one backward call with `dy` on its `saved`.
+ * One forward call in `mode` and one backward call with `dy` on its `saved`, each watched for
+ * writes to its arguments: the whole typed array behind `x`, the parameters and the state
+ * (forward), `dy` and the parameters (backward) must hold the same bytes after the call, and
+ * `saved` must be unchanged by backward. So every run of a check (float32, layouts, `out`,
+ * dtype mixes) also checks purity, not only the float64 contiguous runs of the purity checks.
  *
- * @throws whatever the plugin throws, and Error when y or dx is not a tensor
+ * @throws whatever the plugin throws, and Error when y or dx is not a tensor or a call wrote
+ *   to its arguments
  */
 export function runForwardBackward(bound: AnyBound, mode: Mode, inputs: RunInputs): RunOutputs {
+  const forwardArgs = { x: inputs.x, ...prefixed('params', inputs.params), ...prefixed('state', inputs.state) };
+  const beforeForward = bufferBytes(forwardArgs);
   const forward = bound.forward({ x: inputs.x, params: inputs.params, state: inputs.state, mode, ...(inputs.forwardOut === undefined ? {} : { out: inputs.forwardOut }) });
+  const forwardWrites = changedBuffers(beforeForward, forwardArgs);
+  if (forwardWrites.length > 0) throw new Error(`forward wrote to its arguments (${forwardWrites.join(', ')}): forward never writes x, params or state`);
   if (!isTensor(forward.y)) throw new Error('forward: y is not a float tensor');
+  const backwardArgs = { dy: inputs.dy, ...prefixed('params', inputs.backwardParams ?? inputs.params) };
+  const beforeBackward = bufferBytes(backwardArgs);
+  const beforeSaved = snapshotSaved(forward.saved);
   const backward = bound.backward({
     dy: inputs.dy,
     params: inputs.backwardParams ?? inputs.params,
     saved: forward.saved,
     ...(inputs.backwardOut === undefined ? {} : { out: inputs.backwardOut }),
   });
+  const backwardWrites = [...changedBuffers(beforeBackward, backwardArgs), ...savedChanges(beforeSaved, forward.saved)];
+  if (backwardWrites.length > 0) throw new Error(`backward wrote to its arguments (${backwardWrites.join('; ')}): backward never writes dy, params or saved`);
   if (!isTensor(backward.dx)) throw new Error('backward: dx is not a float tensor');
   return { y: forward.y, state: presentTensors(forward.state ?? {}), dx: backward.dx, grads: presentTensors(backward.grads ?? {}) };
 }
