@@ -143,6 +143,24 @@ describe('normkit gradcheck', () => {
     expect(table).toMatch(/^PASS\s+rms-norm\s+train\s+\[2, 2, 5\]\s+dx \[dtype float32\]\s/m);
   });
 
+  it('--variant-shapes all runs the variants at every example shape; --order 2 honours --size', () => {
+    const one = JSON.parse(normkit('gradcheck', 'rms-norm', '--json').stdout) as GradcheckJson;
+    const every = JSON.parse(normkit('gradcheck', 'rms-norm', '--variant-shapes', 'all', '--json').stdout) as GradcheckJson;
+    // One float32 check of dx per option set and mode by default; one per example shape with all.
+    const float32Checks = (json: GradcheckJson) => json.cases.filter((c) => c.variant === 'dtype float32' && c.tensor === 'dx').length;
+    const cases = (json: GradcheckJson) => new Set(json.cases.filter((c) => c.variant === '' && c.tensor === 'x').map((c) => `${c.options}:${c.mode}:${c.shape.join('x')}`)).size;
+    const optionModes = new Set(one.cases.filter((c) => c.variant === '' && c.tensor === 'x').map((c) => `${c.options}:${c.mode}`)).size;
+    expect(float32Checks(one)).toBe(optionModes);
+    expect(float32Checks(every)).toBe(cases(every));
+    expect(cases(every)).toBeGreaterThan(optionModes);
+    expect(every.failed).toBe(0);
+    const large = normkit('gradcheck', 'layer-norm', '--order', '2', '--size', 'large', '--json');
+    expect(large.code).toBe(0);
+    const json = JSON.parse(large.stdout) as GradcheckJson;
+    expect(json.passed).toBeGreaterThan(0);
+    expect(json.cases.every((c) => c.variant.startsWith('size large'))).toBe(true);
+  });
+
   it("--size large on a user's plugin without largeShapes() fails with a message saying so", () => {
     const r = normkit('gradcheck', join(userDir, 'good.mjs'), '--size', 'large');
     expect(r.code).toBe(1);
@@ -177,6 +195,8 @@ describe('normkit gradcheck', () => {
       ['gradcheck', join(userDir, 'syntax-error.mjs')],
       ['gradcheck', '--seed', 'x'],
       ['gradcheck', '--size', 'huge'],
+      ['gradcheck', '--variant-shapes', 'some'],
+      ['gradcheck', 'layer-norm', '--order', '2', '--variant-shapes', 'all'],
       ['gradcheck', 'layer-norm', '--order', '3'],
       ['gradcheck', 'layer-norm', '--order'],
       ['frobnicate'],

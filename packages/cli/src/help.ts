@@ -2,7 +2,7 @@
 export const USAGE = `usage: normkit <command> [options]
 
 commands:
-  gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--order 1|2] [--json]
+  gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--variant-shapes one|all] [--order 1|2] [--json]
       check backward passes by finite differences: built-in plugins by name
       (all of them when none is named), or your ES module by path (its default
       export, or an export named "plugin")
@@ -21,7 +21,7 @@ exit codes: 0 all passed, 1 something failed, 2 bad arguments or input
 
 /** The help of each command, printed by `normkit COMMAND --help` and `normkit help COMMAND`. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
-  gradcheck: `usage: normkit gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--order 1|2] [--json]
+  gradcheck: `usage: normkit gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--variant-shapes one|all] [--order 1|2] [--json]
 
 Checks backward passes against central finite differences of forward, for the input
 and every parameter, in every mode, at each plugin's example options and shapes, plus
@@ -39,9 +39,14 @@ the declared state update.
   --size S      example (default): the example shapes; large: the plugins'
                 largeShapes(), in projection mode (the size-dependent fast paths);
                 all: both
+  --variant-shapes V
+                one (default): the variant checks (float32, layouts, out, dtype
+                mixes, mode identity, state) at the last example shape of each
+                option set; all: at every example shape
   --order N     1 (default); 2 checks each plugin's doubleBackward (the VJP of its
-                backward) against finite differences of its backward; a plugin
-                without one is listed as SKIP, not as a failure
+                backward) against finite differences of its backward, in float64
+                at the shapes --size picks (no variants); a plugin without one is
+                listed as SKIP, not as a failure
   --json        print one JSON object instead of the table
 
 Prints a table (one row per input or parameter checked), the details of any

@@ -1,7 +1,7 @@
 /**
  * `@normkit/cli`: the `normkit` command, also usable as a library.
  *
- * - `normkit gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--order 1|2] [--json]`
+ * - `normkit gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--variant-shapes one|all] [--order 1|2] [--json]`
  * - `normkit conformance [DIR] [--dtype float64|float32] [--json]`
  * - `normkit state inspect FILE [--json]`, `normkit state convert IN OUT`
  * - `normkit --help`, `normkit COMMAND --help`, `normkit --version`

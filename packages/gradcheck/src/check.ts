@@ -235,6 +235,35 @@ class ReportBuilder {
   }
 }
 
+/**
+ * The point of a case, the same for order 1 and order 2 (order 2 differentiates backward at
+ * the point order 1 checks): x ~ N(0, 1), the float64 initial parameters with noise, and the
+ * state after one train-mode burn-in batch when the plugin has a train mode, each drawn from
+ * a seed of (seed, what, options index, shape), with `'large'` in it for a large shape.
+ *
+ * @throws whatever `init` or the burn-in forward throws
+ */
+function casePoint(
+  p: AnyNormalizer,
+  bound: AnyBound,
+  shape: Shape,
+  seed: number,
+  optionsIndex: number,
+  large: boolean,
+): { x: Tensor; params: TensorRecord; state: TensorRecord } {
+  const shapeKey = shape.join('x');
+  const seedOf = (what: string): number => (large ? deriveSeed(seed, what, 'large', optionsIndex, shapeKey) : deriveSeed(seed, what, optionsIndex, shapeKey));
+  const x = randomNormalTensor(shape, seedOf('x'));
+  const init = bound.init('float64');
+  const params = withNoise(presentTensors(init.params), seedOf('params'));
+  let state = presentTensors(init.state);
+  if (p.modes.includes('train')) {
+    const burnIn = randomNormalTensor(shape, seedOf('burn-in'));
+    state = presentTensors(bound.forward({ x: burnIn, params, state, mode: 'train' }).state);
+  }
+  return { x, params, state };
+}
+
 function withNoise(params: TensorRecord, seed: number): TensorRecord {
   const rng = normalRng(seed);
   const out: TensorRecord = {};
@@ -504,20 +533,11 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
       const lastShape = shapes.length - 1;
       shapes.forEach((shape, shapeIndex) => {
         const extras: CaseExtras = { counters, dtypes, variants: large || settings.variantShapes === 'all' || shapeIndex === lastShape };
-        const shapeKey = shape.join('x');
-        const seedOf = (what: string): number => (large ? deriveSeed(settings.seed, what, 'large', optionsIndex, shapeKey) : deriveSeed(settings.seed, what, optionsIndex, shapeKey));
         let x: Tensor;
         let params: TensorRecord;
         let state: TensorRecord;
         try {
-          x = randomNormalTensor(shape, seedOf('x'));
-          const init = bound.init('float64');
-          params = withNoise(presentTensors(init.params), seedOf('params'));
-          state = presentTensors(init.state);
-          if (p.modes.includes('train')) {
-            const burnIn = randomNormalTensor(shape, seedOf('burn-in'));
-            state = presentTensors(bound.forward({ x: burnIn, params, state, mode: 'train' }).state);
-          }
+          ({ x, params, state } = casePoint(p, bound, shape, settings.seed, optionsIndex, large));
         } catch (e) {
           const method = !large && sizeOf(shape) <= settings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
           for (const mode of modes) {
@@ -531,7 +551,7 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
           let point: CheckPoint | undefined;
           try {
             const y = bound.forward({ x, params, state, mode: 'train' }).y;
-            const r = randomValues(sizeOf(y.shape), normalRng(seedOf('mode-identity')));
+            const r = randomValues(sizeOf(y.shape), normalRng(deriveSeed(settings.seed, 'mode-identity', optionsIndex, shape.join('x'))));
             point = { bound, mode: 'train', x, params, state, r, yShape: y.shape.slice(), counters };
           } catch (e) {
             builder.contract(label, { name: 'mode-identity', status: 'error', message: `train-mode forward threw: ${errorMessage(e)}` });
@@ -555,5 +575,5 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
 }
 
 // Shared with the order-2 checker (second-order.ts); not part of the package's API.
-export { ReportBuilder, nonNegativeInteger, nonNegativeNumber, paramNamesOf, stateInDtypeOf, toFloat32, withNoise };
+export { ReportBuilder, casePoint, nonNegativeInteger, nonNegativeNumber, paramNamesOf, stateInDtypeOf, toFloat32, withNoise };
 export type { Settings };

@@ -155,6 +155,7 @@ export type ContractName =
   | 'double-backward-purity'
   | 'double-backward-determinism'
   | 'double-backward-linearity'
+  | 'double-backward-absent-dgrads'
   | 'double-backward-shapes-dtypes';
 
 /** One property of the plugin beyond its Jacobian, for one option set × mode × shape. */

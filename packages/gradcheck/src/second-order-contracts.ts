@@ -1,9 +1,10 @@
-import { dtypeOf, formatShape, isTensor, shapesEqual, tensor, unravel } from '@normkit/core';
+import { dtypeOf, formatShape, isTensor, shapesEqual, tensor, toTypedArray, unravel } from '@normkit/core';
 import type { Dtype, Tensor } from '@normkit/core';
 import type { ContractOutcome } from './contract-checks.js';
 import { LINEARITY_ALPHAS, LINEARITY_ATOL, LINEARITY_RTOL, changesSince, firstBitDifference, guarded, snapshot } from './contract-checks.js';
 import { errorMessage } from './jacobian.js';
 import type { TensorRecord } from './problem.js';
+import { savedChanges, snapshotSaved } from './saved-snapshot.js';
 import type { DoubleBackwardOutcome, SecondOrderProblem } from './second-order-problem.js';
 
 function pass(name: ContractOutcome['name'], message: string): ContractOutcome {
@@ -43,7 +44,7 @@ export function checkDoubleBackwardDeterminism(problem: SecondOrderProblem, c: F
   });
 }
 
-/** Purity: `dy`, `params`, `ddx` and `dgrads` are bitwise unchanged by a `doubleBackward` call. */
+/** Purity: `dy`, `params`, `saved`, `ddx` and `dgrads` are bitwise unchanged by a `doubleBackward` call (`saved` leaf by leaf, as for backward). */
 export function checkDoubleBackwardPurity(problem: SecondOrderProblem, c: Float64Array): ContractOutcome {
   const name = 'double-backward-purity';
   return guarded(name, () => {
@@ -53,14 +54,59 @@ export function checkDoubleBackwardPurity(problem: SecondOrderProblem, c: Float6
     const dy = tensor(problem.dy.slice(), problem.forwardShape.slice());
     const before = { args: snapshot({ dy, ddx }), params: snapshot(problem.params), dgrads: snapshot(dgrads) };
     const forward = problem.normalizer.forward({ x: problem.x, params: problem.params, state: problem.state, mode: problem.mode });
+    const beforeSaved = snapshotSaved(forward.saved);
     member({ dy, params: problem.params, saved: forward.saved, ddx, dgrads });
     const changes = [
       ...changesSince(before.args, { dy, ddx }, 'args').map((m) => m.replace(/^args\./, '')),
       ...changesSince(before.params, problem.params, 'params'),
+      ...savedChanges(beforeSaved, forward.saved),
       ...changesSince(before.dgrads, dgrads, 'dgrads'),
     ];
     if (changes.length > 0) return fail(name, `doubleBackward mutated its arguments: ${changes.join('; ')}`);
-    return pass(name, 'dy, params, ddx and dgrads unchanged by doubleBackward');
+    return pass(name, 'dy, params, saved, ddx and dgrads unchanged by doubleBackward');
+  });
+}
+
+/**
+ * An absent `dgrads` counts as zero cotangents (the contract of `doubleBackward`): a call
+ * without `dgrads` gives what a call with every `dgrads` entry zero gives, within the
+ * linearity bound ({@link LINEARITY_RTOL} per result plus {@link LINEARITY_ATOL} of the
+ * whole computation). Passes without comparing when the normalizer has no parameters.
+ */
+export function checkDoubleBackwardAbsentDgrads(problem: SecondOrderProblem, c: Float64Array): ContractOutcome {
+  const name = 'double-backward-absent-dgrads';
+  return guarded(name, () => {
+    const member = problem.normalizer.doubleBackward;
+    if (typeof member !== 'function') throw new Error('no doubleBackward');
+    const { ddx, dgrads } = problem.cotangents(c);
+    if (Object.keys(dgrads).length === 0) return pass(name, 'no parameters: dgrads has no entries');
+    const zero: TensorRecord = {};
+    for (const [key, t] of Object.entries(dgrads)) zero[key] = tensor(new Float64Array(t.data.length), t.shape.slice());
+    const call = (withDgrads: boolean) => {
+      const forward = problem.normalizer.forward({ x: problem.x, params: problem.params, state: problem.state, mode: problem.mode });
+      const dy = tensor(problem.dy.slice(), problem.forwardShape.slice());
+      return member({ dy, params: problem.params, saved: forward.saved, ddx, ...(withDgrads ? { dgrads: zero } : {}) });
+    };
+    const zeros = call(true);
+    const absent = call(false);
+    const pairs: [string, Tensor | undefined, Tensor | undefined][] = [
+      ['dx', zeros.dx, absent.dx],
+      ['ddy', zeros.ddy, absent.ddy],
+      ...Object.keys(problem.params).map((key): [string, Tensor | undefined, Tensor | undefined] => [`grads.${key}`, zeros.grads[key], absent.grads[key]]),
+    ];
+    const floor = LINEARITY_ATOL * Math.max(1, maxAbs(c), ...pairs.map(([, z]) => (isTensor(z) ? maxAbs(toTypedArray(z)) : 0)));
+    for (const [label, z, a] of pairs) {
+      if (!isTensor(z) || !isTensor(a) || !shapesEqual(z.shape, a.shape)) return fail(name, `${label}: the call without dgrads does not return it in the shape the call with zero dgrads does`);
+      const zv = toTypedArray(z);
+      const av = toTypedArray(a);
+      const bound = LINEARITY_RTOL * maxAbs(zv) + floor;
+      for (let j = 0; j < zv.length; j++) {
+        if (!(Math.abs(av[j] - zv[j]) <= bound)) {
+          return fail(name, `${label}[${unravel(j, z.shape).join(', ')}]: doubleBackward without dgrads gives ${av[j]}, with zero dgrads ${zv[j]} (an absent entry must count as zero)`);
+        }
+      }
+    }
+    return pass(name, 'doubleBackward without dgrads gives what zero dgrads give');
   });
 }
 

@@ -36,8 +36,8 @@ describe('order 2: a correct doubleBackward passes', () => {
       'double-backward-determinism',
       'double-backward-purity',
       'double-backward-linearity',
+      'double-backward-absent-dgrads',
       'double-backward-shapes-dtypes',
-      'forward-purity',
     ]);
   });
 
@@ -102,6 +102,37 @@ describe('order 2: a planted second-order bug is caught', () => {
     expect(failingTensors(shape)).toEqual([]);
     expect(failingContracts(shape)).toEqual(['double-backward-shapes-dtypes']);
     expect(shape.contracts.find((c) => !c.ok)!.message).toContain('float64: ddy has shape [12], expected [4, 3]');
+  });
+});
+
+describe('order 2: blind spots an adversarial audit found, each caught now', () => {
+  it('an absent dgrads must count as zero (double-backward-absent-dgrads)', () => {
+    const report = checkSecondOrder(makeSecondOrderBatchNorm('absent-dgrads-as-ones'), { shapes: [[4, 3]] });
+    expect(failingTensors(report)).toEqual([]);
+    expect(failingContracts(report)).toEqual(['double-backward-absent-dgrads']);
+    expect(report.contracts.find((c) => !c.ok)!.message).toMatch(/^dx\[\d+, \d+\]: doubleBackward without dgrads gives .*, with zero dgrads .* \(an absent entry must count as zero\)$/);
+    expect(checkSecondOrder(secondOrderBatchNorm, { shapes: [[4, 3]] }).contracts.find((c) => c.name === 'double-backward-absent-dgrads')!.message).toBe(
+      'doubleBackward without dgrads gives what zero dgrads give',
+    );
+  });
+
+  it('doubleBackward must leave saved unchanged (double-backward-purity)', () => {
+    const report = checkSecondOrder(makeSecondOrderBatchNorm('memoizes-in-saved'), { shapes: [[4, 3]] });
+    expect(failingContracts(report)).toEqual(['double-backward-purity']);
+    expect(report.contracts.find((c) => !c.ok)!.message).toBe('doubleBackward mutated its arguments: saved.ddy was added');
+  });
+
+  it('size large reaches a path only large shapes take, in projection mode; size example does not', () => {
+    const bug = makeSecondOrderBatchNorm('large-missing-curvature');
+    expect(checkSecondOrder(bug).ok).toBe(true);
+    const large = checkSecondOrder(bug, { size: 'large' });
+    expect(large.ok).toBe(false);
+    expect(failingTensors(large)).toEqual(['x']);
+    expect(large.checks.every((c) => c.size === 'large' && c.method === 'projection' && c.shape.join('x') === '67x3')).toBe(true);
+    const all = checkSecondOrder(secondOrderBatchNorm, { size: 'all' });
+    expect(all.ok).toBe(true);
+    expect(new Set(all.checks.map((c) => c.size))).toEqual(new Set(['example', 'large']));
+    expect(() => checkSecondOrder(secondOrderBatchNorm, { size: 'huge' as never })).toThrow(/config\.size/);
   });
 });
 

@@ -8,13 +8,13 @@ import {
   DEFAULT_LARGE_SUBSET_SIZE,
   DEFAULT_WORST,
   ReportBuilder,
+  casePoint,
   nonNegativeInteger,
   nonNegativeNumber,
   optionsLabel,
   paramNamesOf,
   stateInDtypeOf,
   toFloat32,
-  withNoise,
 } from './check.js';
 import type { GradcheckConfig, Settings } from './check.js';
 import { checkForwardPurity, snapshot } from './contract-checks.js';
@@ -23,10 +23,11 @@ import type { SlotOutcome } from './jacobian.js';
 import { presentTensors } from './problem.js';
 import type { AnyBound, AnyNormalizer, TensorRecord } from './problem.js';
 import { checkProjections } from './projection.js';
-import { deriveSeed, normalRng, randomNormalTensor, randomValues } from './random.js';
-import type { CaseLabel, GradcheckReport } from './report.js';
+import { deriveSeed, normalRng, randomValues } from './random.js';
+import type { CaseLabel, CaseSize, GradcheckReport } from './report.js';
 import { formatReport } from './report.js';
 import {
+  checkDoubleBackwardAbsentDgrads,
   checkDoubleBackwardDeterminism,
   checkDoubleBackwardLinearity,
   checkDoubleBackwardPurity,
@@ -82,6 +83,7 @@ function runSecondOrderCase(
   builder.contract(label, checkDoubleBackwardDeterminism(problem, c));
   builder.contract(label, checkDoubleBackwardPurity(problem, c));
   builder.contract(label, checkDoubleBackwardLinearity(problem, c));
+  builder.contract(label, checkDoubleBackwardAbsentDgrads(problem, c));
   builder.contract(
     label,
     checkDoubleBackwardShapes(problem, c, () => {
@@ -119,8 +121,12 @@ function runSecondOrderCase(
  *   order 1, and the same report (`order: 2`; the tensors are `x`, the parameters and `dy`;
  *   ∂S/∂dy, the JVP of y, is the `dy` check);
  * - contract checks: `double-backward-determinism` (bitwise), `double-backward-purity`
- *   (`dy`, `params`, `ddx`, `dgrads` unchanged), `double-backward-linearity` in the
- *   cotangents, `double-backward-shapes-dtypes` (float64 and float32), and `forward-purity`.
+ *   (`dy`, `params`, `saved`, `ddx`, `dgrads` unchanged), `double-backward-linearity` in the
+ *   cotangents, `double-backward-absent-dgrads` (no `dgrads` = zero `dgrads`),
+ *   `double-backward-shapes-dtypes` (float64 and float32), and `forward-purity`;
+ * - the example shapes, or with `size: 'large'` the plugin's `largeShapes()` in projection
+ *   mode (the large-case budget), or both with `size: 'all'`; float64 contiguous inputs only
+ *   (no float32, layout or dtype-mix variants).
  *
  * A plugin whose bound normalizer has no `doubleBackward` (decided on the first option set
  * that binds) is not a failure: the report has `skipped` set, `ok: true` and no checks.
@@ -138,6 +144,10 @@ function runSecondOrderCase(
 export function checkSecondOrder<T extends NormalizerTypes>(plugin: Normalizer<T>, config: GradcheckConfig<T> = {}): GradcheckReport {
   assertNormalizer(plugin);
   const p = plugin as unknown as AnyNormalizer;
+  const size = config.size ?? 'example';
+  if (size !== 'example' && size !== 'large' && size !== 'all') {
+    throw new NormkitError('E_OPTION', `gradcheck config.size: expected 'example' | 'large' | 'all', got ${optionsLabel(size)}`, 'config.size');
+  }
   const settings: Settings = {
     seed: nonNegativeInteger(config.seed, 0, 'seed'),
     rtol: nonNegativeNumber(config.rtol, DEFAULT_RTOL, 'rtol'),
@@ -147,14 +157,14 @@ export function checkSecondOrder<T extends NormalizerTypes>(plugin: Normalizer<T
     projections: nonNegativeInteger(config.projections, DEFAULT_PROJECTIONS, 'projections'),
     subsetSize: nonNegativeInteger(config.subsetSize, DEFAULT_SUBSET_SIZE, 'subsetSize'),
     worst: nonNegativeInteger(config.worst, DEFAULT_WORST, 'worst'),
-    // Order 2 checks the example shapes only, with no variants.
-    size: 'example',
-    largeProjections: DEFAULT_LARGE_PROJECTIONS,
-    largeSubsetSize: DEFAULT_LARGE_SUBSET_SIZE,
+    // Order 2 checks float64 contiguous inputs only (no float32, layout or dtype variants), at
+    // the example shapes, the large shapes (projection mode) or both.
+    size,
+    largeProjections: nonNegativeInteger(config.largeProjections, DEFAULT_LARGE_PROJECTIONS, 'largeProjections'),
+    largeSubsetSize: nonNegativeInteger(config.largeSubsetSize, DEFAULT_LARGE_SUBSET_SIZE, 'largeSubsetSize'),
     variantShapes: 'one',
   };
-  const optionSets: readonly object[] =
-    config.options === undefined ? p.exampleOptions : Array.isArray(config.options) ? (config.options as readonly object[]) : [config.options as object];
+  const asList = (options: unknown): readonly object[] => (Array.isArray(options) ? (options as readonly object[]) : [options as object]);
   const modes = config.modes ?? p.modes;
   if (!Array.isArray(modes) || modes.some((m) => m !== 'train' && m !== 'eval')) {
     throw new NormkitError('E_OPTION', `gradcheck config.modes: expected a list of 'train' | 'eval', got ${optionsLabel(modes)}`, 'config.modes');
@@ -175,55 +185,60 @@ export function checkSecondOrder<T extends NormalizerTypes>(plugin: Normalizer<T
   });
 
   let memberDecided = false;
-  for (let optionsIndex = 0; optionsIndex < optionSets.length; optionsIndex++) {
-    const input = optionSets[optionsIndex];
-    const labelOf = (mode: Mode, shape: Shape): CaseLabel => ({
-      plugin: name,
-      optionsIndex,
-      options: optionsLabel(input),
-      mode,
-      shape: shape.slice(),
-      size: 'example',
-      modeListed: p.modes.includes(mode),
-      variant: 'base',
-    });
-    let bound: AnyBound;
-    let shapes: readonly Shape[];
-    try {
-      bound = p.create(input);
-      shapes = config.shapes === undefined ? bound.exampleShapes() : typeof config.shapes === 'function' ? config.shapes(bound.options as T['Options']) : config.shapes;
-    } catch (e) {
-      for (const mode of modes) builder.setupFailure(labelOf(mode, []), ['x'], 'full-jacobian', `options or shapes rejected: ${errorMessage(e)}`);
-      continue;
-    }
-    if (!memberDecided) {
-      memberDecided = true;
-      if (typeof bound.doubleBackward !== 'function') {
-        return report(`${name} has no doubleBackward member (the optional second-order pass): nothing to check at order 2`);
-      }
-    }
-    const paramNames = paramNamesOf(bound);
-    for (const shape of shapes) {
-      const shapeKey = shape.join('x');
-      let x: Tensor;
-      let params: TensorRecord;
-      let state: TensorRecord;
+  const sizes: CaseSize[] = size === 'all' ? ['example', 'large'] : [size];
+  for (const caseSize of sizes) {
+    const large = caseSize === 'large';
+    const optionSets = config.options !== undefined ? asList(config.options) : large ? (p.largeOptions ?? p.exampleOptions) : p.exampleOptions;
+    // Large shapes in projection mode with the large-case budget, as order 1 runs them.
+    const caseSettings: Settings = large ? { ...settings, fullJacobianMaxSize: 0, projections: settings.largeProjections, subsetSize: settings.largeSubsetSize } : settings;
+    for (let optionsIndex = 0; optionsIndex < optionSets.length; optionsIndex++) {
+      const input = optionSets[optionsIndex];
+      const labelOf = (mode: Mode, shape: Shape): CaseLabel => ({
+        plugin: name,
+        optionsIndex,
+        options: optionsLabel(input),
+        mode,
+        shape: shape.slice(),
+        size: caseSize,
+        modeListed: p.modes.includes(mode),
+        variant: 'base',
+      });
+      let bound: AnyBound;
+      let shapes: readonly Shape[] | undefined;
       try {
-        // The first-order check's point, drawn from the same seeds.
-        x = randomNormalTensor(shape, deriveSeed(settings.seed, 'x', optionsIndex, shapeKey));
-        const init = bound.init('float64');
-        params = withNoise(presentTensors(init.params), deriveSeed(settings.seed, 'params', optionsIndex, shapeKey));
-        state = presentTensors(init.state);
-        if (p.modes.includes('train')) {
-          const burnIn = randomNormalTensor(shape, deriveSeed(settings.seed, 'burn-in', optionsIndex, shapeKey));
-          state = presentTensors(bound.forward({ x: burnIn, params, state, mode: 'train' }).state);
-        }
+        bound = p.create(input);
+        const given = large ? config.largeShapes : config.shapes;
+        shapes =
+          given === undefined ? (large ? bound.largeShapes?.() : bound.exampleShapes()) : typeof given === 'function' ? given(bound.options as T['Options']) : given;
       } catch (e) {
-        const method = sizeOf(shape) <= settings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
-        for (const mode of modes) builder.setupFailure(labelOf(mode, shape), slotNames(paramNames), method, `init or the burn-in forward threw: ${errorMessage(e)}`);
+        for (const mode of modes) builder.setupFailure(labelOf(mode, []), ['x'], 'full-jacobian', `options or shapes rejected: ${errorMessage(e)}`);
         continue;
       }
-      for (const mode of modes) runSecondOrderCase(builder, bound, settings, labelOf(mode, shape), x, params, state);
+      if (!memberDecided) {
+        memberDecided = true;
+        if (typeof bound.doubleBackward !== 'function') {
+          return report(`${name} has no doubleBackward member (the optional second-order pass): nothing to check at order 2`);
+        }
+      }
+      if (shapes === undefined) {
+        builder.contract(labelOf(modes[0] ?? 'train', []), { name: 'large-shapes', status: 'error', message: 'the plugin declares no largeShapes(): nothing to check at size large' });
+        continue;
+      }
+      const paramNames = paramNamesOf(bound);
+      for (const shape of shapes) {
+        let x: Tensor;
+        let params: TensorRecord;
+        let state: TensorRecord;
+        try {
+          // The first-order check's point, drawn from the same seeds.
+          ({ x, params, state } = casePoint(p, bound, shape, settings.seed, optionsIndex, large));
+        } catch (e) {
+          const method = sizeOf(shape) <= caseSettings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
+          for (const mode of modes) builder.setupFailure(labelOf(mode, shape), slotNames(paramNames), method, `init or the burn-in forward threw: ${errorMessage(e)}`);
+          continue;
+        }
+        for (const mode of modes) runSecondOrderCase(builder, bound, caseSettings, labelOf(mode, shape), x, params, state);
+      }
     }
   }
   return report();

@@ -89,15 +89,17 @@ export function reportEntries(report: GradcheckReport): GradcheckJsonEntry[] {
 const GRADCHECK_SIZES: readonly GradcheckSize[] = ['example', 'large', 'all'];
 
 /**
- * `normkit gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--order 1|2] [--json]`:
+ * `normkit gradcheck [NAME|PATH ...] [--seed N] [--size example|large|all] [--variant-shapes one|all] [--order 1|2] [--json]`:
  * checks built-in plugins by name (all when none is named) or a user's ES module by path, at their
- * example shapes (default), their large shapes (`--size large`, projection mode) or both.
- * `--order 2` checks each plugin's optional `doubleBackward` against finite differences of its
- * `backward` (`checkSecondOrder`, at the example shapes); a plugin without that member is reported
- * as skipped, not as a failure. Exit 0 when nothing fails, 1 otherwise.
+ * example shapes (default), their large shapes (`--size large`, projection mode) or both, with
+ * the variant checks at one example shape per option set (default) or at every one
+ * (`--variant-shapes all`). `--order 2` checks each plugin's optional `doubleBackward` against
+ * finite differences of its `backward` (`checkSecondOrder`, at the shapes `--size` picks); a
+ * plugin without that member is reported as skipped, not as a failure. Exit 0 when nothing
+ * fails, 1 otherwise.
  */
 export async function gradcheckCommand(argv: readonly string[], io: Io, registry: Registry): Promise<number> {
-  const { positionals, flags } = parseArgs(argv, ['seed', 'size', 'order'], ['json']);
+  const { positionals, flags } = parseArgs(argv, ['seed', 'size', 'order', 'variant-shapes'], ['json']);
   const orderText = flags.get('order') ?? '1';
   if (orderText !== '1' && orderText !== '2') throw new UsageError(`--order: expected 1 or 2, got ${String(orderText)}`);
   const order = orderText === '2' ? 2 : 1;
@@ -107,6 +109,10 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
   const sizeText = flags.get('size') ?? 'example';
   const size = GRADCHECK_SIZES.find((s) => s === sizeText);
   if (size === undefined) throw new UsageError(`--size: expected ${GRADCHECK_SIZES.join(', ')}, got ${String(sizeText)}`);
+  const variantShapesText = flags.get('variant-shapes') ?? 'one';
+  if (variantShapesText !== 'one' && variantShapesText !== 'all') throw new UsageError(`--variant-shapes: expected one or all, got ${String(variantShapesText)}`);
+  if (order === 2 && flags.has('variant-shapes')) throw new UsageError('--variant-shapes: order 2 runs no variants (float64 contiguous inputs only); use it with --order 1');
+  const variantShapes = variantShapesText;
   const json = flags.has('json');
   const targets = positionals.length > 0 ? positionals : registry.list();
   // Resolve every target before checking any, so a typo fails fast with exit code 2.
@@ -123,7 +129,7 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
     const started = performance.now();
     let report: GradcheckReport;
     try {
-      report = order === 2 ? checkSecondOrder(plugin, { seed }) : checkGradients(plugin, { seed, size });
+      report = order === 2 ? checkSecondOrder(plugin, { seed, size }) : checkGradients(plugin, { seed, size, variantShapes });
     } catch (e) {
       if (isNormkitError(e)) throw new UsageError(`${plugin.meta.name}: ${e.message}`);
       throw e;
