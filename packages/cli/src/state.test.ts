@@ -54,6 +54,19 @@ describe('normkit state inspect', () => {
     ]);
   });
 
+  it('prints names and metadata keys with control characters as JSON strings: no escape sequence reaches the terminal', async () => {
+    const file = join(dir, 'odd-names.safetensors');
+    const evil = '\u001b[2J\u001b[31mEVIL';
+    writeFileSync(file, writeSafetensors({ [evil]: fromArray([1], [1], 'float32'), 'a\nb': fromArray([2], [1], 'float32') }, { 'k\u001b': 'v' }));
+    const r = await run('state', 'inspect', file);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toContain('\u001b');
+    expect(r.out).toContain('"\\u001b[2J\\u001b[31mEVIL"');
+    expect(r.out).toContain('"a\\nb"');
+    expect(r.out).toContain('metadata: "k\\u001b"="v"');
+    expect(r.out.trimEnd().split('\n')).toHaveLength(5); // header, metadata, column names, two rows
+  });
+
   it('--json prints the same as a document', async () => {
     const r = await run('state', 'inspect', bnFile, '--json');
     expect(r.code).toBe(0);

@@ -115,10 +115,15 @@ describe('Layer state dicts in PyTorch names', () => {
     const missing = errorOf(() => layer.loadStateDict({ 'm.bias': f64([0, 0]) }, { names: 'pytorch', prefix: 'm.' }));
     expect(missing.code).toBe('E_STATE');
     expect(missing.message).toBe('loadStateDict: missing entries m.running_mean');
-    layer.loadStateDict({ 'm.bias': f64([7, 8]) }, { names: 'pytorch', prefix: 'm.', strict: false });
+    expect(layer.loadStateDict({ 'm.bias': f64([7, 8]) }, { names: 'pytorch', prefix: 'm.', strict: false })).toEqual({ missingKeys: ['m.running_mean'], unexpectedKeys: [] });
     expect(values(layer.params.bias)).toEqual([7, 8]);
-    const unknown = errorOf(() => layer.loadStateDict({ 'm.weight': f64([0, 0]) }, { names: 'pytorch', prefix: 'm.', strict: false }));
+    const unknown = errorOf(() => layer.loadStateDict({ 'm.weight': f64([0, 0]) }, { names: 'pytorch', prefix: 'm.' }));
     expect(unknown.message).toBe('loadStateDict: unexpected entry "m.weight"; expected only m.bias, m.running_mean');
+    // strict: false skips unknown keys and lists them, as PyTorch's strict=False (keys outside the prefix are not read at all).
+    const result = layer.loadStateDict({ 'm.weight': f64([0, 0]), 'm.bias': f64([1, 2]), 'other.bias': f64([3, 4]) }, { names: 'pytorch', prefix: 'm.', strict: false });
+    expect(result).toEqual({ missingKeys: ['m.running_mean'], unexpectedKeys: ['m.weight'] });
+    expect(values(layer.params.bias)).toEqual([1, 2]);
+    expect(layer.loadStateDict(layer.stateDict({ names: 'pytorch', prefix: 'm.' }), { names: 'pytorch', prefix: 'm.' })).toEqual({ missingKeys: [], unexpectedKeys: [] });
   });
 
   it('refuses bad naming options with E_OPTION, and PyTorch names for a plugin that declares none', () => {

@@ -32,10 +32,21 @@ export type StateDictOptions = StateDictNaming;
 /** Options of {@link Layer.loadStateDict}: how the entries are named, and whether all must be there. */
 export interface LoadStateDictOptions extends StateDictNaming {
   /**
-   * Require every entry to be present (default true). Unknown names (under the prefix) are
-   * always rejected.
+   * Require every entry to be present and every key (under the prefix) to be one of the
+   * layer's (default true), or, as PyTorch's `strict=False`, load what matches: missing
+   * entries keep their values and unknown keys are skipped. Both are listed in the result
+   * ({@link IncompatibleKeys}); check it, since a wrong `names` or `prefix` then loads nothing
+   * without an error, as in PyTorch.
    */
   readonly strict?: boolean;
+}
+
+/** What {@link Layer.loadStateDict} did not use or did not find, as PyTorch's `_IncompatibleKeys`. */
+export interface IncompatibleKeys {
+  /** The layer's keys (under the naming asked for) that the dict does not hold; empty when `strict`. */
+  readonly missingKeys: readonly string[];
+  /** The dict's keys under the prefix that name none of the layer's entries; empty when `strict`. */
+  readonly unexpectedKeys: readonly string[];
 }
 
 /**
@@ -363,18 +374,21 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * version metadata: checkpoints from before PyTorch 0.4.1 load as they do there.
    *
    * @param dict - key → tensor, as {@link Layer.stateDict} returns (or a file's tensors)
-   * @param options - `strict` (default true) requires every entry; `names`, `prefix`, `style`
-   *   as for {@link Layer.stateDict}
-   * @throws NormkitError `E_STATE` for a non-object `dict`, a missing, unknown, misshapen or
-   *   mistyped entry, entries of two PyTorch styles, or a state the plugin's `validateState`
-   *   refuses; `E_NONFINITE` for NaN or ±Infinity; `E_OPTION` for bad options
+   * @param options - `strict` (default true) requires every entry and refuses unknown keys;
+   *   `names`, `prefix`, `style` as for {@link Layer.stateDict}
+   * @returns the missing and unexpected keys (both empty when `strict`)
+   * @throws NormkitError `E_STATE` for a non-object `dict`, a missing or unknown entry (when
+   *   `strict`), a misshapen or mistyped entry, entries of two PyTorch styles, or a state the
+   *   plugin's `validateState` refuses; `E_NONFINITE` for NaN or ±Infinity; `E_OPTION` for bad options
    * @example
    * ```ts
    * const { tensors } = readSafetensors(readFileSync('model.safetensors'));
    * bn.loadStateDict(tensors, { names: 'pytorch', prefix: 'features.1.' });
+   * // the g and v of a weight-normalized conv, beside its bias (skipped, and listed):
+   * wn.loadStateDict(tensors, { names: 'pytorch', prefix: 'conv.', strict: false }); // { missingKeys: [], unexpectedKeys: ['conv.bias'] }
    * ```
    */
-  loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): void {
+  loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): IncompatibleKeys {
     if (typeof dict !== 'object' || dict === null) {
       throw new NormkitError('E_STATE', `loadStateDict: expected an object of tensors, got ${describeValue(dict)}`, 'dict');
     }
@@ -394,9 +408,14 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     const nameOf = new Map<string, string>();
     for (const [name, key] of resolved.keys) nameOf.set(key, name);
     const incoming: Record<string, Tensor> = {};
+    const unexpectedKeys: string[] = [];
     for (const key of Object.keys(dict)) {
       if (!key.startsWith(resolved.prefix)) continue;
       const name = nameOf.get(key);
+      if (name === undefined && !strict) {
+        unexpectedKeys.push(key);
+        continue;
+      }
       if (name === undefined) {
         throw new NormkitError(
           'E_STATE',
@@ -434,11 +453,9 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     for (const name of counters) {
       if (loadsState && stateNames.includes(name) && !Object.hasOwn(incoming, name)) incoming[name] = zeros(current[name].shape, dtypeOf(current[name]));
     }
-    if (strict) {
-      const missing = entryNames.filter((name) => !Object.hasOwn(incoming, name)).map((name) => resolved.keys.get(name) as string);
-      if (missing.length > 0) {
-        throw new NormkitError('E_STATE', `loadStateDict: missing entries ${missing.join(', ')}`, missing[0]);
-      }
+    const missingKeys = entryNames.filter((name) => !Object.hasOwn(incoming, name)).map((name) => resolved.keys.get(name) as string);
+    if (strict && missingKeys.length > 0) {
+      throw new NormkitError('E_STATE', `loadStateDict: missing entries ${missingKeys.join(', ')}`, missingKeys[0]);
     }
     const copyOf = (name: string, t: Tensor) => {
       if (!Object.hasOwn(incoming, name)) return t;
@@ -452,6 +469,7 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
     this.normalizer.validateState?.(state as TensorMap<T['State']>);
     this.params = params as TensorMap<T['Params']>;
     this.state = state as TensorMap<T['State']>;
+    return { missingKeys, unexpectedKeys };
   }
 
   /** The parameters, then the state entries, by normkit name. */

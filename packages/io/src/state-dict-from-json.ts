@@ -21,7 +21,7 @@ const ENTRY_KEYS = ['dtype', 'shape', 'data'];
  * finite numbers or `"NaN"`, `"Infinity"`, `"-Infinity"` (a float32 entry's numbers must not
  * round to ±Infinity).
  *
- * @param text - the JSON text
+ * @param text - the JSON text (a leading UTF-8 byte order mark is skipped)
  * @returns name → tensor, in the document's key order (integer-like names first, as
  *   JavaScript orders object keys)
  * @throws NormkitError `E_FORMAT` naming the first thing wrong
@@ -33,6 +33,8 @@ const ENTRY_KEYS = ['dtype', 'shape', 'data'];
  */
 export function stateDictFromJSON(text: string): Record<string, Tensor> {
   if (typeof text !== 'string') throw formatError(`text: expected a string, got ${describeValue(text)}`, 'text');
+  // A UTF-8 byte order mark (some editors write one; readFileSync keeps it) is not JSON: skip it.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

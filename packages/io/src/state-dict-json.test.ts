@@ -132,6 +132,11 @@ describe('JSON state dict: reading refuses bad input with E_FORMAT', () => {
     expect(Array.from(stateDictFromJSON(doc({ a: entry })).a.data)).toEqual([1, 2]);
   });
 
+  it('a leading UTF-8 byte order mark is skipped (some editors write one, and readFileSync keeps it)', () => {
+    expect(Array.from(stateDictFromJSON(`\uFEFF${doc({ a: entry })}`).a.data)).toEqual([1, 2]);
+    expect(refusal(`\uFEFF\uFEFF${doc({ a: entry })}`)).toMatch(/not valid JSON/);
+  });
+
   it('text that is not a string, not JSON or not an object', () => {
     expect(refusal(42)).toMatch(/text: expected a string, got 42/);
     expect(refusal('{"format":')).toMatch(/not valid JSON/);

@@ -85,6 +85,8 @@ describe('exportOnnx refuses', () => {
     ['an opset beyond the newest it knows', () => exportOnnx(bn, { inputShape: [2, 2], opset: MAX_ONNX_OPSET + 1 }), 'E_OPTION', 'options.opset'],
     ['train mode', () => exportOnnx(bn, { inputShape: [2, 2], mode: 'train' as 'eval' }), 'E_OPTION', 'options.mode'],
     ['the same name for input and output', () => exportOnnx(bn, { inputShape: [2, 2], inputName: 'x', outputName: 'x' }), 'E_OPTION', 'options.outputName'],
+    // A misspelt opset would otherwise give a model at the newest opset, silently.
+    ['an unknown option', () => exportOnnx(bn, { inputShape: [2, 2], opst: 17 } as never), 'E_OPTION', 'options.opst'],
   ];
   for (const [what, fn, code, argument] of cases) {
     it(what, () => {

@@ -48,9 +48,18 @@ interface Resolved {
   readonly outputName: string;
 }
 
+/** The keys of {@link ExportOnnxOptions}. */
+const EXPORT_OPTION_KEYS: readonly string[] = ['inputShape', 'opset', 'mode', 'inputName', 'outputName'];
+
 function resolveOptions(options: ExportOnnxOptions): Resolved {
   if (typeof options !== 'object' || options === null) {
     throw new NormkitError('E_OPTION', `exportOnnx options: expected an object with inputShape, got ${describeValue(options)}`, 'options');
+  }
+  // A misspelt key (opst for opset) would otherwise give a model of another opset, silently.
+  for (const key of Object.keys(options)) {
+    if (!EXPORT_OPTION_KEYS.includes(key)) {
+      throw new NormkitError('E_OPTION', `exportOnnx options: unknown option ${JSON.stringify(key)}; expected one of ${EXPORT_OPTION_KEYS.join(', ')}`, `options.${key}`);
+    }
   }
   const shape: unknown = options.inputShape;
   if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d: unknown) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 1)) {
@@ -135,7 +144,7 @@ function evalOutputShape(layer: OnnxExportableLayer, shape: Shape, index: number
  * @returns the `.onnx` file's bytes
  * @throws NormkitError `E_PLUGIN` for a layer whose plugin declares no ONNX export;
  *   `E_SHAPE` for a bad `inputShape` or one a layer refuses; `E_DTYPE` for layers of
- *   different dtypes; `E_OPTION` for a bad opset, names or `mode`
+ *   different dtypes; `E_OPTION` for a bad opset, names or `mode`, or an unknown option key
  * @example
  * ```ts
  * const bn = new BatchNorm({ numFeatures: 3 });

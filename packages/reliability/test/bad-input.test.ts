@@ -159,7 +159,9 @@ function badStateDicts(f: Fixture): [string, unknown, Code, object?][] {
   return [
     [`missing ${first} (strict)`, missing, 'E_STATE'],
     ['an extra entry', { ...dict, extra: t }, 'E_STATE'],
-    ['an extra entry, strict: false', { ...dict, extra: t }, 'E_STATE', { strict: false }],
+    // strict: false skips an extra entry and lists it, as PyTorch's strict=False (tested below);
+    // a bad known entry beside it is still refused, and nothing is loaded.
+    ['an extra entry, strict: false, beside a misshapen one', { ...dict, extra: t, [first]: randn([...t.shape, 2], 3) }, 'E_STATE', { strict: false }],
     [`${first} misshapen`, { ...dict, [first]: randn([...t.shape, 2], 3) }, 'E_STATE'],
     [`${first} float32 instead of float64`, { ...dict, [first]: otherDtype }, 'E_STATE'],
     [`${first} a string`, { ...dict, [first]: 'abc' }, 'E_STATE'],
@@ -247,6 +249,14 @@ describe.each(FIXTURES.map((make) => [make().name, make] as const))('%s', (_name
       const dx = referenceDx(make);
       expectRejected(code, f.layer, { dict: dict as object }, () => f.layer.loadStateDict(dict as never, options as never));
       expectSavedIntact(f, dx);
+    });
+
+    it('strict: false skips an extra entry and lists it, as PyTorch; strict (the default) refuses it', () => {
+      const f = make();
+      const dict = f.layer.stateDict() as Record<string, Tensor>;
+      const extra = dict[Object.keys(dict)[0]];
+      expect(f.layer.loadStateDict({ ...dict, extra }, { strict: false })).toEqual({ missingKeys: [], unexpectedKeys: ['extra'] });
+      expectRejected('E_STATE', f.layer, { dict }, () => f.layer.loadStateDict({ ...dict, extra } as never));
     });
   });
 

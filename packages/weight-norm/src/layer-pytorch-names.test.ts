@@ -50,4 +50,17 @@ describe('weight-norm layers under { names: "pytorch" }', () => {
     expect((error as NormkitError).message).toContain("'parametrizations' (");
     expect((error as NormkitError).message).toContain("'legacy' (");
   });
+
+  it.each(['parametrizations', 'legacy'] as const)(
+    "WeightNorm reads g from a weight-normalized module's file beside its other entries with strict: false (%s), and lists them",
+    (style) => {
+      const source = new WeightNorm({ dim: 0, shape: [4, 3, 2, 2] }, { dtype: 'float64' });
+      source.loadStateDict({ g: randn([4, 1, 1, 1], 5, 'float64', 1, 0.2) });
+      const module = { ...source.stateDict({ names: 'pytorch', prefix: 'conv.', style }), 'conv.bias': randn([4], 6), 'fc.weight': randn([2, 2], 7) };
+      const target = new WeightNorm({ dim: 0, shape: [4, 3, 2, 2] }, { dtype: 'float64' });
+      expect(() => target.loadStateDict(module, { names: 'pytorch', prefix: 'conv.' })).toThrow(/unexpected entry "conv\.bias"/);
+      expect(target.loadStateDict(module, { names: 'pytorch', prefix: 'conv.', strict: false })).toEqual({ missingKeys: [], unexpectedKeys: ['conv.bias'] });
+      expect(Array.from(target.params.g.data)).toEqual(Array.from(source.params.g.data));
+    },
+  );
 });

@@ -131,11 +131,20 @@ function inspect(argv: readonly string[], io: Io): number {
   }
   const metadata = Object.entries(state.metadata);
   io.out(`${file}: ${state.format}, ${report.tensors.length} tensor${report.tensors.length === 1 ? '' : 's'}\n`);
-  io.out(`metadata: ${metadata.length === 0 ? '(none)' : metadata.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}\n`);
+  io.out(`metadata: ${metadata.length === 0 ? '(none)' : metadata.map(([k, v]) => `${printable(k)}=${JSON.stringify(v)}`).join(' ')}\n`);
   if (report.tensors.length > 0) {
-    io.out(table([['NAME', 'DTYPE', 'SHAPE'], ...report.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`])]));
+    io.out(table([['NAME', 'DTYPE', 'SHAPE'], ...report.tensors.map((t) => [printable(t.name), t.dtype, `[${t.shape.join(', ')}]`])]));
   }
   return 0;
+}
+
+/**
+ * A name from a file as the table prints it: as it is, or as a JSON string when it holds
+ * control characters, spaces at either end or a quote, so that no escape sequence reaches the
+ * terminal and no newline breaks the table.
+ */
+function printable(name: string): string {
+  return /[\u0000-\u001f\u007f-\u009f"]|^\s|\s$/.test(name) || name === '' ? JSON.stringify(name) : name;
 }
 
 function convert(argv: readonly string[], io: Io): number {
