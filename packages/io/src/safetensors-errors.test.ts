@@ -3,6 +3,7 @@ import ndarray from 'ndarray';
 import { describe, expect, it } from 'vitest';
 import { f32Bytes, i64Bytes, safetensorsFile, u16Bytes, u64, utf8 } from '../test/safetensors-bytes.js';
 import { readSafetensors } from './read-safetensors.js';
+import { MAX_SAFETENSORS_ENTRIES } from './safetensors-header.js';
 import { writeSafetensors } from './write-safetensors.js';
 
 /** The E_FORMAT message readSafetensors throws for `bytes` (fails the test on anything else). */
@@ -63,6 +64,21 @@ describe('readSafetensors refuses bad input with E_FORMAT', () => {
     expect(refusal(Uint8Array.from(u64(100_000_001)))).toMatch(/header length 100000001 exceeds the 100000000-byte limit/);
     expect(refusal(Uint8Array.from(u64(2n ** 32n)))).toMatch(/header length 4294967296 exceeds/);
     expect(refusal(Uint8Array.from(u64(2n ** 64n - 1n)))).toMatch(/header length 18446744073709551615 exceeds/);
+  });
+
+  it('more entries than MAX_SAFETENSORS_ENTRIES (a 100 MB header of empty tensors would take a reader seconds and gigabytes)', () => {
+    // Refused on the count, before any entry is read (so the entries need not be valid here);
+    // __metadata__ does not count as a tensor.
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `"t${i}":0`).join(',');
+    expect(refusal(safetensorsFile(`{"__metadata__":{"k":"v"},${many(MAX_SAFETENSORS_ENTRIES)}}`))).toMatch(/header\["t0"\]: expected \{dtype, shape, data_offsets\}/);
+    expect(refusal(safetensorsFile(`{"__metadata__":{"k":"v"},${many(MAX_SAFETENSORS_ENTRIES + 1)}}`))).toMatch(
+      new RegExp(`the header lists ${MAX_SAFETENSORS_ENTRIES + 1} tensors, more than the ${MAX_SAFETENSORS_ENTRIES} a reader accepts`),
+    );
+  }, 60_000); // a guard against hangs, not a speed assertion
+
+  it('offsets and sizes beyond 2^53 − 1 are named as too large', () => {
+    expect(refusal(safetensorsFile(`{${entry('a', 'F32', [2], [0, 2 ** 53])}}`, TWO_FLOATS))).toMatch(/data_offsets: expected offsets of at most 2\^53 − 1, got \[0, 9007199254740992\]/);
+    expect(refusal(safetensorsFile(`{${entry('a', 'F32', [2 ** 53], [0, 8])}}`, TWO_FLOATS))).toMatch(/shape: expected sizes of at most 2\^53 − 1/);
   });
 
   it('a header that is not valid UTF-8', () => {
@@ -128,7 +144,7 @@ describe('readSafetensors refuses bad input with E_FORMAT', () => {
         /\.shape: expected a list of non-negative integers/,
       );
     }
-    expect(refusal(safetensorsFile(`{${entry('a', 'F32', [2 ** 53], [0, 8])}}`, TWO_FLOATS))).toMatch(/non-negative integers, got \[9007199254740992\]/);
+    expect(refusal(safetensorsFile(`{${entry('a', 'F32', [2 ** 53], [0, 8])}}`, TWO_FLOATS))).toMatch(/expected sizes of at most 2\^53 − 1, got \[9007199254740992\]/);
     expect(refusal(safetensorsFile(`{${entry('a', 'F32', [2 ** 30, 2 ** 30, 2 ** 30, 0], [0, 0])}}`))).toMatch(/expected at most 2\^53 − 1 elements/);
     expect(refusal(safetensorsFile(`{${entry('a', 'F32', new Array(65).fill(1), [0, 4])}}`, f32Bytes([1])))).toMatch(/expected at most 64 axes, got 65/);
   });

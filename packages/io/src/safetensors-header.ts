@@ -10,6 +10,14 @@ import { hasLoneSurrogate } from './unicode.js';
 /** The largest header a reader accepts, in bytes: 100 MB, the reference library's limit. */
 export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
 
+/**
+ * The most tensors a header may list: 2^18 = 262,144, far beyond any checkpoint file (the
+ * largest models are sharded into files of thousands). A 100 MB header can list 1.6 million
+ * empty tensors, which took a reader 30 s and gigabytes; at this limit the cost stays near a
+ * few seconds.
+ */
+export const MAX_SAFETENSORS_ENTRIES = 262_144;
+
 /** The reserved header key of the free-form string metadata. */
 export const METADATA_KEY = '__metadata__';
 
@@ -79,13 +87,19 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   } catch (e) {
     throw formatError(`bytes: the header is not valid JSON (${(e as Error).message})`, 'bytes');
   }
+  // The header starts with "{": a parsed header is an object. Counted before the scans below.
+  const names = Object.keys(parsed);
+  const tensorCount = names.length - (Object.hasOwn(parsed, METADATA_KEY) ? 1 : 0);
+  if (tensorCount > MAX_SAFETENSORS_ENTRIES) {
+    throw formatError(`bytes: the header lists ${tensorCount} tensors, more than the ${MAX_SAFETENSORS_ENTRIES} a reader accepts`, 'bytes');
+  }
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) {
     throw formatError(`bytes: the header repeats the key ${JSON.stringify(duplicate)}`, 'bytes');
   }
   const metadata: Record<string, string> = {};
   const entries: SafetensorsHeaderEntry[] = [];
-  for (const name of Object.keys(parsed)) {
+  for (const name of names) {
     if (name === METADATA_KEY) readMetadata(parsed[name], metadata);
     else entries.push(readEntry(name, parsed[name]));
   }
@@ -135,7 +149,9 @@ function readEntry(name: string, value: unknown): SafetensorsHeaderEntry {
   const problem = shapeProblem(shape);
   if (problem !== undefined) throw formatError(`${where}.shape: ${problem}, got ${describeList(shape, describeValue)}`, 'bytes');
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
-    throw formatError(`${where}.data_offsets: expected [begin, end] with 0 ≤ begin ≤ end, got ${describeList(offsets, describeValue)}`, 'bytes');
+    const tooLarge = Array.isArray(offsets) && offsets.some((o: unknown) => typeof o === 'number' && Number.isInteger(o) && o > Number.MAX_SAFE_INTEGER);
+    const expected = tooLarge ? 'offsets of at most 2^53 − 1' : '[begin, end] with 0 ≤ begin ≤ end';
+    throw formatError(`${where}.data_offsets: expected ${expected}, got ${describeList(offsets, describeValue)}`, 'bytes');
   }
   const dims = shape as number[];
   const [begin, end] = offsets as [number, number];

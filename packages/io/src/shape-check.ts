@@ -17,6 +17,7 @@ export function shapeProblem(value: unknown): string | undefined {
   if (value.length > MAX_TENSOR_RANK) return `expected at most ${MAX_TENSOR_RANK} axes, got ${value.length}`;
   let count = 1;
   for (const d of value) {
+    if (typeof d === 'number' && Number.isInteger(d) && d > Number.MAX_SAFE_INTEGER) return 'expected sizes of at most 2^53 − 1';
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) return 'expected a list of non-negative integers';
     count *= d;
     if (!Number.isSafeInteger(count)) return 'expected at most 2^53 − 1 elements';
