@@ -57,14 +57,26 @@ describe('normkit state inspect', () => {
   it('prints names and metadata keys with control characters as JSON strings: no escape sequence reaches the terminal', async () => {
     const file = join(dir, 'odd-names.safetensors');
     const evil = '\u001b[2J\u001b[31mEVIL';
-    writeFileSync(file, writeSafetensors({ [evil]: fromArray([1], [1], 'float32'), 'a\nb': fromArray([2], [1], 'float32') }, { 'k\u001b': 'v' }));
+    const c1 = '\u009b2Jcsi\u202ertl';
+    writeFileSync(
+      file,
+      writeSafetensors({ [evil]: fromArray([1], [1], 'float32'), 'a\nb': fromArray([2], [1], 'float32'), [c1]: fromArray([3], [1], 'float32') }, { 'k\u001b': 'v\u009b\u2028' }),
+    );
     const r = await run('state', 'inspect', file);
     expect(r.code).toBe(0);
-    expect(r.out).not.toContain('\u001b');
+    expect(r.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
     expect(r.out).toContain('"\\u001b[2J\\u001b[31mEVIL"');
     expect(r.out).toContain('"a\\nb"');
-    expect(r.out).toContain('metadata: "k\\u001b"="v"');
-    expect(r.out.trimEnd().split('\n')).toHaveLength(5); // header, metadata, column names, two rows
+    expect(r.out).toContain('"\\u009b2Jcsi\\u202ertl"');
+    expect(r.out).toContain('metadata: "k\\u001b"="v\\u009b\\u2028"');
+    expect(r.out.trimEnd().split('\n')).toHaveLength(6); // header, metadata, column names, three rows
+    // convert's note names entries the same way (an I64 entry's dtype, which JSON drops).
+    const counterFile = join(dir, 'odd-counter.safetensors');
+    writeFileSync(counterFile, writeSafetensors({ [c1]: fromArray([3], [], 'float64') }, {}, { int64: [c1] }));
+    const converted = await run('state', 'convert', counterFile, join(dir, 'odd-counter.json'));
+    expect(converted.code).toBe(0);
+    expect(converted.out).toContain(`not "\\u009b2Jcsi\\u202ertl"'s dtype I64`);
+    expect(converted.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
   });
 
   it('--json prints the same as a document', async () => {

@@ -369,9 +369,10 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * the rest of the model's entries are ignored. A key that is a name under other options gets
    * an error that says which, e.g. `unexpected entry "running_mean" (PyTorch name; pass { names: 'pytorch' })`.
    *
-   * A step counter (`numBatchesTracked`, PyTorch's `num_batches_tracked`) missing from a dict
-   * that holds the running statistics is set to 0, as PyTorch does for a state dict without
-   * version metadata: checkpoints from before PyTorch 0.4.1 load as they do there.
+   * Under `{ names: 'pytorch' }`, a step counter (`num_batches_tracked`) missing from the dict
+   * keeps the layer's own value (0 for a new layer) and is not reported missing, as PyTorch ≥ 2.2
+   * reads a state dict without version metadata: checkpoints from before PyTorch 0.4.1 load as
+   * they do there. Under normkit names a missing counter is missing like any entry.
    *
    * @param dict - key → tensor, as {@link Layer.stateDict} returns (or a file's tensors)
    * @param options - `strict` (default true) requires every entry and refuses unknown keys;
@@ -444,14 +445,14 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
       }
       incoming[name] = t;
     }
-    // A step counter missing beside loaded running statistics counts as 0, as PyTorch reads a
-    // state dict without version metadata (checkpoints from before num_batches_tracked
-    // existed, PyTorch < 0.4.1, and every dict read from a file).
-    const counters = (this.plugin.pytorch?.int64 ?? []) as readonly string[];
-    const stateNames = Object.keys(this.state);
-    const loadsState = stateNames.some((name) => !counters.includes(name) && Object.hasOwn(incoming, name));
-    for (const name of counters) {
-      if (loadsState && stateNames.includes(name) && !Object.hasOwn(incoming, name)) incoming[name] = zeros(current[name].shape, dtypeOf(current[name]));
+    // Under PyTorch names, a missing step counter keeps the layer's own value, as PyTorch ≥ 2.2
+    // reads a state dict without version metadata (checkpoints from before num_batches_tracked
+    // existed, PyTorch < 0.4.1, and every dict read from a file): not an error, not missing.
+    if (options.names === 'pytorch') {
+      for (const name of Object.keys(this.state)) {
+        const key = resolved.keys.get(name);
+        if (key !== undefined && key.endsWith('num_batches_tracked') && !Object.hasOwn(incoming, name)) incoming[name] = current[name];
+      }
     }
     const missingKeys = entryNames.filter((name) => !Object.hasOwn(incoming, name)).map((name) => resolved.keys.get(name) as string);
     if (strict && missingKeys.length > 0) {

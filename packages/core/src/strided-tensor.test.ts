@@ -69,6 +69,9 @@ describe('StridedTensor: the ndarray surface without code generation', () => {
     expect(describeView(ours.pick(1.7, null))).toEqual(describeView(theirs.pick(1.7, null)));
     expect(describeView(ours.pick(null, 2.5))).toEqual(describeView(theirs.pick(null, 2.5)));
     expect(Number.isInteger(ours.pick(1.7, null).offset)).toBe(true);
+    // Positions past 2^31 (longer typed arrays are allowed) do not wrap around as | 0 would.
+    const long = new StridedTensor(new Float64Array(4), [2 ** 31 + 2], [1], 0);
+    expect(long.pick(2 ** 31 + 1).offset).toBe(2 ** 31 + 1);
     expect(describeView(ours.lo(0.5, 1.5))).toEqual(describeView(theirs.lo(0.5, 1.5)));
     expect(describeView(ours.hi(2.9, 3.2))).toEqual(describeView(theirs.hi(2.9, 3.2)));
     expect(describeView(ours.step(1.5, -2.5))).toEqual(describeView(theirs.step(1.5, -2.5)));

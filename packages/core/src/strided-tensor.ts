@@ -220,7 +220,9 @@ export class StridedTensor implements NdArray<FloatArray> {
     let offset = this.offset;
     for (let k = 0; k < this.shape.length; k++) {
       const i = index[k];
-      if (typeof i === 'number' && i >= 0) offset = (offset + this.stride[k] * i) | 0; // as ndarray: an integer position even for a fractional index
+      // As ndarray's (offset + stride·i) | 0: an integer position even for a fractional index,
+      // without | 0's wrap-around at 2^31 (Node allows longer typed arrays).
+      if (typeof i === 'number' && i >= 0) offset = Math.trunc(offset + this.stride[k] * i);
       else {
         shape.push(this.shape[k]);
         stride.push(this.stride[k]);

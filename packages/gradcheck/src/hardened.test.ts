@@ -60,6 +60,8 @@ describe('one planted bug per blind spot, each caught with a message naming its 
       }
     }
     expect(found.some((f) => (flaw === 'mutates-saved' ? f.message : f.variant).includes(variant))).toBe(true);
+    // For saved, the base backward-purity check itself is among the findings.
+    if (flaw === 'mutates-saved') expect(found.some((f) => f.variant === '' && pattern.test(f.message))).toBe(true);
     // The classic checks (float64, contiguous, example shapes, listed modes) saw nothing wrong,
     // except for saved, which backward-purity now covers.
     const classic = [...report.checks, ...report.contracts].filter((c) => c.variant === 'base' && c.size === 'example' && c.modeListed && !c.ok);

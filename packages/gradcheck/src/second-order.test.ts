@@ -32,12 +32,13 @@ describe('order 2: a correct doubleBackward passes', () => {
     expect(x.compared).toBe(18 * 12 + 12);
     expect(x.id).toBe('test-batch-norm-2:train:o0:4x3:x');
     expect(x.message).toContain('gradient of S = Σ c⊙(dx, grads)');
-    expect(report.contracts.map((c) => c.name).slice(0, 5)).toEqual([
+    expect(report.contracts.map((c) => c.name).slice(0, 6)).toEqual([
       'double-backward-determinism',
       'double-backward-purity',
       'double-backward-linearity',
       'double-backward-absent-dgrads',
       'double-backward-shapes-dtypes',
+      'forward-purity',
     ]);
   });
 
@@ -112,8 +113,12 @@ describe('order 2: blind spots an adversarial audit found, each caught now', () 
     expect(failingContracts(report)).toEqual(['double-backward-absent-dgrads']);
     expect(report.contracts.find((c) => !c.ok)!.message).toMatch(/^dx\[\d+, \d+\]: doubleBackward without dgrads gives .*, with zero dgrads .* \(an absent entry must count as zero\)$/);
     expect(checkSecondOrder(secondOrderBatchNorm, { shapes: [[4, 3]] }).contracts.find((c) => c.name === 'double-backward-absent-dgrads')!.message).toBe(
-      'doubleBackward without dgrads gives what zero dgrads give',
+      'doubleBackward without dgrads, or without any one entry of it, gives what zero dgrads give',
     );
+    // One entry left out of a record: the same rule, caught per entry.
+    const partial = checkSecondOrder(makeSecondOrderBatchNorm('absent-weight-entry-as-ones'), { shapes: [[4, 3]] });
+    expect(failingContracts(partial)).toEqual(['double-backward-absent-dgrads']);
+    expect(partial.contracts.find((c) => !c.ok)!.message).toMatch(/doubleBackward without dgrads\.weight gives/);
   });
 
   it('doubleBackward must leave saved unchanged (double-backward-purity)', () => {

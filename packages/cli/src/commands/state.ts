@@ -131,7 +131,7 @@ function inspect(argv: readonly string[], io: Io): number {
   }
   const metadata = Object.entries(state.metadata);
   io.out(`${file}: ${state.format}, ${report.tensors.length} tensor${report.tensors.length === 1 ? '' : 's'}\n`);
-  io.out(`metadata: ${metadata.length === 0 ? '(none)' : metadata.map(([k, v]) => `${printable(k)}=${JSON.stringify(v)}`).join(' ')}\n`);
+  io.out(`metadata: ${metadata.length === 0 ? '(none)' : metadata.map(([k, v]) => `${printable(k)}=${quoted(v)}`).join(' ')}\n`);
   if (report.tensors.length > 0) {
     io.out(table([['NAME', 'DTYPE', 'SHAPE'], ...report.tensors.map((t) => [printable(t.name), t.dtype, `[${t.shape.join(', ')}]`])]));
   }
@@ -139,12 +139,25 @@ function inspect(argv: readonly string[], io: Io): number {
 }
 
 /**
- * A name from a file as the table prints it: as it is, or as a JSON string when it holds
- * control characters, spaces at either end or a quote, so that no escape sequence reaches the
- * terminal and no newline breaks the table.
+ * Characters a terminal acts on or that reorder or break a line: C0 and C1 controls, DEL, the
+ * line and paragraph separators, and the bidirectional embeddings, overrides and isolates.
+ */
+const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** A JSON string literal of `text` with every {@link TERMINAL_UNSAFE} character written as `\uXXXX`. */
+function quoted(text: string): string {
+  return JSON.stringify(text).replace(TERMINAL_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * A name or value from a file as the output prints it: as it is, or as a quoted string (see
+ * {@link quoted}) when it holds a character a terminal acts on, spaces at either end or a
+ * quote, so that no escape sequence from a file reaches the terminal and no newline breaks
+ * the table.
  */
 function printable(name: string): string {
-  return /[\u0000-\u001f\u007f-\u009f"]|^\s|\s$/.test(name) || name === '' ? JSON.stringify(name) : name;
+  TERMINAL_UNSAFE.lastIndex = 0;
+  return TERMINAL_UNSAFE.test(name) || /["]|^\s|\s$/.test(name) || name === '' ? quoted(name) : name;
 }
 
 function convert(argv: readonly string[], io: Io): number {
@@ -158,12 +171,12 @@ function convert(argv: readonly string[], io: Io): number {
   if (target === 'safetensors') {
     const int64 = int64Entries(state);
     bytes = writeSafetensors(state.tensors, state.metadata, { int64 });
-    if (int64.length > 0) note = `; int64: ${int64.join(', ')}`;
+    if (int64.length > 0) note = `; int64: ${int64.map(printable).join(', ')}`;
   } else {
     bytes = stateDictToJSON(state.tensors);
     const dropped = [
       ...(Object.keys(state.metadata).length > 0 ? ['the metadata'] : []),
-      ...Object.keys(state.dtypes).filter((n) => ['I64', 'F16', 'BF16'].includes(state.dtypes[n])).map((n) => `${n}'s dtype ${state.dtypes[n]}`),
+      ...Object.keys(state.dtypes).filter((n) => ['I64', 'F16', 'BF16'].includes(state.dtypes[n])).map((n) => `${printable(n)}'s dtype ${state.dtypes[n]}`),
     ];
     if (dropped.length > 0) note = `; JSON keeps float32/float64 only, not ${dropped.join(', ')}`;
   }
