@@ -41,8 +41,8 @@ the declared state update.
                 all: both
   --variant-shapes V
                 one (default): the variant checks (float32, layouts, out, dtype
-                mixes, mode identity, state) at the last example shape of each
-                option set; all: at every example shape
+                mixes, state) at the last example shape of each option set; all:
+                at every example shape (mode identity runs at every one anyway)
   --order N     1 (default); 2 checks each plugin's doubleBackward (the VJP of its
                 backward) against finite differences of its backward, in float64
                 at the shapes --size picks (no variants); a plugin without one is

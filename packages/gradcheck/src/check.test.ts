@@ -5,6 +5,7 @@ import { checkGradients } from './check.js';
 import type { GradcheckReport } from './report.js';
 import { batchNorm, makeBatchNorm } from '../test/fixtures/batch-norm.js';
 import { layerNorm, makeLayerNorm } from '../test/fixtures/layer-norm.js';
+import type { LayerNormTypes as TypesOfLayerNorm } from '../test/fixtures/layer-norm.js';
 import { makeWeightNorm, weightNorm } from '../test/fixtures/weight-norm.js';
 import { GRADIENT_BUGS } from '../test/fixtures/bugs.js';
 import type { Bug } from '../test/fixtures/bugs.js';
@@ -220,6 +221,32 @@ const scale = defineNormalizer<ScaleTypes>({
       return { dx, grads: { scale: fromArray(ds, [2], g instanceof Float32Array ? 'float32' : 'float64') } };
     },
   }),
+});
+
+describe('mode identity at every example shape', () => {
+  it('catches a modeIndependent claim that is false only at a shape other than the last (variantShapes one, the default)', () => {
+    const base = makeLayerNorm();
+    const evalDiffersAtRank2 = defineNormalizer<TypesOfLayerNorm>({
+      ...base,
+      meta: { ...base.meta, name: 'test-layer-norm-eval-rank-2' },
+      bind(o) {
+        const bound = base.create(o);
+        return {
+          ...bound,
+          forward(args) {
+            const result = bound.forward(args);
+            if (args.mode !== 'eval' || args.x.shape.length !== 2) return result;
+            const shifted = toTypedArray(result.y).map((v) => v + 1e-3);
+            return { ...result, y: fromArray(shifted, result.y.shape.slice(), 'float64') };
+          },
+        };
+      },
+    });
+    const report = checkGradients(evalDiffersAtRank2);
+    const failed = report.contracts.filter((c) => !c.ok);
+    expect(failed.map((c) => [c.name, c.shape.join('x')])).toEqual([['mode-identity', '3x4']]);
+    expect(checkGradients(layerNorm).contracts.filter((c) => c.name === 'mode-identity').map((c) => c.shape.join('x'))).toEqual(['3x4', '2x2x4']);
+  });
 });
 
 describe('contract checks', () => {

@@ -546,7 +546,7 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
           return;
         }
         for (const mode of modes) runCase(builder, bound, settings, labelOf(mode, shape), x, params, state, extras);
-        if (bound.modeIndependent === true && !large && extras.variants) {
+        if (bound.modeIndependent === true && !large) {
           const label = { ...labelOf('eval', shape), variant: 'mode:identity' as const };
           let point: CheckPoint | undefined;
           try {
