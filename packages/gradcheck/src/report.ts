@@ -156,7 +156,8 @@ export type ContractName =
   | 'double-backward-determinism'
   | 'double-backward-linearity'
   | 'double-backward-absent-dgrads'
-  | 'double-backward-shapes-dtypes';
+  | 'double-backward-shapes-dtypes'
+  | 'double-backward-float32';
 
 /** One property of the plugin beyond its Jacobian, for one option set × mode × shape. */
 export interface ContractCheck extends CaseLabel {

@@ -2,6 +2,7 @@ import { dtypeOf, formatShape, isTensor, shapesEqual, tensor, toTypedArray, unra
 import type { Dtype, Tensor } from '@normkit/core';
 import type { ContractOutcome } from './contract-checks.js';
 import { LINEARITY_ALPHAS, LINEARITY_ATOL, LINEARITY_RTOL, changesSince, firstBitDifference, guarded, snapshot } from './contract-checks.js';
+import { FLOAT32_ATOL, FLOAT32_RTOL } from './float32-check.js';
 import { errorMessage } from './jacobian.js';
 import type { TensorRecord } from './problem.js';
 import { savedChanges, snapshotSaved } from './saved-snapshot.js';
@@ -114,6 +115,46 @@ export function checkDoubleBackwardAbsentDgrads(problem: SecondOrderProblem, c: 
       }
     }
     return pass(name, 'doubleBackward without dgrads, or without any one entry of it, gives what zero dgrads give');
+  });
+}
+
+/**
+ * Float32 values: `doubleBackward` at the point and cotangents rounded to float32, run in
+ * float32, against the same call in float64 on the same (widened) values, every element of
+ * `dx`, `ddy` and each parameter gradient within {@link FLOAT32_RTOL}·|e| +
+ * {@link FLOAT32_ATOL}·max(1, max|e|) of the float64 result, as order 1's float32 check.
+ *
+ * @param float32 - the float32 call's result
+ * @param float64 - the float64 call's result on the same values
+ */
+export function checkDoubleBackwardFloat32(float32: () => DoubleBackwardOutcome, float64: () => DoubleBackwardOutcome): ContractOutcome {
+  const name = 'double-backward-float32';
+  return guarded(name, () => {
+    const reference = float64();
+    let actual: DoubleBackwardOutcome;
+    try {
+      actual = float32();
+    } catch (e) {
+      return fail(name, `forward or doubleBackward threw in float32: ${errorMessage(e)}`);
+    }
+    const pairs: [string, Tensor | undefined, Tensor | undefined][] = [
+      ['dx', reference.dx, actual.dx],
+      ['ddy', reference.ddy, actual.ddy],
+      ...Object.keys(reference.grads).map((key): [string, Tensor | undefined, Tensor | undefined] => [`grads.${key}`, reference.grads[key], actual.grads[key]]),
+    ];
+    for (const [label, e, a] of pairs) {
+      // Shapes and dtypes are double-backward-shapes-dtypes's business: compare what compares.
+      if (!isTensor(e) || !isTensor(a) || !shapesEqual(e.shape, a.shape)) continue;
+      const ev = toTypedArray(e);
+      const av = toTypedArray(a);
+      const floor = FLOAT32_ATOL * Math.max(1, maxAbs(ev));
+      for (let j = 0; j < ev.length; j++) {
+        if (!(Math.abs(av[j] - ev[j]) <= FLOAT32_RTOL * Math.abs(ev[j]) + floor)) {
+          return fail(name, `${label}[${unravel(j, e.shape).join(', ')}] is ${av[j]} in float32, ${ev[j]} in float64 on the same values`);
+        }
+      }
+    }
+    return pass(name, `dx, ddy and the parameter gradients in float32 agree with float64 on the same values (rtol ${FLOAT32_RTOL}, atol ${FLOAT32_ATOL}·max(1, max|e|))`);
   });
 }
 

@@ -32,12 +32,13 @@ describe('order 2: a correct doubleBackward passes', () => {
     expect(x.compared).toBe(18 * 12 + 12);
     expect(x.id).toBe('test-batch-norm-2:train:o0:4x3:x');
     expect(x.message).toContain('gradient of S = Σ c⊙(dx, grads)');
-    expect(report.contracts.map((c) => c.name).slice(0, 6)).toEqual([
+    expect(report.contracts.map((c) => c.name).slice(0, 7)).toEqual([
       'double-backward-determinism',
       'double-backward-purity',
       'double-backward-linearity',
       'double-backward-absent-dgrads',
       'double-backward-shapes-dtypes',
+      'double-backward-float32',
       'forward-purity',
     ]);
   });
@@ -119,6 +120,14 @@ describe('order 2: blind spots an adversarial audit found, each caught now', () 
     const partial = checkSecondOrder(makeSecondOrderBatchNorm('absent-weight-entry-as-ones'), { shapes: [[4, 3]] });
     expect(failingContracts(partial)).toEqual(['double-backward-absent-dgrads']);
     expect(partial.contracts.find((c) => !c.ok)!.message).toMatch(/doubleBackward without dgrads\.weight gives/);
+  });
+
+  it('a doubleBackward wrong only in float32 is caught against float64 on the same values (double-backward-float32)', () => {
+    const report = checkSecondOrder(makeSecondOrderBatchNorm('float32-ddy-scaled'), { shapes: [[4, 3]] });
+    expect(failingTensors(report)).toEqual([]);
+    expect(failingContracts(report)).toEqual(['double-backward-float32']);
+    expect(report.contracts.find((c) => !c.ok)!.message).toMatch(/^ddy\[\d+, \d+\] is .* in float32, .* in float64 on the same values$/);
+    expect(checkSecondOrder(secondOrderBatchNorm, { shapes: [[4, 3]] }).contracts.find((c) => c.name === 'double-backward-float32')!.ok).toBe(true);
   });
 
   it('doubleBackward must leave saved unchanged (double-backward-purity)', () => {

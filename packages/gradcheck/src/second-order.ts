@@ -14,12 +14,12 @@ import {
   optionsLabel,
   paramNamesOf,
   stateInDtypeOf,
-  toFloat32,
 } from './check.js';
 import type { GradcheckConfig, Settings } from './check.js';
 import { checkForwardPurity, snapshot } from './contract-checks.js';
 import { checkFullJacobian, errorMessage } from './jacobian.js';
 import type { SlotOutcome } from './jacobian.js';
+import { float64ReferenceOf } from './point.js';
 import { presentTensors } from './problem.js';
 import type { AnyBound, AnyNormalizer, TensorRecord } from './problem.js';
 import { checkProjections } from './projection.js';
@@ -28,6 +28,7 @@ import type { CaseLabel, CaseSize, GradcheckReport } from './report.js';
 import { formatReport } from './report.js';
 import {
   checkDoubleBackwardAbsentDgrads,
+  checkDoubleBackwardFloat32,
   checkDoubleBackwardDeterminism,
   checkDoubleBackwardLinearity,
   checkDoubleBackwardPurity,
@@ -84,20 +85,26 @@ function runSecondOrderCase(
   builder.contract(label, checkDoubleBackwardPurity(problem, c));
   builder.contract(label, checkDoubleBackwardLinearity(problem, c));
   builder.contract(label, checkDoubleBackwardAbsentDgrads(problem, c));
-  builder.contract(
-    label,
-    checkDoubleBackwardShapes(problem, c, () => {
-      const member = bound.doubleBackward;
-      if (typeof member !== 'function') throw new Error('no doubleBackward');
-      const x32 = toContiguous(x, 'float32');
-      const params32 = toFloat32(params);
-      const forward = bound.forward({ x: x32, params: params32, state: stateInDtypeOf(state, bound, 'float32'), mode: label.mode });
-      const { ddx, dgrads } = problem.cotangents(c);
-      const dy = tensor(Float32Array.from(problem.dy), forward.y.shape.slice());
-      const result = member({ dy, params: params32, saved: forward.saved, ddx: toContiguous(ddx, 'float32'), dgrads: toFloat32(dgrads) });
-      return { x: x32, params: params32, yShape: forward.y.shape.slice(), result: { dx: result.dx, ddy: result.ddy, grads: presentTensors(result.grads) } };
-    }),
-  );
+  // The point and the cotangents rounded to float32; `dtype` runs forward and doubleBackward on
+  // those values in float32, or in float64 (widened exactly, the plugin's float64 reference for
+  // float32 calls) for the value comparison.
+  const roundedRun = (dtype: 'float32' | 'float64') => {
+    const runner = dtype === 'float32' ? bound : float64ReferenceOf(bound, 'float32');
+    const member = runner.doubleBackward;
+    if (typeof member !== 'function') throw new Error('no doubleBackward');
+    const inDtype = (t: Tensor): Tensor => toContiguous(toContiguous(t, 'float32'), dtype);
+    const record = (r: TensorRecord): TensorRecord => Object.fromEntries(Object.entries(r).map(([k, t]) => [k, inDtype(t)]));
+    const xIn = inDtype(x);
+    const paramsIn = record(params);
+    const forward = runner.forward({ x: xIn, params: paramsIn, state: stateInDtypeOf(record(state), runner, dtype), mode: label.mode });
+    const { ddx, dgrads } = problem.cotangents(c);
+    const dy32 = Float32Array.from(problem.dy);
+    const dy = tensor(dtype === 'float32' ? dy32 : Float64Array.from(dy32), forward.y.shape.slice());
+    const result = member({ dy, params: paramsIn, saved: forward.saved, ddx: inDtype(ddx), dgrads: record(dgrads) });
+    return { x: xIn, params: paramsIn, yShape: forward.y.shape.slice(), result: { dx: result.dx, ddy: result.ddy, grads: presentTensors(result.grads) } };
+  };
+  builder.contract(label, checkDoubleBackwardShapes(problem, c, () => roundedRun('float32')));
+  builder.contract(label, checkDoubleBackwardFloat32(() => roundedRun('float32').result, () => roundedRun('float64').result));
   builder.contract(label, checkForwardPurity(before, { x, params, state }));
 }
 
@@ -123,10 +130,11 @@ function runSecondOrderCase(
  * - contract checks: `double-backward-determinism` (bitwise), `double-backward-purity`
  *   (`dy`, `params`, `saved`, `ddx`, `dgrads` unchanged), `double-backward-linearity` in the
  *   cotangents, `double-backward-absent-dgrads` (no `dgrads` = zero `dgrads`),
- *   `double-backward-shapes-dtypes` (float64 and float32), and `forward-purity`;
+ *   `double-backward-shapes-dtypes` (float64 and float32), `double-backward-float32` (the
+ *   float32 call's values against float64 on the same rounded values), and `forward-purity`;
  * - the example shapes, or with `size: 'large'` the plugin's `largeShapes()` in projection
- *   mode (the large-case budget), or both with `size: 'all'`; float64 contiguous inputs only
- *   (no float32, layout or dtype-mix variants).
+ *   mode (the large-case budget), or both with `size: 'all'`; contiguous inputs only (no
+ *   layout or dtype-mix variants).
  *
  * A plugin whose bound normalizer has no `doubleBackward` (decided on the first option set
  * that binds) is not a failure: the report has `skipped` set, `ok: true` and no checks.
