@@ -165,8 +165,9 @@ export function checkSecondOrder<T extends NormalizerTypes>(plugin: Normalizer<T
     projections: nonNegativeInteger(config.projections, DEFAULT_PROJECTIONS, 'projections'),
     subsetSize: nonNegativeInteger(config.subsetSize, DEFAULT_SUBSET_SIZE, 'subsetSize'),
     worst: nonNegativeInteger(config.worst, DEFAULT_WORST, 'worst'),
-    // Order 2 checks float64 contiguous inputs only (no float32, layout or dtype variants), at
-    // the example shapes, the large shapes (projection mode) or both.
+    // Order 2 checks contiguous inputs only (no layout or dtype-mix variants; float32 values at
+    // the point, double-backward-float32), at the example shapes, the large shapes (projection
+    // mode) or both.
     size,
     largeProjections: nonNegativeInteger(config.largeProjections, DEFAULT_LARGE_PROJECTIONS, 'largeProjections'),
     largeSubsetSize: nonNegativeInteger(config.largeSubsetSize, DEFAULT_LARGE_SUBSET_SIZE, 'largeSubsetSize'),
