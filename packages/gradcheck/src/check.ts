@@ -235,6 +235,45 @@ class ReportBuilder {
   }
 }
 
+/** `config.size`, checked: `'example'` (default), `'large'` or `'all'`. */
+function checkedSize(size: unknown): 'example' | 'large' | 'all' {
+  const value = size ?? 'example';
+  if (value !== 'example' && value !== 'large' && value !== 'all') {
+    throw new NormkitError('E_OPTION', `gradcheck config.size: expected 'example' | 'large' | 'all', got ${optionsLabel(value)}`, 'config.size');
+  }
+  return value;
+}
+
+/** The option sets a case size runs: `config.options` (one or a list), else the plugin's large or example options. */
+function optionSetsFor(p: AnyNormalizer, options: unknown, large: boolean): readonly object[] {
+  if (options !== undefined) return Array.isArray(options) ? (options as readonly object[]) : [options as object];
+  return large ? (p.largeOptions ?? p.exampleOptions) : p.exampleOptions;
+}
+
+/** The base label of the cases of one option set at one size, as a function of mode and shape. */
+function caseLabeler(p: AnyNormalizer, optionsIndex: number, input: object, size: CaseSize): (mode: Mode, shape: Shape) => CaseLabel {
+  return (mode, shape) => ({
+    plugin: p.meta.name,
+    optionsIndex,
+    options: optionsLabel(input),
+    mode,
+    shape: shape.slice(),
+    size,
+    modeListed: p.modes.includes(mode),
+    variant: 'base',
+  });
+}
+
+/**
+ * The shapes a bound normalizer is checked at: the configured ones (a list, or a function of
+ * the resolved options), else its `exampleShapes()`, or at the large size its `largeShapes()`
+ * (`undefined` when it declares none).
+ */
+function shapesFor(bound: AnyBound, given: readonly Shape[] | ((options: never) => readonly Shape[]) | undefined, large: boolean): readonly Shape[] | undefined {
+  if (given === undefined) return large ? bound.largeShapes?.() : bound.exampleShapes();
+  return typeof given === 'function' ? given(bound.options as never) : given;
+}
+
 /**
  * The point of a case, the same for order 1 and order 2 (order 2 differentiates backward at
  * the point order 1 checks): x ~ N(0, 1), the float64 initial parameters with noise, and the
@@ -466,10 +505,7 @@ function dtypeSupportOf(bound: AnyBound): DtypeSupport | undefined {
 export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>, config: GradcheckConfig<T> = {}): GradcheckReport {
   assertNormalizer(plugin);
   const p = plugin as unknown as AnyNormalizer;
-  const size = config.size ?? 'example';
-  if (size !== 'example' && size !== 'large' && size !== 'all') {
-    throw new NormkitError('E_OPTION', `gradcheck config.size: expected 'example' | 'large' | 'all', got ${optionsLabel(size)}`, 'config.size');
-  }
+  const size = checkedSize(config.size);
   const settings: Settings = {
     seed: nonNegativeInteger(config.seed, 0, 'seed'),
     rtol: nonNegativeNumber(config.rtol, DEFAULT_RTOL, 'rtol'),
@@ -487,7 +523,6 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
   if (settings.variantShapes !== 'one' && settings.variantShapes !== 'all') {
     throw new NormkitError('E_OPTION', `gradcheck config.variantShapes: expected 'one' | 'all', got ${optionsLabel(config.variantShapes)}`, 'config.variantShapes');
   }
-  const asList = (options: unknown): readonly object[] => (Array.isArray(options) ? (options as readonly object[]) : [options as object]);
   if (config.modes !== undefined && (!Array.isArray(config.modes) || config.modes.some((m) => m !== 'train' && m !== 'eval'))) {
     throw new NormkitError('E_OPTION', `gradcheck config.modes: expected a list of 'train' | 'eval', got ${optionsLabel(config.modes)}`, 'config.modes');
   }
@@ -497,18 +532,8 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
 
   for (const caseSize of sizes) {
     const large = caseSize === 'large';
-    const optionSets = config.options !== undefined ? asList(config.options) : large ? (p.largeOptions ?? p.exampleOptions) : p.exampleOptions;
-    optionSets.forEach((input, optionsIndex) => {
-      const labelOf = (mode: Mode, shape: Shape): CaseLabel => ({
-        plugin: name,
-        optionsIndex,
-        options: optionsLabel(input),
-        mode,
-        shape: shape.slice(),
-        size: caseSize,
-        modeListed: p.modes.includes(mode),
-        variant: 'base',
-      });
+    optionSetsFor(p, config.options, large).forEach((input, optionsIndex) => {
+      const labelOf = caseLabeler(p, optionsIndex, input, caseSize);
       let bound: AnyBound;
       let shapes: readonly Shape[] | undefined;
       let modes: readonly Mode[];
@@ -516,9 +541,7 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
       try {
         bound = p.create(input);
         modes = config.modes ?? (bound.modeIndependent === true ? p.modes : (['train', 'eval'] as const));
-        const given = large ? config.largeShapes : config.shapes;
-        shapes =
-          given === undefined ? (large ? bound.largeShapes?.() : bound.exampleShapes()) : typeof given === 'function' ? given(bound.options as T['Options']) : given;
+        shapes = shapesFor(bound, large ? config.largeShapes : config.shapes, large);
         dtypes = dtypeSupportOf(bound);
       } catch (e) {
         for (const mode of config.modes ?? p.modes) builder.setupFailure(labelOf(mode, []), ['x'], 'full-jacobian', `options, shapes or declarations rejected: ${errorMessage(e)}`);
@@ -575,5 +598,5 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
 }
 
 // Shared with the order-2 checker (second-order.ts); not part of the package's API.
-export { ReportBuilder, casePoint, nonNegativeInteger, nonNegativeNumber, paramNamesOf, stateInDtypeOf, toFloat32, withNoise };
+export { ReportBuilder, casePoint, caseLabeler, checkedSize, optionSetsFor, shapesFor, nonNegativeInteger, nonNegativeNumber, paramNamesOf, stateInDtypeOf, toFloat32, withNoise };
 export type { Settings };

@@ -1,5 +1,5 @@
 import { NormkitError, assertNormalizer, sizeOf, tensor, toContiguous } from '@normkit/core';
-import type { Mode, Normalizer, NormalizerTypes, Shape, Tensor } from '@normkit/core';
+import type { Normalizer, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import {
   DEFAULT_FULL_JACOBIAN_MAX_SIZE,
   DEFAULT_PROJECTIONS,
@@ -8,11 +8,15 @@ import {
   DEFAULT_LARGE_SUBSET_SIZE,
   DEFAULT_WORST,
   ReportBuilder,
+  caseLabeler,
   casePoint,
+  checkedSize,
   nonNegativeInteger,
   nonNegativeNumber,
+  optionSetsFor,
   optionsLabel,
   paramNamesOf,
+  shapesFor,
   stateInDtypeOf,
 } from './check.js';
 import type { GradcheckConfig, Settings } from './check.js';
@@ -152,10 +156,7 @@ function runSecondOrderCase(
 export function checkSecondOrder<T extends NormalizerTypes>(plugin: Normalizer<T>, config: GradcheckConfig<T> = {}): GradcheckReport {
   assertNormalizer(plugin);
   const p = plugin as unknown as AnyNormalizer;
-  const size = config.size ?? 'example';
-  if (size !== 'example' && size !== 'large' && size !== 'all') {
-    throw new NormkitError('E_OPTION', `gradcheck config.size: expected 'example' | 'large' | 'all', got ${optionsLabel(size)}`, 'config.size');
-  }
+  const size = checkedSize(config.size);
   const settings: Settings = {
     seed: nonNegativeInteger(config.seed, 0, 'seed'),
     rtol: nonNegativeNumber(config.rtol, DEFAULT_RTOL, 'rtol'),
@@ -173,7 +174,6 @@ export function checkSecondOrder<T extends NormalizerTypes>(plugin: Normalizer<T
     largeSubsetSize: nonNegativeInteger(config.largeSubsetSize, DEFAULT_LARGE_SUBSET_SIZE, 'largeSubsetSize'),
     variantShapes: 'one',
   };
-  const asList = (options: unknown): readonly object[] => (Array.isArray(options) ? (options as readonly object[]) : [options as object]);
   const modes = config.modes ?? p.modes;
   if (!Array.isArray(modes) || modes.some((m) => m !== 'train' && m !== 'eval')) {
     throw new NormkitError('E_OPTION', `gradcheck config.modes: expected a list of 'train' | 'eval', got ${optionsLabel(modes)}`, 'config.modes');
@@ -197,28 +197,17 @@ export function checkSecondOrder<T extends NormalizerTypes>(plugin: Normalizer<T
   const sizes: CaseSize[] = size === 'all' ? ['example', 'large'] : [size];
   for (const caseSize of sizes) {
     const large = caseSize === 'large';
-    const optionSets = config.options !== undefined ? asList(config.options) : large ? (p.largeOptions ?? p.exampleOptions) : p.exampleOptions;
+    const optionSets = optionSetsFor(p, config.options, large);
     // Large shapes in projection mode with the large-case budget, as order 1 runs them.
     const caseSettings: Settings = large ? { ...settings, fullJacobianMaxSize: 0, projections: settings.largeProjections, subsetSize: settings.largeSubsetSize } : settings;
     for (let optionsIndex = 0; optionsIndex < optionSets.length; optionsIndex++) {
       const input = optionSets[optionsIndex];
-      const labelOf = (mode: Mode, shape: Shape): CaseLabel => ({
-        plugin: name,
-        optionsIndex,
-        options: optionsLabel(input),
-        mode,
-        shape: shape.slice(),
-        size: caseSize,
-        modeListed: p.modes.includes(mode),
-        variant: 'base',
-      });
+      const labelOf = caseLabeler(p, optionsIndex, input, caseSize);
       let bound: AnyBound;
       let shapes: readonly Shape[] | undefined;
       try {
         bound = p.create(input);
-        const given = large ? config.largeShapes : config.shapes;
-        shapes =
-          given === undefined ? (large ? bound.largeShapes?.() : bound.exampleShapes()) : typeof given === 'function' ? given(bound.options as T['Options']) : given;
+        shapes = shapesFor(bound, large ? config.largeShapes : config.shapes, large);
       } catch (e) {
         for (const mode of modes) builder.setupFailure(labelOf(mode, []), ['x'], 'full-jacobian', `options or shapes rejected: ${errorMessage(e)}`);
         continue;
