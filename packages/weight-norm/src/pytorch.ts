@@ -65,9 +65,10 @@ export interface FromPyTorchOptions extends PyTorchLoadOptions {
 }
 
 /**
- * Reads the weight-norm parameters from a PyTorch state dict in JSON (either naming style).
+ * Reads the weight-norm parameters from a PyTorch state dict (either naming style), in JSON
+ * or as tensors (the `tensors` of `readSafetensors` from `@normkit/io`); entries are copied.
  *
- * @param dict - entry name → `{shape, data}`, e.g. parsed from
+ * @param dict - entry name → `{shape, data}` or a float32/float64 tensor, e.g. parsed from
  *   `json.dump({k: {'shape': list(t.shape), 'data': t.flatten().tolist()} for k, t in m.state_dict().items()})`
  * @param options - `shape`, `dim`, `dtype`, `style`, `prefix`, `name`, `ignoreUnknown`
  * @returns `{ params: { v, g }, style }`, `g` in PyTorch's shape (which is normkit's)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { toTypedArray } from '@normkit/core';
+import ndarray from 'ndarray';
+import { tensor, toTypedArray } from '@normkit/core';
 import type { Tensor, TensorJSON } from '@normkit/core';
 import { randn } from '@normkit/testkit';
 import { expectCode } from '../test/errors.js';
@@ -81,5 +82,50 @@ describe('bad state dicts → E_STATE', () => {
     expectCode(() => toPyTorchStateDict({ v }), 'E_STATE');
     expectCode(() => toPyTorchStateDict({ v, g }, { dim: 5 }), 'E_OPTION');
     expectCode(() => linearToPyTorchStateDict({ v, g }), 'E_STATE');
+  });
+});
+
+describe('tensor entries (a safetensors file read with @normkit/io)', () => {
+  it('loads tensors as it loads JSON: same values, copied, in the dtype asked for', () => {
+    const g = randn([5, 1], 1, 'float32');
+    const v = randn([5, 4], 2, 'float64');
+    const dict = { 'fc.weight_g': g, 'fc.weight_v': v };
+    const fromTensors = fromPyTorchStateDict(dict, { prefix: 'fc', dtype: 'float64' });
+    const fromJSON = fromPyTorchStateDict(
+      viaText({ 'fc.weight_g': { shape: [5, 1], data: Array.from(toTypedArray(g)) }, 'fc.weight_v': { shape: [5, 4], data: Array.from(toTypedArray(v)) } }),
+      { prefix: 'fc', dtype: 'float64' },
+    );
+    expect(fromTensors.style).toBe('legacy');
+    for (const name of ['v', 'g'] as const) {
+      expect(fromTensors.params[name].shape).toEqual(fromJSON.params[name].shape);
+      expect(fromTensors.params[name].data).toBeInstanceOf(Float64Array);
+      expect(Array.from(toTypedArray(fromTensors.params[name]))).toEqual(Array.from(toTypedArray(fromJSON.params[name])));
+    }
+    // A copy: writing to the source does not reach the loaded parameters.
+    const before = fromTensors.params.v.data[0];
+    v.data[0] += 1;
+    expect(fromTensors.params.v.data[0]).toBe(before);
+    // float32 (the default) rounds a float64 entry to nearest.
+    const f32 = fromPyTorchStateDict(dict, { prefix: 'fc' });
+    expect(f32.params.v.data).toBeInstanceOf(Float32Array);
+    expect(f32.params.v.data[1]).toBe(Math.fround(v.data[1]));
+  });
+
+  it('reads a strided tensor entry in row-major order', () => {
+    // Shape (5, 4) with strides (1, 5) over 0 … 19: element (i, j) is 5·j + i.
+    const buffer = Float64Array.from({ length: 20 }, (_, k) => k);
+    const v = ndarray(buffer, [5, 4], [1, 5]);
+    const g = tensor(new Float64Array([1, 2, 3, 4, 5]), [5, 1]);
+    const loaded = fromPyTorchStateDict({ weight_g: g, weight_v: v }, { dtype: 'float64' });
+    const expected: number[] = [];
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 4; j++) expected.push(5 * j + i);
+    expect(Array.from(toTypedArray(loaded.params.v))).toEqual(expected);
+  });
+
+  it('a misshapen or broken tensor entry → E_STATE, as JSON', () => {
+    const g = randn([5, 1], 1, 'float32');
+    expectCode(() => fromPyTorchStateDict({ weight_g: randn([5], 1, 'float32'), weight_v: randn([5, 4], 2, 'float32') }, { shape: [5, 4] }), 'E_STATE');
+    const outside = ndarray(new Float32Array(4), [5, 4]); // strides reach past its 4 values
+    expectCode(() => fromPyTorchStateDict({ weight_g: g, weight_v: outside }), 'E_STATE');
   });
 });

@@ -1,4 +1,4 @@
-import { NormkitError, assertTensor, describeValue, formatShape, isNormkitError, shapesEqual, tensorFromJSON } from '@normkit/core';
+import { NormkitError, assertTensor, describeValue, formatShape, isNormkitError, isTensor, shapesEqual, tensorFromJSON, toContiguous } from '@normkit/core';
 import type { Dtype, Shape, Tensor, TensorJSON } from '@normkit/core';
 
 /**
@@ -150,7 +150,8 @@ export function checkUnknown(dict: Readonly<Record<string, unknown>>, expected: 
 }
 
 /**
- * One entry of a state dict as a tensor.
+ * One entry of a state dict as a tensor: either `{shape, data}` JSON or a float32/float64
+ * tensor (what `readSafetensors` of `@normkit/io` returns), copied in both cases.
  *
  * @param dict - the state dict
  * @param key - the entry's name
@@ -163,7 +164,8 @@ export function readEntry(dict: Readonly<Record<string, unknown>>, key: string, 
   if (!Object.hasOwn(dict, key)) {
     throw new NormkitError('E_STATE', `state dict: missing entry ${JSON.stringify(key)}`, key);
   }
-  const t = tensorFromJSON(dict[key], dtype, key);
+  const entry = dict[key];
+  const t = isTensor(entry) ? tensorEntry(entry, dtype, key) : tensorFromJSON(entry, dtype, key);
   if (shape !== null && !shapesEqual(t.shape, shape)) {
     throw new NormkitError('E_STATE', `state dict: ${key} expected shape ${formatShape(shape)}, got ${formatShape(t.shape)}`, key);
   }
@@ -192,3 +194,19 @@ export interface LoadedFromPyTorch<P> {
   readonly style: PyTorchStyle;
 }
 
+/**
+ * A tensor entry of a state dict, copied into a new row-major tensor of `dtype`.
+ *
+ * @param entry - the entry (structurally a tensor)
+ * @param dtype - the dtype to load it in
+ * @param key - the entry's name, for messages
+ * @throws NormkitError `E_STATE` when its strides leave its buffer
+ */
+function tensorEntry(entry: Tensor, dtype: Dtype, key: string): Tensor {
+  try {
+    return toContiguous(entry, dtype);
+  } catch (error) {
+    if (isNormkitError(error)) throw new NormkitError('E_STATE', `state dict: ${key}: ${error.message}`, key);
+    throw error;
+  }
+}

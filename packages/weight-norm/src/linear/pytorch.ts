@@ -71,9 +71,9 @@ export type LinearFromPyTorchOptions = PyTorchLoadOptions & Pick<WeightNormLinea
 /**
  * Reads the parameters of a {@link WeightNormLinear} from the state dict of a PyTorch
  * `nn.Linear` under `weight_norm(dim=0)` (either naming style); PyTorch's `g (out, 1)`
- * becomes `g (out)`.
+ * becomes `g (out)`. Entries are JSON or tensors (as {@link fromPyTorchStateDict} takes them).
  *
- * @param dict - entry name → `{shape, data}`
+ * @param dict - entry name → `{shape, data}` or a float32/float64 tensor
  * @param options - `inFeatures`, `outFeatures`, `bias` (default true), `dtype`, `style`, `prefix`, `name`, `ignoreUnknown`
  * @returns `{ params: { v, g, bias? }, style }`, ready for `layer.loadStateDict(params)`
  * @throws NormkitError `E_STATE` for a missing, unexpected, malformed or misshapen entry;
