@@ -4,7 +4,7 @@ import { NormkitError, booleanOption, describeValue, numberOption, readOptions }
 const PLUGIN = 'instance-norm';
 
 /** The option names instance norm accepts; any other key is rejected with `E_OPTION`. */
-const KNOWN_OPTIONS: readonly string[] = ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis'];
+const KNOWN_OPTIONS: readonly string[] = ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis', 'spatialDims'];
 
 /**
  * Instance-norm options as a user writes them, named as PyTorch's
@@ -27,6 +27,14 @@ export interface InstanceNormInputOptions {
   readonly trackRunningStats?: boolean;
   /** The channel axis: `1` (default, `(N, C, *)`) or `-1` for channels-last `(N, *, C)`. Axis 0 is the batch. */
   readonly channelAxis?: number;
+  /**
+   * The number of spatial axes, as PyTorch's class names it: `1` for `InstanceNorm1d`, `2` for
+   * `InstanceNorm2d`, `3` for `InstanceNorm3d`. With it, inputs must have `spatialDims + 2` axes
+   * (batched, `(N, C, *)`) or `spatialDims + 1` (unbatched, `(C, *)`, normalized as a batch of
+   * one sample, as PyTorch does since 1.11); `channelAxis` counts the batch axis either way.
+   * Default: none, any input `(N, C, *)` of rank ≥ 3, always batched.
+   */
+  readonly spatialDims?: 1 | 2 | 3;
 }
 
 /** Resolved instance-norm options (see {@link InstanceNormInputOptions}). */
@@ -43,6 +51,8 @@ export interface InstanceNormOptions {
   readonly trackRunningStats: boolean;
   /** The channel axis as given (resolved against the input's rank per call). */
   readonly channelAxis: number;
+  /** The number of spatial axes (1, 2 or 3), or `null` for any (batched inputs only). */
+  readonly spatialDims: 1 | 2 | 3 | null;
 }
 
 /**
@@ -52,11 +62,11 @@ export interface InstanceNormOptions {
  * @returns the resolved options
  * @throws NormkitError `E_OPTION` for a missing or non-integer `numFeatures`, `eps ≤ 0`,
  *   `momentum` outside [0, 1] (or `null`), non-boolean switches, a `channelAxis` that is 0 or not
- *   an integer, or an unknown key
+ *   an integer, a `spatialDims` other than 1, 2 or 3, or an unknown key
  * @example
  * ```ts
  * resolveInstanceNormOptions({ numFeatures: 64 });
- * // → { numFeatures: 64, eps: 1e-5, momentum: 0.1, affine: false, trackRunningStats: false, channelAxis: 1 }
+ * // → { numFeatures: 64, eps: 1e-5, momentum: 0.1, affine: false, trackRunningStats: false, channelAxis: 1, spatialDims: null }
  * ```
  */
 export function resolveInstanceNormOptions(input: InstanceNormInputOptions | undefined): InstanceNormOptions {
@@ -77,5 +87,13 @@ export function resolveInstanceNormOptions(input: InstanceNormInputOptions | und
       'options.channelAxis',
     );
   }
-  return Object.freeze({ numFeatures, eps, momentum, affine, trackRunningStats, channelAxis });
+  const spatialDims = o.spatialDims ?? null;
+  if (spatialDims !== null && spatialDims !== 1 && spatialDims !== 2 && spatialDims !== 3) {
+    throw new NormkitError(
+      'E_OPTION',
+      `${PLUGIN} options.spatialDims: expected 1, 2 or 3 (PyTorch's InstanceNorm1d, 2d, 3d), got ${describeValue(spatialDims)}`,
+      'options.spatialDims',
+    );
+  }
+  return Object.freeze({ numFeatures, eps, momentum, affine, trackRunningStats, channelAxis, spatialDims });
 }

@@ -1,4 +1,4 @@
-import { fromArray, toTypedArray, zeros } from '@normkit/core';
+import { dtypeOf, fromArray, toTypedArray, zeros } from '@normkit/core';
 import type { Tensor } from '@normkit/core';
 import { batchNorm } from '@normkit/batch-norm';
 import { errorCode, randn } from '@normkit/testkit';
@@ -22,7 +22,7 @@ describe('instance norm', () => {
     const inorm = instanceNorm.create({ numFeatures: 3 });
     expect(inorm.paramShapes()).toEqual({});
     expect(inorm.stateShapes()).toEqual({});
-    expect(inorm.options).toEqual({ numFeatures: 3, eps: 1e-5, momentum: 0.1, affine: false, trackRunningStats: false, channelAxis: 1 });
+    expect(inorm.options).toEqual({ numFeatures: 3, eps: 1e-5, momentum: 0.1, affine: false, trackRunningStats: false, channelAxis: 1, spatialDims: null });
   });
 
   it('each sample normalized alone equals batch norm of that sample (1e-14)', () => {
@@ -92,3 +92,73 @@ describe('instance norm', () => {
     expect(errorCode(() => inorm.forward({ x: zeros([4, 3, 5], 'float64'), params: {}, state: {}, mode: 'train' }))).toBe('E_SHAPE');
   });
 });
+
+describe('unbatched input with spatialDims (PyTorch ≥ 1.11: InstanceNorm1d on (C, L), 2d on (C, H, W))', () => {
+  /** The batch of one `(1, …shape)` holding the same values as `t`. */
+  function withBatchAxis(t: Tensor): Tensor {
+    return fromArray(toTypedArray(t), [1, ...t.shape], dtypeOf(t));
+  }
+
+  it.each([
+    ['(C, L), spatialDims 1', { spatialDims: 1 as const }, [3, 7]],
+    ['(C, H, W), spatialDims 2', { spatialDims: 2 as const }, [3, 4, 5]],
+    ['(H, W, C) channels-last, spatialDims 2', { spatialDims: 2 as const, channelAxis: -1 }, [4, 5, 3]],
+  ])('%s: y, running statistics, dx and parameter gradients equal the batch of one, exactly', (_, extra, shape) => {
+    const options = { numFeatures: 3, affine: true, trackRunningStats: true, ...extra };
+    const inorm = instanceNorm.create(options);
+    const { params } = inorm.init('float64');
+    const weight = fromArray([0.5, -1.25, 2], [3], 'float64');
+    const bias = fromArray([0.1, 0.2, -0.3], [3], 'float64');
+    const x = randn(shape, 4, 'float64', 0.7, 1.3);
+    const dy = randn(shape, 5, 'float64');
+    for (const mode of ['train', 'eval'] as const) {
+      const state = inorm.init('float64').state;
+      const single = inorm.forward({ x, params: { weight, bias }, state, mode });
+      const batched = inorm.forward({ x: withBatchAxis(x), params: { weight, bias }, state, mode });
+      expect(single.y.shape).toEqual(shape);
+      expect(values(single.y)).toEqual(values(batched.y));
+      expect(values(single.state.runningMean)).toEqual(values(batched.state.runningMean));
+      expect(values(single.state.runningVar)).toEqual(values(batched.state.runningVar));
+      const back = inorm.backward({ dy, params: { weight, bias }, saved: single.saved });
+      const backBatched = inorm.backward({ dy: withBatchAxis(dy), params: { weight, bias }, saved: batched.saved });
+      expect(back.dx.shape).toEqual(shape);
+      expect(values(back.dx)).toEqual(values(backBatched.dx));
+      expect(values(back.grads.weight)).toEqual(values(backBatched.grads.weight));
+      expect(values(back.grads.bias)).toEqual(values(backBatched.grads.bias));
+    }
+    expect(Object.keys(params)).toEqual(['weight', 'bias']);
+  });
+
+  it('train on (C, L) normalizes each channel over L (closed form, 1e-12)', () => {
+    const x = fromArray([1, 2, 3, 4, 10, 20, 30, 40], [2, 4], 'float64');
+    const { y } = instanceNorm.create({ numFeatures: 2, spatialDims: 1 }).forward({ x, params: {}, state: {}, mode: 'train' });
+    // Each row has mean 2.5 (or 25) and biased variance 1.25 (or 125): y = (x − μ)/√(σ² + 1e-5).
+    const expected = [1, 2, 3, 4, 10, 20, 30, 40].map((v, i) => (i < 4 ? (v - 2.5) / Math.sqrt(1.25 + 1e-5) : (v - 25) / Math.sqrt(125 + 1e-5)));
+    const got = values(y);
+    for (let i = 0; i < 8; i++) expect(Math.abs(got[i] - expected[i])).toBeLessThan(1e-12);
+  });
+
+  it('refuses other ranks (E_SHAPE, naming both) and a bad spatialDims (E_OPTION); no spatialDims still refuses rank 2', () => {
+    const inorm = instanceNorm.create({ numFeatures: 3, spatialDims: 2 });
+    const rank2 = errorOf(() => inorm.forward({ x: randn([3, 4], 1), params: {}, state: {}, mode: 'train' }));
+    expect(rank2?.code).toBe('E_SHAPE');
+    const rank5 = errorOf(() => inorm.forward({ x: randn([2, 3, 4, 4, 4], 1), params: {}, state: {}, mode: 'train' }));
+    expect(rank5?.code).toBe('E_SHAPE');
+    expect(rank5?.message).toMatch(/rank 3 \(unbatched\) or 4 \(batched\) for spatialDims 2/);
+    const channels = errorOf(() => inorm.forward({ x: randn([4, 4, 4], 1), params: {}, state: {}, mode: 'train' }));
+    expect(channels?.message).toMatch(/expected 3 channels \(numFeatures\) on axis 0/);
+    for (const spatialDims of [0, 4, 1.5, '2', null]) {
+      expect(errorCode(() => instanceNorm.create({ numFeatures: 3, spatialDims: spatialDims as never }))).toBe(spatialDims === null ? undefined : 'E_OPTION');
+    }
+    expect(errorCode(() => instanceNorm.create({ numFeatures: 3 }).forward({ x: randn([3, 4], 1), params: {}, state: {}, mode: 'train' }))).toBe('E_SHAPE');
+  });
+});
+
+function errorOf(fn: () => unknown): { code: string; message: string } | null {
+  try {
+    fn();
+  } catch (error) {
+    return error as { code: string; message: string };
+  }
+  return null;
+}

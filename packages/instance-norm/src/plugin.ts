@@ -23,9 +23,22 @@ import {
   outputOf,
   planCache,
   planNormalization,
+  splitAxis,
   viewOf,
 } from '@normkit/core';
-import type { ForwardSpec, Invariant, NormBackwardBinding, NormalizerTypes, NormSaved, NormStatistics, Shape, StateUpdate, TensorMap } from '@normkit/core';
+import type {
+  ForwardSpec,
+  Invariant,
+  NormBackwardBinding,
+  NormalizerTypes,
+  NormSaved,
+  NormStatistics,
+  Shape,
+  StateUpdate,
+  StridedView,
+  Tensor,
+  TensorMap,
+} from '@normkit/core';
 import type { InstanceNormInputOptions, InstanceNormOptions } from './options.js';
 import { resolveInstanceNormOptions } from './options.js';
 import { instanceNormOnnx } from './onnx.js';
@@ -82,14 +95,16 @@ export const INSTANCE_NORM_FORMULA = 'y_{n,c,\\ldots} = \\frac{x_{n,c,\\ldots} -
  * all samples of the calibration batches — the population values of what the update above
  * estimates (the variance within samples, not the spread between them).
  *
- * Input `(N, C, *)` with at least one spatial axis (give an unbatched `(C, *)` input a leading
- * axis of 1).
+ * Input `(N, C, *)` with at least one spatial axis. With `spatialDims` (PyTorch's
+ * `InstanceNorm1d/2d/3d`), also an unbatched `(C, *)` of rank `spatialDims + 1`, normalized as
+ * the batch of one sample `(1, C, *)` (as PyTorch does), with `y` and `dx` shaped like it.
  *
  * The optional second-order member `doubleBackward` (the VJP of `backward`, core's
  * `normalizeDoubleBackward`) is implemented, with instance statistics or running constants.
  *
  * @throws NormkitError from `create`: `E_OPTION` (see {@link resolveInstanceNormOptions}). From
- *   `forward`: `E_SHAPE` (rank < 3, C ≠ numFeatures, misshapen parameters, state or `out`),
+ *   `forward`: `E_SHAPE` (rank < 3, or with `spatialDims` a rank other than `spatialDims + 1`
+ *   or `spatialDims + 2`; C ≠ numFeatures, misshapen parameters, state or `out`),
  *   `E_DTYPE`, `E_STATE`, `E_OPTION` for a bad mode, `E_DEGENERATE` for one spatial element when
  *   instance statistics are used (PyTorch raises there too), `E_NONFINITE` for non-finite
  *   statistics that would enter the running statistics. From `backward`: `E_SHAPE` /
@@ -115,6 +130,8 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
     { numFeatures: 2, affine: true },
     { numFeatures: 2, affine: true, trackRunningStats: true },
     { numFeatures: 3, channelAxis: -1, affine: true },
+    { numFeatures: 2, spatialDims: 1, affine: true, trackRunningStats: true },
+    { numFeatures: 2, spatialDims: 2, channelAxis: -1, affine: true },
   ],
   pytorch: instanceNormPyTorch,
   onnx: instanceNormOnnx,
@@ -127,23 +144,42 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
     const stateShapes: { runningMean?: Shape; runningVar?: Shape; numBatchesTracked?: Shape } = tracked
       ? { runningMean: [channels], runningVar: [channels], numBatchesTracked: [] }
       : {};
-    const axisOf = (shape: Shape) => normalizeAxis(options.channelAxis, shape.length, 'options.channelAxis');
+    const spatialDims = options.spatialDims;
+    /** An unbatched `(C, *)` input (only with `spatialDims`): it runs as the batch `(1, C, *)`. */
+    const unbatched = (shape: Shape): boolean => spatialDims !== null && shape.length === spatialDims + 1;
+    /** The rank of the batched form of an input of `shape`. */
+    const batchedRank = (shape: Shape): number => (unbatched(shape) ? shape.length + 1 : shape.length);
+    /** The channel axis of the batched form `(N, C, *)` (or `(N, *, C)`). */
+    const axisOf = (shape: Shape) => normalizeAxis(options.channelAxis, batchedRank(shape), 'options.channelAxis');
+    /** The channel axis among the input's own axes (one less for an unbatched input). */
+    const inputAxisOf = (shape: Shape) => axisOf(shape) - (unbatched(shape) ? 1 : 0);
     const shapeProblem = (shape: Shape): string | null => {
+      if (spatialDims !== null && !unbatched(shape) && shape.length !== spatialDims + 2) {
+        return `expected rank ${spatialDims + 1} (unbatched) or ${spatialDims + 2} (batched) for spatialDims ${spatialDims}, got shape ${formatShape(shape)}`;
+      }
       const axis = axisOf(shape);
-      if (axis === 0) return `expected the channel axis after the batch axis 0, got channelAxis ${options.channelAxis} for rank ${shape.length}`;
-      return shape[axis] === channels ? null : `expected ${channels} channels (numFeatures) on axis ${axis}, got shape ${formatShape(shape)}`;
+      if (axis === 0) return `expected the channel axis after the batch axis 0, got channelAxis ${options.channelAxis} for rank ${batchedRank(shape)}`;
+      const inputAxis = inputAxisOf(shape);
+      return shape[inputAxis] === channels ? null : `expected ${channels} channels (numFeatures) on axis ${inputAxis}, got shape ${formatShape(shape)}`;
     };
-    const spec: ForwardSpec = { plugin: 'instance-norm', minRank: 3, checkShape: shapeProblem, paramShapes, stateShapes, counters: ['numBatchesTracked'] };
+    const minRank = spatialDims === null ? 3 : spatialDims + 1;
+    const spec: ForwardSpec = { plugin: 'instance-norm', minRank, checkShape: shapeProblem, paramShapes, stateShapes, counters: ['numBatchesTracked'] };
     const plans = planCache((shape) => {
       const axis = axisOf(shape);
-      return planNormalization(shape, [0, axis], options.affine ? [axis] : null);
+      return planNormalization(unbatched(shape) ? [1, ...shape] : shape, [0, axis], options.affine ? [axis] : null);
     });
+    /** The engine's view of a tensor: an unbatched one gets a leading axis of 1 (no copy). */
+    const view = (t: Tensor): StridedView => {
+      const strided = viewOf(t);
+      return unbatched(strided.shape) ? splitAxis(strided, 0, [1, strided.shape[0]]) : strided;
+    };
 
     const backwardBinding: NormBackwardBinding = {
       spec,
       fits: shapeProblem,
-      groupsOf: (shape) => shape[0] * channels,
+      groupsOf: (shape) => (unbatched(shape) ? 1 : shape[0]) * channels,
       plans,
+      view,
       paramShape: [channels],
       centered: true,
       alwaysBatchStats: false,
@@ -159,13 +195,16 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
       },
 
       exampleShapes() {
-        return withChannels([[2, 0, 5], [2, 0, 3, 2]], channels, options.channelAxis);
+        if (spatialDims === null) return withChannels([[2, 0, 5], [2, 0, 3, 2]], channels, options.channelAxis);
+        // A batched and an unbatched input of the rank spatialDims asks for.
+        return withSpatialDims(spatialDims, 2, [5, 3, 2], channels, options.channelAxis);
       },
 
       largeShapes() {
         // Runs of 37 and 667 positions (unrolled by four, remainders); channels last, the
         // columns layout with A > 1 (samples) and 37 or 667 rows.
-        return withChannels([[6, 0, 37], [4, 0, 23, 29]], channels, options.channelAxis);
+        if (spatialDims === null) return withChannels([[6, 0, 37], [4, 0, 23, 29]], channels, options.channelAxis);
+        return withSpatialDims(spatialDims, 6, [37, 23, 29], channels, options.channelAxis);
       },
 
       dtypes: CONTRACT_DTYPES,
@@ -179,8 +218,9 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
         if (!tracked) return null;
         return {
           kind: 'moving-average',
-          channelAxis: axisOf(xShape),
-          averagedAxes: [0],
+          channelAxis: inputAxisOf(xShape),
+          // An unbatched input is one sample: its statistics pool the whole channel.
+          averagedAxes: unbatched(xShape) ? [] : [0],
           momentum: options.momentum,
           counter: 'numBatchesTracked',
           countsSteps: false,
@@ -190,8 +230,9 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
 
       invariants(mode, xShape): readonly Invariant[] {
         if (mode === 'eval' && tracked) return [];
-        const axis = axisOf(xShape);
-        return [{ kind: 'zero-sum', reduceAxes: xShape.map((_, k) => k).filter((k) => k !== 0 && k !== axis) }];
+        const axis = inputAxisOf(xShape);
+        const first = unbatched(xShape) ? 0 : 1;
+        return [{ kind: 'zero-sum', reduceAxes: xShape.map((_, k) => k).filter((k) => k >= first && k !== axis) }];
       },
 
       validateState(state) {
@@ -199,11 +240,11 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
       },
 
       batchMoments(x) {
-        const input = assertTensor(x, 'x', { minRank: 3 });
+        const input = assertTensor(x, 'x', { minRank });
         const problem = shapeProblem(input.shape);
         if (problem !== null) throw new NormkitError('E_SHAPE', `x: ${problem}`, 'x');
         const plan = plans(input.shape);
-        const stats = batchStatistics(viewOf(input), plan, true, 0);
+        const stats = batchStatistics(view(input), plan, true, 0);
         return batchMomentsOf('per-group', stats.center, stats.variance, plan.count, channels);
       },
 
@@ -215,7 +256,7 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
         if (batchStats && plan.count <= 1) {
           throw new NormkitError('E_DEGENERATE', `x: expected more than 1 spatial element when using instance statistics, got input shape ${formatShape(x.shape)}`, 'x');
         }
-        const samples = x.shape[0];
+        const samples = unbatched(x.shape) ? 1 : x.shape[0];
         const y = outputOf(out, x.shape, dtype);
         const weight = paramValues(params.weight, forwardParamScratch, 0);
         const bias = paramValues(params.bias, forwardParamScratch, 1);
@@ -225,7 +266,7 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
           // Statistics and y in one engine call; the next running statistics are formed (and
           // refused, with nothing written) before y is written.
           const updatesRunning = mode === 'train' && tracked;
-          const batch = normalizeBatch(viewOf(x), plan, true, options.eps, weight, bias, viewOf(y), (center, variance) => {
+          const batch = normalizeBatch(view(x), plan, true, options.eps, weight, bias, view(y), (center, variance) => {
             if (!updatesRunning) return;
             // PyTorch: each (n, c) updates a copy of the running statistics with its own mean and
             // unbiased variance, and the copies are averaged over n.
@@ -253,7 +294,7 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
             }
           }
           stats = { center, invStd };
-          normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(y));
+          normalizeForward(view(x), plan, stats, weight, bias, view(y));
         }
         return { y, state: nextState, saved: { x, center: stats.center, invStd: stats.invStd, batchStats } };
       },
@@ -264,3 +305,13 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
     };
   },
 });
+
+/**
+ * Example shapes for a `spatialDims` layer: a batch of `samples` and an unbatched input, with the
+ * first `spatialDims` of `spatial` as spatial sizes and the channels where `channelAxis` puts them.
+ */
+function withSpatialDims(spatialDims: number, samples: number, spatial: readonly number[], channels: number, channelAxis: number): number[][] {
+  const sizes = spatial.slice(0, spatialDims);
+  const [batched, single] = withChannels([[samples, 0, ...sizes], [1, 0, ...sizes]], channels, channelAxis);
+  return [batched, single.slice(1)];
+}

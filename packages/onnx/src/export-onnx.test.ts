@@ -87,6 +87,20 @@ const CASES: readonly ExportCase[] = [
   { name: 'instance norm', make: (d) => [new InstanceNorm({ numFeatures: 3, affine: true }, { dtype: d })], shape: [2, 3, 6], ops: { 23: ['InstanceNormalization'] }, float64: true },
   { name: 'instance norm, channels-last, not affine', make: (d) => [new InstanceNorm({ numFeatures: 3, channelAxis: -1 }, { dtype: d })], shape: [2, 4, 5, 3], ops: { 23: ['Transpose', 'InstanceNormalization', 'Transpose'] } },
   {
+    name: 'instance norm, unbatched (C, H, W) with spatialDims 2',
+    make: (d) => [new InstanceNorm({ numFeatures: 3, affine: true, spatialDims: 2 }, { dtype: d })],
+    shape: [3, 4, 5],
+    ops: { 23: ['Reshape', 'InstanceNormalization', 'Reshape'] },
+    float64: true,
+  },
+  {
+    name: 'instance norm, unbatched (L, C) channels-last with running statistics',
+    make: (d) => [new InstanceNorm({ numFeatures: 3, spatialDims: 1, channelAxis: -1, trackRunningStats: true }, { dtype: d })],
+    shape: [6, 3],
+    train: [6, 3],
+    ops: { 23: ['Reshape', 'Transpose', 'BatchNormalization', 'Transpose', 'Reshape'] },
+  },
+  {
     name: 'instance norm with running statistics (as BatchNormalization)',
     make: (d) => [new InstanceNorm({ numFeatures: 3, affine: true, trackRunningStats: true }, { dtype: d })],
     shape: [2, 3, 6],
