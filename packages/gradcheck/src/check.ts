@@ -30,7 +30,7 @@ import type { FLOAT32_RTOL } from './float32-check.js';
 import type { LAYOUT_RTOL } from './layout-checks.js';
 import type { STATE_RTOL } from './state-update.js';
 import { describeVariant } from './report.js';
-import { checkStateUpdate } from './state-update.js';
+import { checkEvalState, checkStateUpdate } from './state-update.js';
 import { DEFAULT_ATOL, DEFAULT_RTOL } from './tolerance.js';
 import { INPUT_LAYOUTS } from './views.js';
 
@@ -431,15 +431,22 @@ function runCase(
   for (const layout of INPUT_LAYOUTS) builder.contract(variantOf(label, `layout:${layout}`), checkInputLayout(point, layout, baselines));
   builder.contract(variantOf(label, 'layout:out'), checkOutBuffers(point, baselines));
   if (extras.dtypes !== undefined) builder.contract(variantOf(label, 'dtype:mixed'), checkMixedDtypes(point, extras.dtypes));
+  let declared = false;
   if (typeof bound.stateUpdate === 'function') {
     let update: StateUpdate | null = null;
     try {
       update = bound.stateUpdate(x.shape.slice());
     } catch (e) {
+      declared = true; // reported as an error; no second check
       builder.contract(variantOf(label, 'state'), { name: 'state-update', status: 'error', message: `stateUpdate() failed: ${errorMessage(e)}` });
     }
-    if (update !== null && update !== undefined) builder.contract(variantOf(label, 'state'), checkStateUpdate(point, update));
+    if (update !== null && update !== undefined) {
+      declared = true;
+      builder.contract(variantOf(label, 'state'), checkStateUpdate(point, update));
+    }
   }
+  // Without a declaration, eval must still hand the state back unchanged.
+  if (!declared && label.mode === 'eval' && Object.keys(state).length > 0) builder.contract(variantOf(label, 'state'), checkEvalState(point));
   builder.contract(label, checkForwardPurity(before, { x, params, state }));
 }
 
@@ -490,7 +497,8 @@ function dtypeSupportOf(bound: AnyBound): DtypeSupport | undefined {
  *   float64 run on the same inputs ({@link FLOAT32_RTOL}); x, dy, the parameters and the state
  *   as offset, permuted and negative-stride views, and preallocated `out` buffers, against the
  *   contiguous run ({@link LAYOUT_RTOL}); the dtype mixes the plugin declares (`dtypes`); the
- *   next state against the plugin's `stateUpdate` ({@link STATE_RTOL}); and, for a
+ *   next state against the plugin's `stateUpdate` ({@link STATE_RTOL}), or without one, in
+ *   eval mode, the state handed back unchanged (`eval-state`); and, for a
  *   `modeIndependent` plugin, train against eval. At the example size they run at one shape
  *   per option set unless `variantShapes: 'all'`; at the large size, at every shape. A failure
  *   of a variant says which one in its message (see {@link describeVariant}).

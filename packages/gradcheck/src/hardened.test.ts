@@ -159,6 +159,19 @@ describe('one planted bug per blind spot, each caught with a message naming its 
     );
   });
 
+  it('state without a declaration: eval must still return the state it was given', () => {
+    const good = checkGradients(makeHardenedNorm(undefined, 'none'), { shapes: [[4, 3], [2, 3, 3]], variantShapes: 'all' });
+    expect(good.ok).toBe(true);
+    expect(good.contracts.filter((c) => c.name === 'state-update')).toEqual([]);
+    const evalState = good.contracts.filter((c) => c.name === 'eval-state');
+    expect(evalState.map((c) => `${c.mode}:${c.status}`)).toEqual(['eval:pass', 'eval:pass']);
+    expect(evalState[0].message).toBe('eval returned the state unchanged (no state update declared)');
+    const bad = checkGradients(makeHardenedNorm('eval-updates-undeclared'), { shapes: [[4, 3]] });
+    const caught = bad.contracts.filter((c) => c.name === 'eval-state');
+    expect(caught.map((c) => `${c.mode}:${c.status}`)).toEqual(['eval:fail']);
+    expect(caught[0].message).toMatch(/^\[state\] state\.runningMean\[0\] is \S+, expected \S+ \(eval returns the state handed in\) \(eval must return the state it was given\)$/);
+  });
+
   it.each([
     ['biased-running-var', /^\[state\] state\.runningVar\[0\] is \S+, declared \S+ \(declared: moving average/],
     ['momentum-swapped', /^\[state\] state\.runningMean\[0\] is \S+, declared \S+; state\.runningVar\[0\] is \S+, declared \S+ \(declared/],

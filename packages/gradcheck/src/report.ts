@@ -151,6 +151,7 @@ export type ContractName =
   | 'mixed-dtypes'
   | 'mode-identity'
   | 'state-update'
+  | 'eval-state'
   | 'large-shapes'
   | 'double-backward-purity'
   | 'double-backward-determinism'

@@ -163,12 +163,8 @@ export function declaredNextState(update: StateUpdate, x: Tensor, state: TensorR
 export function checkStateUpdate(point: CheckPoint, update: StateUpdate): ContractOutcome {
   const name = 'state-update';
   const what = describeStateUpdate(update);
-  let next: TensorRecord;
-  try {
-    next = presentTensors(point.bound.forward({ x: point.x, params: point.params, state: point.state, mode: point.mode }).state ?? {});
-  } catch (e) {
-    return { name, status: 'error', message: `forward threw: ${errorMessage(e)}` };
-  }
+  const next = nextStateOf(point);
+  if (typeof next === 'string') return { name, status: 'error', message: next };
   let expected: TensorRecord;
   if (point.mode === 'eval') expected = point.state;
   else {
@@ -178,6 +174,47 @@ export function checkStateUpdate(point: CheckPoint, update: StateUpdate): Contra
       return { name, status: 'error', message: `the declaration (${what}) cannot be evaluated here: ${errorMessage(e)}` };
     }
   }
+  const problems = stateProblems(point, next, expected);
+  if (problems.length > 0) return { name, status: 'fail', message: `${problems.join('; ')} (declared: ${what})` };
+  return {
+    name,
+    status: 'pass',
+    message: point.mode === 'eval' ? 'eval returned the state unchanged' : `the next state is the declared one (${what})`,
+  };
+}
+
+/**
+ * The eval-mode state check of a case whose plugin has state but declares no state update
+ * (no `stateUpdate`, or `null` for this shape): an eval-mode forward returns the state handed
+ * in, every entry bitwise, and no other entry. That is the contract with or without a
+ * declaration (PyTorch's eval never touches the running statistics, and a `Layer` adopts
+ * whatever state forward returns); only the train-mode update needs the declaration.
+ *
+ * @param point - the point of the case (float64, eval mode, non-empty state)
+ */
+export function checkEvalState(point: CheckPoint): ContractOutcome {
+  const name = 'eval-state';
+  const next = nextStateOf(point);
+  if (typeof next === 'string') return { name, status: 'error', message: next };
+  const problems = stateProblems(point, next, point.state);
+  if (problems.length > 0) return { name, status: 'fail', message: `${problems.join('; ')} (eval must return the state it was given)` };
+  return { name, status: 'pass', message: 'eval returned the state unchanged (no state update declared)' };
+}
+
+/** The state a forward at the point returns, or why it could not be had. */
+function nextStateOf(point: CheckPoint): TensorRecord | string {
+  try {
+    return presentTensors(point.bound.forward({ x: point.x, params: point.params, state: point.state, mode: point.mode }).state ?? {});
+  } catch (e) {
+    return `forward threw: ${errorMessage(e)}`;
+  }
+}
+
+/**
+ * How the returned state `next` differs from `expected`, one line per entry: bitwise in eval
+ * mode and for counters, within {@link STATE_RTOL} / {@link STATE_ATOL} otherwise.
+ */
+function stateProblems(point: CheckPoint, next: TensorRecord, expected: TensorRecord): string[] {
   const problems: string[] = [];
   for (const [entry, e] of Object.entries(expected)) {
     const got = next[entry];
@@ -203,10 +240,5 @@ export function checkStateUpdate(point: CheckPoint, update: StateUpdate): Contra
     }
   }
   for (const entry of Object.keys(next)) if (expected[entry] === undefined) problems.push(`state.${entry} is returned but not part of the state`);
-  if (problems.length > 0) return { name, status: 'fail', message: `${problems.join('; ')} (declared: ${what})` };
-  return {
-    name,
-    status: 'pass',
-    message: point.mode === 'eval' ? 'eval returned the state unchanged' : `the next state is the declared one (${what})`,
-  };
+  return problems;
 }
