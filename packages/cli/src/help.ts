@@ -45,8 +45,9 @@ the declared state update.
                 at every example shape (mode identity runs at every one anyway)
   --order N     1 (default); 2 checks each plugin's doubleBackward (the VJP of its
                 backward) against finite differences of its backward, in float64
-                at the shapes --size picks (no variants); a plugin without one is
-                listed as SKIP, not as a failure
+                at the shapes --size picks, plus float32 values and input layouts
+                at the point (no dtype mixes); a plugin without one is listed as
+                SKIP, not as a failure
   --json        print one JSON object instead of the table
 
 Prints a table (one row per input or parameter checked), the details of any

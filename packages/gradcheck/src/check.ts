@@ -351,7 +351,8 @@ interface CaseExtras {
 }
 
 /** A label for a variant check of a case. */
-function variantOf(label: CaseLabel, variant: CheckVariant): CaseLabel {
+/** The label of a variant of a case (shared with the order-2 check). */
+export function variantOf(label: CaseLabel, variant: CheckVariant): CaseLabel {
   return { ...label, shape: label.shape.slice(), variant };
 }
 

@@ -80,7 +80,8 @@ function viewed(inputs: RunInputs, layout: InputLayout, which: ReadonlySet<Input
   };
 }
 
-const LAYOUT_TEXT: Readonly<Record<InputLayout, string>> = {
+/** How messages name each input layout. */
+export const LAYOUT_TEXT: Readonly<Record<InputLayout, string>> = {
   offset: `at offset ${LAYOUT_PADDING} in larger buffers`,
   permuted: 'with permuted strides',
   'negative-stride': 'with negative strides',

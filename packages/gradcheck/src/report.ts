@@ -158,7 +158,8 @@ export type ContractName =
   | 'double-backward-linearity'
   | 'double-backward-absent-dgrads'
   | 'double-backward-shapes-dtypes'
-  | 'double-backward-float32';
+  | 'double-backward-float32'
+  | 'double-backward-layout';
 
 /** One property of the plugin beyond its Jacobian, for one option set × mode × shape. */
 export interface ContractCheck extends CaseLabel {

@@ -32,15 +32,21 @@ describe('order 2: a correct doubleBackward passes', () => {
     expect(x.compared).toBe(18 * 12 + 12);
     expect(x.id).toBe('test-batch-norm-2:train:o0:4x3:x');
     expect(x.message).toContain('gradient of S = Σ c⊙(dx, grads)');
-    expect(report.contracts.map((c) => c.name).slice(0, 7)).toEqual([
+    expect(report.contracts.slice(0, 10).map((c) => `${c.name}${c.variant === 'base' ? '' : ` [${c.variant}]`}`)).toEqual([
       'double-backward-determinism',
       'double-backward-purity',
       'double-backward-linearity',
       'double-backward-absent-dgrads',
       'double-backward-shapes-dtypes',
       'double-backward-float32',
+      'double-backward-layout [layout:offset]',
+      'double-backward-layout [layout:permuted]',
+      'double-backward-layout [layout:negative-stride]',
       'forward-purity',
     ]);
+    const layouts = report.contracts.filter((c) => c.name === 'double-backward-layout');
+    expect(layouts.length).toBe(3 * 2 * 2); // three layouts × two modes × two example shapes
+    expect(layouts[0].message).toBe('x, dy, ddx, params, dgrads, state at offset 7 in larger buffers, together and each alone, give the contiguous results');
   });
 
   it('has no false alarm over 100 seeds, and passes with projections only and with Richardson at 1e-8', () => {
@@ -183,5 +189,27 @@ describe('SecondOrderProblem', () => {
     const lhs = c.reduce((s, ci, i) => s + ci * problem.y[i], 0);
     const rhs = ddy.reduce((s, v, i) => s + v * dy[i], 0);
     expect(Math.abs(lhs - rhs)).toBeLessThan(1e-12 * Math.max(1, Math.abs(lhs)));
+  });
+});
+
+describe('order 2: the layouts of the doubleBackward arguments', () => {
+  it('catches a fast path chosen from dy that reads ddx as contiguous, only with ddx alone in a layout', () => {
+    const report = checkSecondOrder(makeSecondOrderBatchNorm('ddx-layout-from-dy'), { shapes: [[4, 3]], modes: ['train'] });
+    expect(report.ok).toBe(false);
+    // The Jacobian checks run on contiguous arguments: the fast path reads them right.
+    expect(report.checks.every((c) => c.ok)).toBe(true);
+    const failed = report.contracts.filter((c) => !c.ok);
+    expect(failed.map((c) => `${c.name}:${c.variant}`)).toEqual([
+      'double-backward-layout:layout:offset',
+      'double-backward-layout:layout:permuted',
+      'double-backward-layout:layout:negative-stride',
+    ]);
+    // With every argument at an offset or reversed, dy is not a whole array and the slow path
+    // reads ddx right: only ddx alone shows the bug. A permuted dy still is one, so there the
+    // all-views call fails too, and the runs of each argument alone blame ddx.
+    for (const c of failed.filter((f) => f.variant !== 'layout:permuted')) {
+      expect(c.message).toMatch(/^\[layout [a-z-]+\] ddx alone (at offset 7 in larger buffers|with negative strides) \(the other arguments contiguous; all of them in the layout agree\): ddx: dx\[/);
+    }
+    expect(failed.find((f) => f.variant === 'layout:permuted')!.message).toMatch(/^\[layout permuted\] x, dy, ddx, params, dgrads, state with permuted strides: dx\[.*\(reproduced with ddx alone\)$/);
   });
 });

@@ -18,6 +18,7 @@ import {
   paramNamesOf,
   shapesFor,
   stateInDtypeOf,
+  variantOf,
 } from './check.js';
 import type { GradcheckConfig, Settings } from './check.js';
 import { checkForwardPurity, snapshot } from './contract-checks.js';
@@ -38,8 +39,10 @@ import {
   checkDoubleBackwardPurity,
   checkDoubleBackwardShapes,
 } from './second-order-contracts.js';
+import { checkDoubleBackwardLayout } from './second-order-layouts.js';
 import { SecondOrderProblem } from './second-order-problem.js';
 import { DEFAULT_ATOL, DEFAULT_RTOL } from './tolerance.js';
+import { INPUT_LAYOUTS } from './views.js';
 
 /** The slots an order-2 case reports: x, each parameter, and dy. */
 function slotNames(paramNames: readonly string[]): string[] {
@@ -109,6 +112,7 @@ function runSecondOrderCase(
   };
   builder.contract(label, checkDoubleBackwardShapes(problem, c, () => roundedRun('float32')));
   builder.contract(label, checkDoubleBackwardFloat32(() => roundedRun('float32').result, () => roundedRun('float64').result));
+  for (const layout of INPUT_LAYOUTS) builder.contract(variantOf(label, `layout:${layout}`), checkDoubleBackwardLayout(problem, c, layout));
   builder.contract(label, checkForwardPurity(before, { x, params, state }));
 }
 
@@ -135,10 +139,13 @@ function runSecondOrderCase(
  *   (`dy`, `params`, `saved`, `ddx`, `dgrads` unchanged), `double-backward-linearity` in the
  *   cotangents, `double-backward-absent-dgrads` (no `dgrads` = zero `dgrads`),
  *   `double-backward-shapes-dtypes` (float64 and float32), `double-backward-float32` (the
- *   float32 call's values against float64 on the same rounded values), and `forward-purity`;
+ *   float32 call's values against float64 on the same rounded values), `forward-purity`, and
+ *   `double-backward-layout` per input layout (variants `layout:offset`, `layout:permuted`,
+ *   `layout:negative-stride`: every argument of forward and `doubleBackward` as a view,
+ *   together and each alone, against the contiguous call);
  * - the example shapes, or with `size: 'large'` the plugin's `largeShapes()` in projection
- *   mode (the large-case budget), or both with `size: 'all'`; contiguous inputs only (no
- *   layout or dtype-mix variants).
+ *   mode (the large-case budget), or both with `size: 'all'`; the layout variants run at
+ *   every shape (no dtype-mix variants).
  *
  * A plugin whose bound normalizer has no `doubleBackward` (decided on the first option set
  * that binds) is not a failure: the report has `skipped` set, `ok: true` and no checks.
@@ -166,9 +173,9 @@ export function checkSecondOrder<T extends NormalizerTypes>(plugin: Normalizer<T
     projections: nonNegativeInteger(config.projections, DEFAULT_PROJECTIONS, 'projections'),
     subsetSize: nonNegativeInteger(config.subsetSize, DEFAULT_SUBSET_SIZE, 'subsetSize'),
     worst: nonNegativeInteger(config.worst, DEFAULT_WORST, 'worst'),
-    // Order 2 checks contiguous inputs only (no layout or dtype-mix variants; float32 values at
-    // the point, double-backward-float32), at the example shapes, the large shapes (projection
-    // mode) or both.
+    // Order 2 checks the Jacobian on contiguous inputs, then float32 values at the point
+    // (double-backward-float32) and the input layouts (double-backward-layout) at every shape,
+    // no dtype mixes; at the example shapes, the large shapes (projection mode) or both.
     size,
     largeProjections: nonNegativeInteger(config.largeProjections, DEFAULT_LARGE_PROJECTIONS, 'largeProjections'),
     largeSubsetSize: nonNegativeInteger(config.largeSubsetSize, DEFAULT_LARGE_SUBSET_SIZE, 'largeSubsetSize'),

@@ -3,7 +3,7 @@ import type { CaseLabel, GradcheckReport, TensorCheck } from '@normkit/gradcheck
 import { formatError, indent, table } from '../io.js';
 
 const CONTRACTS_PASSED = 'purity, determinism, zero dy, linearity, shapes, invariants, layouts, dtypes, modes, state';
-const SECOND_ORDER_CONTRACTS_PASSED = 'doubleBackward purity, determinism, linearity, shapes';
+const SECOND_ORDER_CONTRACTS_PASSED = 'doubleBackward purity, determinism, linearity, absent dgrads, shapes, float32, layouts';
 
 /** A tensor name with the check's variant, e.g. `dx [dtype float32]`; the name alone for a base check. */
 function withVariant(tensorName: string, label: CaseLabel): string {
