@@ -71,9 +71,31 @@ describe('readSafetensors refuses bad input with E_FORMAT', () => {
     // __metadata__ does not count as a tensor.
     const many = (n: number) => Array.from({ length: n }, (_, i) => `"t${i}":0`).join(',');
     expect(refusal(safetensorsFile(`{"__metadata__":{"k":"v"},${many(MAX_SAFETENSORS_ENTRIES)}}`))).toMatch(/header\["t0"\]: expected \{dtype, shape, data_offsets\}/);
+    // One member too many for the byte scan (which cannot tell __metadata__ apart before parsing).
     expect(refusal(safetensorsFile(`{"__metadata__":{"k":"v"},${many(MAX_SAFETENSORS_ENTRIES + 1)}}`))).toMatch(
+      new RegExp(`the header lists more than ${MAX_SAFETENSORS_ENTRIES} tensors, the most a reader accepts`),
+    );
+    // Exactly one tensor too many and no __metadata__: counted after parsing.
+    expect(refusal(safetensorsFile(`{${many(MAX_SAFETENSORS_ENTRIES + 1)}}`))).toMatch(
       new RegExp(`the header lists ${MAX_SAFETENSORS_ENTRIES + 1} tensors, more than the ${MAX_SAFETENSORS_ENTRIES} a reader accepts`),
     );
+  }, 60_000); // a guard against hangs, not a speed assertion
+
+  it('counts the entries on the bytes before decoding and parsing: strings and nested values do not count', () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `"t${i}":0`).join(',');
+    // Too many members, then bytes that are neither UTF-8 nor JSON: refused on the count.
+    const tooMany = utf8(`{${many(MAX_SAFETENSORS_ENTRIES + 2)},`);
+    const bytes = Uint8Array.from([...u64(tooMany.length + 1), ...tooMany, 0xff]);
+    expect(refusal(bytes)).toMatch(/the header lists more than \d+ tensors/);
+    // Commas, braces, brackets and escaped quotes inside strings, and commas inside arrays and
+    // the metadata object, are not members: one tensor whose name and metadata hold many of them reads.
+    const noise = ',{[\\"'.repeat(70_000);
+    const name = `w${noise}`;
+    const metadata = Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`k${i}`, noise]));
+    const file = writeSafetensors({ [name]: fromArray([1, 2], [2], 'float32') }, metadata);
+    const read = readSafetensors(file);
+    expect(Object.keys(read.tensors)).toEqual([name]);
+    expect(Array.from(read.tensors[name].data)).toEqual([1, 2]);
   }, 60_000); // a guard against hangs, not a speed assertion
 
   it('offsets and sizes beyond 2^53 − 1 are named as too large', () => {

@@ -13,8 +13,8 @@ export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
 /**
  * The most tensors a header may list: 2^18 = 262,144, far beyond any checkpoint file (the
  * largest models are sharded into files of thousands). A 100 MB header can list 1.6 million
- * empty tensors, which took a reader 30 s and gigabytes; at this limit the cost stays near a
- * few seconds.
+ * empty tensors, which took a reader 30 s and gigabytes. The members are counted on the header's
+ * bytes before it is decoded and parsed, so such a header is refused in tens of milliseconds.
  */
 export const MAX_SAFETENSORS_ENTRIES = 262_144;
 
@@ -75,6 +75,11 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   if (low === 0 || bytes[8] !== 0x7b) {
     throw formatError(`bytes: the header must be a JSON object starting with "{", got ${low === 0 ? 'an empty header' : `byte 0x${bytes[8].toString(16)}`}`, 'bytes');
   }
+  // Counted on the bytes first: refusing a header of millions of entries after JSON.parse
+  // took seconds and hundreds of MB; this scan takes milliseconds per MB.
+  if (topLevelMembersExceed(bytes, 8, dataStart, MAX_SAFETENSORS_ENTRIES + 1)) {
+    throw formatError(`bytes: the header lists more than ${MAX_SAFETENSORS_ENTRIES} tensors, the most a reader accepts`, 'bytes');
+  }
   let text: string;
   try {
     text = UTF8.decode(bytes.subarray(8, dataStart));
@@ -105,6 +110,45 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   }
   checkTiling(entries, bytes.length - dataStart);
   return { dataStart, entries, metadata };
+}
+
+/**
+ * Whether the JSON object in `bytes[start, end)` (which starts with `{`) has more than `limit`
+ * members, counted on the bytes without decoding or parsing: the keys at depth 1, skipping
+ * strings (with their escapes) and nested values. Exact for valid JSON; on invalid JSON it
+ * only bounds the work (the parse refuses the header afterwards). Stops at the first member
+ * past `limit`.
+ */
+function topLevelMembersExceed(bytes: Uint8Array, start: number, end: number, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let expectKey = false;
+  let members = 0;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (b === 0x5c /* \ */) escaped = true;
+      else if (b === 0x22 /* " */) inString = false;
+      continue;
+    }
+    if (b === 0x22) {
+      inString = true;
+      if (depth === 1 && expectKey) {
+        expectKey = false;
+        if (++members > limit) return true;
+      }
+    } else if (b === 0x7b /* { */ || b === 0x5b /* [ */) {
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (b === 0x7d /* } */ || b === 0x5d /* ] */) {
+      depth--;
+    } else if (b === 0x2c /* , */ && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return false;
 }
 
 function readMetadata(value: unknown, metadata: Record<string, string>): void {
