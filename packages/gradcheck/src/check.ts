@@ -350,8 +350,7 @@ interface CaseExtras {
   readonly variants: boolean;
 }
 
-/** A label for a variant check of a case. */
-/** The label of a variant of a case (shared with the order-2 check). */
+/** A label for a variant check of a case (shared with the order-2 check). */
 export function variantOf(label: CaseLabel, variant: CheckVariant): CaseLabel {
   return { ...label, shape: label.shape.slice(), variant };
 }
@@ -446,8 +445,12 @@ function runCase(
       builder.contract(variantOf(label, 'state'), checkStateUpdate(point, update));
     }
   }
-  // Without a declaration, eval must still hand the state back unchanged.
-  if (!declared && label.mode === 'eval' && Object.keys(state).length > 0) builder.contract(variantOf(label, 'state'), checkEvalState(point));
+  // Without a declaration, an eval mode of the plugin's own must still hand the state back
+  // unchanged. Not when eval is not one of plugin.modes, or the plugin declares it computes what
+  // train computes (modeIndependent: then train's state update is eval's too, and mode-identity
+  // compares the two).
+  const ownEval = label.mode === 'eval' && label.modeListed && bound.modeIndependent !== true;
+  if (!declared && ownEval && Object.keys(state).length > 0) builder.contract(variantOf(label, 'state'), checkEvalState(point));
   builder.contract(label, checkForwardPurity(before, { x, params, state }));
 }
 

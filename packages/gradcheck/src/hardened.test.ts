@@ -3,10 +3,13 @@
 // unchecked), each caught with a message that names the variant, and the correct plugin
 // passing everything at every seed.
 import { describe, expect, it } from 'vitest';
+import { defineNormalizer } from '@normkit/core';
+import type { Mode } from '@normkit/core';
 import { checkGradients } from './check.js';
 import { describeVariant, formatReport } from './report.js';
 import type { GradcheckReport } from './report.js';
 import { FLAWS, hardenedNorm, makeHardenedNorm } from '../test/fixtures/hardened.js';
+import type { HardenedTypes } from '../test/fixtures/hardened.js';
 
 /** Every failing check: its variant as people read it, and its message. */
 function failures(report: GradcheckReport): { variant: string; message: string }[] {
@@ -169,7 +172,44 @@ describe('one planted bug per blind spot, each caught with a message naming its 
     const bad = checkGradients(makeHardenedNorm('eval-updates-undeclared'), { shapes: [[4, 3]] });
     const caught = bad.contracts.filter((c) => c.name === 'eval-state');
     expect(caught.map((c) => `${c.mode}:${c.status}`)).toEqual(['eval:fail']);
-    expect(caught[0].message).toMatch(/^\[state\] state\.runningMean\[0\] is \S+, expected \S+ \(eval returns the state handed in\) \(eval must return the state it was given\)$/);
+    expect(caught[0].message).toMatch(/^\[state\] state\.runningMean\[0\] is \S+, expected \S+ \(eval returns the state handed in\) \(no state update declared\)$/);
+  });
+
+  /** The fixture, undeclared, with eval running train's computation (its state update too). */
+  function evalIsTrain(modes: readonly Mode[], modeIndependent: boolean) {
+    const base = makeHardenedNorm(undefined, 'none');
+    return defineNormalizer<HardenedTypes>({
+      meta: { ...base.meta, name: 'test-eval-is-train' },
+      modes: [...modes],
+      exampleOptions: base.exampleOptions,
+      resolveOptions: (input) => base.resolveOptions(input),
+      bind(o) {
+        const bound = base.create(o);
+        const asTrain = (mode: Mode): Mode => (mode === 'eval' ? 'train' : mode);
+        return {
+          paramShapes: () => bound.paramShapes(),
+          stateShapes: () => bound.stateShapes(),
+          init: (dtype) => bound.init(dtype),
+          exampleShapes: () => bound.exampleShapes(),
+          dtypes: bound.dtypes,
+          ...(modeIndependent ? { modeIndependent: true } : {}),
+          forward: (args) => bound.forward({ ...args, mode: asTrain(args.mode) }),
+          backward: (args) => bound.backward(args),
+        };
+      },
+    });
+  }
+
+  it.each([
+    ['eval is not one of plugin.modes', ['train'], false],
+    ['modeIndependent: eval computes what train computes, state included', ['train', 'eval'], true],
+  ] as const)('state without a declaration, no eval-state check when %s', (_, modes, modeIndependent) => {
+    const report = checkGradients(evalIsTrain(modes, modeIndependent), { shapes: [[4, 3]] });
+    expect(report.ok).toBe(true);
+    expect(report.contracts.filter((c) => c.name === 'eval-state')).toEqual([]);
+    // The same plugin claiming an eval mode of its own (listed, no modeIndependent) is caught.
+    const caught = checkGradients(evalIsTrain(['train', 'eval'], false), { shapes: [[4, 3]] }).contracts.filter((c) => c.name === 'eval-state');
+    expect(caught.map((c) => c.status)).toEqual(['fail']);
   });
 
   it.each([

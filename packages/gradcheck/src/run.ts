@@ -36,14 +36,14 @@ export interface RunOutputs {
 }
 
 /** A byte copy of the whole typed array behind each named tensor (its view and what lies around it). */
-function bufferBytes(tensors: Readonly<Record<string, Tensor>>): Map<string, Uint8Array> {
+export function bufferBytes(tensors: Readonly<Record<string, Tensor>>): Map<string, Uint8Array> {
   const copies = new Map<string, Uint8Array>();
   for (const [name, t] of Object.entries(tensors)) copies.set(name, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice());
   return copies;
 }
 
 /** The names whose typed array no longer holds the bytes of `before`. */
-function changedBuffers(before: Map<string, Uint8Array>, tensors: Readonly<Record<string, Tensor>>): string[] {
+export function changedBuffers(before: Map<string, Uint8Array>, tensors: Readonly<Record<string, Tensor>>): string[] {
   const changed: string[] = [];
   for (const [name, bytes] of before) {
     const t = tensors[name];
@@ -55,7 +55,8 @@ function changedBuffers(before: Map<string, Uint8Array>, tensors: Readonly<Recor
   return changed;
 }
 
-function prefixed(prefix: string, record: TensorRecord): Record<string, Tensor> {
+/** The tensors of a record under `prefix.name` keys (for {@link bufferBytes}). */
+export function prefixed(prefix: string, record: TensorRecord): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const [name, t] of Object.entries(record)) if (isTensor(t)) out[`${prefix}.${name}`] = t;
   return out;

@@ -6,7 +6,8 @@ import { LAYOUT_ATOL, LAYOUT_RTOL, LAYOUT_TEXT } from './layout-checks.js';
 import { asFloat64, presentTensors } from './problem.js';
 import type { TensorRecord } from './problem.js';
 import type { NamedOutput } from './run.js';
-import { outputDifferences } from './run.js';
+import { bufferBytes, changedBuffers, outputDifferences, prefixed } from './run.js';
+import { savedChanges, snapshotSaved } from './saved-snapshot.js';
 import type { SecondOrderProblem } from './second-order-problem.js';
 import type { InputLayout } from './views.js';
 import { viewInLayout } from './views.js';
@@ -25,7 +26,8 @@ function namedResults(result: { dx: Tensor; ddy: Tensor; grads: TensorRecord }):
  * the state, `dy`, `ddx` and `dgrads` all given in `layout` (so `saved` holds the views),
  * against the contiguous call at the same point; then each of them in the layout alone, the
  * others contiguous (a fast path chosen from one argument's layout must not assume the
- * others'). `dx`, `ddy` and the parameter results must agree within {@link LAYOUT_RTOL} ·|e| +
+ * others'). Each call is watched for writes to its arguments (the whole buffers behind the
+ * views, and `saved`), as order 1's runs are. `dx`, `ddy` and the parameter results must agree within {@link LAYOUT_RTOL} ·|e| +
  * {@link LAYOUT_ATOL}·S, S = max(1, max|e|) over the results and the cotangents, in float64.
  *
  * @param problem - the case's order-2 problem (float64, contiguous)
@@ -45,23 +47,34 @@ export function checkDoubleBackwardLayout(problem: SecondOrderProblem, c: Float6
   const { ddx, dgrads } = problem.cotangents(c);
   const record = (r: TensorRecord, on: boolean): TensorRecord => (on ? Object.fromEntries(Object.entries(r).map(([k, t]) => [k, viewInLayout(t, layout)])) : r);
   const attempt = (which: ReadonlySet<SecondOrderInput>): string[] => {
+    const x = which.has('x') ? viewInLayout(problem.x, layout) : problem.x;
+    const params = record(problem.params, which.has('params'));
+    const state = record(problem.state, which.has('state'));
+    const dyFlat = tensor(problem.dy.slice(), problem.forwardShape.slice());
+    const dy = which.has('dy') ? viewInLayout(dyFlat, layout) : dyFlat;
+    const ddxIn = which.has('ddx') ? viewInLayout(ddx, layout) : ddx;
+    const dgradsIn = record(dgrads, which.has('dgrads'));
+    // Watched for writes as order 1's runs are: the whole buffers behind the views, and saved.
+    const forwardArgs = { x, ...prefixed('params', params), ...prefixed('state', state) };
+    const doubleBackwardArgs = { dy, ddx: ddxIn, ...prefixed('params', params), ...prefixed('dgrads', dgradsIn) };
+    let result;
     try {
-      const x = which.has('x') ? viewInLayout(problem.x, layout) : problem.x;
-      const params = record(problem.params, which.has('params'));
-      const state = record(problem.state, which.has('state'));
-      const dyFlat = tensor(problem.dy.slice(), problem.forwardShape.slice());
-      const dy = which.has('dy') ? viewInLayout(dyFlat, layout) : dyFlat;
+      const beforeForward = bufferBytes(forwardArgs);
       const forward = problem.normalizer.forward({ x, params, state, mode: problem.mode });
-      const result = member({
-        dy,
-        params,
-        saved: forward.saved,
-        ddx: which.has('ddx') ? viewInLayout(ddx, layout) : ddx,
-        dgrads: record(dgrads, which.has('dgrads')),
-      });
-      return outputDifferences(namedResults({ dx: result.dx, ddy: result.ddy, grads: presentTensors(result.grads) }), reference, { rtol: LAYOUT_RTOL, atol: LAYOUT_ATOL, scale: 'pass' }, c);
+      const forwardWrites = changedBuffers(beforeForward, forwardArgs);
+      if (forwardWrites.length > 0) return [`forward wrote to its arguments (${forwardWrites.join(', ')})`];
+      const before = bufferBytes(doubleBackwardArgs);
+      const beforeSaved = snapshotSaved(forward.saved);
+      result = member({ dy, params, saved: forward.saved, ddx: ddxIn, dgrads: dgradsIn });
+      const writes = [...changedBuffers(before, doubleBackwardArgs), ...savedChanges(beforeSaved, forward.saved)];
+      if (writes.length > 0) return [`doubleBackward wrote to its arguments (${writes.join('; ')}): it never writes dy, params, saved, ddx or dgrads`];
     } catch (e) {
       return [`forward or doubleBackward threw: ${errorMessage(e)}`];
+    }
+    try {
+      return outputDifferences(namedResults({ dx: result.dx, ddy: result.ddy, grads: presentTensors(result.grads) }), reference, { rtol: LAYOUT_RTOL, atol: LAYOUT_ATOL, scale: 'pass' }, c);
+    } catch (e) {
+      return [`doubleBackward returned something that is not a result: ${errorMessage(e)}`];
     }
   };
   const all: SecondOrderInput[] = ['x', 'dy', 'ddx'];

@@ -138,8 +138,10 @@ describe('order 2: blind spots an adversarial audit found, each caught now', () 
 
   it('doubleBackward must leave saved unchanged (double-backward-purity)', () => {
     const report = checkSecondOrder(makeSecondOrderBatchNorm('memoizes-in-saved'), { shapes: [[4, 3]] });
-    expect(failingContracts(report)).toEqual(['double-backward-purity']);
-    expect(report.contracts.find((c) => !c.ok)!.message).toBe('doubleBackward mutated its arguments: saved.ddy was added');
+    expect(failingContracts(report)).toEqual(['double-backward-layout', 'double-backward-purity']);
+    expect(report.contracts.find((c) => c.name === 'double-backward-purity' && !c.ok)!.message).toBe('doubleBackward mutated its arguments: saved.ddy was added');
+    // The calls of the layout checks are watched too, and say so.
+    for (const c of report.contracts.filter((r) => r.name === 'double-backward-layout')) expect(c.message).toContain('doubleBackward wrote to its arguments (saved.ddy was added)');
   });
 
   it('size large reaches a path only large shapes take, in projection mode; size example does not', () => {
@@ -211,5 +213,15 @@ describe('order 2: the layouts of the doubleBackward arguments', () => {
       expect(c.message).toMatch(/^\[layout [a-z-]+\] ddx alone (at offset 7 in larger buffers|with negative strides) \(the other arguments contiguous; all of them in the layout agree\): ddx: dx\[/);
     }
     expect(failed.find((f) => f.variant === 'layout:permuted')!.message).toMatch(/^\[layout permuted\] x, dy, ddx, params, dgrads, state with permuted strides: dx\[.*\(reproduced with ddx alone\)$/);
+  });
+
+  it('watches the calls on views for writes: a doubleBackward that zeroes a view ddx is caught', () => {
+    const report = checkSecondOrder(makeSecondOrderBatchNorm('overwrites-view-ddx'), { shapes: [[4, 3]], modes: ['train'] });
+    expect(report.ok).toBe(false);
+    // Contiguous ddx (the Jacobian, purity, determinism) is never written: only the layouts see it.
+    expect(report.checks.every((c) => c.ok)).toBe(true);
+    const failed = report.contracts.filter((c) => !c.ok);
+    expect(failed.map((c) => c.variant)).toEqual(['layout:offset', 'layout:permuted', 'layout:negative-stride']);
+    for (const c of failed) expect(c.message).toContain('doubleBackward wrote to its arguments (ddx): it never writes dy, params, saved, ddx or dgrads');
   });
 });

@@ -188,7 +188,9 @@ export function checkStateUpdate(point: CheckPoint, update: StateUpdate): Contra
  * (no `stateUpdate`, or `null` for this shape): an eval-mode forward returns the state handed
  * in, every entry bitwise, and no other entry. That is the contract with or without a
  * declaration (PyTorch's eval never touches the running statistics, and a `Layer` adopts
- * whatever state forward returns); only the train-mode update needs the declaration.
+ * whatever state forward returns); only the train-mode update needs the declaration. The
+ * checker runs it only for an eval mode of the plugin's own: eval listed in `plugin.modes`,
+ * and no `modeIndependent` claim (which makes eval's state train's).
  *
  * @param point - the point of the case (float64, eval mode, non-empty state)
  */
@@ -197,7 +199,7 @@ export function checkEvalState(point: CheckPoint): ContractOutcome {
   const next = nextStateOf(point);
   if (typeof next === 'string') return { name, status: 'error', message: next };
   const problems = stateProblems(point, next, point.state);
-  if (problems.length > 0) return { name, status: 'fail', message: `${problems.join('; ')} (eval must return the state it was given)` };
+  if (problems.length > 0) return { name, status: 'fail', message: `${problems.join('; ')} (no state update declared)` };
   return { name, status: 'pass', message: 'eval returned the state unchanged (no state update declared)' };
 }
 

@@ -49,7 +49,7 @@ export interface InstanceNormOptions {
   readonly affine: boolean;
   /** Whether running statistics exist. */
   readonly trackRunningStats: boolean;
-  /** The channel axis as given (resolved against the input's rank per call). */
+  /** The channel axis as given (resolved per call against the rank of the batched input: an unbatched one counts its missing batch axis). */
   readonly channelAxis: number;
   /** The number of spatial axes (1, 2 or 3), or `null` for any (batched inputs only). */
   readonly spatialDims: 1 | 2 | 3 | null;
@@ -62,7 +62,8 @@ export interface InstanceNormOptions {
  * @returns the resolved options
  * @throws NormkitError `E_OPTION` for a missing or non-integer `numFeatures`, `eps ≤ 0`,
  *   `momentum` outside [0, 1] (or `null`), non-boolean switches, a `channelAxis` that is 0 or not
- *   an integer, a `spatialDims` other than 1, 2 or 3, or an unknown key
+ *   an integer, a `spatialDims` other than 1, 2 or 3 (or a `channelAxis` outside the input of
+ *   rank `spatialDims + 2`, or its batch axis), or an unknown key
  * @example
  * ```ts
  * resolveInstanceNormOptions({ numFeatures: 64 });
@@ -94,6 +95,17 @@ export function resolveInstanceNormOptions(input: InstanceNormInputOptions | und
       `${PLUGIN} options.spatialDims: expected 1, 2 or 3 (PyTorch's InstanceNorm1d, 2d, 3d), got ${describeValue(spatialDims)}`,
       'options.spatialDims',
     );
+  }
+  if (spatialDims !== null) {
+    // The batched rank is fixed: the channel axis must be one of its axes other than the batch axis 0.
+    const rank = spatialDims + 2;
+    if (channelAxis >= rank || channelAxis < -(rank - 1)) {
+      throw new NormkitError(
+        'E_OPTION',
+        `${PLUGIN} options.channelAxis: expected 1 … ${rank - 1} or −${rank - 1} … −1 for spatialDims ${spatialDims} (inputs of rank ${rank}, or ${rank - 1} unbatched; axis 0 is the batch), got ${channelAxis}`,
+        'options.channelAxis',
+      );
+    }
   }
   return Object.freeze({ numFeatures, eps, momentum, affine, trackRunningStats, channelAxis, spatialDims });
 }

@@ -111,8 +111,10 @@ describe('unbatched input with spatialDims (PyTorch ≥ 1.11: InstanceNorm1d on 
     const bias = fromArray([0.1, 0.2, -0.3], [3], 'float64');
     const x = randn(shape, 4, 'float64', 0.7, 1.3);
     const dy = randn(shape, 5, 'float64');
+    // Running statistics that differ per channel, so that eval shows a channel mix-up.
+    const tracked = { ...inorm.init('float64').state, runningMean: fromArray([0.3, -0.2, 0.5], [3], 'float64'), runningVar: fromArray([1.5, 0.7, 2], [3], 'float64') };
     for (const mode of ['train', 'eval'] as const) {
-      const state = inorm.init('float64').state;
+      const state = tracked;
       const single = inorm.forward({ x, params: { weight, bias }, state, mode });
       const batched = inorm.forward({ x: withBatchAxis(x), params: { weight, bias }, state, mode });
       expect(single.y.shape).toEqual(shape);
@@ -142,11 +144,19 @@ describe('unbatched input with spatialDims (PyTorch ≥ 1.11: InstanceNorm1d on 
     const inorm = instanceNorm.create({ numFeatures: 3, spatialDims: 2 });
     const rank2 = errorOf(() => inorm.forward({ x: randn([3, 4], 1), params: {}, state: {}, mode: 'train' }));
     expect(rank2?.code).toBe('E_SHAPE');
+    expect(rank2?.message).toMatch(/rank 3 \(unbatched\) or 4 \(batched\) for spatialDims 2, got shape \[3, 4\]/);
     const rank5 = errorOf(() => inorm.forward({ x: randn([2, 3, 4, 4, 4], 1), params: {}, state: {}, mode: 'train' }));
     expect(rank5?.code).toBe('E_SHAPE');
     expect(rank5?.message).toMatch(/rank 3 \(unbatched\) or 4 \(batched\) for spatialDims 2/);
     const channels = errorOf(() => inorm.forward({ x: randn([4, 4, 4], 1), params: {}, state: {}, mode: 'train' }));
     expect(channels?.message).toMatch(/expected 3 channels \(numFeatures\) on axis 0/);
+    // With spatialDims the channel axis is checked at creation: an axis of the rank-4 batched input after axis 0.
+    for (const channelAxis of [1, 2, 3, -1, -2, -3]) expect(errorCode(() => instanceNorm.create({ numFeatures: 3, spatialDims: 2, channelAxis }))).toBeUndefined();
+    for (const channelAxis of [4, -4, 7]) {
+      const bad = errorOf(() => instanceNorm.create({ numFeatures: 3, spatialDims: 2, channelAxis }));
+      expect(bad?.code).toBe('E_OPTION');
+      expect(bad?.message).toMatch(/options\.channelAxis: expected 1 … 3 or −3 … −1 for spatialDims 2 \(inputs of rank 4, or 3 unbatched; axis 0 is the batch\)/);
+    }
     for (const spatialDims of [0, 4, 1.5, '2', null]) {
       expect(errorCode(() => instanceNorm.create({ numFeatures: 3, spatialDims: spatialDims as never }))).toBe(spatialDims === null ? undefined : 'E_OPTION');
     }

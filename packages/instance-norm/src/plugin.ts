@@ -158,11 +158,12 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
         return `expected rank ${spatialDims + 1} (unbatched) or ${spatialDims + 2} (batched) for spatialDims ${spatialDims}, got shape ${formatShape(shape)}`;
       }
       const axis = axisOf(shape);
-      if (axis === 0) return `expected the channel axis after the batch axis 0, got channelAxis ${options.channelAxis} for rank ${batchedRank(shape)}`;
+      if (axis === 0) return `expected the channel axis after the batch axis 0, got channelAxis ${options.channelAxis} for rank ${shape.length}`;
       const inputAxis = inputAxisOf(shape);
       return shape[inputAxis] === channels ? null : `expected ${channels} channels (numFeatures) on axis ${inputAxis}, got shape ${formatShape(shape)}`;
     };
-    const minRank = spatialDims === null ? 3 : spatialDims + 1;
+    // With spatialDims, shapeProblem names the two ranks allowed (core's check only says "≥").
+    const minRank = spatialDims === null ? 3 : 1;
     const spec: ForwardSpec = { plugin: 'instance-norm', minRank, checkShape: shapeProblem, paramShapes, stateShapes, counters: ['numBatchesTracked'] };
     const plans = planCache((shape) => {
       const axis = axisOf(shape);

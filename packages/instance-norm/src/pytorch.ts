@@ -19,5 +19,5 @@ export const instanceNormPyTorch: PyTorchNames<InstanceNormTypes> = {
   },
   int64: ['numBatchesTracked'],
   options: (caseOptions) =>
-    pickOptions<InstanceNormInputOptions>(caseOptions, ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis']),
+    pickOptions<InstanceNormInputOptions>(caseOptions, ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis', 'spatialDims']),
 };

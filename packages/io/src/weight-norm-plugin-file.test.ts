@@ -27,6 +27,8 @@ describe('safetensors → fromPyTorchStateDict', () => {
     expect(Array.from(toTypedArray(loaded.params.v))).toEqual(Array.from(toTypedArray(v)));
     const linear = linearFromPyTorchStateDict(tensors, { inFeatures: 4, outFeatures: 3, prefix: 'fc', ignoreUnknown: true });
     expect(linear.params.g?.shape).toEqual([3]);
+    expect(Array.from(toTypedArray(linear.params.g as never))).toEqual(Array.from(toTypedArray(g)));
+    expect(Array.from(toTypedArray(linear.params.v as never))).toEqual(Array.from(toTypedArray(v)));
     expect(Array.from(toTypedArray(linear.params.bias as never))).toEqual(Array.from(toTypedArray(bias)));
   });
 });

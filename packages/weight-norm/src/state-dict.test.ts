@@ -127,5 +127,6 @@ describe('tensor entries (a safetensors file read with @normkit/io)', () => {
     expectCode(() => fromPyTorchStateDict({ weight_g: randn([5], 1, 'float32'), weight_v: randn([5, 4], 2, 'float32') }, { shape: [5, 4] }), 'E_STATE');
     const outside = ndarray(new Float32Array(4), [5, 4]); // strides reach past its 4 values
     expectCode(() => fromPyTorchStateDict({ weight_g: g, weight_v: outside }), 'E_STATE');
+    expect(() => fromPyTorchStateDict({ weight_g: g, weight_v: outside })).toThrow(/^state dict: weight_v: /);
   });
 });

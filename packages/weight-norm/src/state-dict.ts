@@ -98,7 +98,7 @@ export function stateTensor(value: unknown, name: string): Tensor {
  */
 export function checkDict(dict: unknown): Readonly<Record<string, unknown>> {
   if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
-    throw new NormkitError('E_STATE', `state dict: expected an object of {shape, data} entries, got ${describeValue(dict)}`, 'dict');
+    throw new NormkitError('E_STATE', `state dict: expected an object of {shape, data} entries or tensors, got ${describeValue(dict)}`, 'dict');
   }
   return dict as Readonly<Record<string, unknown>>;
 }
@@ -200,13 +200,14 @@ export interface LoadedFromPyTorch<P> {
  * @param entry - the entry (structurally a tensor)
  * @param dtype - the dtype to load it in
  * @param key - the entry's name, for messages
- * @throws NormkitError `E_STATE` when its strides leave its buffer
+ * @throws NormkitError `E_STATE` when its strides leave its buffer (the message names the entry)
  */
 function tensorEntry(entry: Tensor, dtype: Dtype, key: string): Tensor {
   try {
-    return toContiguous(entry, dtype);
+    assertTensor(entry, key, { allowEmpty: true });
   } catch (error) {
-    if (isNormkitError(error)) throw new NormkitError('E_STATE', `state dict: ${key}: ${error.message}`, key);
+    if (isNormkitError(error)) throw new NormkitError('E_STATE', `state dict: ${error.message}`, key);
     throw error;
   }
+  return toContiguous(entry, dtype);
 }
