@@ -23,6 +23,14 @@ export interface BatchNormInputOptions {
    * `channelsLast`); any axis works, negative counting from the end.
    */
   readonly channelAxis?: number;
+  /**
+   * Update `runningVar` with the **unbiased** batch variance $`\sigma^2_B\,m/(m-1)`$, as
+   * PyTorch does (default `true`), or with `false` the **biased** $`\sigma^2_B`$, as Keras 3,
+   * TF.js, Flax and ONNX do. With `momentum: 1 − m_keras`, `eps: 1e-3` and `channelAxis: -1`,
+   * `false` makes training match Keras's and TF.js's `BatchNormalization`, running variance
+   * included. Normalization in training always uses the biased variance.
+   */
+  readonly unbiasedRunningVar?: boolean;
 }
 
 /** Resolved batch-norm options (see {@link BatchNormInputOptions}). */
@@ -39,9 +47,11 @@ export interface BatchNormOptions {
   readonly trackRunningStats: boolean;
   /** The channel axis as given (may be negative; resolved against the input's rank per call). */
   readonly channelAxis: number;
+  /** Whether `runningVar` moves towards the unbiased (`true`) or the biased batch variance. */
+  readonly unbiasedRunningVar: boolean;
 }
 
-const KNOWN = ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis'];
+const KNOWN = ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis', 'unbiasedRunningVar'];
 
 /**
  * Validates batch-norm options and fills PyTorch's defaults.
@@ -54,7 +64,7 @@ const KNOWN = ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 
  * @example
  * ```ts
  * resolveBatchNormOptions({ numFeatures: 64 });
- * // → { numFeatures: 64, eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: true, channelAxis: 1 }
+ * // → { numFeatures: 64, eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: true, channelAxis: 1, unbiasedRunningVar: true }
  * ```
  */
 export function resolveBatchNormOptions(input?: BatchNormInputOptions): BatchNormOptions {
@@ -72,5 +82,6 @@ export function resolveBatchNormOptions(input?: BatchNormInputOptions): BatchNor
       'options.channelAxis',
     );
   }
-  return { numFeatures, eps, momentum, affine, trackRunningStats, channelAxis };
+  const unbiasedRunningVar = booleanOption(o, 'unbiasedRunningVar', true, 'batch-norm');
+  return { numFeatures, eps, momentum, affine, trackRunningStats, channelAxis, unbiasedRunningVar };
 }

@@ -73,7 +73,8 @@ export const BATCH_NORM_FORMULA = 'y = \\frac{x - \\mu_c}{\\sqrt{\\sigma^2_c + \
  *
  * Train: per-channel batch mean $`\mu_c`$ and **biased** batch variance $`\sigma_c^2`$ over N
  * and every axis but the channel axis; the running statistics are updated with the
- * **unbiased** variance, $`r \leftarrow (1 - \mathrm{momentum})\,r + \mathrm{momentum}\cdot b`$
+ * **unbiased** variance (the biased one with `unbiasedRunningVar: false`, as Keras),
+ * $`r \leftarrow (1 - \mathrm{momentum})\,r + \mathrm{momentum}\cdot b`$
  * (factor $`1/t`$ at step $`t`$ with `momentum: null`), and `numBatchesTracked += 1`.
  * Eval: the running statistics normalize and nothing changes (with `trackRunningStats:
  * false`, batch statistics are used in eval too).
@@ -118,6 +119,7 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     { numFeatures: 2, momentum: null },
     { numFeatures: 3, channelAxis: -1 },
     { numFeatures: 2, trackRunningStats: false },
+    { numFeatures: 3, momentum: 0.01, eps: 1e-3, channelAxis: -1, unbiasedRunningVar: false },
   ],
   pytorch: batchNormPyTorch,
   onnx: batchNormOnnx,
@@ -184,7 +186,7 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
           channelAxis: axisOf(xShape),
           momentum: options.momentum,
           counter: 'numBatchesTracked',
-          statistics: { runningMean: 'mean', runningVar: 'unbiased-variance' },
+          statistics: { runningMean: 'mean', runningVar: options.unbiasedRunningVar ? 'unbiased-variance' : 'variance' },
         };
       },
 
@@ -204,7 +206,8 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
         if (problem !== null) throw new NormkitError('E_SHAPE', `x: ${problem}`, 'x');
         const plan = plans(input.shape);
         const stats = batchStatistics(viewOf(input), plan, true, 0);
-        return batchMomentsOf('pooled', stats.center, stats.variance, plan.count, channels);
+        const moments = batchMomentsOf('pooled', stats.center, stats.variance, plan.count, channels);
+        return options.unbiasedRunningVar ? moments : { ...moments, runningVariance: 'biased' };
       },
 
       forward(args) {
@@ -230,9 +233,12 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
           const updatesRunning = mode === 'train' && tracked;
           const batch = normalizeBatch(viewOf(x), plan, true, options.eps, weight, bias, viewOf(y), (center, variance) => {
             if (!updatesRunning) return;
-            const unbiased = unbiasedScratch.take(0, variance.length);
-            for (let c = 0; c < unbiased.length; c++) unbiased[c] = (variance[c] * plan.count) / (plan.count - 1);
-            nextState = nextRunningStatistics(state, center, unbiased, options.momentum);
+            let batchVariance = variance;
+            if (options.unbiasedRunningVar) {
+              batchVariance = unbiasedScratch.take(0, variance.length);
+              for (let c = 0; c < batchVariance.length; c++) batchVariance[c] = (variance[c] * plan.count) / (plan.count - 1);
+            }
+            nextState = nextRunningStatistics(state, center, batchVariance, options.momentum);
           });
           stats = batch;
         } else {

@@ -59,6 +59,6 @@ describe('types', () => {
     expectTypeOf(layer.normalizer).toEqualTypeOf<BoundNormalizer<BatchNormTypes>>();
     // @ts-expect-error momentum is a number or null
     expect(() => batchNorm.create({ numFeatures: 3, momentum: '0.1' })).toThrow(expect.objectContaining({ code: 'E_OPTION' }));
-    expect(bn.options).toEqual({ numFeatures: 3, eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: true, channelAxis: 1 });
+    expect(bn.options).toEqual({ numFeatures: 3, eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: true, channelAxis: 1, unbiasedRunningVar: true });
   });
 });

@@ -201,6 +201,12 @@ export interface BatchMoments {
    * batch in that channel: one group for batch norm, one per sample for instance norm.
    */
   readonly groups: readonly (readonly Moments[])[];
+  /**
+   * Which variance `runningVar` holds: `'unbiased'` (the default when absent; PyTorch's
+   * $`m_2/(n - 1)`$) or `'biased'` ($`m_2/n`$, as Keras, TF.js and Flax keep it; batch norm
+   * with `unbiasedRunningVar: false`). `recalibrate` writes the population variance the same way.
+   */
+  readonly runningVariance?: 'unbiased' | 'biased';
 }
 
 /** Fresh parameters and state, as {@link BoundNormalizer.init} makes them. */

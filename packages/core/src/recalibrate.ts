@@ -19,6 +19,8 @@ export interface RecalibratedStatistics {
 /** What is accumulated for one layer: per batch, per channel. */
 interface Accumulator {
   kind: BatchMoments['kind'] | null;
+  /** Whether the running variance is the biased one (every batch must say the same). */
+  biased: boolean | null;
   readonly channels: number;
   /** `'pooled'`: per batch, the channel's merged moments. */
   readonly pooled: Moments[][];
@@ -72,7 +74,8 @@ function meanOf(values: readonly number[]): number {
  *   biased variance; with equal batch sizes nothing changes) and merged exactly
  *   ({@link mergeMoments}). `runningMean` is the merged mean and `runningVar` the merged
  *   **unbiased** variance $`m_2/(K\bar n - 1)`$: with equal batches, the exact mean and
- *   unbiased variance of all values seen, the spread between batch means included.
+ *   unbiased variance of all values seen, the spread between batch means included (the
+ *   biased $`m_2/(K\bar n)`$ when the normalizer reports `runningVariance: 'biased'`).
  * - `'per-group'` normalizers (instance norm with `trackRunningStats`): its running
  *   statistics estimate the average over samples of each sample's mean and unbiased
  *   variance (see instance norm's update), so the population statistics are those averages
@@ -125,7 +128,7 @@ export function recalibrate(layers: readonly Layer[], batches: Iterable<readonly
     if (!isTensor(mean) || !isTensor(variance)) {
       fail('E_STATE', `${where}: expected running statistics (runningMean, runningVar), got a ${bound.meta.name} layer without them (trackRunningStats off?)`, where);
     }
-    return { kind: null, channels: mean.shape[0], pooled: [], groupMeans: [], groupVariances: [] };
+    return { kind: null, biased: null, channels: mean.shape[0], pooled: [], groupMeans: [], groupVariances: [] };
   });
   if (batches === null || typeof batches !== 'object' || typeof (batches as Iterable<unknown>)[Symbol.iterator] !== 'function') {
     fail('E_OPTION', `recalibrate batches: expected an iterable of batches (one list of input tensors per batch), got ${describeValue(batches)}`, 'batches');
@@ -145,6 +148,11 @@ export function recalibrate(layers: readonly Layer[], batches: Iterable<readonly
         fail('E_PLUGIN', `${layer.normalizer.meta.name}.batchMoments: expected the same kind for every batch, got ${acc.kind} then ${moments.kind}`, `${where}[${i}]`);
       }
       acc.kind = moments.kind;
+      const biased = moments.runningVariance === 'biased';
+      if (acc.biased !== null && acc.biased !== biased) {
+        fail('E_PLUGIN', `${layer.normalizer.meta.name}.batchMoments: expected the same runningVariance for every batch`, `${where}[${i}]`);
+      }
+      acc.biased = biased;
       if (moments.kind === 'pooled') {
         acc.pooled.push(moments.groups.map((groups) => groups.reduce(mergeMoments, EMPTY_MOMENTS)));
         return;
@@ -153,12 +161,12 @@ export function recalibrate(layers: readonly Layer[], batches: Iterable<readonly
       const variances = new Float64Array(acc.channels);
       moments.groups.forEach((groups, c) => {
         for (const g of groups) {
-          if (!(g.count > 1)) {
+          if (!biased && !(g.count > 1)) {
             fail('E_DEGENERATE', `${where}[${i}]: expected more than 1 value per group for an unbiased variance, got ${g.count} in channel ${c}`, `${where}[${i}]`);
           }
         }
         means[c] = meanOf(groups.map((g) => g.mean));
-        variances[c] = meanOf(groups.map((g) => g.m2 / (g.count - 1)));
+        variances[c] = meanOf(groups.map((g) => g.m2 / (biased ? g.count : g.count - 1)));
       });
       acc.groupMeans.push(means);
       acc.groupVariances.push(variances);
@@ -180,11 +188,12 @@ export function recalibrate(layers: readonly Layer[], batches: Iterable<readonly
           const m = perBatch[c];
           merged = mergeMoments(merged, { count: share, mean: m.mean, m2: m.count > 0 ? (m.m2 * share) / m.count : 0 });
         }
-        if (!(total > 1)) {
-          fail('E_DEGENERATE', `layers[${i}]: expected more than 1 value per channel over all batches for an unbiased variance, got ${total} in channel ${c}`, `layers[${i}]`);
+        if (acc.biased === true ? !(total > 0) : !(total > 1)) {
+          const need = acc.biased === true ? 'at least 1 value' : 'more than 1 value';
+          fail('E_DEGENERATE', `layers[${i}]: expected ${need} per channel over all batches for ${acc.biased === true ? 'a' : 'an unbiased'} variance, got ${total} in channel ${c}`, `layers[${i}]`);
         }
         mean[c] = merged.mean;
-        variance[c] = merged.m2 / (total - 1);
+        variance[c] = merged.m2 / (acc.biased === true ? total : total - 1);
       } else {
         mean[c] = meanOf(acc.groupMeans.map((m) => m[c]));
         variance[c] = meanOf(acc.groupVariances.map((v) => v[c]));
