@@ -93,6 +93,9 @@ describe('Layer over a user-written plugin', () => {
       expect(codeOf(() => layer.loadStateDict(dict as never))).toBe(code);
       expect(bytesOf(layer)).toBe(before);
     }
+    expect(() => layer.loadStateDict({ ...good, bias: zeros([2], 'float32') })).toThrow(
+      "loadStateDict: bias expected dtype float64, got float32 (convert it with toDtype(t, 'float64'), or move the layer with layer.to('float32'))",
+    );
     // non-strict loading accepts a subset
     layer.loadStateDict({ bias: fromArray([1, 2], 'float64') }, { strict: false });
     expect(Array.from((layer.params.bias as Tensor).data)).toEqual([1, 2]);
@@ -137,6 +140,25 @@ describe('Layer edge cases found by a second read', () => {
     expect(layer.params).not.toBe(params);
     const dx = layer.backward(fromArray([1, 0, 0, 0, 0, 0, 0, 0], [4, 2], 'float64'));
     expect(Array.from(dx.data)).toEqual([0.75, 0, -0.25, 0, -0.25, 0, -0.25, 0]);
+  });
+});
+
+describe('first-hour fixes (an audit as a Keras / TF.js user)', () => {
+  it("forward(x, { training: false }) says the mode is the layer's, and changes nothing", () => {
+    const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+    const before = layer.stateDict();
+    for (const options of [{ training: false }, { mode: 'eval' }]) {
+      try {
+        layer.forward(x, options as never);
+        expect.unreachable();
+      } catch (e) {
+        expect((e as NormkitError).code).toBe('E_OPTION');
+        expect((e as NormkitError).message).toMatch(/^forward\(x, out\): the second argument is a preallocated output tensor, got .*; the mode is the layer's: call layer\.eval\(\) \(or layer\.train\(\)\) before forward$/);
+      }
+    }
+    expect(layer.stateDict()).toEqual(before);
+    // Anything else in out's place is still the plugin's to refuse.
+    expect(codeOf(() => layer.forward(x, { shape: [4, 2] } as never))).not.toBe('E_OPTION');
   });
 });
 

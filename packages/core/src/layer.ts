@@ -172,10 +172,20 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * @param x - the input
    * @param out - optional preallocated output (row-major, `x`'s shape and dtype), reused across steps
    * @returns the output
-   * @throws NormkitError whatever the plugin's `forward` throws (`E_SHAPE`, `E_DTYPE`,
-   *   `E_DEGENERATE`, `E_NONFINITE`, …; see the plugin); the layer is unchanged then
+   * @throws NormkitError `E_OPTION` for an options object where `out` goes (`{ training }`,
+   *   `{ mode }`: set the mode with {@link Layer.eval} / {@link Layer.train}); whatever the
+   *   plugin's `forward` throws (`E_SHAPE`, `E_DTYPE`, `E_DEGENERATE`, `E_NONFINITE`, …; see the
+   *   plugin); the layer is unchanged then
    */
   forward(x: Tensor, out?: Tensor): Tensor {
+    if (out !== undefined && !isTensor(out) && typeof out === 'object' && out !== null && ('training' in out || 'mode' in out)) {
+      // Keras's layer(x, training=False) and TF.js's apply(x, {training}): the mode is the layer's.
+      throw new NormkitError(
+        'E_OPTION',
+        `forward(x, out): the second argument is a preallocated output tensor, got ${describeValue(out)}; the mode is the layer's: call layer.eval() (or layer.train()) before forward`,
+        'out',
+      );
+    }
     const args = { x, params: this.params, state: this.state, mode: this.#mode };
     const result = this.normalizer.forward(out === undefined ? args : { ...args, out });
     this.state = result.state;
@@ -437,7 +447,11 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
         throw new NormkitError('E_STATE', `loadStateDict: ${key} expected shape ${formatShape(expectedShape)}, got ${formatShape(t.shape)}`, key);
       }
       if (dtypeOf(t) !== dtypeOf(expected)) {
-        throw new NormkitError('E_STATE', `loadStateDict: ${key} expected dtype ${dtypeOf(expected)}, got ${dtypeOf(t)}`, key);
+        throw new NormkitError(
+          'E_STATE',
+          `loadStateDict: ${key} expected dtype ${dtypeOf(expected)}, got ${dtypeOf(t)} (convert it with toDtype(t, '${dtypeOf(expected)}'), or move the layer with layer.to('${dtypeOf(t)}'))`,
+          key,
+        );
       }
       const bad = firstNonFinite(t);
       if (bad !== null) {

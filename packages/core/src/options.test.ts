@@ -38,3 +38,36 @@ describe('option helpers', () => {
     );
   });
 });
+
+describe('unknown options: hints for names from PyTorch, Keras, TF.js and Flax', () => {
+  const BN = ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis'];
+  const LN = ['normalizedShape', 'eps', 'elementwiseAffine', 'bias'];
+  const GN = ['numGroups', 'numChannels', 'eps', 'affine', 'channelAxis'];
+  const messageOf = (options: object, known: readonly string[]) => error(() => readOptions(options, known, 'p'))?.message;
+
+  it.each([
+    [{ num_features: 3 }, BN, 'Did you mean numFeatures? (normkit\'s options are camelCase)'],
+    [{ track_running_stats: false }, BN, 'Did you mean trackRunningStats?'],
+    [{ Eps: 1e-3 }, BN, 'Did you mean eps?'],
+    [{ epsilon: 1e-3 }, BN, "Keras's and TF.js's epsilon is eps here (their default is 1e-3, ours 1e-5)."],
+    [{ axis: -1 }, BN, "Keras's axis (the channel axis) is channelAxis here: channelAxis: -1 for channels-last data."],
+    [{ axis: -1 }, LN, "Keras's axis is normalizedShape here"],
+    [{ center: false }, BN, "Keras's center and scale are one switch here, affine"],
+    [{ center: false }, LN, "Keras's center is bias here (center: false → bias: false)."],
+    [{ scale: false }, LN, "Keras's scale is elementwiseAffine here"],
+    [{ groups: 4 }, GN, "Keras's groups is numGroups here (groups: -1, one group per channel, is numGroups: numChannels)."],
+    [{ dataFormat: 'channelsLast' }, BN, 'channelsLast → channelAxis: -1'],
+    [{ training: false }, BN, 'training is a mode here, not an option: call layer.train() or layer.eval(), or pass mode to forward.'],
+    [{ use_running_average: true }, BN, "Flax's use_running_average is the mode here"],
+  ])('%o', (options, known, hint) => {
+    const message = messageOf(options, known);
+    expect(message).toMatch(/^p options: unknown option "\w+"; expected one of /);
+    expect(message).toContain(hint);
+  });
+
+  it('no hint for a name that maps to nothing here, nor through the prototype', () => {
+    expect(messageOf({ groups: 4 }, BN)).toBe(`p options: unknown option "groups"; expected one of ${BN.join(', ')}`);
+    expect(messageOf({ constructor: 1 }, BN)).toBe(`p options: unknown option "constructor"; expected one of ${BN.join(', ')}`);
+    expect(messageOf({ colour: 1 }, BN)).toBe(`p options: unknown option "colour"; expected one of ${BN.join(', ')}`);
+  });
+});

@@ -8,7 +8,8 @@ import { NormkitError, describeValue } from './errors.js';
  * @param known - the option names the plugin accepts
  * @param plugin - the plugin name, for messages
  * @returns the options as a record of own properties
- * @throws NormkitError `E_OPTION` for a non-object or an unknown key
+ * @throws NormkitError `E_OPTION` for a non-object or an unknown key (with a hint for a
+ *   snake_case name, a name in the wrong case, or a Keras, TF.js or Flax option name)
  */
 export function readOptions(input: unknown, known: readonly string[], plugin: string): Record<string, unknown> {
   if (input === undefined) return {};
@@ -18,9 +19,10 @@ export function readOptions(input: unknown, known: readonly string[], plugin: st
   const record: Record<string, unknown> = {};
   for (const key of Object.keys(input)) {
     if (!known.includes(key)) {
+      const hint = optionHint(key, known);
       throw new NormkitError(
         'E_OPTION',
-        `${plugin} options: unknown option ${JSON.stringify(key)}; expected one of ${known.join(', ')}`,
+        `${plugin} options: unknown option ${JSON.stringify(key)}; expected one of ${known.join(', ')}${hint === null ? '' : `. ${hint}`}`,
         `options.${key}`,
       );
     }
@@ -28,6 +30,46 @@ export function readOptions(input: unknown, known: readonly string[], plugin: st
     if (value !== undefined) record[key] = value;
   }
   return record;
+}
+
+/**
+ * What other frameworks call an option, and where normkit has it: Keras and TF.js names, and
+ * Flax's, each with the normkit option (or options) that plays its part when the plugin has it.
+ */
+const FOREIGN_OPTIONS: Readonly<Record<string, readonly { readonly option: string; readonly text: string }[]>> = {
+  epsilon: [{ option: 'eps', text: "Keras's and TF.js's epsilon is eps here (their default is 1e-3, ours 1e-5)" }],
+  axis: [
+    { option: 'channelAxis', text: "Keras's axis (the channel axis) is channelAxis here: channelAxis: -1 for channels-last data" },
+    { option: 'normalizedShape', text: "Keras's axis is normalizedShape here: the sizes of the trailing axes normalized over, e.g. [768] for axis -1" },
+  ],
+  center: [
+    { option: 'affine', text: "Keras's center and scale are one switch here, affine (both parameters or neither)" },
+    { option: 'bias', text: "Keras's center is bias here (center: false → bias: false)" },
+  ],
+  scale: [
+    { option: 'affine', text: "Keras's center and scale are one switch here, affine (both parameters or neither)" },
+    { option: 'elementwiseAffine', text: "Keras's scale is elementwiseAffine here (scale and center both false → elementwiseAffine: false)" },
+  ],
+  groups: [{ option: 'numGroups', text: "Keras's groups is numGroups here (groups: -1, one group per channel, is numGroups: numChannels)" }],
+  data_format: [{ option: 'channelAxis', text: "Keras's data_format is channelAxis here: channels_last → channelAxis: -1" }],
+  dataFormat: [{ option: 'channelAxis', text: "TF.js's dataFormat is channelAxis here: channelsLast → channelAxis: -1" }],
+  training: [{ option: '', text: 'training is a mode here, not an option: call layer.train() or layer.eval(), or pass mode to forward' }],
+  use_running_average: [{ option: '', text: "Flax's use_running_average is the mode here: layer.eval() uses the running statistics" }],
+};
+
+/**
+ * A hint for an unknown option: the camelCase name of a snake_case one (PyTorch's
+ * `num_features`), a name that differs only in case, or what a Keras, TF.js or Flax option is
+ * called here; `null` when there is none.
+ */
+function optionHint(key: string, known: readonly string[]): string | null {
+  const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  if (camel !== key && known.includes(camel)) return `Did you mean ${camel}? (normkit's options are camelCase)`;
+  const sameLetters = known.find((k) => k.toLowerCase() === key.toLowerCase());
+  if (sameLetters !== undefined) return `Did you mean ${sameLetters}?`;
+  const foreign = Object.hasOwn(FOREIGN_OPTIONS, key) ? FOREIGN_OPTIONS[key] : [];
+  for (const { option, text } of foreign) if (option === '' || known.includes(option)) return `${text}.`;
+  return null;
 }
 
 /** Constraints for {@link numberOption}. */

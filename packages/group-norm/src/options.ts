@@ -56,6 +56,14 @@ export interface GroupNormOptions {
  */
 export function resolveGroupNormOptions(input: GroupNormInputOptions | undefined): GroupNormOptions {
   const o = readOptions(input, KNOWN_OPTIONS, PLUGIN);
+  if (o.numGroups === -1) {
+    // Keras's GroupNormalization(groups=-1) is instance norm: one group per channel.
+    throw new NormkitError(
+      'E_OPTION',
+      `${PLUGIN} options.numGroups: expected an integer ≥ 1, got -1 (for Keras's groups=-1, one group per channel, pass numGroups equal to numChannels)`,
+      'options.numGroups',
+    );
+  }
   const numGroups = numberOption(o, 'numGroups', undefined, { integer: true, min: 1 }, PLUGIN);
   const numChannels = numberOption(o, 'numChannels', undefined, { integer: true, min: 1 }, PLUGIN);
   if (numChannels % numGroups !== 0) {

@@ -106,6 +106,20 @@ describe('group norm errors', () => {
     expect((caught as Error).message).toContain('got 4');
   });
 
+  it("refuses numGroups -1 (Keras's groups=-1) with a hint: numGroups equal to numChannels", () => {
+    let caught: unknown;
+    try {
+      groupNorm.create({ numGroups: -1, numChannels: 6 });
+    } catch (e) {
+      caught = e;
+    }
+    expect(isNormkitError(caught, 'E_OPTION')).toBe(true);
+    expect((caught as Error).message).toBe(
+      "group-norm options.numGroups: expected an integer ≥ 1, got -1 (for Keras's groups=-1, one group per channel, pass numGroups equal to numChannels)",
+    );
+    expect(errorCode(() => groupNorm.create({ numGroups: -2, numChannels: 6 }))).toBe('E_OPTION');
+  });
+
   it('refuses a wrong channel count, a rank-1 input, channelAxis 0 and a degenerate group', () => {
     const gn = groupNorm.create({ numGroups: 2, numChannels: 4 });
     const params = gn.init('float64').params;
