@@ -60,7 +60,7 @@ export class BatchNorm<const O extends BatchNormInputOptions = BatchNormInputOpt
     return this.state.runningMean as TensorIf<BatchNormTracked<O>>;
   }
 
-  /** The running (unbiased) variance, or `undefined` when `trackRunningStats` is false. */
+  /** The running variance (unbiased; biased with `unbiasedRunningVar: false`), or `undefined` when `trackRunningStats` is false. */
   get runningVar(): TensorIf<BatchNormTracked<O>> {
     return this.state.runningVar as TensorIf<BatchNormTracked<O>>;
   }

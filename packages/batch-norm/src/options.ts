@@ -28,7 +28,8 @@ export interface BatchNormInputOptions {
    * PyTorch does (default `true`), or with `false` the **biased** $`\sigma^2_B`$, as Keras 3,
    * TF.js, Flax and ONNX do. With `momentum: 1 − m_keras`, `eps: 1e-3` and `channelAxis: -1`,
    * `false` makes training match Keras's and TF.js's `BatchNormalization`, running variance
-   * included. Normalization in training always uses the biased variance.
+   * included, except that a batch of one value per channel is still refused (`E_DEGENERATE`),
+   * where Keras silently outputs β. Normalization in training always uses the biased variance.
    */
   readonly unbiasedRunningVar?: boolean;
 }

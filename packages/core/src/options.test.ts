@@ -49,16 +49,17 @@ describe('unknown options: hints for names from PyTorch, Keras, TF.js and Flax',
     [{ num_features: 3 }, BN, 'Did you mean numFeatures? (normkit\'s options are camelCase)'],
     [{ track_running_stats: false }, BN, 'Did you mean trackRunningStats?'],
     [{ Eps: 1e-3 }, BN, 'Did you mean eps?'],
-    [{ epsilon: 1e-3 }, BN, "Keras's and TF.js's epsilon is eps here (their default is 1e-3, ours 1e-5)."],
+    [{ epsilon: 1e-3 }, BN, "Keras's and TF.js's epsilon is eps here (the defaults differ between frameworks: pass it explicitly when porting)."],
     [{ axis: -1 }, BN, "Keras's axis (the channel axis) is channelAxis here: channelAxis: -1 for channels-last data."],
     [{ axis: -1 }, LN, "Keras's axis is normalizedShape here"],
     [{ center: false }, BN, "Keras's center and scale are one switch here, affine"],
     [{ center: false }, LN, "Keras's center is bias here (center: false → bias: false)."],
-    [{ scale: false }, LN, "Keras's scale is elementwiseAffine here"],
+    [{ scale: false }, LN, "Keras's scale (γ) is elementwiseAffine here; elementwiseAffine: false drops every parameter."],
     [{ groups: 4 }, GN, "Keras's groups is numGroups here (groups: -1, one group per channel, is numGroups: numChannels)."],
     [{ dataFormat: 'channelsLast' }, BN, 'channelsLast → channelAxis: -1'],
-    [{ training: false }, BN, 'training is a mode here, not an option: call layer.train() or layer.eval(), or pass mode to forward.'],
-    [{ use_running_average: true }, BN, "Flax's use_running_average is the mode here"],
+    [{ training: false }, BN, "training is a mode here, not an option: call layer.train() or layer.eval() (a plugin's forward takes { mode })."],
+    [{ use_running_average: true }, BN, "Flax's use_running_average is the mode here: layer.eval() uses the running statistics."],
+    [{ use_running_average: true }, LN, "Flax's use_running_average is the mode here: layer.train() or layer.eval()."],
   ])('%o', (options, known, hint) => {
     const message = messageOf(options, known);
     expect(message).toMatch(/^p options: unknown option "\w+"; expected one of /);
@@ -67,6 +68,7 @@ describe('unknown options: hints for names from PyTorch, Keras, TF.js and Flax',
 
   it('no hint for a name that maps to nothing here, nor through the prototype', () => {
     expect(messageOf({ groups: 4 }, BN)).toBe(`p options: unknown option "groups"; expected one of ${BN.join(', ')}`);
+    expect(messageOf({ center: false }, ['inFeatures', 'outFeatures', 'bias'])).toBe('p options: unknown option "center"; expected one of inFeatures, outFeatures, bias');
     expect(messageOf({ constructor: 1 }, BN)).toBe(`p options: unknown option "constructor"; expected one of ${BN.join(', ')}`);
     expect(messageOf({ colour: 1 }, BN)).toBe(`p options: unknown option "colour"; expected one of ${BN.join(', ')}`);
   });

@@ -34,27 +34,31 @@ export function readOptions(input: unknown, known: readonly string[], plugin: st
 
 /**
  * What other frameworks call an option, and where normkit has it: Keras and TF.js names, and
- * Flax's, each with the normkit option (or options) that plays its part when the plugin has it.
+ * Flax's, each with the normkit option (or options) that plays its part when the plugin has it
+ * (and `also`, when given: layer norm's `bias` is Keras's `center`; a linear layer's is not).
  */
-const FOREIGN_OPTIONS: Readonly<Record<string, readonly { readonly option: string; readonly text: string }[]>> = {
-  epsilon: [{ option: 'eps', text: "Keras's and TF.js's epsilon is eps here (their default is 1e-3, ours 1e-5)" }],
+const FOREIGN_OPTIONS: Readonly<Record<string, readonly { readonly option: string; readonly also?: string; readonly text: string }[]>> = {
+  epsilon: [{ option: 'eps', text: "Keras's and TF.js's epsilon is eps here (the defaults differ between frameworks: pass it explicitly when porting)" }],
   axis: [
     { option: 'channelAxis', text: "Keras's axis (the channel axis) is channelAxis here: channelAxis: -1 for channels-last data" },
     { option: 'normalizedShape', text: "Keras's axis is normalizedShape here: the sizes of the trailing axes normalized over, e.g. [768] for axis -1" },
   ],
   center: [
     { option: 'affine', text: "Keras's center and scale are one switch here, affine (both parameters or neither)" },
-    { option: 'bias', text: "Keras's center is bias here (center: false → bias: false)" },
+    { option: 'bias', also: 'normalizedShape', text: "Keras's center is bias here (center: false → bias: false)" },
   ],
   scale: [
     { option: 'affine', text: "Keras's center and scale are one switch here, affine (both parameters or neither)" },
-    { option: 'elementwiseAffine', text: "Keras's scale is elementwiseAffine here (scale and center both false → elementwiseAffine: false)" },
+    { option: 'elementwiseAffine', text: "Keras's scale (γ) is elementwiseAffine here; elementwiseAffine: false drops every parameter" },
   ],
   groups: [{ option: 'numGroups', text: "Keras's groups is numGroups here (groups: -1, one group per channel, is numGroups: numChannels)" }],
   data_format: [{ option: 'channelAxis', text: "Keras's data_format is channelAxis here: channels_last → channelAxis: -1" }],
   dataFormat: [{ option: 'channelAxis', text: "TF.js's dataFormat is channelAxis here: channelsLast → channelAxis: -1" }],
-  training: [{ option: '', text: 'training is a mode here, not an option: call layer.train() or layer.eval(), or pass mode to forward' }],
-  use_running_average: [{ option: '', text: "Flax's use_running_average is the mode here: layer.eval() uses the running statistics" }],
+  training: [{ option: '', text: "training is a mode here, not an option: call layer.train() or layer.eval() (a plugin's forward takes { mode })" }],
+  use_running_average: [
+    { option: 'trackRunningStats', text: "Flax's use_running_average is the mode here: layer.eval() uses the running statistics" },
+    { option: '', text: "Flax's use_running_average is the mode here: layer.train() or layer.eval()" },
+  ],
 };
 
 /**
@@ -68,7 +72,9 @@ function optionHint(key: string, known: readonly string[]): string | null {
   const sameLetters = known.find((k) => k.toLowerCase() === key.toLowerCase());
   if (sameLetters !== undefined) return `Did you mean ${sameLetters}?`;
   const foreign = Object.hasOwn(FOREIGN_OPTIONS, key) ? FOREIGN_OPTIONS[key] : [];
-  for (const { option, text } of foreign) if (option === '' || known.includes(option)) return `${text}.`;
+  for (const { option, also, text } of foreign) {
+    if (option === '' || (known.includes(option) && (also === undefined || known.includes(also)))) return `${text}.`;
+  }
   return null;
 }
 

@@ -14,8 +14,8 @@ import type { Tensor } from './tensor.js';
 // ('per-group'), so recalibrate's aggregation can be checked against closed forms.
 interface ProbeTypes extends NormalizerTypes {
   Name: 'probe';
-  InputOptions: { numFeatures: number; kind: 'pooled' | 'per-group'; moments?: boolean };
-  Options: { numFeatures: number; kind: 'pooled' | 'per-group'; moments: boolean };
+  InputOptions: { numFeatures: number; kind: 'pooled' | 'per-group'; moments?: boolean; runningVariance?: string };
+  Options: { numFeatures: number; kind: 'pooled' | 'per-group'; moments: boolean; runningVariance?: string };
   Params: never;
   State: 'runningMean' | 'runningVar' | 'numBatchesTracked';
   Saved: object;
@@ -25,7 +25,7 @@ const probe = defineNormalizer<ProbeTypes>({
   meta: { name: 'probe', version: '0.0.0', description: 'identity with batch moments', formula: 'y = x' },
   modes: ['train', 'eval'],
   exampleOptions: [{ numFeatures: 2, kind: 'pooled' }],
-  resolveOptions: (input) => ({ numFeatures: input?.numFeatures ?? 1, kind: input?.kind ?? 'pooled', moments: input?.moments ?? true }),
+  resolveOptions: (input) => ({ numFeatures: input?.numFeatures ?? 1, kind: input?.kind ?? 'pooled', moments: input?.moments ?? true, runningVariance: input?.runningVariance }),
   bind(options) {
     const channels = options.numFeatures;
     const values = (x: Tensor, n: number, c: number): number[] => Array.from({ length: x.shape[2] }, (_, l) => x.get(n, c, l));
@@ -50,7 +50,9 @@ const probe = defineNormalizer<ProbeTypes>({
           }
           return Array.from({ length: samples }, (_, n) => momentsOf(values(x, n, c)));
         });
-        return { kind: options.kind, groups };
+        // 'by-batch-size': biased for an even batch, unbiased for an odd one (a plugin that changes its mind).
+        const reported = options.runningVariance === 'by-batch-size' ? (samples % 2 === 0 ? 'biased' : 'unbiased') : options.runningVariance;
+        return reported === undefined ? { kind: options.kind, groups } : { kind: options.kind, groups, runningVariance: reported as 'biased' };
       },
     };
   },
@@ -138,6 +140,35 @@ describe('recalibrate (PreciseBN)', () => {
       expect((layer.state.runningVar as Tensor).get(c)).toBe(Math.fround(result.variance[c]));
     }
     expect((layer.state.runningVar as Tensor).data).toBeInstanceOf(Float32Array);
+  });
+
+  it("runningVariance 'biased': the biased population variance (pooled) and the average biased sample variance (per-group)", () => {
+    const pooled = new Layer(probe, { numFeatures: 2, kind: 'pooled', runningVariance: 'biased' }, { dtype: 'float64' });
+    const batches = [batchOf(4, 3, 1), batchOf(4, 3, 2)];
+    const [result] = recalibrate([pooled], batches.map((x) => [x]));
+    for (let c = 0; c < 2; c++) close(result.variance[c], biasedVariance([...channelValues(batches[0], c), ...channelValues(batches[1], c)]));
+    const perGroup = new Layer(probe, { numFeatures: 2, kind: 'per-group', runningVariance: 'biased' }, { dtype: 'float64' });
+    const [grouped] = recalibrate([perGroup], batches.map((x) => [x]));
+    for (let c = 0; c < 2; c++) {
+      const batchVar = (x: Tensor) => mean(Array.from({ length: x.shape[0] }, (_, n) => biasedVariance(channelValues(x, c).slice(n * 3, n * 3 + 3))));
+      close(grouped.variance[c], mean(batches.map(batchVar)));
+    }
+    // One value per group has a biased variance (0), not an unbiased one.
+    const single = [batchOf(2, 1, 3)];
+    expect(recalibrate([new Layer(probe, { numFeatures: 2, kind: 'per-group', runningVariance: 'biased' }, { dtype: 'float64' })], single.map((x) => [x]))[0].variance).toEqual(new Float64Array([0, 0]));
+    expect(codeOf(() => recalibrate([new Layer(probe, { numFeatures: 2, kind: 'per-group' }, { dtype: 'float64' })], single.map((x) => [x])))).toBe('E_DEGENERATE');
+  });
+
+  it("refuses a runningVariance other than 'unbiased' or 'biased', or one that changes between batches (E_PLUGIN), changing nothing", () => {
+    for (const [runningVariance, batches] of [
+      ['population', [batchOf(2, 3, 1)]],
+      ['by-batch-size', [batchOf(2, 3, 1), batchOf(3, 3, 2)]],
+    ] as const) {
+      const layer = new Layer(probe, { numFeatures: 2, kind: 'pooled', runningVariance }, { dtype: 'float64' });
+      const before = Array.from(toTypedArray(layer.state.runningVar as Tensor));
+      expect(codeOf(() => recalibrate([layer], batches.map((x) => [x])))).toBe('E_PLUGIN');
+      expect(Array.from(toTypedArray(layer.state.runningVar as Tensor))).toEqual(before);
+    }
   });
 
   it('recalibrates several layers from one pass over the batches (a generator works)', () => {

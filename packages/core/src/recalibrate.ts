@@ -12,7 +12,7 @@ export interface RecalibratedStatistics {
   readonly batches: number;
   /** The new running mean. */
   readonly mean: Float64Array;
-  /** The new running (unbiased) variance. */
+  /** The new running variance (unbiased, or biased for a normalizer that reports `runningVariance: 'biased'`). */
   readonly variance: Float64Array;
 }
 
@@ -45,9 +45,14 @@ function checkedBatchMoments(layer: Layer, x: unknown, where: string, channels: 
     (result.kind === 'pooled' || result.kind === 'per-group') &&
     Array.isArray(result.groups) &&
     result.groups.length === channels &&
-    result.groups.every((g) => Array.isArray(g) && g.length > 0);
+    result.groups.every((g) => Array.isArray(g) && g.length > 0) &&
+    (result.runningVariance === undefined || result.runningVariance === 'unbiased' || result.runningVariance === 'biased');
   if (!ok) {
-    fail('E_PLUGIN', `${bound.meta.name}.batchMoments: expected { kind, groups } with a non-empty list of moments for each of ${channels} channels, got ${describeValue(result)}`, where);
+    fail(
+      'E_PLUGIN',
+      `${bound.meta.name}.batchMoments: expected { kind, groups, runningVariance? } with a non-empty list of moments for each of ${channels} channels and runningVariance 'unbiased' or 'biased', got ${describeValue(result)}`,
+      where,
+    );
   }
   return result;
 }
@@ -99,7 +104,7 @@ function meanOf(values: readonly number[]): number {
  *   `E_STATE` for a layer without running statistics; `E_SHAPE` for a batch that is not a
  *   list of one tensor per layer (or what the normalizer's `batchMoments` throws);
  *   `E_DEGENERATE` when a variance has no degrees of freedom (one value per channel in
- *   total, or one value per sample for instance norm); `E_NONFINITE` for statistics that
+ *   total, or one value per sample for instance norm; for a biased running variance, no value); `E_NONFINITE` for statistics that
  *   are not finite or do not fit the state's dtype
  * @example
  * ```ts
@@ -161,8 +166,9 @@ export function recalibrate(layers: readonly Layer[], batches: Iterable<readonly
       const variances = new Float64Array(acc.channels);
       moments.groups.forEach((groups, c) => {
         for (const g of groups) {
-          if (!biased && !(g.count > 1)) {
-            fail('E_DEGENERATE', `${where}[${i}]: expected more than 1 value per group for an unbiased variance, got ${g.count} in channel ${c}`, `${where}[${i}]`);
+          if (biased ? !(g.count > 0) : !(g.count > 1)) {
+            const need = biased ? 'at least 1 value per group' : 'more than 1 value per group for an unbiased variance';
+            fail('E_DEGENERATE', `${where}[${i}]: expected ${need}, got ${g.count} in channel ${c}`, `${where}[${i}]`);
           }
         }
         means[c] = meanOf(groups.map((g) => g.mean));

@@ -6,7 +6,11 @@ const PLUGIN = 'ghost-batch-norm';
 /** The option names ghost batch norm accepts; any other key is rejected with `E_OPTION`. */
 const KNOWN_OPTIONS: readonly string[] = ['numFeatures', 'virtualBatchSize', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis'];
 
-/** Ghost-batch-norm options as a user writes them: batch norm's (PyTorch's defaults) plus the virtual batch size. */
+/**
+ * Ghost-batch-norm options as a user writes them: batch norm's (PyTorch's defaults) plus the
+ * virtual batch size. Not batch norm's `unbiasedRunningVar`: tf.keras's `virtual_batch_size`
+ * averages each virtual batch's statistics, a different rule, which this plugin does not offer.
+ */
 export interface GhostBatchNormInputOptions {
   /** C, the number of channels. Required. */
   readonly numFeatures: number;

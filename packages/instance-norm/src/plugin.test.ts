@@ -145,6 +145,8 @@ describe('unbatched input with spatialDims (PyTorch ≥ 1.11: InstanceNorm1d on 
     const rank2 = errorOf(() => inorm.forward({ x: randn([3, 4], 1), params: {}, state: {}, mode: 'train' }));
     expect(rank2?.code).toBe('E_SHAPE');
     expect(rank2?.message).toMatch(/rank 3 \(unbatched\) or 4 \(batched\) for spatialDims 2, got shape \[3, 4\]/);
+    const scalar = errorOf(() => inorm.forward({ x: randn([], 1), params: {}, state: {}, mode: 'train' }));
+    expect(scalar?.message).toMatch(/rank 3 \(unbatched\) or 4 \(batched\) for spatialDims 2, got shape \[\]/);
     const rank5 = errorOf(() => inorm.forward({ x: randn([2, 3, 4, 4, 4], 1), params: {}, state: {}, mode: 'train' }));
     expect(rank5?.code).toBe('E_SHAPE');
     expect(rank5?.message).toMatch(/rank 3 \(unbatched\) or 4 \(batched\) for spatialDims 2/);

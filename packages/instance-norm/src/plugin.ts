@@ -163,7 +163,7 @@ export const instanceNorm = defineNormalizer<InstanceNormTypes>({
       return shape[inputAxis] === channels ? null : `expected ${channels} channels (numFeatures) on axis ${inputAxis}, got shape ${formatShape(shape)}`;
     };
     // With spatialDims, shapeProblem names the two ranks allowed (core's check only says "≥").
-    const minRank = spatialDims === null ? 3 : 1;
+    const minRank = spatialDims === null ? 3 : 0;
     const spec: ForwardSpec = { plugin: 'instance-norm', minRank, checkShape: shapeProblem, paramShapes, stateShapes, counters: ['numBatchesTracked'] };
     const plans = planCache((shape) => {
       const axis = axisOf(shape);

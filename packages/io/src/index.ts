@@ -17,7 +17,7 @@ export type { SafetensorsContents } from './read-safetensors.js';
 export { writeSafetensors } from './write-safetensors.js';
 export type { WriteSafetensorsOptions } from './write-safetensors.js';
 export type { SafetensorsDtype } from './safetensors-dtype.js';
-export { MAX_SAFETENSORS_ENTRIES, MAX_SAFETENSORS_HEADER_BYTES } from './safetensors-header.js';
+export { MAX_SAFETENSORS_ENTRIES, MAX_SAFETENSORS_HEADER_BYTES, MAX_SAFETENSORS_METADATA_ENTRIES } from './safetensors-header.js';
 export { MAX_TENSOR_RANK } from './shape-check.js';
 export { float16BitsToNumber, bfloat16BitsToNumber } from './half.js';
 export { stateDictToJSON } from './state-dict-to-json.js';

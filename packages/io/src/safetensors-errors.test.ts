@@ -3,7 +3,7 @@ import ndarray from 'ndarray';
 import { describe, expect, it } from 'vitest';
 import { f32Bytes, i64Bytes, safetensorsFile, u16Bytes, u64, utf8 } from '../test/safetensors-bytes.js';
 import { readSafetensors } from './read-safetensors.js';
-import { MAX_SAFETENSORS_ENTRIES } from './safetensors-header.js';
+import { MAX_SAFETENSORS_ENTRIES, MAX_SAFETENSORS_METADATA_ENTRIES } from './safetensors-header.js';
 import { writeSafetensors } from './write-safetensors.js';
 
 /** The E_FORMAT message readSafetensors throws for `bytes` (fails the test on anything else). */
@@ -81,22 +81,73 @@ describe('readSafetensors refuses bad input with E_FORMAT', () => {
     );
   }, 60_000); // a guard against hangs, not a speed assertion
 
-  it('counts the entries on the bytes before decoding and parsing: strings and nested values do not count', () => {
+  it('bounds the header on its bytes before decoding and parsing: members, metadata, nesting, list lengths', () => {
     const many = (n: number) => Array.from({ length: n }, (_, i) => `"t${i}":0`).join(',');
     // Too many members, then bytes that are neither UTF-8 nor JSON: refused on the count.
     const tooMany = utf8(`{${many(MAX_SAFETENSORS_ENTRIES + 2)},`);
-    const bytes = Uint8Array.from([...u64(tooMany.length + 1), ...tooMany, 0xff]);
-    expect(refusal(bytes)).toMatch(/the header lists more than \d+ tensors/);
-    // Commas, braces, brackets and escaped quotes inside strings, and commas inside arrays and
-    // the metadata object, are not members: one tensor whose name and metadata hold many of them reads.
-    const noise = ',{[\\"'.repeat(70_000);
+    expect(refusal(Uint8Array.from([...u64(tooMany.length + 1), ...tooMany, 0xff]))).toMatch(/the header lists more than \d+ tensors/);
+    const keys = (n: number) => Array.from({ length: n }, (_, i) => `"k${i}":"v"`).join(',');
+    const a = entry('a', 'F32', [2], [0, 8]);
+    // __metadata__: up to MAX_SAFETENSORS_METADATA_ENTRIES entries (a 6M-key one took 13 s and 1.6 GB to parse).
+    expect(Object.keys(readSafetensors(safetensorsFile(`{"__metadata__":{${keys(MAX_SAFETENSORS_METADATA_ENTRIES)}},${a}}`, TWO_FLOATS)).metadata)).toHaveLength(MAX_SAFETENSORS_METADATA_ENTRIES);
+    expect(refusal(safetensorsFile(`{"__metadata__":{${keys(MAX_SAFETENSORS_METADATA_ENTRIES + 1)}},${a}}`, TWO_FLOATS))).toBe(
+      `bytes: the header's __metadata__ holds more than ${MAX_SAFETENSORS_METADATA_ENTRIES} entries, the most a reader accepts`,
+    );
+    // A key spelt with escapes is decoded: \u005f_metadata__ is __metadata__, with its own limit.
+    const escapedMetadata = readSafetensors(safetensorsFile(`{"\\u005f_metadata__":{${keys(20)}},${a}}`, TWO_FLOATS));
+    expect(Object.keys(escapedMetadata.metadata)).toHaveLength(20);
+    // An entry: up to 16 fields reach the parse (and its precise message), more are refused here.
+    const fields = (n: number) => Array.from({ length: n }, (_, i) => `"f${i}":0`).join(',');
+    expect(refusal(safetensorsFile(`{"a":{${fields(16)}}}`))).toMatch(/unexpected field "f0"/);
+    expect(refusal(safetensorsFile(`{"a":{${fields(17)}}}`))).toBe('bytes: a header entry holds more than 16 fields; expected only dtype, shape, data_offsets');
+    expect(refusal(safetensorsFile(`{"\\u0061":{${fields(17)}}}`))).toMatch(/more than 16 fields/);
+    // Lists: up to 1,024 values reach the parse; more are refused here.
+    expect(refusal(safetensorsFile(`{${entry('a', 'F32', new Array(1024).fill(1), [0, 4])}}`, f32Bytes([1])))).toMatch(/expected at most 64 axes, got 1024/);
+    expect(refusal(safetensorsFile(`{${entry('a', 'F32', new Array(1025).fill(1), [0, 4])}}`, f32Bytes([1])))).toBe(
+      'bytes: the header holds a list of more than 1024 values (a shape has at most 64 axes)',
+    );
+    // Nesting deeper than header → entry → shape.
+    expect(refusal(safetensorsFile('{"a":{"dtype":"F32","shape":[[2]],"data_offsets":[0,8]}}', TWO_FLOATS))).toBe(
+      'bytes: the header nests values deeper than a safetensors header does (header, entry, shape)',
+    );
+  }, 60_000); // a guard against hangs, not a speed assertion
+
+  it('the byte scan skips strings with their escapes: names and metadata full of quotes, commas and brackets read', () => {
+    // In JSON each \" is an escaped quote: a scan that ended strings there would count the
+    // commas as members (600,000 of them, past every limit) and refuse the file.
+    const noise = '","[{'.repeat(150_000);
     const name = `w${noise}`;
-    const metadata = Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`k${i}`, noise]));
-    const file = writeSafetensors({ [name]: fromArray([1, 2], [2], 'float32') }, metadata);
-    const read = readSafetensors(file);
+    const metadata = { [`k${noise}`]: noise, plain: noise };
+    const read = readSafetensors(writeSafetensors({ [name]: fromArray([1, 2], [2], 'float32') }, metadata));
     expect(Object.keys(read.tensors)).toEqual([name]);
     expect(Array.from(read.tensors[name].data)).toEqual([1, 2]);
+    expect(read.metadata).toEqual(metadata);
   }, 60_000); // a guard against hangs, not a speed assertion
+
+  it('random valid files read back whole: names, shapes and metadata with every character the scan treats specially', () => {
+    const alphabet = ['a', 'Z', '0', '"', '\\', ',', ':', '{', '}', '[', ']', ' ', '\n', '\u00e9', '\u{1F600}', '_'];
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const word = () => Array.from({ length: 1 + next(12) }, () => alphabet[next(alphabet.length)]).join('');
+    for (let trial = 0; trial < 200; trial++) {
+      const tensors: Record<string, ReturnType<typeof fromArray>> = {};
+      const count = 1 + next(5);
+      for (let t = 0; t < count; t++) {
+        const shape = Array.from({ length: next(4) }, () => 1 + next(3));
+        const size = shape.reduce((p, d) => p * d, 1);
+        tensors[`${word()}${t}`] = fromArray(Array.from({ length: size }, (_, i) => i), shape, 'float32');
+      }
+      const metadata: Record<string, string> = {};
+      for (let m = next(4); m > 0; m--) metadata[word()] = word();
+      const read = readSafetensors(writeSafetensors(tensors, metadata));
+      expect(Object.keys(read.tensors).sort()).toEqual(Object.keys(tensors).sort());
+      for (const [key, t] of Object.entries(tensors)) expect(read.tensors[key].shape).toEqual(t.shape);
+      expect(read.metadata).toEqual(metadata);
+    }
+  });
 
   it('offsets and sizes beyond 2^53 − 1 are named as too large', () => {
     expect(refusal(safetensorsFile(`{${entry('a', 'F32', [2], [0, 2 ** 53])}}`, TWO_FLOATS))).toMatch(/data_offsets: expected offsets of at most 2\^53 − 1, got \[0, 9007199254740992\]/);

@@ -4,7 +4,7 @@ import { formatError } from './format-error.js';
 import { setOwnEntry } from './own-entries.js';
 import type { SafetensorsDtype } from './safetensors-dtype.js';
 import { SAFETENSORS_DTYPE_SIZE, UNSUPPORTED_SAFETENSORS_DTYPES, isSafetensorsDtype } from './safetensors-dtype.js';
-import { describeList, shapeProblem } from './shape-check.js';
+import { MAX_TENSOR_RANK, describeList, shapeProblem } from './shape-check.js';
 import { hasLoneSurrogate } from './unicode.js';
 
 /** The largest header a reader accepts, in bytes: 100 MB, the reference library's limit. */
@@ -14,7 +14,8 @@ export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
  * The most tensors a header may list: 2^18 = 262,144, far beyond any checkpoint file (the
  * largest models are sharded into files of thousands). A 100 MB header can list 1.6 million
  * empty tensors, which took a reader 30 s and gigabytes. The members are counted on the header's
- * bytes before it is decoded and parsed, so such a header is refused in tens of milliseconds.
+ * bytes before it is decoded and parsed (with the other limits of the header's structure), so
+ * such a header is refused in tens of milliseconds.
  */
 export const MAX_SAFETENSORS_ENTRIES = 262_144;
 
@@ -75,11 +76,10 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   if (low === 0 || bytes[8] !== 0x7b) {
     throw formatError(`bytes: the header must be a JSON object starting with "{", got ${low === 0 ? 'an empty header' : `byte 0x${bytes[8].toString(16)}`}`, 'bytes');
   }
-  // Counted on the bytes first: refusing a header of millions of entries after JSON.parse
+  // Bounded on the bytes first: refusing a header of millions of entries after JSON.parse
   // took seconds and hundreds of MB; this scan takes milliseconds per MB.
-  if (topLevelMembersExceed(bytes, 8, dataStart, MAX_SAFETENSORS_ENTRIES + 1)) {
-    throw formatError(`bytes: the header lists more than ${MAX_SAFETENSORS_ENTRIES} tensors, the most a reader accepts`, 'bytes');
-  }
+  const sizeProblem = headerSizeProblem(bytes, 8, dataStart);
+  if (sizeProblem !== null) throw formatError(`bytes: ${sizeProblem}`, 'bytes');
   let text: string;
   try {
     text = UTF8.decode(bytes.subarray(8, dataStart));
@@ -112,43 +112,111 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   return { dataStart, entries, metadata };
 }
 
+/** The most `__metadata__` entries a header may have: 65,536 (real files hold a handful). */
+export const MAX_SAFETENSORS_METADATA_ENTRIES = 65_536;
+
 /**
- * Whether the JSON object in `bytes[start, end)` (which starts with `{`) has more than `limit`
- * members, counted on the bytes without decoding or parsing: the keys at depth 1, skipping
- * strings (with their escapes) and nested values. Exact for valid JSON; on invalid JSON it
- * only bounds the work (the parse refuses the header afterwards). Stops at the first member
- * past `limit`.
+ * The byte scan's limits inside an entry, far above a valid header's (3 fields; lists of at
+ * most {@link MAX_TENSOR_RANK} values) so that a slightly wrong header still reaches the
+ * parse and its precise message, and low enough to bound the parse: at most about 1 s and
+ * 250 MB for a 100 MB header.
  */
-function topLevelMembersExceed(bytes: Uint8Array, start: number, end: number, limit: number): boolean {
+const MAX_SCANNED_FIELDS = 16;
+const MAX_SCANNED_LIST_VALUES = 1024;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+/** `"__metadata__"`, the bytes of the key with its quotes. */
+const METADATA_KEY_BYTES = new TextEncoder().encode(JSON.stringify(METADATA_KEY));
+
+/**
+ * What is wrong with the size of the JSON object in `bytes[start, end)` (which starts with
+ * `{`), found on the bytes before decoding and parsing, or `null`. Parsing a 100 MB header
+ * builds whatever it holds (millions of keys took seconds and gigabytes), so its structure is
+ * bounded first, by limits no valid header reaches:
+ *
+ * - at most {@link MAX_SAFETENSORS_ENTRIES} + 1 top-level members (the tensors and `__metadata__`);
+ * - nothing nested deeper than the header's own three levels (header → entry → shape);
+ * - at most {@link MAX_SAFETENSORS_METADATA_ENTRIES} members in `__metadata__`, and 16 in an
+ *   entry (which has 3: `dtype`, `shape`, `data_offsets`);
+ * - at most 1,024 values in a list (a shape has at most {@link MAX_TENSOR_RANK}; `data_offsets` 2).
+ *
+ * Strings are skipped with their escapes; a top-level key spelt with escapes is decoded to
+ * tell `__metadata__` from a tensor name. Exact on valid JSON; on invalid JSON it only bounds
+ * the work (the parse refuses the header afterwards).
+ */
+function headerSizeProblem(bytes: Uint8Array, start: number, end: number): string | null {
   let depth = 0;
   let inString = false;
   let escaped = false;
-  let expectKey = false;
-  let members = 0;
+  let stringStart = 0;
+  let stringHasEscape = false;
+  // Per open container (depth 1 … 3): is it an array, its members or values so far, its limit,
+  // and (objects) whether the next string is a key.
+  const isArray = [false, false, false, false];
+  const counts = [0, 0, 0, 0];
+  const limits = [0, 0, 0, 0];
+  const expectKey = [false, false, false, false];
+  let keyIsMetadata = false; // the last top-level key read: __metadata__, or spelt with escapes
   for (let i = start; i < end; i++) {
     const b = bytes[i];
     if (inString) {
       if (escaped) escaped = false;
-      else if (b === 0x5c /* \ */) escaped = true;
-      else if (b === 0x22 /* " */) inString = false;
+      else if (b === BACKSLASH) escaped = stringHasEscape = true;
+      else if (b === QUOTE) {
+        inString = false;
+        if (depth === 1 && expectKey[1]) {
+          expectKey[1] = false;
+          keyIsMetadata = stringHasEscape ? decodedKey(bytes, stringStart, i + 1) === METADATA_KEY : sameBytes(bytes, stringStart, i + 1, METADATA_KEY_BYTES);
+        } else if (depth > 1 && !isArray[depth]) expectKey[depth] = false;
+      }
       continue;
     }
-    if (b === 0x22) {
+    if (b === QUOTE) {
       inString = true;
-      if (depth === 1 && expectKey) {
-        expectKey = false;
-        if (++members > limit) return true;
-      }
+      stringStart = i;
+      stringHasEscape = false;
+      if (!isArray[depth] && expectKey[depth] && ++counts[depth] > limits[depth]) return membersText(depth, keyIsMetadata);
     } else if (b === 0x7b /* { */ || b === 0x5b /* [ */) {
-      depth++;
-      if (depth === 1) expectKey = true;
+      if (++depth > 3) return 'the header nests values deeper than a safetensors header does (header, entry, shape)';
+      const array = b === 0x5b;
+      isArray[depth] = array;
+      counts[depth] = 0;
+      expectKey[depth] = !array;
+      limits[depth] = array ? MAX_SCANNED_LIST_VALUES : depth === 1 ? MAX_SAFETENSORS_ENTRIES + 1 : depth === 2 && keyIsMetadata ? MAX_SAFETENSORS_METADATA_ENTRIES : MAX_SCANNED_FIELDS;
     } else if (b === 0x7d /* } */ || b === 0x5d /* ] */) {
-      depth--;
-    } else if (b === 0x2c /* , */ && depth === 1) {
-      expectKey = true;
+      if (depth > 0) depth--;
+    } else if (b === 0x2c /* , */ && depth > 0) {
+      if (isArray[depth]) {
+        // n commas: n + 1 values
+        if (++counts[depth] >= limits[depth]) return `the header holds a list of more than ${MAX_SCANNED_LIST_VALUES} values (a shape has at most ${MAX_TENSOR_RANK} axes)`;
+      } else expectKey[depth] = true;
     }
   }
-  return false;
+  return null;
+}
+
+/** The refusal for an object with too many members at `depth`. */
+function membersText(depth: number, metadata: boolean): string {
+  if (depth === 1) return `the header lists more than ${MAX_SAFETENSORS_ENTRIES} tensors, the most a reader accepts`;
+  if (metadata) return `the header's ${METADATA_KEY} holds more than ${MAX_SAFETENSORS_METADATA_ENTRIES} entries, the most a reader accepts`;
+  return `a header entry holds more than ${MAX_SCANNED_FIELDS} fields; expected only ${ENTRY_KEYS.join(', ')}`;
+}
+
+/** The JSON string `bytes[from, to)` (quotes included) decoded, or `null` when it is not one. */
+function decodedKey(bytes: Uint8Array, from: number, to: number): string | null {
+  try {
+    return JSON.parse(UTF8.decode(bytes.subarray(from, to))) as string;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether `bytes[from, to)` equals `expected`. */
+function sameBytes(bytes: Uint8Array, from: number, to: number, expected: Uint8Array): boolean {
+  if (to - from !== expected.length) return false;
+  for (let k = 0; k < expected.length; k++) if (bytes[from + k] !== expected[k]) return false;
+  return true;
 }
 
 function readMetadata(value: unknown, metadata: Record<string, string>): void {

@@ -94,6 +94,10 @@ describe('sync batch norm over worker threads equals batch norm on the concatena
   it('3 workers, channels-last (N, H, W, C) shares 2 + 1 + 3', async () => {
     await checkAgainstBatchNorm({ numFeatures: 3, channelAxis: -1 }, [2, 2, 3], [2, 1, 3], 2);
   }, 120_000);
+
+  it("2 workers, Keras 3's synchronized=True: biased running variance (unbiasedRunningVar false), momentum 0.01, eps 1e-3, shares 3 + 2", async () => {
+    await checkAgainstBatchNorm({ numFeatures: 3, channelAxis: -1, momentum: 0.01, eps: 1e-3, unbiasedRunningVar: false }, [2, 3], [3, 2], 3);
+  }, 120_000);
 });
 
 describe('recalibrate (PreciseBN) over worker threads', () => {

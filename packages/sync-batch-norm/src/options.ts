@@ -6,7 +6,7 @@ import { loopbackAllReduce } from './all-reduce.js';
 const PLUGIN = 'sync-batch-norm';
 
 /** The option names sync batch norm accepts; any other key is rejected with `E_OPTION`. */
-const KNOWN_OPTIONS: readonly string[] = ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis', 'allReduce'];
+const KNOWN_OPTIONS: readonly string[] = ['numFeatures', 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelAxis', 'unbiasedRunningVar', 'allReduce'];
 
 /** Sync-batch-norm options as a user writes them: batch norm's (PyTorch's defaults) and the group to synchronize over. */
 export interface SyncBatchNormInputOptions {
@@ -22,6 +22,12 @@ export interface SyncBatchNormInputOptions {
   readonly trackRunningStats?: boolean;
   /** The channel axis: `1` (default) or `-1` for channels-last; negative counts from the end. */
   readonly channelAxis?: number;
+  /**
+   * Update `runningVar` with the unbiased variance of the whole (all-reduced) batch, as PyTorch
+   * (default `true`), or with `false` the biased one, as Keras 3's
+   * `BatchNormalization(synchronized=True)` (see batch norm's option of the same name).
+   */
+  readonly unbiasedRunningVar?: boolean;
   /**
    * This replica's side of the data-parallel group (PyTorch's `process_group`), e.g.
    * `connectSharedAllReduce(workerData.allReduce)`. Default {@link loopbackAllReduce}: one
@@ -44,6 +50,8 @@ export interface SyncBatchNormOptions {
   readonly trackRunningStats: boolean;
   /** The channel axis as given (resolved against the input's rank per call). */
   readonly channelAxis: number;
+  /** Whether `runningVar` moves towards the unbiased (`true`) or the biased variance of the whole batch. */
+  readonly unbiasedRunningVar: boolean;
   /** The group's all-reduce. */
   readonly allReduce: AllReduce;
 }
@@ -58,7 +66,7 @@ export interface SyncBatchNormOptions {
  * @example
  * ```ts
  * resolveSyncBatchNormOptions({ numFeatures: 64, allReduce });
- * // → { numFeatures: 64, eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: true, channelAxis: 1, allReduce }
+ * // → { numFeatures: 64, eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: true, channelAxis: 1, unbiasedRunningVar: true, allReduce }
  * ```
  */
 export function resolveSyncBatchNormOptions(input: SyncBatchNormInputOptions | undefined): SyncBatchNormOptions {
@@ -72,6 +80,7 @@ export function resolveSyncBatchNormOptions(input: SyncBatchNormInputOptions | u
   if (typeof channelAxis !== 'number' || !Number.isInteger(channelAxis)) {
     throw new NormkitError('E_OPTION', `${PLUGIN} options.channelAxis: expected an integer axis (1, or -1 for channels-last), got ${describeValue(channelAxis)}`, 'options.channelAxis');
   }
+  const unbiasedRunningVar = booleanOption(o, 'unbiasedRunningVar', true, PLUGIN);
   const allReduce = (o.allReduce ?? loopbackAllReduce()) as Partial<AllReduce>;
   const ok =
     typeof allReduce === 'object' &&
@@ -90,5 +99,5 @@ export function resolveSyncBatchNormOptions(input: SyncBatchNormInputOptions | u
       'options.allReduce',
     );
   }
-  return Object.freeze({ numFeatures, eps, momentum, affine, trackRunningStats, channelAxis, allReduce: allReduce as AllReduce });
+  return Object.freeze({ numFeatures, eps, momentum, affine, trackRunningStats, channelAxis, unbiasedRunningVar, allReduce: allReduce as AllReduce });
 }

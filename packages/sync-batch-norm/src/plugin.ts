@@ -117,6 +117,7 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
     { numFeatures: 2, momentum: null },
     { numFeatures: 3, channelAxis: -1 },
     { numFeatures: 2, trackRunningStats: false },
+    { numFeatures: 3, momentum: 0.01, eps: 1e-3, channelAxis: -1, unbiasedRunningVar: false },
   ],
   pytorch: syncBatchNormPyTorch,
   onnx: syncBatchNormOnnx,
@@ -226,7 +227,7 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
           channelAxis: axisOf(xShape),
           momentum: options.momentum,
           counter: 'numBatchesTracked',
-          statistics: { runningMean: 'mean', runningVar: 'unbiased-variance' },
+          statistics: { runningMean: 'mean', runningVar: options.unbiasedRunningVar ? 'unbiased-variance' : 'variance' },
         };
       },
 
@@ -249,10 +250,15 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
           return { input: t, plan: plans(t.shape) };
         });
         const local = batchStatistics(viewOf(input), plan, true, 0);
+        const runningVariance = options.unbiasedRunningVar ? {} : ({ runningVariance: 'biased' } as const);
         if (!distributed) {
-          return { kind: 'pooled', groups: Array.from({ length: channels }, (_, c) => [{ count: plan.count, mean: local.center[c], m2: local.variance[c] * plan.count }]) };
+          return {
+            kind: 'pooled',
+            groups: Array.from({ length: channels }, (_, c) => [{ count: plan.count, mean: local.center[c], m2: local.variance[c] * plan.count }]),
+            ...runningVariance,
+          };
         }
-        return { kind: 'pooled', groups: gatherMoments(local, plan.count) };
+        return { kind: 'pooled', groups: gatherMoments(local, plan.count), ...runningVariance };
       },
 
       forward(args) {
@@ -292,8 +298,8 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
         }
         let nextState: TensorMap<SyncBatchNormTypes['State']> = args.state;
         if (tracked) {
-          const unbiased = m2.map((v) => v / (count - 1));
-          nextState = nextRunningStatistics(state, stats.center, unbiased, options.momentum);
+          const batchVariance = m2.map((v) => v / (options.unbiasedRunningVar ? count - 1 : count));
+          nextState = nextRunningStatistics(state, stats.center, batchVariance, options.momentum);
         }
         normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(y));
         return { y, state: nextState, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true, count, synchronized: distributed } };
