@@ -303,6 +303,36 @@ function casePoint(
   return { x, params, state };
 }
 
+/** How a case whose point cannot be drawn is reported: for each mode, a setup failure of these slots. */
+interface SetupReport {
+  readonly modes: readonly Mode[];
+  readonly labelOf: (mode: Mode, shape: Shape) => CaseLabel;
+  readonly slots: readonly string[];
+  readonly method: 'full-jacobian' | 'projection';
+}
+
+/**
+ * {@link casePoint}, or `null` after reporting a setup failure in every mode when `init` or
+ * the burn-in forward throws (shared by both orders).
+ */
+function casePointOrReport(
+  builder: ReportBuilder,
+  p: AnyNormalizer,
+  bound: AnyBound,
+  shape: Shape,
+  seed: number,
+  optionsIndex: number,
+  large: boolean,
+  report: SetupReport,
+): { x: Tensor; params: TensorRecord; state: TensorRecord } | null {
+  try {
+    return casePoint(p, bound, shape, seed, optionsIndex, large);
+  } catch (e) {
+    for (const mode of report.modes) builder.setupFailure(report.labelOf(mode, shape), report.slots.slice(), report.method, `init or the burn-in forward threw: ${errorMessage(e)}`);
+    return null;
+  }
+}
+
 function withNoise(params: TensorRecord, seed: number): TensorRecord {
   const rng = normalRng(seed);
   const out: TensorRecord = {};
@@ -568,18 +598,10 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
       const lastShape = shapes.length - 1;
       shapes.forEach((shape, shapeIndex) => {
         const extras: CaseExtras = { counters, dtypes, variants: large || settings.variantShapes === 'all' || shapeIndex === lastShape };
-        let x: Tensor;
-        let params: TensorRecord;
-        let state: TensorRecord;
-        try {
-          ({ x, params, state } = casePoint(p, bound, shape, settings.seed, optionsIndex, large));
-        } catch (e) {
-          const method = !large && sizeOf(shape) <= settings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
-          for (const mode of modes) {
-            builder.setupFailure(labelOf(mode, shape), ['x', ...paramNames], method, `init or the burn-in forward threw: ${errorMessage(e)}`);
-          }
-          return;
-        }
+        const method = !large && sizeOf(shape) <= settings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
+        const point = casePointOrReport(builder, p, bound, shape, settings.seed, optionsIndex, large, { modes, labelOf, slots: ['x', ...paramNames], method });
+        if (point === null) return;
+        const { x, params, state } = point;
         for (const mode of modes) runCase(builder, bound, settings, labelOf(mode, shape), x, params, state, extras);
         if (bound.modeIndependent === true && !large) {
           const label = { ...labelOf('eval', shape), variant: 'mode:identity' as const };
@@ -610,5 +632,5 @@ export function checkGradients<T extends NormalizerTypes>(plugin: Normalizer<T>,
 }
 
 // Shared with the order-2 checker (second-order.ts); not part of the package's API.
-export { ReportBuilder, casePoint, caseLabeler, checkedSize, optionSetsFor, shapesFor, nonNegativeInteger, nonNegativeNumber, paramNamesOf, stateInDtypeOf, toFloat32, withNoise };
+export { ReportBuilder, casePoint, casePointOrReport, caseLabeler, checkedSize, optionSetsFor, shapesFor, nonNegativeInteger, nonNegativeNumber, paramNamesOf, stateInDtypeOf, toFloat32, withNoise };
 export type { Settings };

@@ -9,7 +9,7 @@ import {
   DEFAULT_WORST,
   ReportBuilder,
   caseLabeler,
-  casePoint,
+  casePointOrReport,
   checkedSize,
   nonNegativeInteger,
   nonNegativeNumber,
@@ -231,17 +231,11 @@ export function checkSecondOrder<T extends NormalizerTypes>(plugin: Normalizer<T
       }
       const paramNames = paramNamesOf(bound);
       for (const shape of shapes) {
-        let x: Tensor;
-        let params: TensorRecord;
-        let state: TensorRecord;
-        try {
-          // The first-order check's point, drawn from the same seeds.
-          ({ x, params, state } = casePoint(p, bound, shape, settings.seed, optionsIndex, large));
-        } catch (e) {
-          const method = sizeOf(shape) <= caseSettings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
-          for (const mode of modes) builder.setupFailure(labelOf(mode, shape), slotNames(paramNames), method, `init or the burn-in forward threw: ${errorMessage(e)}`);
-          continue;
-        }
+        // The first-order check's point, drawn from the same seeds.
+        const method = sizeOf(shape) <= caseSettings.fullJacobianMaxSize ? 'full-jacobian' : 'projection';
+        const point = casePointOrReport(builder, p, bound, shape, settings.seed, optionsIndex, large, { modes, labelOf, slots: slotNames(paramNames), method });
+        if (point === null) continue;
+        const { x, params, state } = point;
         for (const mode of modes) runSecondOrderCase(builder, bound, caseSettings, labelOf(mode, shape), x, params, state);
       }
     }
