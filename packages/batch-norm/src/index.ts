@@ -7,6 +7,7 @@
  * - {@link batchNorm}: the plugin (`batchNorm.create(options)` → pure `forward` / `backward`).
  * - {@link BatchNorm}: the stateful layer, PyTorch style.
  * - {@link batchNormPyTorch}: PyTorch's names for its state and test vectors.
+ * - {@link batchNormFromKeras}: a trained Keras / TF.js `BatchNormalization` as a layer ({@link batchNormKeras}).
  *
  * @packageDocumentation
  */
@@ -16,6 +17,8 @@ export * from './options.js';
 export * from './plugin.js';
 export * from './layer.js';
 export * from './pytorch.js';
+export * from './keras.js';
+export * from './from-keras.js';
 export * from './onnx.js';
 export { VERSION } from './version.js';
 // The tensor helpers a program needs, from @normkit/core, so that installing this one package is enough.

@@ -28,6 +28,7 @@ import {
 import type { ForwardSpec, Invariant, NormBackwardBinding, NormSaved, NormStatistics, NormalizerTypes, Shape, StateUpdate, TensorMap } from '@normkit/core';
 import type { BatchNormInputOptions, BatchNormOptions } from './options.js';
 import { resolveBatchNormOptions } from './options.js';
+import { batchNormKeras } from './keras.js';
 import { batchNormOnnx } from './onnx.js';
 import { batchNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
@@ -122,6 +123,7 @@ export const batchNorm = defineNormalizer<BatchNormTypes>({
     { numFeatures: 3, momentum: 0.01, eps: 1e-3, channelAxis: -1, unbiasedRunningVar: false },
   ],
   pytorch: batchNormPyTorch,
+  keras: batchNormKeras,
   onnx: batchNormOnnx,
   resolveOptions: resolveBatchNormOptions,
 

@@ -34,6 +34,7 @@ export * from './json.js';
 export * from './plugin.js';
 export * from './registry.js';
 export * from './layer.js';
+export * from './keras.js';
 export type { StateDictNames, StateDictNaming } from './state-dict-names.js';
 export * from './layer-types.js';
 export * from './tensor-map.js';

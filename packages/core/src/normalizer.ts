@@ -1,5 +1,6 @@
 import { NormkitError, describeValue } from './errors.js';
 import type { Moments } from './moments.js';
+import type { KerasNames } from './keras.js';
 import type { OnnxExport } from './onnx.js';
 import type { Dtype, Shape, Tensor } from './tensor.js';
 
@@ -610,6 +611,8 @@ export interface NormalizerDefinition<T extends NormalizerTypes> {
   readonly largeOptions?: readonly T['InputOptions'][];
   /** PyTorch's names for this normalizer, when it has a PyTorch counterpart. */
   readonly pytorch?: PyTorchNames<T>;
+  /** Keras's (and TF.js's) names and config for this normalizer, when it has a Keras counterpart (see {@link importKeras}). */
+  readonly keras?: KerasNames<T>;
   /** How its eval forward becomes ONNX nodes, when it can (see {@link OnnxExport}). */
   readonly onnx?: OnnxExport<T>;
   /**
@@ -646,6 +649,8 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
   readonly largeOptions?: readonly T['InputOptions'][];
   /** PyTorch's names for this normalizer, when it has a PyTorch counterpart. */
   readonly pytorch?: PyTorchNames<T>;
+  /** Keras's (and TF.js's) names and config for this normalizer, when it has a Keras counterpart (see {@link importKeras}). */
+  readonly keras?: KerasNames<T>;
   /** How its eval forward becomes ONNX nodes, when it can (see {@link OnnxExport}). */
   readonly onnx?: OnnxExport<T>;
   /**
@@ -691,7 +696,7 @@ export interface Normalizer<T extends NormalizerTypes = NormalizerTypes> {
  * ```
  */
 export function defineNormalizer<T extends NormalizerTypes>(definition: NormalizerDefinition<T>): Normalizer<T> {
-  const { meta, modes, exampleOptions, largeOptions, pytorch, onnx, resolveOptions, bind } = definition;
+  const { meta, modes, exampleOptions, largeOptions, pytorch, keras, onnx, resolveOptions, bind } = definition;
   if (typeof bind !== 'function' || typeof resolveOptions !== 'function') {
     const name = typeof meta?.name === 'string' ? meta.name : 'plugin';
     throw new NormkitError(
@@ -706,6 +711,7 @@ export function defineNormalizer<T extends NormalizerTypes>(definition: Normaliz
     exampleOptions,
     ...(largeOptions === undefined ? {} : { largeOptions }),
     ...(pytorch === undefined ? {} : { pytorch }),
+    ...(keras === undefined ? {} : { keras }),
     ...(onnx === undefined ? {} : { onnx }),
     resolveOptions,
     create(input) {

@@ -6,6 +6,7 @@
  * - {@link groupNorm}: the plugin (`groupNorm.create(options)` → pure `forward` / `backward`).
  * - {@link GroupNorm}: the stateful layer, PyTorch style.
  * - {@link groupNormPyTorch}: PyTorch's names.
+ * - {@link groupNormFromKeras}: a trained Keras `GroupNormalization` as a layer ({@link groupNormKeras}).
  *
  * @packageDocumentation
  */
@@ -15,6 +16,8 @@ export * from './options.js';
 export * from './plugin.js';
 export * from './layer.js';
 export * from './pytorch.js';
+export * from './keras.js';
+export * from './from-keras.js';
 export * from './onnx.js';
 export { VERSION } from './version.js';
 // The tensor helpers a program needs, from @normkit/core, so that installing this one package is enough.

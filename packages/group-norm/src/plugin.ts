@@ -20,6 +20,7 @@ import {
 import type { ForwardSpec, Invariant, NormBackwardBinding, NormSaved, NormalizerTypes, Shape, StridedView } from '@normkit/core';
 import type { GroupNormInputOptions, GroupNormOptions } from './options.js';
 import { resolveGroupNormOptions } from './options.js';
+import { groupNormKeras } from './keras.js';
 import { groupNormOnnx } from './onnx.js';
 import { groupNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
@@ -106,6 +107,7 @@ export const groupNorm = defineNormalizer<GroupNormTypes>({
     { numGroups: 2, numChannels: 6, channelAxis: -1 },
   ],
   pytorch: groupNormPyTorch,
+  keras: groupNormKeras,
   onnx: groupNormOnnx,
   resolveOptions: resolveGroupNormOptions,
 

@@ -7,6 +7,7 @@
  * - {@link LayerNorm}: the stateful layer for training loops.
  * - {@link resolveLayerNormOptions}: options and defaults.
  * - {@link layerNormPyTorch}: PyTorch's names.
+ * - {@link layerNormFromKeras}: a trained Keras / TF.js `LayerNormalization` as a layer ({@link layerNormKeras}).
  *
  * @packageDocumentation
  */
@@ -18,6 +19,8 @@ export { LAYER_NORM_FORMULA, layerNorm } from './plugin.js';
 export type { LayerNormSaved, LayerNormTypes } from './plugin.js';
 export { LayerNorm } from './layer.js';
 export { layerNormPyTorch } from './pytorch.js';
+export { layerNormKeras } from './keras.js';
+export { layerNormFromKeras } from './from-keras.js';
 export { layerNormOnnx } from './onnx.js';
 export { VERSION } from './version.js';
 // The tensor helpers a program needs, from @normkit/core, so that installing this one package is enough.

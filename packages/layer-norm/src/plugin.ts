@@ -18,6 +18,7 @@ import {
 import type { ForwardSpec, Invariant, NormBackwardBinding, NormSaved, NormalizerTypes, Shape, Tensor } from '@normkit/core';
 import type { LayerNormInputOptions, LayerNormOptions } from './options.js';
 import { hasBias, hasWeight, resolveLayerNormOptions } from './options.js';
+import { layerNormKeras } from './keras.js';
 import { layerNormOnnx } from './onnx.js';
 import { layerNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
@@ -108,6 +109,7 @@ export const layerNorm = defineNormalizer<LayerNormTypes>({
     { normalizedShape: [6, 11], elementwiseAffine: false },
   ],
   pytorch: layerNormPyTorch,
+  keras: layerNormKeras,
   onnx: layerNormOnnx,
   resolveOptions: resolveLayerNormOptions,
 

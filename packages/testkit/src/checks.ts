@@ -17,6 +17,21 @@ export function errorCode(fn: () => unknown): string | undefined {
 }
 
 /**
+ * The `NormkitError` that `fn` throws, as its code and message, for tests that check both.
+ *
+ * @throws Error when `fn` returns, or throws anything that is not a `NormkitError` (rethrown)
+ */
+export function thrownError(fn: () => unknown): { code: string; message: string } {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof NormkitError) return { code: e.code, message: e.message };
+    throw e;
+  }
+  throw new Error('expected a NormkitError, nothing was thrown');
+}
+
+/**
  * The plugins exported by a package module (values with a `meta`), and the version in its
  * `package.json`, for the test that every plugin reports the package's version.
  */

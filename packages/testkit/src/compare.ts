@@ -81,3 +81,17 @@ export function maxAbs(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
   return m;
 }
+
+/**
+ * The largest absolute difference $`\max_i |a_i - b_i|`$, for values against a float64 reference.
+ *
+ * @param a - the values checked
+ * @param b - the reference
+ * @throws Error when the lengths differ
+ */
+export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  sameLength(a, b);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
