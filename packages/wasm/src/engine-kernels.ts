@@ -1,4 +1,5 @@
 import { Float64Scratch, cellCoefficients, cellGradientCoefficients, registerKernel } from '@normkit/core';
+import { fitsFloat32 } from './float32-range.js';
 import type {
   BackwardCellsCall,
   BackwardRowsCall,
@@ -146,6 +147,7 @@ function normalizeCells(w: WasmKernels, call: NormalizeCellsCall): boolean {
   const { x, y, cells, center, scale, shift } = call;
   const blocks = cells.blocks;
   if (blocks === null || cells.cells === 0 || !isFloat32RowMajor(x) || !isFloat32RowMajor(y)) return w.decline();
+  if (!fitsFloat32(scale, shift)) return w.decline();
   const { A, B, C, D } = blocks;
   const n = A * C;
   const slice = sliceSize(blocks);
@@ -215,6 +217,7 @@ function inputGradient(w: WasmKernels, call: InputGradientCall): boolean {
   const { x, dy, dx, cells, center, a: ca, b: cb, k: ck } = call;
   const blocks = cells.blocks;
   if (blocks === null || cells.cells === 0 || !isFloat32RowMajor(x) || !isFloat32RowMajor(dy) || !isFloat32RowMajor(dx)) return w.decline();
+  if (!fitsFloat32(ca, cb, ck)) return w.decline();
   const { A, B, C, D } = blocks;
   const n = A * C;
   const slice = sliceSize(blocks);
@@ -432,6 +435,11 @@ function backwardCells(w: WasmKernels, call: BackwardCellsCall): boolean {
       w.getF64(pt, sumDyCentered);
     }
     const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
+    if (!fitsFloat32(ca, cb, ck)) {
+      // Nothing was written to dx: the TypeScript kernels redo the call with float64 coefficients.
+      w.release(xp, dp, op);
+      return w.decline();
+    }
     w.putCenter(pc, pl, center);
     w.putF32(pa, ca);
     w.putF32(pb, cb);

@@ -1,4 +1,5 @@
 import { Float64Scratch, cellCoefficients, cellGradientCoefficients } from '@normkit/core';
+import { fitsFloat32 } from './float32-range.js';
 import type {
   BackwardCellsCall,
   BackwardRowsCall,
@@ -381,6 +382,7 @@ export function backwardCellsStreamed(w: WasmKernels, call: BackwardCellsCall, b
       streamedGradientSums(w, sx, sd, blocks, pc64, ps, pt, sumDy, sumDyCentered);
     }
     const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
+    if (!fitsFloat32(ca, cb, ck)) return w.decline(); // nothing written to dx yet; the staging is released below
     w.putCenter(pc, pl, center);
     w.putF32(pa, ca);
     w.putF32(pb, cb);
