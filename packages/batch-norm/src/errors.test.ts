@@ -141,6 +141,27 @@ describe('NaN policy', () => {
     expect(Number.isNaN(y.get(1, 1))).toBe(true);
     expect(y.get(1, 0)).toBeCloseTo(1 / Math.sqrt(1 + 1e-5 / 2.25), 12);
   });
+
+  it('NaN or ±Infinity already in the running statistics is refused in both modes, naming the entry (it was blamed on x in training and let through in eval)', () => {
+    for (const [entry, value] of [['runningMean', Number.NaN], ['runningMean', -Infinity], ['runningVar', Infinity]] as const) {
+      for (const mode of ['train', 'eval'] as const) {
+        const layer = trainedLayer();
+        (layer.state[entry] as Tensor).data[1] = value;
+        if (mode === 'eval') layer.eval();
+        const before = snapshot(layer);
+        let error: unknown = null;
+        try {
+          layer.forward(randn([4, 3], 3));
+        } catch (e) {
+          error = e;
+        }
+        expect(isNormkitError(error, 'E_NONFINITE'), `${entry} = ${value} in ${mode}`).toBe(true);
+        expect((error as Error).message).toContain(`state.${entry}: expected finite`);
+        expect((error as Error).message).toContain(`got ${value} for channel 1`);
+        expect(snapshot(layer)).toBe(before);
+      }
+    }
+  });
 });
 
 describe('found by a second read', () => {

@@ -75,7 +75,7 @@ export function resolveBatchNormOptions(input?: BatchNormInputOptions): BatchNor
   const momentum = o.momentum === null ? null : numberOption(o, 'momentum', 0.1, { min: 0, max: 1 }, 'batch-norm');
   const affine = booleanOption(o, 'affine', true, 'batch-norm');
   const trackRunningStats = booleanOption(o, 'trackRunningStats', true, 'batch-norm');
-  const channelAxis = o.channelAxis ?? 1;
+  const channelAxis = o.channelAxis === undefined ? 1 : o.channelAxis; // null is refused below, as for every other option
   if (typeof channelAxis !== 'number' || !Number.isInteger(channelAxis)) {
     throw new NormkitError(
       'E_OPTION',

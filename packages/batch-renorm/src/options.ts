@@ -118,7 +118,7 @@ export function resolveBatchRenormOptions(input: BatchRenormInputOptions | undef
   const eps = numberOption(o, 'eps', 1e-5, { greaterThan: 0 }, PLUGIN);
   const momentum = o.momentum === null ? null : numberOption(o, 'momentum', 0.1, { min: 0, max: 1 }, PLUGIN);
   const affine = booleanOption(o, 'affine', true, PLUGIN);
-  const channelAxis = o.channelAxis ?? 1;
+  const channelAxis = o.channelAxis === undefined ? 1 : o.channelAxis; // null is refused below, as for every other option
   if (typeof channelAxis !== 'number' || !Number.isInteger(channelAxis)) {
     throw new NormkitError('E_OPTION', `${PLUGIN} options.channelAxis: expected an integer axis (1, or -1 for channels-last), got ${describeValue(channelAxis)}`, 'options.channelAxis');
   }

@@ -105,6 +105,30 @@ describe('Layer.to(dtype)', () => {
     expect(Array.from((layer.params.bias as Tensor).data)).toEqual([Math.fround(0.1), Math.fround(1 / 3)]);
   });
 
+  it('float64 → float32 refuses a finite value that would overflow to Infinity (E_NONFINITE naming the entry), changing nothing; NaN already there stays', () => {
+    for (const [entry, dict] of [
+      ['params.bias[1]', { bias: fromArray([1, -1e40], 'float64'), runningMean: fromArray([0, 0], 'float64') }],
+      ['state.runningMean[0]', { bias: fromArray([1, 2], 'float64'), runningMean: fromArray([4e38, 0], 'float64') }],
+    ] as const) {
+      const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+      layer.loadStateDict(dict);
+      const params = layer.params;
+      const state = layer.state;
+      const error = errorOf(() => layer.to('float32'));
+      expect(error?.code).toBe('E_NONFINITE');
+      expect(error?.message).toContain(`Layer.to('float32'): ${entry} is `);
+      expect(error?.message).toContain('which float32 cannot hold (it would become');
+      expect(layer.dtype).toBe('float64');
+      expect(layer.params).toBe(params);
+      expect(layer.state).toBe(state);
+      expect(dtypeOf(layer.grads.bias as Tensor)).toBe('float64');
+    }
+    const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+    (layer.grads.bias as Tensor).data[0] = Number.NaN;
+    layer.to('float32');
+    expect(Number.isNaN((layer.grads.bias as Tensor).data[0])).toBe(true);
+  });
+
   it('releases the saved values of the last forward: backward needs a new forward', () => {
     const layer = trained('float32');
     layer.to('float64');
@@ -144,5 +168,22 @@ describe('resetRunningStats() and resetParameters(), as PyTorch', () => {
     expect(toArray(layer.state.runningMean as Tensor)).toEqual([0, 0]);
     expect(dtypeOf(layer.params.bias as Tensor)).toBe('float64');
     expect(toArray(layer.grads.bias as Tensor)).toEqual([10, 1]);
+  });
+});
+
+describe('loadStateDict of something that is not a dict', () => {
+  it('refuses null, an array and a bare tensor with E_STATE saying what came (an array was read as entries "0", "1")', () => {
+    const layer = new Layer(meanCenter, { numFeatures: 2 }, { dtype: 'float64' });
+    const params = layer.params;
+    for (const [dict, got] of [
+      [null, 'got null'],
+      [[1, 2], 'got an array of length 2'],
+      [fromArray([1, 2], 'float64'), 'got a tensor'],
+    ] as const) {
+      const error = errorOf(() => layer.loadStateDict(dict as never));
+      expect(error?.code).toBe('E_STATE');
+      expect(error?.message).toBe(`loadStateDict: expected an object of tensors by name, ${got}`);
+    }
+    expect(layer.params).toBe(params);
   });
 });

@@ -1,7 +1,7 @@
 import { NormkitError, describeValue } from './errors.js';
 import type { BoundNormalizer, Mode, Normalizer, NormalizerTypes, TensorMap } from './normalizer.js';
 import type { Dtype, Tensor } from './tensor.js';
-import { assertTensor, clone, copyInto, elementAt, dtypeOf, firstNonFinite, formatShape, isContiguous, isTensor, shapesEqual, sizeOf, tensor, toContiguous, toDtype, zeros } from './tensor.js';
+import { assertTensor, clone, copyInto, elementAt, dtypeOf, firstNonFinite, formatShape, isContiguous, isTensor, shapesEqual, sizeOf, tensor, toContiguous, toDtype, unravel, zeros } from './tensor.js';
 import type { StateDictNaming } from './state-dict-names.js';
 import { namingHint, resolveNaming, resolvePrefix } from './state-dict-names.js';
 
@@ -249,9 +249,14 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * stay float64. The saved values of the last forward call are released (call forward again
    * before backward). Converting to the dtype the layer has already changes nothing.
    *
+   * A finite value that float32 cannot hold (|v| above 3.4e38) is refused instead of becoming
+   * ±Infinity, where PyTorch overflows silently: a layer normkit's own `loadStateDict` would
+   * refuse is never made.
+   *
    * @param dtype - `'float32'` or `'float64'`
    * @returns this layer
-   * @throws NormkitError `E_OPTION` for another dtype (nothing changes then)
+   * @throws NormkitError `E_OPTION` for another dtype; `E_NONFINITE` naming the entry and index
+   *   of a finite value that overflows float32 (nothing changes then)
    * @example
    * ```ts
    * const bn = new BatchNorm({ numFeatures: 3 }).to('float64'); // for float64 inputs
@@ -269,12 +274,17 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
       for (const [name, t] of entries(map)) {
         const target = (like as Record<string, Tensor | undefined>)[name];
         converted[name] = target === undefined ? t : toDtype(t, dtypeOf(target));
+        if (converted[name] !== t) refuseOverflow(`${where}.${name}`, t, converted[name]);
       }
       return converted as TensorMap<K>;
     };
+    let where = 'grads';
     const grads = convert(this.grads, fresh.params);
-    this.params = convert(this.params, fresh.params);
+    where = 'params';
+    const params = convert(this.params, fresh.params);
+    where = 'state';
     this.state = convert(this.state, fresh.state);
+    this.params = params;
     const target = this.grads as Record<string, Tensor>;
     for (const name of Object.keys(target)) delete target[name];
     Object.assign(target, grads);
@@ -400,8 +410,8 @@ export class Layer<T extends NormalizerTypes = NormalizerTypes> {
    * ```
    */
   loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): IncompatibleKeys {
-    if (typeof dict !== 'object' || dict === null) {
-      throw new NormkitError('E_STATE', `loadStateDict: expected an object of tensors, got ${describeValue(dict)}`, 'dict');
+    if (typeof dict !== 'object' || dict === null || Array.isArray(dict) || isTensor(dict)) {
+      throw new NormkitError('E_STATE', `loadStateDict: expected an object of tensors by name, got ${isTensor(dict) ? 'a tensor' : describeValue(dict)}`, 'dict');
     }
     if (typeof options !== 'object' || options === null) {
       throw new NormkitError('E_OPTION', `loadStateDict options: expected an object, got ${describeValue(options)}`, 'options');
@@ -527,6 +537,31 @@ function backwardOptions(options: Tensor | LayerBackwardOptions | undefined): { 
     throw new NormkitError('E_OPTION', `Layer.backward options.retainSaved: expected a boolean, got ${describeValue(retainSaved)}`, 'options.retainSaved');
   }
   return { out, retainSaved: retainSaved === true };
+}
+
+/**
+ * Refuses a conversion that turned a finite value into ±Infinity (float64 → float32 overflow);
+ * values that were already NaN or infinite stay as they were.
+ *
+ * @param name - the entry, for the message (`params.weight`)
+ * @param source - the tensor before conversion (any strides)
+ * @param converted - its row-major conversion
+ * @throws NormkitError `E_NONFINITE` naming the entry, the index and the value
+ */
+function refuseOverflow(name: string, source: Tensor, converted: Tensor): void {
+  if (firstNonFinite(converted) === null) return;
+  const before = toContiguous(source);
+  for (let i = 0; i < converted.data.length; i++) {
+    const value = before.data[i];
+    if (Number.isFinite(value) && !Number.isFinite(converted.data[i])) {
+      const index = unravel(i, converted.shape);
+      throw new NormkitError(
+        'E_NONFINITE',
+        `Layer.to('${dtypeOf(converted)}'): ${name}[${index.join(', ')}] is ${value}, which ${dtypeOf(converted)} cannot hold (it would become ${converted.data[i]}); nothing was converted`,
+        name,
+      );
+    }
+  }
 }
 
 /** target += source, elementwise (same shape; target must be row-major contiguous or any view). */

@@ -6,7 +6,7 @@ import type { NormalizerTypes } from './normalizer.js';
 import { defineNormalizer } from './normalizer.js';
 import { recalibrate } from './recalibrate.js';
 import { initialRunningStatistics } from './running.js';
-import { fromArray, toTypedArray } from './tensor.js';
+import { fromArray, toDtype, toTypedArray } from './tensor.js';
 import type { Tensor } from './tensor.js';
 
 // A probe normalizer on (N, C, L) inputs: forward is the identity; batchMoments reports per
@@ -129,7 +129,7 @@ describe('recalibrate (PreciseBN)', () => {
 
   it("'per-group': the average over samples of each sample's mean and unbiased variance, batches weighted equally", () => {
     const layer = new Layer(probe, { numFeatures: 2, kind: 'per-group' }, { dtype: 'float32' });
-    const batches = [batchOf(2, 5, 1), batchOf(3, 5, 2)];
+    const batches = [batchOf(2, 5, 1), batchOf(3, 5, 2)].map((x) => toDtype(x, 'float32')); // inputs in the layer's dtype
     const [result] = recalibrate([layer], batches.map((x) => [x]));
     for (let c = 0; c < 2; c++) {
       const batchMean = (x: Tensor) => mean(Array.from({ length: x.shape[0] }, (_, n) => mean(channelValues(x, c).slice(n * 5, n * 5 + 5))));
@@ -203,6 +203,12 @@ describe('recalibrate (PreciseBN)', () => {
     const perGroup = new Layer(probe, { numFeatures: 2, kind: 'per-group' }, { dtype: 'float64' });
     expect(codeOf(() => recalibrate([good, perGroup], [[x, fromArray([1, 2, 3, 4], [2, 2, 1], 'float64')]]))).toBe('E_DEGENERATE');
     expect(codeOf(() => recalibrate([good], [[fromArray([1, Number.NaN, 3, 4], [2, 2, 1], 'float64')]]))).toBe('E_NONFINITE');
+    // a float32 batch for a float64 layer, as forward refuses it (it was accepted)
+    expect(() => recalibrate([good], [[fromArray([1, 2, 3, 4], [2, 2, 1], 'float32')]])).toThrow(
+      "batches[0][0]: expected a float64 input to match the probe layer, got float32 (convert it with toDtype(x, 'float64'), or move the layer with layer.to('float32'))",
+    );
+    // something that has a normalizer but is no layer: E_OPTION, not a TypeError
+    expect(codeOf(() => recalibrate([good, { normalizer: {} } as never], [[x, x]]))).toBe('E_OPTION');
     expect(Array.from(toTypedArray(good.state.runningVar as Tensor))).toEqual(before);
   });
 });

@@ -30,7 +30,7 @@ interface Accumulator {
   readonly groupVariances: Float64Array[];
 }
 
-function fail(code: 'E_OPTION' | 'E_STATE' | 'E_SHAPE' | 'E_PLUGIN' | 'E_DEGENERATE' | 'E_NONFINITE', message: string, argument: string): never {
+function fail(code: 'E_OPTION' | 'E_STATE' | 'E_SHAPE' | 'E_DTYPE' | 'E_PLUGIN' | 'E_DEGENERATE' | 'E_NONFINITE', message: string, argument: string): never {
   throw new NormkitError(code, message, argument);
 }
 
@@ -38,6 +38,10 @@ function fail(code: 'E_OPTION' | 'E_STATE' | 'E_SHAPE' | 'E_PLUGIN' | 'E_DEGENER
 function checkedBatchMoments(layer: Layer, x: unknown, where: string, channels: number): BatchMoments {
   const bound = layer.normalizer;
   if (!isTensor(x)) fail('E_SHAPE', `${where}: expected the input tensor of ${bound.meta.name}, got ${describeValue(x)}`, where);
+  // As forward: the input in the layer's dtype (a float64 batch for a float32 layer is refused, not silently used).
+  if (dtypeOf(x) !== layer.dtype) {
+    fail('E_DTYPE', `${where}: expected a ${layer.dtype} input to match the ${bound.meta.name} layer, got ${dtypeOf(x)} (convert it with toDtype(x, '${layer.dtype}'), or move the layer with layer.to('${dtypeOf(x)}'))`, where);
+  }
   const result = bound.batchMoments!(x);
   const ok =
     typeof result === 'object' &&
@@ -102,7 +106,8 @@ function meanOf(values: readonly number[]): number {
  * @returns per layer, the statistics written
  * @throws NormkitError `E_OPTION` for a layer without `batchMoments` or no batches;
  *   `E_STATE` for a layer without running statistics; `E_SHAPE` for a batch that is not a
- *   list of one tensor per layer (or what the normalizer's `batchMoments` throws);
+ *   list of one tensor per layer (or what the normalizer's `batchMoments` throws); `E_DTYPE`
+ *   for an input of another dtype than its layer's;
  *   `E_DEGENERATE` when a variance has no degrees of freedom (one value per channel in
  *   total, or one value per sample for instance norm; for a biased running variance, no value); `E_NONFINITE` for statistics that
  *   are not finite or do not fit the state's dtype
@@ -121,7 +126,7 @@ export function recalibrate(layers: readonly Layer[], batches: Iterable<readonly
   const accumulators: Accumulator[] = layers.map((layer, i) => {
     const where = `layers[${i}]`;
     const bound = (layer as Partial<Layer> | null)?.normalizer;
-    if (bound === undefined || bound === null || typeof bound !== 'object') {
+    if (bound === undefined || bound === null || typeof bound !== 'object' || typeof (bound as Partial<Layer['normalizer']>).meta?.name !== 'string') {
       fail('E_OPTION', `${where}: expected a Layer, got ${describeValue(layer)}`, where);
     }
     if (typeof bound.batchMoments !== 'function') {

@@ -95,16 +95,19 @@ describe('checkRunningStatistics', () => {
     expect(() => checkRunningStatistics({})).not.toThrow();
   });
 
-  it('refuses a fractional or negative counter and a negative or NaN variance with E_STATE naming the entry', () => {
-    const cases: [Record<string, Tensor>, string, string][] = [
-      [{ numBatchesTracked: full([], 'float64', 2.5) }, 'state.numBatchesTracked', 'got 2.5'],
-      [{ numBatchesTracked: full([], 'float64', -1) }, 'state.numBatchesTracked', 'got -1'],
-      [{ runningVar: fromArray([1, -0.5, 1], 'float64') }, 'state.runningVar', 'got -0.5 for channel 1'],
-      [{ runningVar: fromArray([Number.NaN], 'float64') }, 'state.runningVar', 'got NaN for channel 0'],
+  it('refuses a fractional or negative counter and a negative variance (E_STATE), and NaN or ±Infinity in the mean or variance (E_NONFINITE), naming the entry', () => {
+    const cases: [Record<string, Tensor>, string, string, string][] = [
+      [{ numBatchesTracked: full([], 'float64', 2.5) }, 'E_STATE', 'state.numBatchesTracked', 'got 2.5'],
+      [{ numBatchesTracked: full([], 'float64', -1) }, 'E_STATE', 'state.numBatchesTracked', 'got -1'],
+      [{ runningVar: fromArray([1, -0.5, 1], 'float64') }, 'E_STATE', 'state.runningVar', 'got -0.5 for channel 1'],
+      [{ runningVar: fromArray([Number.NaN], 'float64') }, 'E_NONFINITE', 'state.runningVar', 'expected finite non-negative values, got NaN for channel 0'],
+      [{ runningVar: fromArray([1, Infinity], 'float32') }, 'E_NONFINITE', 'state.runningVar', 'got Infinity for channel 1'],
+      [{ runningMean: fromArray([0, 0, Number.NaN], 'float32') }, 'E_NONFINITE', 'state.runningMean', 'expected finite values, got NaN for channel 2'],
+      [{ runningMean: fromArray([-Infinity], 'float64'), runningVar: fromArray([1], 'float64') }, 'E_NONFINITE', 'state.runningMean', 'got -Infinity for channel 0'],
     ];
-    for (const [state, argument, got] of cases) {
+    for (const [state, code, argument, got] of cases) {
       const e = thrown(() => checkRunningStatistics(state));
-      expect(e?.code).toBe('E_STATE');
+      expect(e?.code).toBe(code);
       expect(e?.argument).toBe(argument);
       expect(e?.message).toContain(got);
     }

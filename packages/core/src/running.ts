@@ -89,10 +89,13 @@ export function nextRunningStatistics(
 
 /**
  * Checks the values of running statistics that shape checks cannot: a step counter that is a
- * non-negative integer and a running variance that is not negative.
+ * non-negative integer, a finite running mean, and a running variance that is finite and not
+ * negative. Every forward of the batch-norm family calls it, in both modes: eval normalizes with
+ * these values, and training would carry a NaN into every later step.
  *
  * @param state - the state entries present, already checked for names and shapes
- * @throws NormkitError `E_STATE` naming the entry
+ * @throws NormkitError `E_NONFINITE` naming the entry for NaN or ±Infinity in `runningMean` or
+ *   `runningVar`; `E_STATE` naming the entry for a negative variance or a bad counter
  */
 export function checkRunningStatistics(state: Readonly<Record<string, Tensor | undefined>>): void {
   const steps = state.numBatchesTracked;
@@ -102,13 +105,28 @@ export function checkRunningStatistics(state: Readonly<Record<string, Tensor | u
       throw new NormkitError('E_STATE', `state.numBatchesTracked: expected a non-negative integer, got ${describeValue(value)}`, 'state.numBatchesTracked');
     }
   }
+  const mean = state.runningMean;
+  if (mean !== undefined) {
+    const values = float64ValuesInto(mean, runningScratch.take(0, sizeOf(mean.shape)));
+    let c = 0;
+    while (c < values.length && Number.isFinite(values[c])) c++;
+    if (c < values.length) {
+      throw new NormkitError('E_NONFINITE', `state.runningMean: expected finite values, got ${describeValue(values[c])} for channel ${c}`, 'state.runningMean');
+    }
+  }
   const variance = state.runningVar;
   if (variance !== undefined) {
     const values = float64ValuesInto(variance, runningScratch.take(0, sizeOf(variance.shape)));
     let c = 0;
-    while (c < values.length && values[c] >= 0) c++;
+    while (c < values.length && values[c] >= 0 && values[c] < Infinity) c++;
     if (c < values.length) {
-      throw new NormkitError('E_STATE', `state.runningVar: expected non-negative values, got ${describeValue(values[c])} for channel ${c}`, 'state.runningVar');
+      const value = values[c];
+      const nonFinite = !Number.isFinite(value);
+      throw new NormkitError(
+        nonFinite ? 'E_NONFINITE' : 'E_STATE',
+        `state.runningVar: expected ${nonFinite ? 'finite ' : ''}non-negative values, got ${describeValue(value)} for channel ${c}`,
+        'state.runningVar',
+      );
     }
   }
 }

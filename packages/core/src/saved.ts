@@ -1,6 +1,6 @@
 import { NormkitError, describeValue } from './errors.js';
 import type { Tensor } from './tensor.js';
-import { formatShape, isTensor, shapesEqual } from './tensor.js';
+import { assertTensor, formatShape, isTensor, shapesEqual } from './tensor.js';
 
 /**
  * What the forward pass of every normalizer on the engine keeps for its backward pass: the
@@ -41,6 +41,12 @@ export function checkNormSaved(
   if (typeof saved !== 'object' || saved === null) return fail(describeValue(saved));
   const s = saved as Partial<Record<keyof NormSaved, unknown>>;
   if (!isTensor(s.x)) return fail('no input tensor x');
+  // The full check (strides inside the buffer, no empty axes): backward reads x through its strides.
+  try {
+    assertTensor(s.x, 'saved.x');
+  } catch (e) {
+    return fail(`an input tensor x that is not readable (${(e as Error).message})`);
+  }
   const problem = fits(s.x.shape);
   if (problem !== null) return fail(`an input of shape ${formatShape(s.x.shape)} (${problem})`);
   const groups = groupsOf(s.x.shape);

@@ -174,12 +174,21 @@ function checkDtype(dtype: unknown, name: string): Dtype {
  * @param dtype - `'float32'` (default, {@link DEFAULT_DTYPE}) or `'float64'`
  * @param value - the fill value (default 0)
  * @returns a tensor over a new typed array
- * @throws NormkitError `E_SHAPE` when `shape` is not an array of non-negative integers;
- *   `E_OPTION` for a dtype other than `'float32'` / `'float64'`
+ * @throws NormkitError `E_SHAPE` when `shape` is not an array of non-negative integers, or
+ *   has more elements than a typed array can hold; `E_OPTION` for a dtype other than
+ *   `'float32'` / `'float64'`
  */
 export function full(shape: Shape, dtype: Dtype = DEFAULT_DTYPE, value = 0): Tensor {
   const Ctor = arrayTypeOf(checkDtype(dtype, 'dtype'));
-  const data = new Ctor(sizeOf(checkShape(shape, 'shape')));
+  const size = sizeOf(checkShape(shape, 'shape'));
+  let data: FloatArray;
+  try {
+    data = new Ctor(size);
+  } catch (e) {
+    // new Float32Array(2 ** 53) throws RangeError: say which tensor could not be made (an option such as numFeatures: 1e300, say).
+    if (!(e instanceof RangeError)) throw e;
+    throw new NormkitError('E_SHAPE', `shape: ${size} elements (shape ${formatShape(shape)}) are more than a ${dtype} typed array can hold here (${e.message})`, 'shape');
+  }
   if (value !== 0) data.fill(value);
   return wrap(data, shape);
 }

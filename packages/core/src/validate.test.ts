@@ -320,6 +320,11 @@ describe('checkNormSaved and trailingShapeProblem', () => {
       expect(e?.message).toContain('saved: expected the saved value of a test-norm forward call with these options');
     }
     expect(thrown(() => checkNormSaved({ ...good, x: zeros([4, 5], 'float64') }, 'test-norm', fits, () => 3))?.message).toContain('an input of shape [4, 5] (not 3 channels)');
+    // strides that point outside the buffer: refused, not read (backward returned NaN from them)
+    const outside = { ...good, x: { ...x, stride: x.stride.map((s) => s * 100) } };
+    const e = thrown(() => checkNormSaved(outside, 'test-norm', fits, () => 3));
+    expect(e?.code).toBe('E_STATE');
+    expect(e?.message).toContain('an input tensor x that is not readable (saved.x:');
   });
 
   it('trailingShapeProblem names the trailing shape expected and what came', () => {

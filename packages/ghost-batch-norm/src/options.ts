@@ -73,7 +73,7 @@ export function resolveGhostBatchNormOptions(input: GhostBatchNormInputOptions |
   const momentum = o.momentum === null ? null : numberOption(o, 'momentum', 0.1, { min: 0, max: 1 }, PLUGIN);
   const affine = booleanOption(o, 'affine', true, PLUGIN);
   const trackRunningStats = booleanOption(o, 'trackRunningStats', true, PLUGIN);
-  const channelAxis = o.channelAxis ?? 1;
+  const channelAxis = o.channelAxis === undefined ? 1 : o.channelAxis; // null is refused below, as for every other option
   if (typeof channelAxis !== 'number' || !Number.isInteger(channelAxis) || channelAxis === 0) {
     throw new NormkitError(
       'E_OPTION',

@@ -75,7 +75,7 @@ export function resolveGroupNormOptions(input: GroupNormInputOptions | undefined
   }
   const eps = numberOption(o, 'eps', 1e-5, { greaterThan: 0 }, PLUGIN);
   const affine = booleanOption(o, 'affine', true, PLUGIN);
-  const channelAxis = o.channelAxis ?? 1;
+  const channelAxis = o.channelAxis === undefined ? 1 : o.channelAxis; // null is refused below, as for every other option
   if (typeof channelAxis !== 'number' || !Number.isInteger(channelAxis) || channelAxis === 0) {
     throw new NormkitError(
       'E_OPTION',

@@ -80,7 +80,7 @@ export function resolveInstanceNormOptions(input: InstanceNormInputOptions | und
   const momentum = numberOption(o, 'momentum', 0.1, { min: 0, max: 1 }, PLUGIN);
   const affine = booleanOption(o, 'affine', false, PLUGIN);
   const trackRunningStats = booleanOption(o, 'trackRunningStats', false, PLUGIN);
-  const channelAxis = o.channelAxis ?? 1;
+  const channelAxis = o.channelAxis === undefined ? 1 : o.channelAxis; // null is refused below, as for every other option
   if (typeof channelAxis !== 'number' || !Number.isInteger(channelAxis) || channelAxis === 0) {
     throw new NormkitError(
       'E_OPTION',

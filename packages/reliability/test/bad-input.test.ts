@@ -16,8 +16,14 @@ import { describe, expect, it } from 'vitest';
 import ndarray from 'ndarray';
 import { isNormkitError, toContiguous, toDtype, full } from '@normkit/core';
 import type { Layer, Tensor } from '@normkit/core';
+import { batchNorm } from '@normkit/batch-norm';
+import { batchRenorm } from '@normkit/batch-renorm';
+import { ghostBatchNorm } from '@normkit/ghost-batch-norm';
+import { groupNorm } from '@normkit/group-norm';
+import { instanceNorm } from '@normkit/instance-norm';
+import { syncBatchNorm } from '@normkit/sync-batch-norm';
 import { initFromBatch, WeightNormLinear } from '@normkit/weight-norm';
-import { randn } from '@normkit/testkit';
+import { randn, thrownError } from '@normkit/testkit';
 import { changedEntries, layerBytes, layerChanges, recordBytes, valuesOf } from '../src/index.js';
 import { FIXTURES, withOwnKey } from './fixtures.js';
 import type { Fixture } from './fixtures.js';
@@ -287,6 +293,23 @@ describe.each(FIXTURES.map((make) => [make().name, make] as const))('%s', (_name
 });
 
 describe('plugin-specific rejections', () => {
+  it('channelAxis: null is refused like any other non-integer (it was read as the default 1) in every plugin of the family', () => {
+    const creates: [string, () => unknown][] = [
+      ['batch-norm', () => batchNorm.create({ numFeatures: 3, channelAxis: null as never })],
+      ['batch-renorm', () => batchRenorm.create({ numFeatures: 3, channelAxis: null as never })],
+      ['ghost-batch-norm', () => ghostBatchNorm.create({ numFeatures: 3, virtualBatchSize: 2, channelAxis: null as never })],
+      ['group-norm', () => groupNorm.create({ numGroups: 1, numChannels: 3, channelAxis: null as never })],
+      ['instance-norm', () => instanceNorm.create({ numFeatures: 3, channelAxis: null as never })],
+      ['sync-batch-norm', () => syncBatchNorm.create({ numFeatures: 3, channelAxis: null as never })],
+    ];
+    for (const [name, create] of creates) {
+      const error = thrownError(create);
+      expect(error.code, name).toBe('E_OPTION');
+      expect(error.message).toContain(`${name} options.channelAxis: expected a`);
+      expect(error.message).toContain('got null');
+    }
+  });
+
   it('batch norm: state entries missing, extra or misshapen', () => {
     const f = FIXTURES[0]();
     const state = f.layer.state as Record<string, Tensor>;

@@ -1,4 +1,7 @@
-import { Layer, NormkitError, assertTensor, describeValue, dtypeOf, formatShape, fromArray, ones, shapesEqual, toContiguous } from '@normkit/core';
+import { Layer, NormkitError, assertFinite, assertTensor, describeValue, dtypeOf, formatShape, fromArray, ones, shapesEqual, toContiguous } from '@normkit/core';
+
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 import type { Dtype, LayerInit, LayerTensors, Tensor } from '@normkit/core';
 import type { WeightNormInputOptions } from './options.js';
 import { gShapeOf, resolveWeightNormOptions } from './options.js';
@@ -22,7 +25,8 @@ export type WeightNormFromWeightOptions = Omit<WeightNormInputOptions, 'shape'> 
  * @returns `v` shaped like the weight, and `g` in PyTorch's shape
  * @throws NormkitError `E_DTYPE` for a non-float weight; `E_SHAPE` for an empty weight or a
  *   `shape` option that differs from it; `E_OPTION` for bad options; `E_DEGENERATE` for a
- *   zero-norm slice without eps
+ *   zero-norm slice without eps; `E_NONFINITE` for NaN or ±Infinity in the weight, or a norm
+ *   that `dtype` cannot hold
  */
 export function weightNormFromWeight(
   weight: Tensor,
@@ -35,6 +39,10 @@ export function weightNormFromWeight(
   g: Tensor;
 } {
   const w = assertTensor(weight, 'weight');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new NormkitError('E_OPTION', `weight-norm options: expected an object { dim?, eps?, gInit?, shape? }, got ${describeValue(options)}`, 'options');
+  }
+  assertFinite(w, 'weight');
   const resolved = resolveWeightNormOptions({ ...options, shape: options.shape ?? w.shape });
   if (!shapesEqual(resolved.shape, w.shape)) {
     throw new NormkitError('E_SHAPE', `weight: expected shape ${formatShape(resolved.shape)} (options.shape), got ${formatShape(w.shape)}`, 'weight');
@@ -42,6 +50,15 @@ export function weightNormFromWeight(
   const target = dtype ?? dtypeOf(w);
   const v = toContiguous(w, target);
   const norms = directionNorms(v, resolved, 'weight');
+  const largest = target === 'float32' ? FLOAT32_MAX : Number.MAX_VALUE;
+  const overflow = resolved.gInit === 'norm' ? norms.findIndex((norm) => !(norm <= largest)) : -1;
+  if (overflow >= 0) {
+    throw new NormkitError(
+      'E_NONFINITE',
+      `weight: the norm of slice ${overflow} is ${norms[overflow]}, which ${target} cannot hold as g; scale the weight down or use float64`,
+      'weight',
+    );
+  }
   const gShape = gShapeOf(resolved);
   const g = resolved.gInit === 'norm' ? fromArray(norms, gShape, target) : ones(gShape, target);
   return { v, g };
@@ -78,7 +95,8 @@ export class WeightNorm extends Layer<WeightNormTypes> {
   /**
    * @param options - the plugin's options; `shape` may be left out when `init.weight` is given
    * @param init - `dtype` (default: the weight's, else `'float32'`) and an optional starting `weight`
-   * @throws NormkitError `E_OPTION` for bad options; `E_SHAPE`, `E_DTYPE`, `E_DEGENERATE` for a bad weight
+   * @throws NormkitError `E_OPTION` for bad options or an unknown `init` key; `E_SHAPE`, `E_DTYPE`,
+   *   `E_DEGENERATE`, `E_NONFINITE` for a bad weight
    */
   constructor(options: WeightNormFromWeightOptions = {}, init: WeightNormLayerInit = {}) {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -87,7 +105,12 @@ export class WeightNorm extends Layer<WeightNormTypes> {
     if (typeof init !== 'object' || init === null) {
       throw new NormkitError('E_OPTION', `WeightNorm init: expected an object, got ${describeValue(init)}`, 'init');
     }
+    const unknown = Object.keys(init).filter((key) => key !== 'dtype' && key !== 'weight');
+    if (unknown.length > 0) {
+      throw new NormkitError('E_OPTION', `WeightNorm init: expected only the keys dtype and weight, got ${unknown.map((key) => JSON.stringify(key)).join(', ')}`, 'init');
+    }
     const weight = init.weight === undefined ? undefined : assertTensor(init.weight, 'init.weight');
+    if (weight !== undefined) assertFinite(weight, 'init.weight');
     const shape = options.shape ?? weight?.shape;
     const dtype = init.dtype ?? (weight === undefined ? 'float32' : dtypeOf(weight));
     super(weightNorm, { ...options, shape } as WeightNormInputOptions, { dtype });

@@ -3,7 +3,7 @@ import type { PyTorchNames, Tensor, TensorJSON } from '@normkit/core';
 import { gShapeOf, resolveWeightNormOptions } from './options.js';
 import type { WeightNormTypes } from './plugin.js';
 import type { LoadedFromPyTorch, PyTorchLoadOptions, PyTorchNaming } from './state-dict.js';
-import { checkDict, checkDtype, checkUnknown, detectStyle, pytorchKeys, readEntry, stateTensor } from './state-dict.js';
+import { checkDict, checkDtype, checkObject, checkUnknown, detectStyle, pytorchKeys, readEntry, stateTensor } from './state-dict.js';
 
 
 const PARAMETRIZATIONS_G = pytorchKeys('parametrizations').g;
@@ -44,6 +44,8 @@ export interface ToPyTorchOptions extends PyTorchNaming {
  *   fit `v` and `dim`; `E_OPTION` for a bad `dim` or `style`
  */
 export function toPyTorchStateDict(params: { readonly v?: Tensor; readonly g?: Tensor }, options: ToPyTorchOptions = {}): Record<string, TensorJSON> {
+  checkObject(params, 'params', '{ v, g }', 'E_STATE');
+  checkObject(options, 'options', '{ style?, prefix?, name?, dim? }');
   const v = stateTensor(params.v, 'v');
   const g = stateTensor(params.g, 'g');
   const resolved = resolveWeightNormOptions({ shape: v.shape, dim: options.dim });
@@ -73,7 +75,7 @@ export interface FromPyTorchOptions extends PyTorchLoadOptions {
  * @param options - `shape`, `dim`, `dtype`, `style`, `prefix`, `name`, `ignoreUnknown`
  * @returns `{ params: { v, g }, style }`, `g` in PyTorch's shape (which is normkit's)
  * @throws NormkitError `E_STATE` for a missing, unexpected, malformed or misshapen entry, or
- *   both naming styles at once; `E_OPTION` for bad options
+ *   both naming styles at once; `E_NONFINITE` for NaN or ±Infinity in an entry; `E_OPTION` for bad options
  */
 export function fromPyTorchStateDict(
   dict: unknown,
@@ -85,6 +87,7 @@ export function fromPyTorchStateDict(
   g: Tensor;
 }> {
   const entries = checkDict(dict);
+  checkObject(options, 'options', '{ shape?, dim?, dtype?, style?, prefix?, name?, ignoreUnknown? }');
   const dtype = checkDtype(options.dtype ?? 'float32');
   const style = detectStyle(entries, options);
   const keys = pytorchKeys(style, options);

@@ -1,4 +1,4 @@
-import { NormkitError, assertTensor, describeValue, formatShape, isNormkitError, isTensor, shapesEqual, tensorFromJSON, toContiguous } from '@normkit/core';
+import { NormkitError, assertTensor, describeValue, elementAt, firstNonFinite, formatShape, isNormkitError, isTensor, shapesEqual, tensorFromJSON, toContiguous } from '@normkit/core';
 import type { Dtype, Shape, Tensor, TensorJSON } from '@normkit/core';
 
 /**
@@ -104,6 +104,23 @@ export function checkDict(dict: unknown): Readonly<Record<string, unknown>> {
 }
 
 /**
+ * An options (or params) argument, checked to be an object; `undefined` gives `{}` when allowed.
+ *
+ * @param value - what came
+ * @param name - the argument, for the message (`options`, `params`)
+ * @param expected - what it should hold, for the message (`{ style?, prefix?, name? }`)
+ * @param code - `E_OPTION` for options, `E_STATE` for parameters
+ * @returns it, typed as a record
+ * @throws NormkitError with `code` for anything but a plain object
+ */
+export function checkObject<T extends object>(value: unknown, name: string, expected: string, code: 'E_OPTION' | 'E_STATE' = 'E_OPTION'): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new NormkitError(code, `${name}: expected an object ${expected}, got ${describeValue(value)}`, name);
+  }
+  return value as T;
+}
+
+/**
  * The naming style of a state dict: `naming.style` when given (checked), else the one whose
  * `g` or `v` entry is present.
  *
@@ -158,7 +175,8 @@ export function checkUnknown(dict: Readonly<Record<string, unknown>>, expected: 
  * @param shape - the shape it must have, or `null` for any
  * @param dtype - the dtype to load it in
  * @returns a new row-major tensor
- * @throws NormkitError `E_STATE` for a missing, malformed or misshapen entry
+ * @throws NormkitError `E_STATE` for a missing, malformed or misshapen entry; `E_NONFINITE` for
+ *   NaN or ±Infinity (or a value `dtype` cannot hold)
  */
 export function readEntry(dict: Readonly<Record<string, unknown>>, key: string, shape: Shape | null, dtype: Dtype): Tensor {
   if (!Object.hasOwn(dict, key)) {
@@ -168,6 +186,11 @@ export function readEntry(dict: Readonly<Record<string, unknown>>, key: string, 
   const t = isTensor(entry) ? tensorEntry(entry, dtype, key) : tensorFromJSON(entry, dtype, key);
   if (shape !== null && !shapesEqual(t.shape, shape)) {
     throw new NormkitError('E_STATE', `state dict: ${key} expected shape ${formatShape(shape)}, got ${formatShape(t.shape)}`, key);
+  }
+  // As Layer.loadStateDict would: a parameter that is NaN or ±Infinity (or overflowed the dtype) is refused here, by its key.
+  const bad = firstNonFinite(t);
+  if (bad !== null) {
+    throw new NormkitError('E_NONFINITE', `state dict: ${key} expected finite ${dtype} values, got ${elementAt(t, bad)} at [${bad.join(', ')}]`, key);
   }
   return t;
 }

@@ -1,10 +1,13 @@
-import { NormkitError, batchStatistics, checkForward, formatShape, fromArray, isContiguous, planNormalization, sizeOf, tensor, toContiguous, viewOf } from '@normkit/core';
+import { NormkitError, assertFinite, batchStatistics, checkForward, formatShape, fromArray, isContiguous, planNormalization, sizeOf, tensor, toContiguous, viewOf } from '@normkit/core';
 import type { Tensor } from '@normkit/core';
 import { linearForwardKernel } from './matmul.js';
 import type { WeightNormLinearInputOptions } from './options.js';
 import { linearForwardSpec, resolveWeightNormLinearOptions } from './options.js';
 import type { WeightNormLinearParams } from './weight.js';
 import { rowPlan, rowStatistics, weightRows } from './weight.js';
+
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * Data-dependent initialization (Salimans & Kingma 2016, §3). On one batch `x`, the
@@ -28,13 +31,15 @@ import { rowPlan, rowStatistics, weightRows } from './weight.js';
  * @throws NormkitError `E_DTYPE`/`E_SHAPE` for bad tensors (last axis of `x` ≠ `inFeatures`,
  *   parameters of another dtype than `x`), `E_STATE` for a missing or unexpected parameter;
  *   `E_DEGENERATE` for fewer than 2 rows, a zero row of `v` without eps, or a unit whose
- *   pre-activations are constant over the batch (σ = 0); `E_OPTION` for bad options
+ *   pre-activations are constant over the batch (σ = 0); `E_NONFINITE` for NaN or ±Infinity in
+ *   `x`, or a `g` or `bias` its dtype cannot hold; `E_OPTION` for bad options
  */
 export function initFromBatch(params: WeightNormLinearParams, x: Tensor, options: WeightNormLinearInputOptions): WeightNormLinearParams {
   const resolved = resolveWeightNormLinearOptions(options);
   const { inFeatures, outFeatures } = resolved;
   const checked = checkForward({ x, params, state: {}, mode: 'train' }, linearForwardSpec(resolved));
   const input = checked.x;
+  assertFinite(input, 'x');
   const { v, bias } = checked.params;
   const rows = sizeOf(input.shape) / inFeatures;
   if (rows < 2) {
@@ -60,6 +65,14 @@ export function initFromBatch(params: WeightNormLinearParams, x: Tensor, options
     }
     gNew[o] = 1 / sigma;
     biasNew[o] = -mean[o] / sigma;
+    const largest = checked.dtype === 'float32' ? FLOAT32_MAX : Number.MAX_VALUE;
+    if (!(Math.abs(gNew[o]) <= largest && Math.abs(biasNew[o]) <= largest)) {
+      throw new NormkitError(
+        'E_NONFINITE',
+        `x: the pre-activations of unit ${o} have standard deviation ${sigma} and mean ${mean[o]}, so g = 1/σ = ${gNew[o]} and bias = −mean/σ = ${biasNew[o]}, which ${checked.dtype} cannot hold; initialize from a batch of larger spread, or in float64`,
+        'x',
+      );
+    }
   }
   const next: WeightNormLinearParams = { v, g: fromArray(gNew, [outFeatures], checked.dtype) };
   return bias === undefined ? next : { ...next, bias: fromArray(biasNew, [outFeatures], checked.dtype) };

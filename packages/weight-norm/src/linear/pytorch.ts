@@ -1,7 +1,7 @@
 import { NormkitError, formatShape, pickOptions, shapesEqual, tensor, tensorToJSON } from '@normkit/core';
 import type { PyTorchNames, TensorJSON } from '@normkit/core';
 import type { LoadedFromPyTorch, PyTorchLoadOptions, PyTorchNaming } from '../state-dict.js';
-import { checkDict, checkDtype, checkUnknown, detectStyle, pytorchKeys, readEntry, stateTensor } from '../state-dict.js';
+import { checkDict, checkDtype, checkObject, checkUnknown, detectStyle, pytorchKeys, readEntry, stateTensor } from '../state-dict.js';
 import type { PyTorchStyle } from '../state-dict.js';
 import type { WeightNormLinearInputOptions } from './options.js';
 import type { WeightNormLinearTypes } from './plugin.js';
@@ -42,6 +42,8 @@ export const weightNormLinearPyTorch: PyTorchNames<WeightNormLinearTypes> = {
  *   for a `style` other than `'legacy'` / `'parametrizations'`
  */
 export function linearToPyTorchStateDict(params: WeightNormLinearParams, options: PyTorchNaming = {}): Record<string, TensorJSON> {
+  checkObject(params, 'params', '{ v, g, bias? }', 'E_STATE');
+  checkObject(options, 'options', '{ style?, prefix?, name? }');
   const v = stateTensor(params.v, 'v');
   if (v.shape.length !== 2) {
     throw new NormkitError('E_STATE', `v: expected shape (out, in), got ${formatShape(v.shape)}`, 'v');
@@ -81,6 +83,7 @@ export type LinearFromPyTorchOptions = PyTorchLoadOptions & Pick<WeightNormLinea
  */
 export function linearFromPyTorchStateDict(dict: unknown, options: LinearFromPyTorchOptions): LoadedFromPyTorch<WeightNormLinearParams> {
   const entries = checkDict(dict);
+  checkObject(options, 'options', '{ inFeatures, outFeatures, bias?, dtype?, style?, prefix?, name?, ignoreUnknown? }');
   const resolved = resolveWeightNormLinearOptions({ inFeatures: options.inFeatures, outFeatures: options.outFeatures, bias: options.bias });
   const { inFeatures, outFeatures } = resolved;
   const dtype = checkDtype(options.dtype ?? 'float32');
