@@ -128,6 +128,29 @@ describe('normkit gradcheck', () => {
     expect(json.cases.find((c) => c.tensor === 'weight')?.status).toBe('pass');
   });
 
+  it('a plugin whose backward throws: ERROR rows, the error once with where it was thrown, then where else it came', () => {
+    writeFileSync(
+      join(userDir, 'throws.mjs'),
+      [
+        "import { makeScaleShift } from './scale-shift.mjs';",
+        'const good = makeScaleShift(false);',
+        'export default { ...good, create(options) {',
+        '  const bound = good.create(options);',
+        '  return { ...bound, backward(args) { return args.saved.missing.foo; } };',
+        '} };',
+        '',
+      ].join('\n'),
+    );
+    const r = normkit('gradcheck', join(userDir, 'throws.mjs'));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^ERROR\s+scale-shift\s+train\s+\[4, 3\]\s+x\s/m);
+    // the location of the throw: the user's file and line
+    expect(r.stdout).toMatch(/threw: TypeError: Cannot read properties of undefined \(reading 'foo'\) \(at .*throws\.mjs:5:\d+\)\)/);
+    expect(r.stdout).toMatch(/ERROR {2}the same error in \d+ more checks?: /);
+    const full = r.stdout.split('\n').filter((line) => /^\s+(backward )?threw: TypeError/.test(line)).length;
+    expect(full).toBeLessThan(6);
+  });
+
   it('--size large checks the large shapes in projection mode; --size all both; the variant is in the table and the JSON', () => {
     const large = normkit('gradcheck', 'rms-norm', '--size', 'large', '--json');
     expect(large.code).toBe(0);
@@ -210,6 +233,8 @@ describe('normkit gradcheck', () => {
     expect(normkit('gradcheck', 'no-such-norm').stderr).toBe(
       'normkit: unknown plugin "no-such-norm"; built-in plugins: batch-norm, batch-renorm, ghost-batch-norm, group-norm, instance-norm, layer-norm, rms-norm, sync-batch-norm, weight-norm, weight-norm-linear\n',
     );
+    expect(normkit('gradcheck', 'RMSNorm').stderr).toContain('unknown plugin "RMSNorm" (did you mean rms-norm?); built-in plugins:');
+    expect(normkit('gradcheck', 'batch_norm').stderr).toContain('(did you mean batch-norm?)');
   });
 
   it('exits 2 for a module whose plugin is not made with defineNormalizer (no create)', () => {
@@ -313,6 +338,9 @@ describe('normkit gradcheck output', () => {
       expect(r.stderr).toContain('compile it first (npx tsc)');
       expect(r.stderr).toContain('normkit gradcheck ./dist/my-norm.js');
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      // a declaration file points at the compiled module beside it, not at a `.d.js`
+      writeFileSync(join(userDir, 'my-norm.d.ts'), 'declare const plugin: unknown;\nexport default plugin;\n');
+      expect(normkit('gradcheck', join(userDir, 'my-norm.d.ts')).stderr).toContain('normkit gradcheck ./dist/my-norm.js ');
     }
   });
 });

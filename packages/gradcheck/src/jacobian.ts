@@ -24,10 +24,17 @@ export interface CompareOptions {
   readonly richardson: boolean;
 }
 
-/** The message of anything thrown. */
+/** The message of anything thrown; for an error other than a NormkitError (a bug in the plugin), with its first stack frame, `(at backward (file:///…/my-norm.js:12:5))`. */
 export function errorMessage(e: unknown): string {
-  if (e instanceof Error) return `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}`;
-  return String(e);
+  if (!(e instanceof Error)) return String(e);
+  const text = `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}`;
+  // A NormkitError is a refusal the plugin meant; anything else is a bug in it: say where it happened.
+  if (e.name === 'NormkitError') return text;
+  const frame = e.stack
+    ?.split('\n')
+    .map((line) => line.trim())
+    .find((line) => line.startsWith('at '));
+  return frame === undefined ? text : `${text} (${frame})`;
 }
 
 /**

@@ -45,7 +45,7 @@ export function gradcheckText(reports: readonly GradcheckReport[]): string {
       continue;
     }
     for (const c of report.checks) {
-      rows.push([c.ok ? 'PASS' : 'FAIL', c.plugin, c.mode, shapeText(c.shape), withVariant(c.tensor, c), formatError(c.maxAbsErr), formatError(c.maxRelErr), c.options]);
+      rows.push([c.ok ? 'PASS' : c.status === 'error' ? 'ERROR' : 'FAIL', c.plugin, c.mode, shapeText(c.shape), withVariant(c.tensor, c), formatError(c.maxAbsErr), formatError(c.maxRelErr), c.options]);
     }
     const contractFailures = report.contracts.filter((c) => !c.ok).length;
     rows.push([
@@ -63,10 +63,28 @@ export function gradcheckText(reports: readonly GradcheckReport[]): string {
 
   const failures: string[] = [];
   for (const report of reports) {
+    // A plugin that throws usually throws the same error for every check: print it once, then where else it came.
+    const sameError = new Map<string, string[]>();
     for (const c of report.contracts.filter((k) => !k.ok)) {
+      if (c.status === 'error') {
+        const seen = sameError.get(c.message);
+        if (seen !== undefined) {
+          seen.push(`contract ${c.name} ${c.mode} ${shapeText(c.shape)} ${c.options}`);
+          continue;
+        }
+        sameError.set(c.message, []);
+      }
       failures.push(`${c.status.toUpperCase()}  ${where(c, `contract ${c.name}`)}\n  ${c.message}\n`);
     }
     for (const c of report.checks.filter((k) => !k.ok)) {
+      if (c.status === 'error' && c.worst.length === 0) {
+        const seen = sameError.get(c.message);
+        if (seen !== undefined) {
+          seen.push(`${withVariant(c.tensor, c)} ${c.mode} ${shapeText(c.shape)} ${c.options}`);
+          continue;
+        }
+        sameError.set(c.message, []);
+      }
       let block = `${c.status.toUpperCase()}  ${where(c, withVariant(c.tensor, c))}  (${c.method === 'full-jacobian' ? 'full Jacobian' : c.method === 'projection' ? 'random projections' : c.method})\n  ${c.message}\n`;
       if (c.worst.length > 0) {
         const worst = [['source', 'index', 'y index', 'analytic', 'numeric', 'abs err', 'rel err']];
@@ -76,6 +94,11 @@ export function gradcheckText(reports: readonly GradcheckReport[]): string {
         block += indent(table(worst));
       }
       failures.push(block);
+    }
+    for (const [message, others] of sameError) {
+      if (others.length === 0) continue;
+      const shown = others.slice(0, 3).join('; ');
+      failures.push(`ERROR  the same error in ${others.length} more check${others.length === 1 ? '' : 's'}: ${shown}${others.length > 3 ? '; …' : ''}\n  ${message}\n`);
     }
   }
   if (failures.length > 0) {

@@ -120,7 +120,13 @@ export async function gradcheckCommand(argv: readonly string[], io: Io, registry
   for (const target of targets) {
     if (looksLikePath(target)) plugins.push(await loadPluginModule(target));
     else if (registry.has(target)) plugins.push(registry.get(target));
-    else throw new UsageError(`unknown plugin ${JSON.stringify(target)}; built-in plugins: ${registry.list().join(', ')}`);
+    else {
+      // `rmsnorm`, `RMS_norm`, `batchnorm`: the built-in name with the same letters, when there is one.
+      const letters = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+      const near = registry.list().find((name) => letters(name) === letters(target));
+      const hint = near === undefined ? '' : ` (did you mean ${near}?)`;
+      throw new UsageError(`unknown plugin ${JSON.stringify(target)}${hint}; built-in plugins: ${registry.list().join(', ')}`);
+    }
   }
   const entries: GradcheckJsonEntry[] = [];
   const reports: GradcheckReport[] = [];
