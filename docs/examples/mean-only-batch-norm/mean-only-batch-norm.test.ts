@@ -11,15 +11,16 @@ describe('meanOnlyBatchNorm', () => {
 
   it('train subtracts the batch mean and updates the state; eval uses the running mean', () => {
     // Small integers: every value below is exact in float64.
-    const layer = new Layer(meanOnlyBatchNorm, { numFeatures: 2, momentum: 0.5 }, { dtype: 'float64' });
+    // momentum 0.25, not 0.5: with 0.5, m and 1 − m (Keras's convention) would give the same numbers.
+    const layer = new Layer(meanOnlyBatchNorm, { numFeatures: 2, momentum: 0.25 }, { dtype: 'float64' });
     const x = tensor([[1, 10], [3, 30]], 'float64'); // channel means 2 and 20
     expect(toArray(layer.forward(x))).toEqual([[-1, -10], [1, 10]]);
     const state = layer.stateDict();
-    expect(toArray(state.runningMean)).toEqual([1, 10]); // 0.5·0 + 0.5·mean
-    expect(toArray(state.runningVar)).toEqual([1.5, 100.5]); // 0.5·1 + 0.5·unbiased variance (2, 200)
+    expect(toArray(state.runningMean)).toEqual([0.5, 5]); // 0.75·0 + 0.25·mean
+    expect(toArray(state.runningVar)).toEqual([1.25, 50.75]); // 0.75·1 + 0.25·unbiased variance (2, 200)
     expect(toArray(state.numBatchesTracked)).toBe(1);
     layer.eval();
-    expect(toArray(layer.forward(x))).toEqual([[0, 0], [2, 20]]);
+    expect(toArray(layer.forward(x))).toEqual([[0.5, 5], [2.5, 25]]);
     expect(layer.stateDict().numBatchesTracked.data[0]).toBe(1); // eval changes nothing
   });
 

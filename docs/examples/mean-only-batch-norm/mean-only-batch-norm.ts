@@ -64,7 +64,7 @@ export const meanOnlyBatchNorm = defineNormalizer<MeanOnlyTypes>({
     formula: 'y = x - \\mu_c + \\beta_c',
   },
   modes: ['train', 'eval'], // two behaviours: a checker exercises both
-  exampleOptions: [{ numFeatures: 3 }, { numFeatures: 2, momentum: 0.5 }],
+  exampleOptions: [{ numFeatures: 3 }, { numFeatures: 2, momentum: 0.25 }],
 
   resolveOptions(input) {
     const o = readOptions(input, ['numFeatures', 'momentum'], NAME);
@@ -94,6 +94,15 @@ export const meanOnlyBatchNorm = defineNormalizer<MeanOnlyTypes>({
       // every axis but the channel axis. Eval subtracts a constant (dx = dy): no identity.
       invariants: (mode, xShape) => (mode === 'train' ? [{ kind: 'zero-sum', reduceAxes: xShape.map((_, k) => k).filter((k) => k !== 1) }] : []),
       validateState: (state) => checkRunningStatistics(state),
+      // The update forward must make, for the checker to verify (without it, any state passes):
+      // running ← (1 − momentum)·running + momentum·batch, the unbiased variance for runningVar.
+      stateUpdate: () => ({
+        kind: 'moving-average',
+        channelAxis: 1,
+        momentum: options.momentum,
+        counter: 'numBatchesTracked',
+        statistics: { runningMean: 'mean', runningVar: 'unbiased-variance' },
+      }),
 
       forward(args) {
         const { x, dtype, params, state, mode, out } = checkForward(args, spec);

@@ -2,7 +2,7 @@
 import { formatTensor, tensor } from '@normkit/core';
 import { meanOnlyBatchNorm } from './mean-only-batch-norm.js';
 
-const bound = meanOnlyBatchNorm.create({ numFeatures: 2, momentum: 0.5 });
+const bound = meanOnlyBatchNorm.create({ numFeatures: 2, momentum: 0.25 });
 const { params, state } = bound.init('float64');
 const x = tensor([[1, 10], [3, 30]], 'float64');
 const train = bound.forward({ x, params, state, mode: 'train' });

@@ -72,6 +72,16 @@ describe('the guides’ example folders', () => {
     expect(out).toMatch(/^\d+ passed, 0 failed$/m);
   });
 
+  it.each([
+    ['rms-norm', 'rms-norm.js'],
+    ['mean-only-batch-norm', 'mean-only-batch-norm.js'],
+  ])('the guide shows exactly what `normkit gradcheck` prints for %s', (name, file) => {
+    const out = node([cli(), 'gradcheck', relative(packageDir, join(built(name).outDir, file))]).trimEnd();
+    const guide = readFileSync(join(guidesDir, '02-custom-normalizer.md'), 'utf8');
+    // On failure: paste the output into the guide's ```text block (the table counts change when the checker gains checks).
+    expect(guide).toContain(`\`\`\`text\n${out}\n\`\`\``);
+  });
+
   it('mean-only batch norm is checked in both modes, with its invariant', () => {
     const out = node([cli(), 'gradcheck', relative(packageDir, join(built('mean-only-batch-norm').outDir, 'mean-only-batch-norm.js'))]);
     expect(out).toMatch(/^PASS\s+mean-only-batch-norm\s+train\s/m);
