@@ -63,6 +63,30 @@ beforeAll(() => {
 afterAll(() => rmSync(userDir, { recursive: true, force: true }));
 
 describe('normkit conformance', () => {
+  it('--plugin runs only the cases of the layer your plugin declares, through it', () => {
+    const rmsNormModule = join(packageDir, '..', 'rms-norm', 'dist', 'index.js');
+    writeFileSync(join(userDir, 'own-rms-norm.mjs'), `export { rmsNorm as default } from ${JSON.stringify(rmsNormModule)};\n`);
+    const r = normkit('conformance', '--plugin', join(userDir, 'own-rms-norm.mjs'));
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('PASS')).length).toBe(4);
+    expect(lines.filter((l) => /^(PASS|FAIL|SKIPPED)\s/.test(l)).every((l) => l.includes('rmsnorm-'))).toBe(true);
+    expect(r.stdout).toMatch(/rms_norm\s+rms-norm\s+4 passed, 0 failed/);
+    expect(lines.at(-1)).toBe('4 passed, 0 failed');
+    // a plugin that declares no PyTorch layer, or one no case has: exit 2 saying why
+    const none = normkit('conformance', '--plugin', join(userDir, 'good.mjs'));
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('declares no PyTorch layer (pytorch.layer');
+    writeFileSync(
+      join(userDir, 'other-layer.mjs'),
+      `import rms from './own-rms-norm.mjs';\nexport default { ...rms, pytorch: { ...rms.pytorch, layer: 'swish_norm' } };\n`,
+    );
+    const unmatched = normkit('conformance', '--plugin', join(userDir, 'other-layer.mjs'));
+    expect(unmatched.code).toBe(2);
+    expect(unmatched.stderr).toContain("no case of PyTorch's swish_norm");
+    expect(normkit('conformance', '--plugin').code).toBe(2);
+  });
+
   it('passes every vendored case: every layer has a built-in plugin, none is skipped', () => {
     const r = normkit('conformance', vectors);
     expect(r.code).toBe(0);

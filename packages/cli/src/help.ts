@@ -6,9 +6,10 @@ commands:
       check backward passes by finite differences: built-in plugins by name
       (all of them when none is named), or your ES module by path (its default
       export, or an export named "plugin")
-  conformance [DIR] [--dtype float64|float32] [--json]
-      run the PyTorch test vectors through the matching built-in plugins: the
-      vectors shipped in @normkit/conformance, or every *.json case in DIR
+  conformance [DIR] [--plugin PATH] [--dtype float64|float32] [--json]
+      run the PyTorch test vectors through the matching built-in plugins (or
+      through your plugin module, for the layer it declares): the vectors
+      shipped in @normkit/conformance, or every *.json case in DIR
   state inspect FILE [--json] | state convert IN OUT
       list or convert a state dict file (.safetensors or .json)
 
@@ -53,7 +54,7 @@ the declared state update.
 Prints a table (one row per input or parameter checked), the details of any
 failure, and a summary per plugin. Exit code 0 when everything passes, 1 otherwise.
 `,
-  conformance: `usage: normkit conformance [DIR] [--dtype float64|float32] [--json]
+  conformance: `usage: normkit conformance [DIR] [--plugin PATH] [--dtype float64|float32] [--json]
 
 Runs PyTorch 1.13.1 test vectors through the built-in plugin that implements each
 case's layer, and compares outputs, gradients and running statistics at the vectors'
@@ -61,6 +62,9 @@ tolerances.
 
   DIR           a folder of *.json cases (default: the vectors shipped in
                 @normkit/conformance)
+  --plugin PATH your plugin module (its default export, or an export named
+                "plugin"): only the cases of the PyTorch layer it declares in
+                pytorch.layer run, through it
   --dtype T     run the plugins in float64 (default) or float32
   --json        print one JSON object instead of the lines
 

@@ -43,7 +43,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       case 'gradcheck':
         return await gradcheckCommand(rest, io, builtinRegistry());
       case 'conformance':
-        return conformanceCommand(rest, io, builtinRegistry());
+        return await conformanceCommand(rest, io, builtinRegistry());
       case 'state':
         return stateCommand(rest, io);
       case '--version':

@@ -82,6 +82,17 @@ describe('the guides’ example folders', () => {
     expect(guide).toContain(`\`\`\`text\n${out}\n\`\`\``);
   });
 
+  it('`normkit conformance --plugin` runs the rms_norm vectors through the guide\'s plugin, in both dtypes, as the guide says', () => {
+    const plugin = relative(packageDir, join(built('rms-norm').outDir, 'rms-norm.js'));
+    for (const dtype of ['float64', 'float32']) {
+      const out = node([cli(), 'conformance', '--plugin', plugin, '--dtype', dtype]).trimEnd();
+      expect(out.split('\n').at(-1)).toBe('4 passed, 0 failed');
+      expect(out).toMatch(/rms_norm\s+rms-norm\s+4 passed, 0 failed/);
+    }
+    const guide = readFileSync(join(guidesDir, '02-custom-normalizer.md'), 'utf8');
+    expect(guide).toContain('npx normkit conformance --plugin ./dist/rms-norm.js');
+  });
+
   it('mean-only batch norm is checked in both modes, with its invariant', () => {
     const out = node([cli(), 'gradcheck', relative(packageDir, join(built('mean-only-batch-norm').outDir, 'mean-only-batch-norm.js'))]);
     expect(out).toMatch(/^PASS\s+mean-only-batch-norm\s+train\s/m);

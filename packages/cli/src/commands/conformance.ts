@@ -5,6 +5,7 @@ import type { Registry } from '@normkit/core';
 import { UsageError, parseArgs } from '../args.js';
 import type { Io } from '../io.js';
 import { formatError, indent, table } from '../io.js';
+import { loadPluginModule } from '../load-plugin.js';
 
 /** The JSON printed by `normkit conformance --json`. */
 export interface ConformanceJson {
@@ -52,17 +53,20 @@ export function caseNote(result: CaseResult): string {
 }
 
 /**
- * `normkit conformance [DIR] [--dtype float64|float32] [--json]`: every `*.json` case in DIR
- * (default: the vectors shipped in `@normkit/conformance`) through the built-in plugin that
- * declares its layer (`pytorch.layer`, found with `pluginFor`). Exit 0 when none fails, 1
- * otherwise.
+ * `normkit conformance [DIR] [--plugin PATH] [--dtype float64|float32] [--json]`: every
+ * `*.json` case in DIR (default: the vectors shipped in `@normkit/conformance`) through the
+ * built-in plugin that declares its layer (`pytorch.layer`, found with `pluginFor`). With
+ * `--plugin`, the cases of the layer that the user's plugin declares run through it, and only
+ * those. Exit 0 when none fails, 1 otherwise.
  */
-export function conformanceCommand(argv: readonly string[], io: Io, registry: Registry): number {
-  const { positionals, flags } = parseArgs(argv, ['dtype'], ['json']);
-  if (positionals.length > 1) throw new UsageError('usage: normkit conformance [DIR] [--dtype float64|float32] [--json] (one folder at most)');
+export async function conformanceCommand(argv: readonly string[], io: Io, registry: Registry): Promise<number> {
+  const { positionals, flags } = parseArgs(argv, ['dtype', 'plugin'], ['json']);
+  if (positionals.length > 1) throw new UsageError('usage: normkit conformance [DIR] [--plugin PATH] [--dtype float64|float32] [--json] (one folder at most)');
   const dtype = flags.get('dtype') ?? 'float64';
   if (dtype !== 'float64' && dtype !== 'float32') throw new UsageError(`--dtype: expected float64 or float32, got ${String(dtype)}`);
   const json = flags.has('json');
+  const pluginPath = flags.get('plugin');
+  if (pluginPath === true) throw new UsageError('--plugin: expected the path of your plugin module, e.g. --plugin ./dist/my-norm.js');
   let cases;
   try {
     cases = positionals.length === 0 ? loadCases() : loadCases(positionals[0]);
@@ -70,10 +74,22 @@ export function conformanceCommand(argv: readonly string[], io: Io, registry: Re
     if (isNormkitError(e)) throw new UsageError(e.message);
     throw e;
   }
+  let plugins = registry.plugins();
+  let origin = 'built-in';
+  if (pluginPath !== undefined) {
+    const own = await loadPluginModule(pluginPath);
+    const layer = own.pytorch?.layer;
+    if (layer === undefined) {
+      throw new UsageError(`--plugin ${pluginPath}: ${own.meta.name} declares no PyTorch layer (pytorch.layer, e.g. 'rms_norm'), so no case can run through it`);
+    }
+    cases = cases.filter((c) => c.layer === layer);
+    if (cases.length === 0) throw new UsageError(`--plugin ${pluginPath}: no case of PyTorch's ${layer} (the layer ${own.meta.name} declares) in ${positionals[0] ?? 'the shipped vectors'}`);
+    plugins = [own];
+    origin = 'your';
+  }
   const results: CaseResult[] = [];
   const byLayer = new Map<string, { plugin: string; results: CaseResult[] }>();
   if (!json) io.out(table([['STATUS ', 'CASE'.padEnd(38), 'MAX ABS ERR', 'MAX REL ERR', 'NOTE']]));
-  const plugins = registry.plugins();
   for (const c of cases) {
     const plugin = pluginFor(c, plugins);
     const result = plugin !== undefined ? runCase(c, plugin, { dtype }) : skippedCase(c);
@@ -94,7 +110,7 @@ export function conformanceCommand(argv: readonly string[], io: Io, registry: Re
       const count = (status: CaseResult['status']) => group.results.filter((r) => r.status === status).length;
       const failures = group.results.filter((r) => r.status === 'fail').map((r) => r.id);
       const verdict = count('skipped') === group.results.length
-        ? `${group.results.length} skipped: no built-in plugin implements it`
+        ? `${group.results.length} skipped: no ${origin} plugin implements it`
         : `${count('pass')} passed, ${count('fail')} failed${failures.length > 0 ? ` (${failures.join(', ')})` : ''}`;
       rows.push([layer, group.plugin, verdict]);
     }
