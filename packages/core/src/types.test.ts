@@ -8,6 +8,8 @@
 // taking it to share one copy of core's declarations.
 import {
   Layer,
+  checkBackward,
+  checkForward,
   createRegistry,
   defineNormalizer,
   fromArray,
@@ -17,6 +19,7 @@ import {
 } from '@normkit/core';
 import type {
   BoundNormalizer,
+  TensorMap,
   ForwardResult,
   InputOptionsOf,
   NormSaved,
@@ -145,5 +148,27 @@ describe('types of a registry', () => {
     expectTypeOf(more.get('mean-center')).toEqualTypeOf<typeof meanCenter>();
     // @ts-expect-error the identity plugin takes { scale?: number }
     expect(() => registry.get('identity').create({ numFeatures: 2 })).toThrow('identity options: unknown option "numFeatures"');
+  });
+});
+
+/** Forward arguments as a plugin's `forward` receives them, by parameter and state names. */
+type ForwardArgs<P extends string, S extends string> = { x: Tensor; params: TensorMap<P>; state: TensorMap<S>; mode: 'train' | 'eval' };
+
+describe('types inside a plugin: checkForward and checkBackward keep the parameter and state names', () => {
+  it('params and state are keyed by the plugin’s names, so a typo is a compile error; untyped arguments give string keys', () => {
+    const bound = meanCenter.create({ numFeatures: 2 });
+    const { params, state } = bound.init('float64');
+    const spec = { plugin: 'mean-center', minRank: 2, paramShapes: bound.paramShapes(), stateShapes: bound.stateShapes() };
+    const typedArgs: ForwardArgs<'bias', 'runningMean'> = { x: fromArray([1, 2, 3, 4], [2, 2], 'float64'), params, state, mode: 'train' };
+    const checked = checkForward(typedArgs, spec);
+    expectTypeOf(checked.params).toEqualTypeOf<Readonly<Record<'bias', Tensor>>>();
+    expectTypeOf(checked.state).toEqualTypeOf<Readonly<Record<'runningMean', Tensor>>>();
+    // @ts-expect-error a misspelt parameter name (it compiled when params were Record<string, Tensor>)
+    expect(checked.params.bais).toBeUndefined();
+    expect(checked.params.bias).toBe(params.bias);
+    const backward = checkBackward({ dy: typedArgs.x, params }, typedArgs.x, spec);
+    expectTypeOf(backward.params).toEqualTypeOf<Readonly<Record<'bias', Tensor>>>();
+    const untyped: { x: unknown; params: unknown; state: unknown; mode: unknown } = typedArgs;
+    expectTypeOf(checkForward(untyped, spec).params).toEqualTypeOf<Readonly<Record<string, Tensor>>>();
   });
 });

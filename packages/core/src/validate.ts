@@ -1,5 +1,5 @@
 import { NormkitError, describeValue } from './errors.js';
-import type { Mode } from './normalizer.js';
+import type { Mode, TensorMap } from './normalizer.js';
 import { assertMode } from './options.js';
 import { byteRange } from './out.js';
 import type { Dtype, Shape, Tensor } from './tensor.js';
@@ -27,15 +27,19 @@ export interface ForwardSpec {
 }
 
 /** The checked arguments of a forward call. */
-export interface CheckedForward {
+export interface CheckedForward<P extends string = string, S extends string = string> {
   /** The input. */
   readonly x: Tensor;
   /** Its dtype; the parameters and floating state share it. */
   readonly dtype: Dtype;
-  /** The parameters present, by name. */
-  readonly params: Readonly<Record<string, Tensor>>;
-  /** The state entries present, by name. */
-  readonly state: Readonly<Record<string, Tensor>>;
+  /**
+   * The parameters present, by name: typed by the plugin's parameter names when the arguments
+   * are (`params.wieght` is a compile error). An entry the options switch off is absent at run
+   * time although typed present: test it against `undefined` where options allow that.
+   */
+  readonly params: Readonly<Record<P, Tensor>>;
+  /** The state entries present, by name (typed as `params`). */
+  readonly state: Readonly<Record<S, Tensor>>;
   /** The mode. */
   readonly mode: Mode;
   /** Where `y` goes: the caller's `out` (checked) as a view starting at index 0, or `undefined`. */
@@ -59,6 +63,15 @@ export interface CheckedForward {
  * @returns the checked arguments
  * @throws NormkitError as listed above
  */
+export function checkForward<P extends string, S extends string>(
+  args: { readonly x: unknown; readonly params: TensorMap<P>; readonly state: TensorMap<S>; readonly mode: unknown; readonly out?: unknown },
+  spec: ForwardSpec,
+): CheckedForward<P, S>;
+/** Arguments of no known type (a plain JavaScript caller): the checked maps are keyed by `string`. */
+export function checkForward(
+  args: { readonly x: unknown; readonly params: unknown; readonly state: unknown; readonly mode: unknown; readonly out?: unknown },
+  spec: ForwardSpec,
+): CheckedForward;
 export function checkForward(
   args: { readonly x: unknown; readonly params: unknown; readonly state: unknown; readonly mode: unknown; readonly out?: unknown },
   spec: ForwardSpec,
@@ -87,11 +100,11 @@ export function checkForward(
 }
 
 /** The checked arguments of a backward call. */
-export interface CheckedBackward {
+export interface CheckedBackward<P extends string = string> {
   /** The upstream gradient (float32 or float64, of the forward input's shape). */
   readonly dy: Tensor;
-  /** The parameters present, by name. */
-  readonly params: Readonly<Record<string, Tensor>>;
+  /** The parameters present, by name (typed as {@link CheckedForward.params}). */
+  readonly params: Readonly<Record<P, Tensor>>;
   /** Where `dx` goes: the caller's `out` (checked), or `undefined`. */
   readonly out: Tensor | undefined;
 }
@@ -107,6 +120,13 @@ export interface CheckedBackward {
  * @returns the checked arguments
  * @throws NormkitError `E_DTYPE` / `E_SHAPE` / `E_STATE`
  */
+export function checkBackward<P extends string>(
+  args: { readonly dy: unknown; readonly params: TensorMap<P>; readonly out?: unknown },
+  x: Tensor,
+  spec: Pick<ForwardSpec, 'plugin' | 'paramShapes'>,
+): CheckedBackward<P>;
+/** Arguments of no known type (a plain JavaScript caller): the checked map is keyed by `string`. */
+export function checkBackward(args: { readonly dy: unknown; readonly params: unknown; readonly out?: unknown }, x: Tensor, spec: Pick<ForwardSpec, 'plugin' | 'paramShapes'>): CheckedBackward;
 export function checkBackward(
   args: { readonly dy: unknown; readonly params: unknown; readonly out?: unknown },
   x: Tensor,
