@@ -1,9 +1,11 @@
 import { Float64Scratch, cellCoefficients, cellGradientCoefficients, registerKernel } from '@normkit/core';
 import { fitsFloat32 } from './float32-range.js';
+import { restoreParamSums, saveParamSums } from './param-sums.js';
 import type {
   BackwardCellsCall,
   BackwardRowsCall,
   Blocks,
+  CellsLayout,
   GradientSumsCall,
   InputGradientCall,
   KernelImplementation,
@@ -12,6 +14,7 @@ import type {
   NormalizeBatchCall,
   NormalizeCellsCall,
   NormalizeRowsCall,
+  RowsLayout,
 } from '@normkit/core';
 import type { WasmKernels } from './backend.js';
 import { isFloat32RowMajor } from './backend.js';
@@ -259,6 +262,7 @@ function inputGradient(w: WasmKernels, call: InputGradientCall): boolean {
 function normalizeRows(w: WasmKernels, call: NormalizeRowsCall): boolean {
   const { x, y, rows: layout, center, invStd, weight, bias } = call;
   if (!layout.leadingRows || !isFloat32RowMajor(x) || !isFloat32RowMajor(y)) return w.decline();
+  if (!fitsFloat32(invStd)) return w.decline(); // the kernel reads invStd as float32
   const { rows, features } = layout;
   const size = rows * features;
   if (size === 0) return w.decline();
@@ -291,6 +295,7 @@ function normalizeRows(w: WasmKernels, call: NormalizeRowsCall): boolean {
 function backwardRows(w: WasmKernels, call: BackwardRowsCall): boolean {
   const { x, dy, dx, rows: layout, sumDy, sumDyXhat } = call;
   if (!layout.leadingRows || !isFloat32RowMajor(x) || !isFloat32RowMajor(dy) || !isFloat32RowMajor(dx)) return w.decline();
+  if (!fitsFloat32(call.invStd)) return w.decline(); // the kernel reads invStd as float32
   const { rows, features } = layout;
   const size = rows * features;
   if (size === 0) return w.decline();
@@ -362,16 +367,22 @@ function normalizeBatch(w: WasmKernels, call: NormalizeBatchCall): boolean {
     w.getF64(pm, center);
     w.getF64(pv, variance);
     for (let g = 0; g < groups; g++) invStd[g] = 1 / Math.sqrt(variance[g] + eps);
+    // The map's float32 constants must be normal floats (see float32-range.ts); else the
+    // TypeScript kernels run the call. Checked before beforeWrite, so nothing is committed twice.
+    const folded = affine.kind === 'rows' ? null : cellCoefficients(affine, { center, invStd }, weight, bias, coefficientScratch);
+    if (folded === null ? !fitsFloat32(invStd) : !fitsFloat32(folded.scale, folded.shift)) {
+      w.release(xp, yp);
+      return w.decline();
+    }
     call.beforeWrite?.(center, variance, invStd);
-    if (affine.kind === 'rows') {
+    if (folded === null) {
       const [, , pg, pb] = arrays;
       w.putF64(pm, center);
       w.putF64(pv, invStd);
       w.putAffine(pg, pb, features, weight, bias);
-      w.run('lnForward', [xp.ptr, affine.rows, features, pm, pv, pg, pb, yp.ptr], size);
+      w.run('lnForward', [xp.ptr, (affine as RowsLayout).rows, features, pm, pv, pg, pb, yp.ptr], size);
     } else {
-      const blocks = affine.blocks as Blocks;
-      const folded = cellCoefficients(affine, { center, invStd }, weight, bias, coefficientScratch);
+      const blocks = (affine as CellsLayout).blocks as Blocks;
       const [, , pc, pl, ps, pb] = arrays;
       w.putCenter(pc, pl, folded.center);
       w.putF32(ps, folded.scale);
@@ -434,9 +445,12 @@ function backwardCells(w: WasmKernels, call: BackwardCellsCall): boolean {
       w.getF64(ps, sumDy);
       w.getF64(pt, sumDyCentered);
     }
+    const sumsBefore = saveParamSums(call);
     const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
     if (!fitsFloat32(ca, cb, ck)) {
-      // Nothing was written to dx: the TypeScript kernels redo the call with float64 coefficients.
+      // Nothing was written to dx, and the parameter sums are put back: the TypeScript kernels
+      // redo the call with float64 coefficients (and add into the sums once).
+      restoreParamSums(call, sumsBefore);
       w.release(xp, dp, op);
       return w.decline();
     }

@@ -1,5 +1,6 @@
 import { Float64Scratch, cellCoefficients, cellGradientCoefficients } from '@normkit/core';
 import { fitsFloat32 } from './float32-range.js';
+import { restoreParamSums, saveParamSums } from './param-sums.js';
 import type {
   BackwardCellsCall,
   BackwardRowsCall,
@@ -332,8 +333,11 @@ export function normalizeBatchStreamed(w: WasmKernels, call: NormalizeBatchCall,
     const [pm, pv] = arrays;
     streamedMoments(w, sx, stats, centered, pm, pv, center, variance);
     for (let g = 0; g < groups; g++) invStd[g] = 1 / Math.sqrt(variance[g] + eps);
+    // As the unstreamed normalizeBatch: float32 constants in range, checked before beforeWrite.
+    const folded = rows ? null : cellCoefficients(affine as CellsLayout, { center, invStd }, weight, bias, coefficientScratch);
+    if (folded === null ? !fitsFloat32(invStd) : !fitsFloat32(folded.scale, folded.shift)) return w.decline();
     call.beforeWrite?.(center, variance, invStd);
-    if (rows) {
+    if (folded === null) {
       const [, , prm, prs, pg, pb] = arrays;
       w.putF64(prm, center);
       w.putF64(prs, invStd);
@@ -341,7 +345,6 @@ export function normalizeBatchStreamed(w: WasmKernels, call: NormalizeBatchCall,
       streamedNormalizeRows(w, sx, sy, affine as RowsLayout, prm, prs, pg, pb);
     } else {
       const cells = affine as CellsLayout;
-      const folded = cellCoefficients(cells, { center, invStd }, weight, bias, coefficientScratch);
       const [, , pc, pl, ps, pb] = arrays;
       w.putCenter(pc, pl, folded.center);
       w.putF32(ps, folded.scale);
@@ -381,8 +384,13 @@ export function backwardCellsStreamed(w: WasmKernels, call: BackwardCellsCall, b
       w.putF64(pc64, center);
       streamedGradientSums(w, sx, sd, blocks, pc64, ps, pt, sumDy, sumDyCentered);
     }
+    const sumsBefore = saveParamSums(call);
     const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
-    if (!fitsFloat32(ca, cb, ck)) return w.decline(); // nothing written to dx yet; the staging is released below
+    if (!fitsFloat32(ca, cb, ck)) {
+      // Nothing written to dx yet, the parameter sums put back (the fallback adds into them); the staging is released below.
+      restoreParamSums(call, sumsBefore);
+      return w.decline();
+    }
     w.putCenter(pc, pl, center);
     w.putF32(pa, ca);
     w.putF32(pb, cb);
