@@ -109,6 +109,14 @@ describe('batchNormFromKeras', () => {
     expect(bn.weight).toBeUndefined();
   });
 
+  it('trainable=False comes back in eval mode (Keras runs a frozen batch norm in inference mode, in fit too); undefined overrides override nothing', () => {
+    const frozen = batchNormFromKeras({ config: { ...pythonConfig, trainable: false }, weights: [gamma, beta, movingMean, movingVariance] });
+    expect(frozen.mode).toBe('eval');
+    const opts: { eps?: number; channelAxis?: number } = {};
+    const bn = batchNormFromKeras({ config: pythonConfig, weights: [gamma, beta, movingMean, movingVariance] }, { overrides: { eps: opts.eps, channelAxis: opts.channelAxis } });
+    expect(bn.options).toMatchObject({ eps: 1e-3, channelAxis: -1 });
+  });
+
   it('overrides win over the config (tf.keras 2: unbiasedRunningVar true; NCHW axis given positive)', () => {
     const bn = batchNormFromKeras({ config: { ...pythonConfig, axis: 1 }, weights: [gamma, beta, movingMean, movingVariance] }, { overrides: { unbiasedRunningVar: true } });
     expect(bn.options.unbiasedRunningVar).toBe(true);
@@ -119,7 +127,12 @@ describe('batchNormFromKeras', () => {
     const weights = [gamma, beta, movingMean, movingVariance];
     const cases: [() => unknown, string, string[]][] = [
       [() => batchNormFromKeras({ config: pythonConfig, weights: [gamma, beta] }), 'E_STATE', ['expected 4 arrays (gamma, beta, moving_mean, moving_variance', 'got 2']],
-      [() => batchNormFromKeras({ config: { ...pythonConfig, renorm: true }, weights }), 'E_OPTION', ['config.renorm', '@normkit/batch-renorm']],
+      // a real renorm layer has 7 weights: the refusal comes before the weight count
+      [() => batchNormFromKeras({ config: { ...pythonConfig, renorm: true }, weights: [...weights, movingVariance, movingMean, movingVariance] }), 'E_OPTION', ['config.renorm', '@normkit/batch-renorm']],
+      [() => batchNormFromKeras({ config: pythonConfig, weights, inputShape: [null, 4, 4, 5] }), 'E_STATE', ['layer.inputShape has 5 channels at axis 3, the weights 3']],
+      // the plugin's own value check, named by the Keras weight (it named state.runningVar)
+      [() => batchNormFromKeras({ config: pythonConfig, weights: [gamma, beta, movingMean, [1, -1, 1]] }), 'E_STATE', ['keras weights[3] (moving_variance): state.runningVar: expected non-negative values']],
+      [() => batchNormFromKeras({ config: { ...pythonConfig, axis: 5 }, weights, inputShape: [null, 4, 4, 3] }), 'E_OPTION', ['expected an axis in [-4, 3] for input rank 4, got 5']],
       [() => batchNormFromKeras({ config: { ...pythonConfig, virtual_batch_size: 8 }, weights }), 'E_OPTION', ['config.virtual_batch_size', '@normkit/ghost-batch-norm']],
       [() => batchNormFromKeras({ config: { ...pythonConfig, axis: [1, 3] }, weights }), 'E_OPTION', ['config.axis', 'one channel axis']],
       [() => batchNormFromKeras({ config: { ...pythonConfig, momentum: 1.5 }, weights }), 'E_OPTION', ['config.momentum', 'in [0, 1]', '1.5']],

@@ -46,6 +46,11 @@ describe('groupNormFromKeras', () => {
     expect(maxAbsDifference(toTypedArray(gn.forward(x)), kerasGroupNorm(x, 6, gamma, beta, 1e-3))).toBeLessThan(1e-12);
   });
 
+  it('axis -2 on a rank-3 input is channels-first', () => {
+    const gn = groupNormFromKeras({ config: { groups: 3, axis: -2 }, weights: [gamma, beta], inputShape: [null, 6, 5] });
+    expect(gn.options.channelAxis).toBe(1);
+  });
+
   it('no weights (center=False, scale=False): the channels come from the input shape', () => {
     const gn = groupNormFromKeras({ config: { groups: 2, center: false, scale: false }, weights: [], inputShape: [null, 5, 6] });
     expect(gn.options).toMatchObject({ numGroups: 2, numChannels: 6, affine: false });
@@ -59,6 +64,9 @@ describe('groupNormFromKeras', () => {
       [() => groupNormFromKeras({ config: { groups: 3, axis: 2 }, weights: [gamma, beta], inputShape: [null, 4, 6, 5] }), 'E_OPTION', ['axis 1 or last', 'got 2']],
       [() => groupNormFromKeras({ config: { groups: 3, scale: false }, weights: [beta] }), 'E_OPTION', ['center=true, scale=false', 'fillMissingAffine']],
       [() => groupNormFromKeras({ config: { groups: 3 }, weights: [gamma] }), 'E_STATE', ['expected 2 arrays (gamma, beta', 'got 1']],
+      // -2 is axis 1 of a rank-3 input and of no other rank: the rank is needed
+      [() => groupNormFromKeras({ config: { groups: 3, axis: -2 }, weights: [gamma, beta] }), 'E_OPTION', ['-2 is axis 1 or the last one only for some input ranks', 'pass layer.inputShape']],
+      [() => groupNormFromKeras({ config: { groups: 3 }, weights: [gamma, beta], inputShape: [null, 4, 4, 5] }), 'E_STATE', ['layer.inputShape has 5 channels, the weights 6']],
     ];
     for (const [call, code, parts] of cases) {
       const error = thrownError(call);

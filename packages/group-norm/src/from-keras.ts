@@ -1,4 +1,4 @@
-import { importKeras } from '@normkit/core';
+import { layerFromKeras } from '@normkit/core';
 import type { KerasImportOptions, KerasLayer } from '@normkit/core';
 import { GroupNorm } from './layer.js';
 import type { GroupNormInputOptions } from './options.js';
@@ -9,9 +9,10 @@ import { groupNorm } from './plugin.js';
  * the config (see {@link groupNormKeras}) and `gamma` / `beta` copied unchanged.
  *
  * @param layer - `{ config, weights }`: `get_config()` and `get_weights()` (a list, or an object
- *   keyed by weight name); `inputShape` when there are no weights or `axis` is a non-negative last axis
+ *   keyed by weight name); `inputShape` when there are no weights or `axis` is neither `-1` nor `1`
  * @param options - `dtype` (default float32, or the config's float64), `overrides` (normkit
- *   options that win over the config's), `fillMissingAffine` (accept `center` ≠ `scale`)
+ *   options that win over the config's; `undefined` values are ignored), `fillMissingAffine`
+ *   (accept `center` ≠ `scale`)
  * @returns the layer
  * @throws NormkitError `E_OPTION` for a config normkit cannot reproduce; `E_STATE` for weights
  *   of the wrong number, names or shapes; `E_NONFINITE` for NaN or ±Infinity in a weight
@@ -21,8 +22,5 @@ import { groupNorm } from './plugin.js';
  * ```
  */
 export function groupNormFromKeras(layer: KerasLayer, options: KerasImportOptions<GroupNormInputOptions> = {}): GroupNorm {
-  const imported = importKeras(groupNorm, layer, options);
-  const gn = new GroupNorm(imported.options, { dtype: imported.dtype });
-  gn.loadStateDict(imported.stateDict);
-  return gn;
+  return layerFromKeras(groupNorm, (resolved, init) => new GroupNorm(resolved, init), layer, options);
 }

@@ -1,4 +1,4 @@
-import { importKeras } from '@normkit/core';
+import { layerFromKeras } from '@normkit/core';
 import type { KerasImportOptions, KerasLayer } from '@normkit/core';
 import { LayerNorm } from './layer.js';
 import type { LayerNormInputOptions } from './options.js';
@@ -10,9 +10,10 @@ import { layerNorm } from './plugin.js';
  *
  * @param layer - `{ config, weights }`: `get_config()` / `getConfig()` and `get_weights()` /
  *   `getWeights()` (a list, or an object keyed by weight name); `inputShape` (batch axis
- *   included) when `axis` is given non-negative
+ *   included) when `axis` is non-negative, as a built layer stores it
  * @param options - `dtype` (default float32, or the config's float64), `overrides` (normkit
- *   options that win over the config's), `fillMissingAffine` (accept `center` without `scale`)
+ *   options that win over the config's; `undefined` values are ignored), `fillMissingAffine`
+ *   (accept `center` without `scale`)
  * @returns the layer
  * @throws NormkitError `E_OPTION` for a config normkit cannot reproduce (axes that are not the
  *   trailing ones, `rms_scaling`); `E_STATE` for weights of the wrong number, names or shapes;
@@ -24,8 +25,5 @@ import { layerNorm } from './plugin.js';
  * ```
  */
 export function layerNormFromKeras(layer: KerasLayer, options: KerasImportOptions<LayerNormInputOptions> = {}): LayerNorm {
-  const imported = importKeras(layerNorm, layer, options);
-  const ln = new LayerNorm(imported.options, { dtype: imported.dtype });
-  ln.loadStateDict(imported.stateDict);
-  return ln;
+  return layerFromKeras(layerNorm, (resolved, init) => new LayerNorm(resolved, init), layer, options);
 }

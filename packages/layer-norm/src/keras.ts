@@ -11,17 +11,24 @@ import type { LayerNormTypes } from './plugin.js';
  * Config → options: `axis` must be the trailing axes in increasing order (`-1`, `[-2, -1]`, or
  * `[1, 2]` for a rank-3 input given as `inputShape`); their sizes become `normalizedShape`.
  * Other axes (Keras's `axis=1` on NHWC) are refused: normalize a transposed view instead (the
- * conventions guide shows how). `epsilon` → `eps` (default 1e-3); `scale` without `center` →
+ * conventions guide shows how). A built layer stores its axes non-negative (`[2]`, or `[1, 2]`):
+ * pass `inputShape` for it. `epsilon` → `eps` (default 1e-3); `scale` without `center` →
  * `bias: false`; `center` without `scale` needs `fillMissingAffine`; neither →
- * `elementwiseAffine: false`. `rms_scaling=True` is refused: Keras versions disagree on what it
- * computes (see `@normkit/rms-norm`).
+ * `elementwiseAffine: false`. `rms_scaling=True` is refused: it computes
+ * x·γ/√(Var[x] + ε), the centered variance without subtracting the mean, which no normkit layer does.
  */
 export const layerNormKeras: KerasNames<LayerNormTypes> = {
   className: 'LayerNormalization',
+  refuse(config) {
+    config.refuse(
+      'rmsScaling',
+      false,
+      "Keras's rms_scaling computes x·γ/√(Var[x] + ε), the centered variance without subtracting the mean and without β, which no normkit layer does",
+    );
+  },
   weights: kerasAffineWeights,
   options(context) {
     const { config, inputShape } = context;
-    config.refuse('rmsScaling', false, 'its meaning changed between Keras 3 releases (variance, then mean square); build @normkit/rms-norm for the one yours computes');
     const rank = inputShape?.length;
     const axes = kerasAxes(config.axes('axis', -1), rank, 'LayerNormalization');
     const trailing = axes.map((_, i) => (rank === undefined ? -axes.length + i : rank - axes.length + i));
@@ -39,17 +46,21 @@ export const layerNormKeras: KerasNames<LayerNormTypes> = {
     if (fromInput !== undefined && fromInput.every((size): size is number => size !== null)) normalizedShape = fromInput;
     else if (weightShape !== null && weightShape.length === axes.length) normalizedShape = [...weightShape];
     else {
-      throw new NormkitError(
-        'E_OPTION',
-        `keras LayerNormalization: the sizes of axis ${JSON.stringify(config.value('axis') ?? -1)} come from gamma / beta ` +
-          `(one size per axis)${weightShape === null ? ', and there are none (center=False, scale=False)' : `, got shape [${weightShape.join(', ')}]`}; pass layer.inputShape`,
-        'layer.inputShape',
-      );
+      const why =
+        weightShape === null
+          ? fromInput === undefined
+            ? ', and there are none (center=False, scale=False); pass layer.inputShape'
+            : `, and there are none (center=False, scale=False), and layer.inputShape has unknown sizes there (${JSON.stringify(fromInput)})`
+          : `, got shape [${weightShape.join(', ')}]; pass layer.inputShape`;
+      throw new NormkitError('E_OPTION', `keras LayerNormalization: the sizes of axis ${JSON.stringify(config.value('axis') ?? -1)} come from gamma / beta (one size per axis)${why}`, 'layer.inputShape');
     }
+    const options: LayerNormInputOptions = { normalizedShape, eps: config.number('epsilon', 1e-3, { above: 0 }) };
+    // Keras's scale and center as normkit's elementwiseAffine and bias: γ alone is bias: false;
+    // β alone has no normkit option, and kerasAffine asks for fillMissingAffine (γ fixed at 1).
     const center = config.boolean('center', true);
     const scale = config.boolean('scale', true);
-    const options: LayerNormInputOptions = { normalizedShape, eps: config.number('epsilon', 1e-3, { above: 0 }) };
-    if (scale && !center) return { ...options, bias: false };
-    return { ...options, elementwiseAffine: center && !scale ? kerasAffine(context) : scale };
+    if (!center && !scale) return { ...options, elementwiseAffine: false };
+    if (!center) return { ...options, bias: false };
+    return { ...options, elementwiseAffine: kerasAffine(context) };
   },
 };

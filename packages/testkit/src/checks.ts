@@ -19,6 +19,8 @@ export function errorCode(fn: () => unknown): string | undefined {
 /**
  * The `NormkitError` that `fn` throws, as its code and message, for tests that check both.
  *
+ * @param fn - the call expected to throw
+ * @returns the error's `code` and `message`
  * @throws Error when `fn` returns, or throws anything that is not a `NormkitError` (rethrown)
  */
 export function thrownError(fn: () => unknown): { code: string; message: string } {

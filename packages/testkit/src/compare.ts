@@ -85,13 +85,20 @@ export function maxAbs(values: ArrayLike<number>): number {
 /**
  * The largest absolute difference $`\max_i |a_i - b_i|`$, for values against a float64 reference.
  *
- * @param a - the values checked
+ * @param a - the values checked (a tensor, a typed array or plain numbers)
  * @param b - the reference
+ * @returns the largest |aᵢ − bᵢ| (0 when empty)
  * @throws Error when the lengths differ
  */
-export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  sameLength(a, b);
+export function maxAbsDifference(a: Values | ArrayLike<number>, b: Values | ArrayLike<number>): number {
+  const x = isValues(a) ? valuesOf(a) : a;
+  const y = isValues(b) ? valuesOf(b) : b;
+  sameLength(x, y);
   let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
   return worst;
+}
+
+function isValues(v: Values | ArrayLike<number>): v is Values {
+  return v instanceof Float64Array || v instanceof Float32Array || (typeof v === 'object' && v !== null && 'shape' in v && 'data' in v);
 }
