@@ -17,7 +17,10 @@ function isTypeScript(path: string): boolean {
 
 /** What to do with a TypeScript plugin that Node could not import. */
 function typeScriptAdvice(path: string): string {
-  const js = basename(path).replace(/\.d\.(m?)ts$/, '.$1ts').replace(/\.(m?)ts$/, '.$1js').replace(/\.cts$/, '.cjs');
+  const js = basename(path)
+    .replace(/\.d\.([mc]?)ts$/, '.$1ts')
+    .replace(/\.(m?)ts$/, '.$1js')
+    .replace(/\.cts$/, '.cjs');
   return (
     `${path} is TypeScript, which Node ${process.version} does not run: compile it first (npx tsc) and check ` +
     `the compiled file, e.g. normkit gradcheck ./dist/${js} (your tsconfig's outDir), or use a Node that strips types (>= 22.18)`

@@ -187,7 +187,8 @@ export function full(shape: Shape, dtype: Dtype = DEFAULT_DTYPE, value = 0): Ten
   } catch (e) {
     // new Float32Array(2 ** 53) throws RangeError: say which tensor could not be made (an option such as numFeatures: 1e300, say).
     if (!(e instanceof RangeError)) throw e;
-    throw new NormkitError('E_SHAPE', `shape: ${size} elements (shape ${formatShape(shape)}) are more than a ${dtype} typed array can hold here (${e.message})`, 'shape');
+    const why = /allocation failed/i.test(e.message) ? 'could not be allocated (out of memory)' : `are more than a ${dtype} typed array can hold`;
+    throw new NormkitError('E_SHAPE', `shape: ${size} elements (shape ${formatShape(shape)}) ${why} (${e.message})`, 'shape');
   }
   if (value !== 0) data.fill(value);
   return wrap(data, shape);

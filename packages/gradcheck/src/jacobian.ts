@@ -30,10 +30,15 @@ export function errorMessage(e: unknown): string {
   const text = `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}`;
   // A NormkitError is a refusal the plugin meant; anything else is a bug in it: say where it happened.
   if (e.name === 'NormkitError') return text;
-  const frame = e.stack
-    ?.split('\n')
+  // The frames follow the message in e.stack (which may itself hold lines starting "at "); the
+  // first one in a file of the user's, not in Node's internals or a builtin (`<anonymous>`).
+  const stack = e.stack ?? '';
+  const header = `${e.name}: ${e.message}`;
+  const frames = (stack.startsWith(header) ? stack.slice(header.length) : stack)
+    .split('\n')
     .map((line) => line.trim())
-    .find((line) => line.startsWith('at '));
+    .filter((line) => line.startsWith('at '));
+  const frame = frames.find((line) => !line.includes('(node:') && !line.startsWith('at node:') && !line.includes('<anonymous>')) ?? frames[0];
   return frame === undefined ? text : `${text} (${frame})`;
 }
 

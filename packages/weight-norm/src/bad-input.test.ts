@@ -39,6 +39,15 @@ describe('non-finite values are refused where they enter, naming the argument', 
     expect(weightNormFromWeight(huge, { gInit: 'one' }).g.data[0]).toBe(1); // no norm stored
   });
 
+  it('a float64 weight with a value float32 cannot hold, made float32: refused naming the element (v was Infinity with gInit one)', () => {
+    const w = fromArray([1e39, 1, 1, 1], [2, 2], 'float64');
+    for (const gInit of ['one', 'norm'] as const) {
+      expect(thrownError(() => weightNormFromWeight(w, { gInit }, 'float32'))).toMatchObject({ code: 'E_NONFINITE', message: expect.stringContaining('weight: 1e+39 at [0, 0] is more than float32 holds') });
+    }
+    const dict = { 'parametrizations.weight.original0': { shape: [2, 1], data: [1e39, 1] }, 'parametrizations.weight.original1': { shape: [2, 2], data: [1, 2, 3, 4] } };
+    expect(thrownError(() => fromPyTorchStateDict(dict)).message).toContain("got 1e+39, more than float32 holds (load it with dtype: 'float64') at [0, 0]");
+  });
+
   it('a PyTorch state dict entry with NaN', () => {
     const dict = { 'parametrizations.weight.original0': { shape: [2, 1], data: [1, Number.NaN] }, 'parametrizations.weight.original1': { shape: [2, 2], data: [1, 2, 3, 4] } };
     expect(thrownError(() => fromPyTorchStateDict(dict))).toMatchObject({ code: 'E_NONFINITE', message: expect.stringContaining('parametrizations.weight.original0 expected finite float32 values, got NaN at [1, 0]') });

@@ -1,4 +1,4 @@
-import { Layer, NormkitError, assertFinite, assertTensor, describeValue, dtypeOf, formatShape, fromArray, ones, shapesEqual, toContiguous } from '@normkit/core';
+import { Layer, NormkitError, assertFinite, assertTensor, describeValue, dtypeOf, elementAt, firstNonFinite, formatShape, fromArray, ones, shapesEqual, toContiguous } from '@normkit/core';
 
 /** The largest finite float32. */
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -49,6 +49,15 @@ export function weightNormFromWeight(
   }
   const target = dtype ?? dtypeOf(w);
   const v = toContiguous(w, target);
+  // A finite float64 value above float32's range would become ±Infinity in a float32 v.
+  const tooLarge = firstNonFinite(v);
+  if (tooLarge !== null) {
+    throw new NormkitError(
+      'E_NONFINITE',
+      `weight: ${elementAt(w, tooLarge)} at [${tooLarge.join(', ')}] is more than ${target} holds; keep the weight in ${dtypeOf(w)} (dtype '${dtypeOf(w)}')`,
+      'weight',
+    );
+  }
   const norms = directionNorms(v, resolved, 'weight');
   const largest = target === 'float32' ? FLOAT32_MAX : Number.MAX_VALUE;
   const overflow = resolved.gInit === 'norm' ? norms.findIndex((norm) => !(norm <= largest)) : -1;

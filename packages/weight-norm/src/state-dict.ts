@@ -190,9 +190,21 @@ export function readEntry(dict: Readonly<Record<string, unknown>>, key: string, 
   // As Layer.loadStateDict would: a parameter that is NaN or ±Infinity (or overflowed the dtype) is refused here, by its key.
   const bad = firstNonFinite(t);
   if (bad !== null) {
-    throw new NormkitError('E_NONFINITE', `state dict: ${key} expected finite ${dtype} values, got ${elementAt(t, bad)} at [${bad.join(', ')}]`, key);
+    // Say whether the file holds a non-finite value or one the dtype cannot hold (1e39 read as float32).
+    const stored = isTensor(entry) ? elementAt(entry, bad) : storedValue(entry, bad, t.shape);
+    const what = Number.isFinite(stored) ? `${stored}, more than ${dtype} holds (load it with dtype: 'float64')` : `${stored}`;
+    throw new NormkitError('E_NONFINITE', `state dict: ${key} expected finite ${dtype} values, got ${what} at [${bad.join(', ')}]`, key);
   }
   return t;
+}
+
+/** The value a `{shape, data}` JSON entry stores at a multi-index (row-major), as a number. */
+function storedValue(entry: unknown, index: readonly number[], shape: Shape): number {
+  const data = (entry as { data?: unknown }).data;
+  let flat = 0;
+  for (let k = 0; k < shape.length; k++) flat = flat * shape[k] + index[k];
+  const value = Array.isArray(data) ? data[flat] : undefined;
+  return typeof value === 'number' ? value : Number.NaN;
 }
 
 /**

@@ -29,6 +29,18 @@ function where(c: Pick<TensorCheck, 'plugin' | 'mode' | 'shape' | 'options'>, wh
 }
 
 /**
+ * What a check's message says was thrown (the text after its last "threw: "), or `null` when it
+ * reports no throw: the key that groups the same error met by many checks.
+ *
+ * @param message - a check's or contract's message
+ * @returns the error's own text, or `null`
+ */
+function thrownPart(message: string): string | null {
+  const at = message.lastIndexOf('threw: ');
+  return at < 0 ? null : message.slice(at + 'threw: '.length);
+}
+
+/**
  * The text `normkit gradcheck` prints, once: a table with one row per tensor check and one
  * contract row per plugin (options in full, as the last column), then the details of every
  * failure (what failed and its worst entries), then one summary line per plugin, then
@@ -63,28 +75,28 @@ export function gradcheckText(reports: readonly GradcheckReport[]): string {
 
   const failures: string[] = [];
   for (const report of reports) {
-    // A plugin that throws usually throws the same error for every check: print it once, then where else it came.
+    // A plugin that throws usually throws the same error for every check, behind different
+    // prefixes ("threw:", "backward threw:", "[layout offset] float64: the contiguous run threw:"):
+    // print it once, then where else it came.
     const sameError = new Map<string, string[]>();
-    for (const c of report.contracts.filter((k) => !k.ok)) {
-      if (c.status === 'error') {
-        const seen = sameError.get(c.message);
-        if (seen !== undefined) {
-          seen.push(`contract ${c.name} ${c.mode} ${shapeText(c.shape)} ${c.options}`);
-          continue;
-        }
-        sameError.set(c.message, []);
+    const seenBefore = (message: string, place: string): boolean => {
+      const error = thrownPart(message);
+      if (error === null) return false;
+      const seen = sameError.get(error);
+      if (seen === undefined) {
+        sameError.set(error, []);
+        return false;
       }
-      failures.push(`${c.status.toUpperCase()}  ${where(c, `contract ${c.name}`)}\n  ${c.message}\n`);
+      seen.push(place);
+      return true;
+    };
+    for (const c of report.contracts.filter((k) => !k.ok)) {
+      if (seenBefore(c.message, `contract ${c.name} ${c.mode} ${shapeText(c.shape)} ${c.options}`)) continue;
+      const status = c.status === 'error' || thrownPart(c.message) !== null ? 'ERROR' : c.status.toUpperCase();
+      failures.push(`${status}  ${where(c, `contract ${c.name}`)}\n  ${c.message}\n`);
     }
     for (const c of report.checks.filter((k) => !k.ok)) {
-      if (c.status === 'error' && c.worst.length === 0) {
-        const seen = sameError.get(c.message);
-        if (seen !== undefined) {
-          seen.push(`${withVariant(c.tensor, c)} ${c.mode} ${shapeText(c.shape)} ${c.options}`);
-          continue;
-        }
-        sameError.set(c.message, []);
-      }
+      if (c.worst.length === 0 && seenBefore(c.message, `${withVariant(c.tensor, c)} ${c.mode} ${shapeText(c.shape)} ${c.options}`)) continue;
       let block = `${c.status.toUpperCase()}  ${where(c, withVariant(c.tensor, c))}  (${c.method === 'full-jacobian' ? 'full Jacobian' : c.method === 'projection' ? 'random projections' : c.method})\n  ${c.message}\n`;
       if (c.worst.length > 0) {
         const worst = [['source', 'index', 'y index', 'analytic', 'numeric', 'abs err', 'rel err']];
@@ -95,10 +107,10 @@ export function gradcheckText(reports: readonly GradcheckReport[]): string {
       }
       failures.push(block);
     }
-    for (const [message, others] of sameError) {
+    for (const [error, others] of sameError) {
       if (others.length === 0) continue;
       const shown = others.slice(0, 3).join('; ');
-      failures.push(`ERROR  the same error in ${others.length} more check${others.length === 1 ? '' : 's'}: ${shown}${others.length > 3 ? '; …' : ''}\n  ${message}\n`);
+      failures.push(`ERROR  the same error in ${others.length} more check${others.length === 1 ? '' : 's'}: ${shown}${others.length > 3 ? '; …' : ''}\n  threw: ${error}\n`);
     }
   }
   if (failures.length > 0) {
