@@ -11,7 +11,8 @@ import type { BatchNormTypes } from './plugin.js';
  * `epsilon` → `eps` (default 1e-3), `momentum` m → `1 − m` (default 0.99 → 0.01),
  * `center` / `scale` → `affine`, and `unbiasedRunningVar: false`: Keras 3 and TF.js move the
  * moving variance towards the biased batch variance. A frozen layer (`trainable: false`) comes
- * back in eval mode: Keras runs it in inference mode, in `fit` too.
+ * back in eval mode: Keras runs it in inference mode, in `fit` too (TF.js does not: call
+ * `train()` to match a frozen TF.js layer).
  *
  * tf.keras 2 differs in two ways the config does not record (it does not save `fused`). Its
  * fused kernel (rank 4 or 5, channel axis 1 or last, float16/32 compute, no renorm or virtual

@@ -115,9 +115,10 @@ export interface KerasImport<T extends NormalizerTypes = NormalizerTypes> {
   /** The normkit options (overrides applied). */
   readonly options: T['InputOptions'];
   /**
-   * The config says `trainable: false`. Keras runs a frozen layer in inference mode, in `fit`
-   * too (batch norm uses its moving statistics and does not update them): {@link layerFromKeras}
-   * returns such a layer in eval mode.
+   * The config says `trainable: false`. Keras (2 and 3) runs a frozen layer in inference mode,
+   * in `fit` too (batch norm uses its moving statistics and does not update them):
+   * {@link layerFromKeras} returns such a layer in eval mode. TF.js does not: its frozen batch
+   * norm still trains on batch statistics, so call `train()` on the layer to match it.
    */
   readonly frozen: boolean;
   /** The dtype of parameters and state. */

@@ -83,12 +83,12 @@ describe('layerNormFromKeras', () => {
       [() => layerNormFromKeras({ config: { axis: 2 }, weights: [gamma5, beta5] }), 'E_OPTION', ['config.axis: 2 counts from the batch axis', 'pass layer.inputShape']],
       [() => layerNormFromKeras({ config: { axis: 3 }, weights: [gamma5, beta5], inputShape: [null, 5] }), 'E_OPTION', ['expected an axis in [-2, 1] for input rank 2, got 3']],
       // rms_scaling builds γ only: the refusal comes before the weight count
-      [() => layerNormFromKeras({ config: { rms_scaling: true }, weights: [gamma5] }), 'E_OPTION', ['config.rms_scaling', 'the centered variance without subtracting the mean']],
+      [() => layerNormFromKeras({ config: { rms_scaling: true }, weights: [gamma5] }), 'E_OPTION', ['config.rms_scaling', 'without β or centering']],
       // a built layer stores its axis non-negative: the message says where the input shape comes from
       [() => layerNormFromKeras({ config: { axis: [2] }, weights: [gamma5, beta5] }), 'E_OPTION', ["layer.get_build_config()['input_shape']"]],
       [() => layerNormFromKeras({ config: {}, weights: [gamma5, [0, 0]] }), 'E_STATE', ['expected one shape for all', 'gamma [5], beta [2]']],
       [() => layerNormFromKeras({ config: { axis: [-2, -1] }, weights: [gamma5, beta5] }), 'E_OPTION', ['one size per axis', 'got shape [5]']],
-      [() => layerNormFromKeras({ config: {}, weights: [gamma5, beta5], inputShape: [null, 6] }), 'E_STATE', ['weights[0] (gamma): expected shape [6]', 'got [5]']],
+      [() => layerNormFromKeras({ config: {}, weights: [gamma5, beta5], inputShape: [null, 6] }), 'E_STATE', ['layer.inputShape has sizes [6] at axis -1, the weights [5]']],
     ];
     for (const [call, code, parts] of cases) {
       const error = thrownError(call);

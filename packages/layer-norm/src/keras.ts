@@ -14,8 +14,8 @@ import type { LayerNormTypes } from './plugin.js';
  * conventions guide shows how). A built layer stores its axes non-negative (`[2]`, or `[1, 2]`):
  * pass `inputShape` for it. `epsilon` → `eps` (default 1e-3); `scale` without `center` →
  * `bias: false`; `center` without `scale` needs `fillMissingAffine`; neither →
- * `elementwiseAffine: false`. `rms_scaling=True` is refused: it computes
- * x·γ/√(Var[x] + ε), the centered variance without subtracting the mean, which no normkit layer does.
+ * `elementwiseAffine: false`. `rms_scaling=True` is refused: it scales x by γ without β or
+ * centering (x·γ/√(Var[x] + ε) in the Keras 3 releases read); the mean-square form is `@normkit/rms-norm`.
  */
 export const layerNormKeras: KerasNames<LayerNormTypes> = {
   className: 'LayerNormalization',
@@ -23,7 +23,8 @@ export const layerNormKeras: KerasNames<LayerNormTypes> = {
     config.refuse(
       'rmsScaling',
       false,
-      "Keras's rms_scaling computes x·γ/√(Var[x] + ε), the centered variance without subtracting the mean and without β, which no normkit layer does",
+      "Keras's rms_scaling scales x by γ without β or centering (x·γ/√(Var[x] + ε) in the Keras 3 releases read; later ones may use the mean square); " +
+        'for the mean-square form use @normkit/rms-norm, with weight = gamma',
     );
   },
   weights: kerasAffineWeights,
@@ -42,6 +43,9 @@ export const layerNormKeras: KerasNames<LayerNormTypes> = {
     }
     const fromInput = inputShape === undefined ? undefined : trailing.map((axis) => inputShape[axis]);
     const weightShape = kerasCommonShape(context);
+    if (fromInput !== undefined && weightShape !== null && weightShape.length === fromInput.length && fromInput.some((size, i) => size !== null && size !== weightShape[i])) {
+      throw new NormkitError('E_STATE', `keras LayerNormalization: layer.inputShape has sizes ${JSON.stringify(fromInput)} at axis ${JSON.stringify(config.value('axis') ?? -1)}, the weights [${weightShape.join(', ')}]`, 'layer.inputShape');
+    }
     let normalizedShape: number[];
     if (fromInput !== undefined && fromInput.every((size): size is number => size !== null)) normalizedShape = fromInput;
     else if (weightShape !== null && weightShape.length === axes.length) normalizedShape = [...weightShape];

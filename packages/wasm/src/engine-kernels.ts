@@ -1,5 +1,5 @@
 import { Float64Scratch, cellCoefficients, cellGradientCoefficients, registerKernel } from '@normkit/core';
-import { fitsFloat32 } from './float32-range.js';
+import { centersSplitFloat32, fitsFloat32 } from './float32-range.js';
 import { restoreParamSums, saveParamSums } from './param-sums.js';
 import type {
   BackwardCellsCall,
@@ -150,7 +150,7 @@ function normalizeCells(w: WasmKernels, call: NormalizeCellsCall): boolean {
   const { x, y, cells, center, scale, shift } = call;
   const blocks = cells.blocks;
   if (blocks === null || cells.cells === 0 || !isFloat32RowMajor(x) || !isFloat32RowMajor(y)) return w.decline();
-  if (!fitsFloat32(scale, shift)) return w.decline();
+  if (!fitsFloat32(scale, shift) || !centersSplitFloat32(center)) return w.decline();
   const { A, B, C, D } = blocks;
   const n = A * C;
   const slice = sliceSize(blocks);
@@ -220,7 +220,7 @@ function inputGradient(w: WasmKernels, call: InputGradientCall): boolean {
   const { x, dy, dx, cells, center, a: ca, b: cb, k: ck } = call;
   const blocks = cells.blocks;
   if (blocks === null || cells.cells === 0 || !isFloat32RowMajor(x) || !isFloat32RowMajor(dy) || !isFloat32RowMajor(dx)) return w.decline();
-  if (!fitsFloat32(ca, cb, ck)) return w.decline();
+  if (!fitsFloat32(ca, cb, ck) || !centersSplitFloat32(center)) return w.decline();
   const { A, B, C, D } = blocks;
   const n = A * C;
   const slice = sliceSize(blocks);
@@ -262,7 +262,7 @@ function inputGradient(w: WasmKernels, call: InputGradientCall): boolean {
 function normalizeRows(w: WasmKernels, call: NormalizeRowsCall): boolean {
   const { x, y, rows: layout, center, invStd, weight, bias } = call;
   if (!layout.leadingRows || !isFloat32RowMajor(x) || !isFloat32RowMajor(y)) return w.decline();
-  if (!fitsFloat32(invStd)) return w.decline(); // the kernel reads invStd as float32
+  if (!fitsFloat32(invStd, weight, bias) || !centersSplitFloat32(center)) return w.decline(); // the kernel reads these as float32
   const { rows, features } = layout;
   const size = rows * features;
   if (size === 0) return w.decline();
@@ -295,7 +295,7 @@ function normalizeRows(w: WasmKernels, call: NormalizeRowsCall): boolean {
 function backwardRows(w: WasmKernels, call: BackwardRowsCall): boolean {
   const { x, dy, dx, rows: layout, sumDy, sumDyXhat } = call;
   if (!layout.leadingRows || !isFloat32RowMajor(x) || !isFloat32RowMajor(dy) || !isFloat32RowMajor(dx)) return w.decline();
-  if (!fitsFloat32(call.invStd)) return w.decline(); // the kernel reads invStd as float32
+  if (!fitsFloat32(call.invStd, call.weight) || !centersSplitFloat32(call.center)) return w.decline(); // the kernel reads these as float32
   const { rows, features } = layout;
   const size = rows * features;
   if (size === 0) return w.decline();
@@ -370,7 +370,7 @@ function normalizeBatch(w: WasmKernels, call: NormalizeBatchCall): boolean {
     // The map's float32 constants must be normal floats (see float32-range.ts); else the
     // TypeScript kernels run the call. Checked before beforeWrite, so nothing is committed twice.
     const folded = affine.kind === 'rows' ? null : cellCoefficients(affine, { center, invStd }, weight, bias, coefficientScratch);
-    if (folded === null ? !fitsFloat32(invStd) : !fitsFloat32(folded.scale, folded.shift)) {
+    if ((folded === null ? !fitsFloat32(invStd, weight, bias) : !fitsFloat32(folded.scale, folded.shift)) || !centersSplitFloat32(center)) {
       w.release(xp, yp);
       return w.decline();
     }
@@ -447,7 +447,7 @@ function backwardCells(w: WasmKernels, call: BackwardCellsCall): boolean {
     }
     const sumsBefore = saveParamSums(call);
     const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
-    if (!fitsFloat32(ca, cb, ck)) {
+    if (!fitsFloat32(ca, cb, ck) || !centersSplitFloat32(center)) {
       // Nothing was written to dx, and the parameter sums are put back: the TypeScript kernels
       // redo the call with float64 coefficients (and add into the sums once).
       restoreParamSums(call, sumsBefore);

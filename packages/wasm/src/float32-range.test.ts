@@ -3,7 +3,7 @@ import type { Tensor } from '@normkit/core';
 import { randn, relativeError, scaledError } from '@normkit/testkit';
 import { describe, expect, it } from 'vitest';
 import { useExplicitBackend, vector } from '../test/explicit-backend.js';
-import { fitsFloat32 } from './float32-range.js';
+import { centersSplitFloat32, fitsFloat32 } from './float32-range.js';
 
 // The input gradient's per-cell coefficients (b ∝ 1/σ² above all) are float32 in the kernels.
 // When σ is huge (1e25) or invStd is (tiny data, tiny eps), they leave float32's normal range and
@@ -19,6 +19,38 @@ describe('fitsFloat32', () => {
     expect(fitsFloat32(new Float64Array([1]), new Float64Array([3.5e38]))).toBe(false);
     expect(fitsFloat32(new Float64Array([-1e-39]))).toBe(false);
     expect(fitsFloat32(new Float64Array([Infinity]))).toBe(false);
+  });
+});
+
+describe('centersSplitFloat32', () => {
+  it('passes zero and centers from 2⁻¹⁰² up, refuses smaller nonzero ones', () => {
+    expect(centersSplitFloat32(new Float64Array([0, -0, 1, 2 ** -102, -1e30, NaN]))).toBe(true);
+    expect(centersSplitFloat32(new Float64Array([1, 1e-35]))).toBe(false);
+  });
+});
+
+describe('subnormal data whose invStd fits float32 (eps 1e-43): the centers would lose their low half', () => {
+  it.each([
+    ['batch norm cells', [8, 5], [1], [1]],
+    ['layer norm rows', [4, 8], [0], [1]],
+  ] as const)('%s: y, dx and the parameter sums equal the TypeScript kernels (y was off by 3e-3)', (_what, shape, groupAxes, paramAxes) => {
+    const x = randn([...shape], 51, 'float32', 0, 1e-43);
+    const dy = randn([...shape], 52, 'float32');
+    const plan = planNormalization(x.shape, groupAxes, paramAxes);
+    const weight = vector(plan.params, 53, 1, 0.5);
+    const bias = vector(plan.params, 54, 0, 1);
+    const run = () => {
+      const y = zeros(x.shape, 'float32');
+      const stats = normalizeBatch(viewOf(x), plan, true, 1e-43, weight, bias, viewOf(y));
+      const dx = zeros(x.shape, 'float32');
+      const sums = normalizeBackward(viewOf(x), viewOf(dy), plan, stats, weight, { centered: true, batchStats: true }, viewOf(dx));
+      return { y, dx, sumDyXhat: Float64Array.from(sums?.sumDyXhat ?? []) };
+    };
+    const wasm = run();
+    const ts = explicit.onTypeScript(run);
+    expect(scaledError(wasm.y, ts.y)).toBeLessThan(2e-6);
+    expect(scaledError(wasm.dx, ts.dx)).toBeLessThan(4e-6);
+    expect(relativeError(wasm.sumDyXhat, ts.sumDyXhat)).toBeLessThan(1e-10);
   });
 });
 

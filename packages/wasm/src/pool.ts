@@ -349,9 +349,13 @@ export class WasmPool {
     return t;
   }
 
-  /** Disposes every live tensor and kernel buffer (the pool stays usable). */
+  /**
+   * Disposes every live tensor (the pool stays usable). The kernels' own scratch, which the
+   * backend keeps between calls, stays: freeing it let the next tensors be placed over it, and
+   * later calls returned garbage.
+   */
   disposeAll(): void {
-    for (const allocation of [...this.live.values()]) this.release(allocation);
+    for (const allocation of [...this.live.values()]) if (allocation.view !== null) this.release(allocation);
   }
 
   /** @internal Raw bytes for the kernels (scratch and copies), or `null` when full. */

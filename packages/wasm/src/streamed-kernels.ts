@@ -1,5 +1,5 @@
 import { Float64Scratch, cellCoefficients, cellGradientCoefficients } from '@normkit/core';
-import { fitsFloat32 } from './float32-range.js';
+import { centersSplitFloat32, fitsFloat32 } from './float32-range.js';
 import { restoreParamSums, saveParamSums } from './param-sums.js';
 import type {
   BackwardCellsCall,
@@ -335,7 +335,7 @@ export function normalizeBatchStreamed(w: WasmKernels, call: NormalizeBatchCall,
     for (let g = 0; g < groups; g++) invStd[g] = 1 / Math.sqrt(variance[g] + eps);
     // As the unstreamed normalizeBatch: float32 constants in range, checked before beforeWrite.
     const folded = rows ? null : cellCoefficients(affine as CellsLayout, { center, invStd }, weight, bias, coefficientScratch);
-    if (folded === null ? !fitsFloat32(invStd) : !fitsFloat32(folded.scale, folded.shift)) return w.decline();
+    if ((folded === null ? !fitsFloat32(invStd, weight, bias) : !fitsFloat32(folded.scale, folded.shift)) || !centersSplitFloat32(center)) return w.decline();
     call.beforeWrite?.(center, variance, invStd);
     if (folded === null) {
       const [, , prm, prs, pg, pb] = arrays;
@@ -386,7 +386,7 @@ export function backwardCellsStreamed(w: WasmKernels, call: BackwardCellsCall, b
     }
     const sumsBefore = saveParamSums(call);
     const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
-    if (!fitsFloat32(ca, cb, ck)) {
+    if (!fitsFloat32(ca, cb, ck) || !centersSplitFloat32(center)) {
       // Nothing written to dx yet, the parameter sums put back (the fallback adds into them); the staging is released below.
       restoreParamSums(call, sumsBefore);
       return w.decline();
