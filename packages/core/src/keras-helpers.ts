@@ -77,6 +77,14 @@ export function kerasCommonShape(context: KerasContext): Shape | null {
   return first;
 }
 
+/** One of a Keras layer's affine weights: Keras's name and normkit's parameter. */
+export interface KerasAffineWeight {
+  /** Keras's name: `gamma` (γ) or `beta` (β). */
+  readonly keras: 'gamma' | 'beta';
+  /** normkit's parameter: `weight` (γ) or `bias` (β). */
+  readonly entry: 'weight' | 'bias';
+}
+
 /**
  * The affine weights of a Keras normalization layer, in `get_weights()` order: `gamma` (γ,
  * normkit's `weight`) when `scale`, then `beta` (β, `bias`) when `center` (both default on).
@@ -84,8 +92,8 @@ export function kerasCommonShape(context: KerasContext): Shape | null {
  * @param config - the config, read
  * @returns the weights present
  */
-export function kerasAffineWeights(config: KerasConfig): { readonly keras: 'gamma' | 'beta'; readonly entry: 'weight' | 'bias' }[] {
-  const affine: { readonly keras: 'gamma' | 'beta'; readonly entry: 'weight' | 'bias' }[] = [];
+export function kerasAffineWeights(config: KerasConfig): KerasAffineWeight[] {
+  const affine: KerasAffineWeight[] = [];
   if (config.boolean('scale', true)) affine.push({ keras: 'gamma', entry: 'weight' });
   if (config.boolean('center', true)) affine.push({ keras: 'beta', entry: 'bias' });
   return affine;
