@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../test/thrown.js';
 import type { MeanCenterTypes } from '../test/fixtures/mean-center.js';
 import { meanCenter } from '../test/fixtures/mean-center.js';
-import { NormkitError } from './errors.js';
 import { Layer } from './layer.js';
 import type { Normalizer, PyTorchNames } from './normalizer.js';
 import { fromArray } from './tensor.js';
@@ -27,16 +27,6 @@ const styled: Normalizer<MeanCenterTypes> = {
 
 const f64 = (values: number[], shape = [values.length]) => fromArray(values, shape, 'float64');
 const values = (t: Tensor | undefined) => Array.from((t as Tensor).data);
-
-function errorOf(fn: () => unknown): NormkitError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof NormkitError) return e;
-    throw e;
-  }
-  throw new Error('expected a NormkitError, got none');
-}
 
 function trained(plugin: Normalizer<MeanCenterTypes>): Layer<MeanCenterTypes> {
   const layer = new Layer(plugin, { numFeatures: 2 }, { dtype: 'float64' });
@@ -85,7 +75,7 @@ describe('Layer state dicts in PyTorch names', () => {
   it('refuses a PyTorch name under normkit names, and says which options would load it', () => {
     const layer = trained(named);
     const before = layer.stateDict();
-    const e = errorOf(() => layer.loadStateDict({ bias: f64([0, 0]), running_mean: f64([1, 1]) }));
+    const e = thrown(() => layer.loadStateDict({ bias: f64([0, 0]), running_mean: f64([1, 1]) }));
     expect(e.code).toBe('E_STATE');
     expect(e.argument).toBe('running_mean');
     expect(e.message).toBe(`loadStateDict: unexpected entry "running_mean" (PyTorch name; pass { names: 'pytorch' }); expected only bias, runningMean`);
@@ -95,29 +85,29 @@ describe('Layer state dicts in PyTorch names', () => {
   it('suggests the prefix when the keys are a whole model’s', () => {
     const layer = trained(named);
     const bad = { 'features.1.bias': f64([0, 0]), 'features.1.running_mean': f64([1, 1]) };
-    expect(errorOf(() => layer.loadStateDict(bad)).message).toContain(
+    expect(thrown(() => layer.loadStateDict(bad)).message).toContain(
       `unexpected entry "features.1.bias" (PyTorch name under prefix "features.1."; pass { names: 'pytorch', prefix: 'features.1.' })`,
     );
-    expect(errorOf(() => layer.loadStateDict({ 'm.bias': f64([0, 0]), 'm.runningMean': f64([1, 1]) })).message).toContain(
+    expect(thrown(() => layer.loadStateDict({ 'm.bias': f64([0, 0]), 'm.runningMean': f64([1, 1]) })).message).toContain(
       `unexpected entry "m.bias" (normkit name under prefix "m."; pass { prefix: 'm.' })`,
     );
   });
 
   it('refuses a normkit name under PyTorch names, and says so', () => {
     const layer = trained(named);
-    const e = errorOf(() => layer.loadStateDict({ bias: f64([0, 0]), runningMean: f64([1, 1]) }, { names: 'pytorch' }));
+    const e = thrown(() => layer.loadStateDict({ bias: f64([0, 0]), runningMean: f64([1, 1]) }, { names: 'pytorch' }));
     expect(e.code).toBe('E_STATE');
     expect(e.message).toBe(`loadStateDict: unexpected entry "runningMean" (normkit name; pass { names: 'normkit' }); expected only bias, running_mean`);
   });
 
   it('names missing entries and an unknown key with the keys of the naming in use', () => {
     const layer = trained(named);
-    const missing = errorOf(() => layer.loadStateDict({ 'm.bias': f64([0, 0]) }, { names: 'pytorch', prefix: 'm.' }));
+    const missing = thrown(() => layer.loadStateDict({ 'm.bias': f64([0, 0]) }, { names: 'pytorch', prefix: 'm.' }));
     expect(missing.code).toBe('E_STATE');
     expect(missing.message).toBe('loadStateDict: missing entries m.running_mean');
     expect(layer.loadStateDict({ 'm.bias': f64([7, 8]) }, { names: 'pytorch', prefix: 'm.', strict: false })).toEqual({ missingKeys: ['m.running_mean'], unexpectedKeys: [] });
     expect(values(layer.params.bias)).toEqual([7, 8]);
-    const unknown = errorOf(() => layer.loadStateDict({ 'm.weight': f64([0, 0]) }, { names: 'pytorch', prefix: 'm.' }));
+    const unknown = thrown(() => layer.loadStateDict({ 'm.weight': f64([0, 0]) }, { names: 'pytorch', prefix: 'm.' }));
     expect(unknown.message).toBe('loadStateDict: unexpected entry "m.weight"; expected only m.bias, m.running_mean');
     // strict: false skips unknown keys and lists them, as PyTorch's strict=False (keys outside the prefix are not read at all).
     const result = layer.loadStateDict({ 'm.weight': f64([0, 0]), 'm.bias': f64([1, 2]), 'other.bias': f64([3, 4]) }, { names: 'pytorch', prefix: 'm.', strict: false });
@@ -137,11 +127,11 @@ describe('Layer state dicts in PyTorch names', () => {
       [() => new Layer(meanCenter, { numFeatures: 2 }).stateDict({ names: 'pytorch' }), 'options.names'],
     ];
     for (const [fn, argument] of cases) {
-      const e = errorOf(fn);
+      const e = thrown(fn);
       expect(e.code, argument).toBe('E_OPTION');
       expect(e.argument, argument).toBe(argument);
     }
-    expect(errorOf(() => layer.stateDict({ names: 'pytorch', style: 'legacy' })).message).toContain(`expected none (mean-center has one PyTorch naming), got "legacy"`);
+    expect(thrown(() => layer.stateDict({ names: 'pytorch', style: 'legacy' })).message).toContain(`expected none (mean-center has one PyTorch naming), got "legacy"`);
   });
 
   it('lists the int64 entries in the naming asked for', () => {
@@ -179,12 +169,12 @@ describe('PyTorch naming styles and shapes', () => {
     const layer = trained(styled);
     const before = layer.stateDict();
     const both = { bias: f64([0, 0]), 'stats.original0': f64([1, 1], [2, 1]), stats_g: f64([1, 1], [2, 1]) };
-    const mixed = errorOf(() => layer.loadStateDict(both, { names: 'pytorch' }));
+    const mixed = thrown(() => layer.loadStateDict(both, { names: 'pytorch' }));
     expect(mixed.code).toBe('E_STATE');
     expect(mixed.message).toContain(`more than one PyTorch naming style of mean-center: 'modern' (bias, stats.original0) and 'legacy' (bias, stats_g)`);
-    const forced = errorOf(() => layer.loadStateDict({ bias: f64([0, 0]), stats_g: f64([1, 1], [2, 1]) }, { names: 'pytorch', style: 'modern' }));
+    const forced = thrown(() => layer.loadStateDict({ bias: f64([0, 0]), stats_g: f64([1, 1], [2, 1]) }, { names: 'pytorch', style: 'modern' }));
     expect(forced.message).toContain(`unexpected entry "stats_g" (PyTorch name in style 'legacy'; pass { names: 'pytorch', style: 'legacy' })`);
-    const shape = errorOf(() => layer.loadStateDict({ bias: f64([0, 0]), stats_g: f64([1, 1]) }, { names: 'pytorch' }));
+    const shape = thrown(() => layer.loadStateDict({ bias: f64([0, 0]), stats_g: f64([1, 1]) }, { names: 'pytorch' }));
     expect(shape.message).toBe('loadStateDict: stats_g expected shape [2, 1], got [2]');
     expect(layer.stateDict()).toEqual(before);
   });

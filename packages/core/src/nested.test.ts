@@ -1,21 +1,11 @@
 // tensor() on nested arrays, toArray(), the float32 default of every tensor helper, and the
 // messages that name the helper converting a plain array.
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../test/thrown.js';
 import { meanCenter } from '../test/fixtures/mean-center.js';
-import { NormkitError } from './errors.js';
 import { Layer } from './layer.js';
 import { toArray } from './nested.js';
 import { DEFAULT_DTYPE, assertTensor, dtypeOf, fromArray, full, ones, tensor, zeros } from './tensor.js';
-
-function errorOf(fn: () => unknown): NormkitError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof NormkitError) return e;
-    throw e;
-  }
-  throw new Error('expected a NormkitError, nothing was thrown');
-}
 
 describe('tensor(nested arrays)', () => {
   it('reads the shape from the nesting and copies the values, row-major', () => {
@@ -48,16 +38,16 @@ describe('tensor(nested arrays)', () => {
   });
 
   it('refuses ragged arrays (E_SHAPE) and non-numbers (E_DTYPE), naming the entry', () => {
-    const ragged = errorOf(() => tensor([[1, 2], [3]]));
+    const ragged = thrown(() => tensor([[1, 2], [3]]));
     expect(ragged.code).toBe('E_SHAPE');
     expect(ragged.message).toBe('values[1]: expected 2 entries like its first sibling (ragged nested array), got 1');
-    expect(errorOf(() => tensor([[1, 2], 3] as never)).code).toBe('E_SHAPE');
-    expect(errorOf(() => tensor([[1], [[2]]] as never)).code).toBe('E_SHAPE');
-    const text = errorOf(() => tensor([1, '2'] as never));
+    expect(thrown(() => tensor([[1, 2], 3] as never)).code).toBe('E_SHAPE');
+    expect(thrown(() => tensor([[1], [[2]]] as never)).code).toBe('E_SHAPE');
+    const text = thrown(() => tensor([1, '2'] as never));
     expect(text.code).toBe('E_DTYPE');
     expect(text.message).toBe('values[1]: expected a number, got "2"');
-    expect(errorOf(() => tensor(new Int32Array([1, 2]) as never)).message).toContain('fromArray(Array.from(values), shape, dtype)');
-    expect(errorOf(() => tensor([1, 2], [2] as never)).code).toBe('E_OPTION');
+    expect(thrown(() => tensor(new Int32Array([1, 2]) as never)).message).toContain('fromArray(Array.from(values), shape, dtype)');
+    expect(thrown(() => tensor([1, 2], [2] as never)).code).toBe('E_OPTION');
   });
 });
 
@@ -101,7 +91,7 @@ describe('one default dtype: float32, for tensors and layers alike', () => {
     const t = fromArray([1, 2, 3], 'float64');
     expect(t.shape).toEqual([3]);
     expect(dtypeOf(t)).toBe('float64');
-    expect(errorOf(() => fromArray([1], 'float16' as never)).code).toBe('E_OPTION');
+    expect(thrown(() => fromArray([1], 'float16' as never)).code).toBe('E_OPTION');
   });
 
   it('a tensor and a layer made with defaults work together', () => {
@@ -119,18 +109,18 @@ describe('one default dtype: float32, for tensors and layers alike', () => {
 
 describe('a plain array where a tensor is expected', () => {
   it('names the helper that converts it', () => {
-    const plain = errorOf(() => assertTensor([1, 2, 3], 'x'));
+    const plain = thrown(() => assertTensor([1, 2, 3], 'x'));
     expect(plain.code).toBe('E_DTYPE');
     expect(plain.message).toContain('got an array of length 3');
     expect(plain.message).toContain('tensor(values)');
     expect(plain.message).toContain('fromArray(values, shape)');
-    expect(errorOf(() => assertTensor(new Float32Array(3), 'x')).message).toContain('tensor(data, shape)');
-    expect(errorOf(() => assertTensor({ data: [1], shape: [1], stride: [1], offset: 0 }, 'x')).message).toContain('fromArray(Array.from(values), shape)');
+    expect(thrown(() => assertTensor(new Float32Array(3), 'x')).message).toContain('tensor(data, shape)');
+    expect(thrown(() => assertTensor({ data: [1], shape: [1], stride: [1], offset: 0 }, 'x')).message).toContain('fromArray(Array.from(values), shape)');
   });
 
   it('reaches the user through a layer', () => {
     const layer = new Layer(meanCenter, { numFeatures: 2 });
-    const e = errorOf(() => layer.forward([[1, 2]] as never));
+    const e = thrown(() => layer.forward([[1, 2]] as never));
     expect(e.code).toBe('E_DTYPE');
     expect(e.message).toMatch(/^x: expected an ndarray over a Float32Array or Float64Array, got an array of length 1; convert plain numbers with tensor\(values\)/);
   });
