@@ -225,7 +225,6 @@ export function importKeras<T extends NormalizerTypes>(plugin: Normalizer<T>, la
   for (const [i, { keras: name, entry }] of names.entries()) {
     const label = labels[i];
     labelOf.set(`state.${String(entry)}`, label);
-    labelOf.set(`params.${String(entry)}`, label);
     const target = initial[entry as string];
     if (target === undefined) {
       throw new NormkitError('E_OPTION', `keras ${className}: the options ${JSON.stringify(resolved)} give no ${String(entry)} for ${name}; check options.overrides`, 'options.overrides');
@@ -233,9 +232,7 @@ export function importKeras<T extends NormalizerTypes>(plugin: Normalizer<T>, la
     stateDict[entry as string] = entryTensor(raw[i], target, dtype, `keras ${label}`, String(entry), label);
   }
   // The plugin's own value checks (a negative moving_variance), named by the Keras weight.
-  const params: Record<string, Tensor> = {};
-  const state: Record<string, Tensor> = {};
-  for (const name of Object.keys(stateDict)) (Object.hasOwn(fresh.params as object, name) ? params : state)[name] = stateDict[name];
+  const state = Object.fromEntries(Object.keys(fresh.state as object).map((name) => [name, stateDict[name]]));
   try {
     bound.validateState?.(state as never);
   } catch (e) {
