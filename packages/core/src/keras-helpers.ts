@@ -98,3 +98,48 @@ export function kerasAffineWeights(config: KerasConfig): KerasAffineWeight[] {
   if (config.boolean('center', true)) affine.push({ keras: 'beta', entry: 'bias' });
   return affine;
 }
+
+/**
+ * The sizes of the trailing axes a Keras layer normalizes over (its `axis`, default `-1`), as
+ * normkit's `normalizedShape`: layer norm's and RMS norm's. The axes must be the trailing ones in
+ * increasing order (`-1`, `[-2, -1]`, or `[1, 2]` for a rank-3 `inputShape`); their sizes come
+ * from `inputShape` when it gives them all, else from the weights (one size per axis).
+ *
+ * @param context - the import context (config, weights' shapes, input shape)
+ * @returns the sizes of the normalized axes
+ * @throws NormkitError `E_OPTION` for axes that are not the trailing ones (normalize a transposed
+ *   view instead), a non-negative axis without `inputShape`, or sizes that neither the input
+ *   shape nor the weights give; `E_STATE` when `inputShape` and the weights disagree
+ */
+export function kerasTrailingShape(context: KerasContext, sortAxes = false): number[] {
+  const { config, inputShape } = context;
+  const className = config.className;
+  const rank = inputShape?.length;
+  const given = config.axes('axis', -1);
+  const axes = kerasAxes(sortAxes ? [...given].sort((a, b) => a - b) : given, rank, className);
+  const trailing = axes.map((_, i) => (rank === undefined ? -axes.length + i : rank - axes.length + i));
+  const written = JSON.stringify(config.value('axis') ?? -1);
+  if (axes.some((axis, i) => axis !== trailing[i])) {
+    throw new NormkitError(
+      'E_OPTION',
+      `keras ${className} config.axis: normkit normalizes the trailing axes in order (${JSON.stringify(trailing)} here), got ${written}; ` +
+        'normalize a transposed view that puts those axes last (see the conventions guide)',
+      'config.axis',
+    );
+  }
+  const fromInput = inputShape === undefined ? undefined : trailing.map((axis) => inputShape[axis]);
+  const weightShape = kerasCommonShape(context);
+  if (fromInput !== undefined && weightShape !== null && weightShape.length === fromInput.length && fromInput.some((size, i) => size !== null && size !== weightShape[i])) {
+    throw new NormkitError('E_STATE', `keras ${className}: layer.inputShape has sizes ${JSON.stringify(fromInput)} at axis ${written}, the weights [${weightShape.join(', ')}]`, 'layer.inputShape');
+  }
+  if (fromInput !== undefined && fromInput.every((size): size is number => size !== null)) return fromInput;
+  if (weightShape !== null && weightShape.length === axes.length) return [...weightShape];
+  const names = [...context.shapes.keys()].join(' / ');
+  const why =
+    weightShape === null
+      ? fromInput === undefined
+        ? ', and there are none; pass layer.inputShape'
+        : `, and there are none, and layer.inputShape has unknown sizes there (${JSON.stringify(fromInput)})`
+      : `, got shape [${weightShape.join(', ')}]; pass layer.inputShape`;
+  throw new NormkitError('E_OPTION', `keras ${className}: the sizes of axis ${written} come from the weights${names === '' ? '' : ` (${names})`}, one size per axis${why}`, 'layer.inputShape');
+}

@@ -1,4 +1,4 @@
-import { NormkitError, kerasAffine, kerasAffineWeights, kerasAxes, kerasCommonShape } from '@normkit/core';
+import { kerasAffine, kerasAffineWeights, kerasTrailingShape } from '@normkit/core';
 import type { KerasNames } from '@normkit/core';
 import type { LayerNormInputOptions } from './options.js';
 import type { LayerNormTypes } from './plugin.js';
@@ -29,35 +29,8 @@ export const layerNormKeras: KerasNames<LayerNormTypes> = {
   },
   weights: kerasAffineWeights,
   options(context) {
-    const { config, inputShape } = context;
-    const rank = inputShape?.length;
-    const axes = kerasAxes(config.axes('axis', -1), rank, 'LayerNormalization');
-    const trailing = axes.map((_, i) => (rank === undefined ? -axes.length + i : rank - axes.length + i));
-    if (axes.some((axis, i) => axis !== trailing[i])) {
-      throw new NormkitError(
-        'E_OPTION',
-        `keras LayerNormalization config.axis: normkit's layer norm normalizes the trailing axes in order (${JSON.stringify(trailing)} here), got ${JSON.stringify(config.value('axis'))}; ` +
-          'normalize a transposed view that puts those axes last (see the conventions guide)',
-        'config.axis',
-      );
-    }
-    const fromInput = inputShape === undefined ? undefined : trailing.map((axis) => inputShape[axis]);
-    const weightShape = kerasCommonShape(context);
-    if (fromInput !== undefined && weightShape !== null && weightShape.length === fromInput.length && fromInput.some((size, i) => size !== null && size !== weightShape[i])) {
-      throw new NormkitError('E_STATE', `keras LayerNormalization: layer.inputShape has sizes ${JSON.stringify(fromInput)} at axis ${JSON.stringify(config.value('axis') ?? -1)}, the weights [${weightShape.join(', ')}]`, 'layer.inputShape');
-    }
-    let normalizedShape: number[];
-    if (fromInput !== undefined && fromInput.every((size): size is number => size !== null)) normalizedShape = fromInput;
-    else if (weightShape !== null && weightShape.length === axes.length) normalizedShape = [...weightShape];
-    else {
-      const why =
-        weightShape === null
-          ? fromInput === undefined
-            ? ', and there are none (center=False, scale=False); pass layer.inputShape'
-            : `, and there are none (center=False, scale=False), and layer.inputShape has unknown sizes there (${JSON.stringify(fromInput)})`
-          : `, got shape [${weightShape.join(', ')}]; pass layer.inputShape`;
-      throw new NormkitError('E_OPTION', `keras LayerNormalization: the sizes of axis ${JSON.stringify(config.value('axis') ?? -1)} come from gamma / beta (one size per axis)${why}`, 'layer.inputShape');
-    }
+    const { config } = context;
+    const normalizedShape = kerasTrailingShape(context);
     const options: LayerNormInputOptions = { normalizedShape, eps: config.number('epsilon', 1e-3, { above: 0 }) };
     // Keras's scale and center as normkit's elementwiseAffine and bias: γ alone is bias: false;
     // β alone has no normkit option, and kerasAffine asks for fillMissingAffine (γ fixed at 1).

@@ -6,6 +6,7 @@
  * - {@link rmsNorm}: the plugin (`rmsNorm.create(options)` → pure `forward` / `backward`).
  * - {@link RMSNorm}: the stateful layer, PyTorch style.
  * - {@link rmsNormPyTorch}: PyTorch's names.
+ * - {@link rmsNormFromKeras}: a trained Keras 3 `RMSNormalization` layer as an {@link RMSNorm} ({@link rmsNormKeras}).
  *
  * @packageDocumentation
  */
@@ -15,6 +16,8 @@ export * from './options.js';
 export * from './plugin.js';
 export * from './layer.js';
 export * from './pytorch.js';
+export { rmsNormKeras } from './keras.js';
+export { rmsNormFromKeras } from './from-keras.js';
 export * from './onnx.js';
 export { VERSION } from './version.js';
 // The tensor helpers a program needs, from @normkit/core, so that installing this one package is enough.

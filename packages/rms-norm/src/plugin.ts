@@ -18,6 +18,7 @@ import {
 import type { BoundNormalizer, ForwardSpec, NormBackwardBinding, NormSaved, Normalizer, NormalizerTypes, Shape } from '@normkit/core';
 import type { RmsNormInputOptions, RmsNormOptions } from './options.js';
 import { epsFor, resolveRmsNormOptions } from './options.js';
+import { rmsNormKeras } from './keras.js';
 import { rmsNormOnnx } from './onnx.js';
 import { rmsNormPyTorch } from './pytorch.js';
 import { VERSION } from './version.js';
@@ -94,6 +95,7 @@ export const rmsNorm: Normalizer<RmsNormTypes> = defineNormalizer<RmsNormTypes>(
     { normalizedShape: [6, 11], elementwiseAffine: false },
   ],
   pytorch: rmsNormPyTorch,
+  keras: rmsNormKeras,
   onnx: rmsNormOnnx,
   resolveOptions: resolveRmsNormOptions,
 
