@@ -1,6 +1,5 @@
-import { Float64Scratch, cellCoefficients, cellGradientCoefficients, registerKernel } from '@normkit/core';
+import { Float64Scratch, addCellParamSums, cellCoefficients, cellInputGradientCoefficients, registerKernel } from '@normkit/core';
 import { centersSplitFloat32, fitsFloat32 } from './float32-range.js';
-import { restoreParamSums, saveParamSums } from './param-sums.js';
 import type {
   BackwardCellsCall,
   BackwardRowsCall,
@@ -405,7 +404,8 @@ function normalizeBatch(w: WasmKernels, call: NormalizeBatchCall): boolean {
 
 /**
  * `backwardCells` (fused): `x` and `dy` are placed once for the gradient sums and the input
- * gradient, with the folding (core's `cellGradientCoefficients`) in between, in JS.
+ * gradient, with the folding in between, in JS: core's `cellInputGradientCoefficients`, and
+ * `addCellParamSums` once the call is kept (a decline leaves the parameter sums to the fallback).
  */
 function backwardCells(w: WasmKernels, call: BackwardCellsCall): boolean {
   const { x, dy, dx, cells } = call;
@@ -445,15 +445,14 @@ function backwardCells(w: WasmKernels, call: BackwardCellsCall): boolean {
       w.getF64(ps, sumDy);
       w.getF64(pt, sumDyCentered);
     }
-    const sumsBefore = saveParamSums(call);
-    const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
+    const { center, a: ca, b: cb, k: ck } = cellInputGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
     if (!fitsFloat32(ca, cb, ck) || !centersSplitFloat32(center)) {
-      // Nothing was written to dx, and the parameter sums are put back: the TypeScript kernels
-      // redo the call with float64 coefficients (and add into the sums once).
-      restoreParamSums(call, sumsBefore);
+      // Nothing was written to dx, nor to the parameter sums: the TypeScript kernels redo the
+      // call with float64 coefficients (and add into the sums once).
       w.release(xp, dp, op);
       return w.decline();
     }
+    addCellParamSums(call, sumDy, sumDyCentered);
     w.putCenter(pc, pl, center);
     w.putF32(pa, ca);
     w.putF32(pb, cb);

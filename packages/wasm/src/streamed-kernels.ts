@@ -1,6 +1,5 @@
-import { Float64Scratch, cellCoefficients, cellGradientCoefficients } from '@normkit/core';
+import { Float64Scratch, addCellParamSums, cellCoefficients, cellInputGradientCoefficients } from '@normkit/core';
 import { centersSplitFloat32, fitsFloat32 } from './float32-range.js';
-import { restoreParamSums, saveParamSums } from './param-sums.js';
 import type {
   BackwardCellsCall,
   BackwardRowsCall,
@@ -363,7 +362,8 @@ const coefficientScratch = new Float64Scratch(6);
 
 /**
  * `backwardCells`, streamed: the per-cell gradient sums over the pieces (added up here), the
- * folding (core's `cellGradientCoefficients`), then the input gradient over the pieces.
+ * folding (core's `cellInputGradientCoefficients`, then `addCellParamSums` once the call is
+ * kept), then the input gradient over the pieces.
  */
 export function backwardCellsStreamed(w: WasmKernels, call: BackwardCellsCall, blocks: Blocks): boolean {
   const { x, dy, dx, cells } = call;
@@ -384,13 +384,12 @@ export function backwardCellsStreamed(w: WasmKernels, call: BackwardCellsCall, b
       w.putF64(pc64, center);
       streamedGradientSums(w, sx, sd, blocks, pc64, ps, pt, sumDy, sumDyCentered);
     }
-    const sumsBefore = saveParamSums(call);
-    const { center, a: ca, b: cb, k: ck } = cellGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
+    const { center, a: ca, b: cb, k: ck } = cellInputGradientCoefficients(call, sumDy, sumDyCentered, undefined, coefficientScratch);
     if (!fitsFloat32(ca, cb, ck) || !centersSplitFloat32(center)) {
-      // Nothing written to dx yet, the parameter sums put back (the fallback adds into them); the staging is released below.
-      restoreParamSums(call, sumsBefore);
+      // Nothing written to dx yet, nor to the parameter sums (the fallback adds into them); the staging is released below.
       return w.decline();
     }
+    addCellParamSums(call, sumDy, sumDyCentered);
     w.putCenter(pc, pl, center);
     w.putF32(pa, ca);
     w.putF32(pb, cb);

@@ -196,7 +196,9 @@ export interface NormalizeBatchCall {
  * `gradientSums`, the folding into per-group sums and per-cell coefficients
  * (`cellGradientCoefficients`), and `inputGradient` — so a backend reads `x` and `dy` once. It also
  * **adds** $`\sum dy`$ and $`\sum dy\,\hat x`$ per parameter entry into `sumDy` and `sumDyXhat`
- * (zero on entry; empty without parameters).
+ * (zero on entry; empty without parameters) — once: a backend that declines the call after
+ * folding must leave them as they came (fold with `cellInputGradientCoefficients`, add with
+ * `addCellParamSums` only once the call is kept).
  */
 export interface BackwardCellsCall {
   /** The forward input. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BackwardCellsCall, NormalizeBatchCall } from './calls.js';
 import { registerKernel, resetKernelRegistry } from './kernel-registry.js';
-import { batchStatistics, normalizeBackward, normalizeBatch, normalizeForward } from './ops.js';
+import { addCellParamSums, batchStatistics, cellGradientCoefficients, cellInputGradientCoefficients, normalizeBackward, normalizeBatch, normalizeForward } from './ops.js';
 import { planNormalization } from './plan.js';
 import type { StridedView } from './view.js';
 
@@ -107,5 +107,45 @@ describe('fused kernels', () => {
     normalizeBackward(x, x, plan, stats, null, { centered: true, batchStats: true }, y);
     normalizeBackward(x, x, plan, stats, null, { centered: true, batchStats: true, reduceGroupSums: () => {} }, y);
     expect(fusedBackward).toBe(1); // the hook's call ran the split path
+  });
+
+  it('a backend that folds with cellInputGradientCoefficients and then declines leaves the parameter sums to the fallback (counted once)', () => {
+    const shape = [6, 3];
+    const plan = planNormalization(shape, [1], [1]);
+    const x = view(values(18, 6), shape);
+    const dy = view(values(18, 7), shape);
+    const weight = Float64Array.from(values(3, 8));
+    const stats = batchStatistics(x, plan, true, 1e-5);
+    const mode = { centered: true, batchStats: true };
+    const reference = normalizeBackward(x, dy, plan, stats, weight, mode, view(new Array(18).fill(0), shape))!;
+    let folded: { a: number[]; sumDy: number[]; combinedA: number[]; combinedSumDy: number[]; added: number[] } | null = null;
+    registerKernel({
+      kernel: 'backwardCells',
+      backend: 'declines-after-folding',
+      priority: 2,
+      run: (call: BackwardCellsCall) => {
+        const n = call.cells.cells;
+        const sumDy = Float64Array.from(values(n, 9));
+        const sumDyCentered = Float64Array.from(values(n, 10));
+        const { a } = cellInputGradientCoefficients(call, sumDy, sumDyCentered);
+        const untouched = Array.from(call.sumDy);
+        // the combined function is the two in a row, on a copy of the call's sums
+        const copy = { ...call, sumDy: new Float64Array(call.sumDy.length), sumDyXhat: new Float64Array(call.sumDyXhat.length) };
+        const combined = cellGradientCoefficients(copy, sumDy, sumDyCentered);
+        const added = { ...call, sumDy: new Float64Array(call.sumDy.length), sumDyXhat: new Float64Array(call.sumDyXhat.length) };
+        addCellParamSums(added, sumDy, sumDyCentered);
+        folded = { a: Array.from(a), sumDy: untouched, combinedA: Array.from(combined.a), combinedSumDy: Array.from(copy.sumDy), added: Array.from(added.sumDy) };
+        return false;
+      },
+    });
+    const sums = normalizeBackward(x, dy, plan, stats, weight, mode, view(new Array(18).fill(0), shape))!;
+    expect(folded).not.toBeNull();
+    const seen = folded!;
+    expect(seen.sumDy).toEqual([0, 0, 0]);
+    expect(seen.combinedA).toEqual(seen.a);
+    expect(seen.combinedSumDy).toEqual(seen.added);
+    expect(seen.added).toEqual(values(3, 9));
+    expect(Array.from(sums.sumDy)).toEqual(Array.from(reference.sumDy));
+    expect(Array.from(sums.sumDyXhat)).toEqual(Array.from(reference.sumDyXhat));
   });
 });

@@ -361,13 +361,12 @@ export interface CellGradientCoefficients {
 /**
  * Folds the per-cell gradient sums into per-group sums, the parameter sums and the per-cell
  * coefficients of the input gradient (shared by the TypeScript path and backends that implement
- * the fused `backwardCells`). With $`S_1 = \sum_g g`$ and $`S_2 = \sum_g g\,(x - c_g)`$ per group:
- * $`a_j = s\gamma_p`$, $`b_j = -s^3 S_2/m`$, $`k_j = -\kappa\,s\,S_1/m`$ (0 when the statistics are
- * constants). When every group is one cell, the group sums are kept without γ and the mean term is
- * written $`-a_j \sum dy/m`$. A one-value group (centered, batch statistics) has $`\hat x \equiv 0`$,
- * so every coefficient is 0 and $`dx = 0`$ exactly, on any backend and in either dtype.
+ * the fused `backwardCells`): {@link cellInputGradientCoefficients}, then
+ * {@link addCellParamSums}. A backend that may still decline the call after folding (its
+ * float32 constants out of range) calls the two itself, and adds the parameter sums only once it
+ * keeps the call, so that the fallback does not count them twice.
  *
- * @param call - the backward call (its parameter sums are written)
+ * @param call - the backward call (its parameter sums are added into)
  * @param sumDy - per cell, $`\sum dy`$
  * @param sumDyCentered - per cell, $`\sum dy\,(x - c_g)`$
  * @param reduceGroupSums - optional hook on the per-group sums (see {@link BackwardMode})
@@ -376,6 +375,35 @@ export interface CellGradientCoefficients {
  * @returns the per-cell coefficients
  */
 export function cellGradientCoefficients(
+  call: BackwardCellsCall,
+  sumDy: Float64Array,
+  sumDyCentered: Float64Array,
+  reduceGroupSums?: (sumG: Float64Array, sumGCentered: Float64Array) => void,
+  scratch?: Float64Scratch,
+): CellGradientCoefficients {
+  const coefficients = cellInputGradientCoefficients(call, sumDy, sumDyCentered, reduceGroupSums, scratch);
+  addCellParamSums(call, sumDy, sumDyCentered);
+  return coefficients;
+}
+
+/**
+ * The per-cell coefficients of the input gradient, from the per-cell gradient sums folded into
+ * per-group sums; the call's parameter sums are not touched (see {@link addCellParamSums}).
+ * With $`S_1 = \sum_g g`$ and $`S_2 = \sum_g g\,(x - c_g)`$ per group, $`g = \gamma\,dy`$:
+ * $`a_j = s\gamma_p`$, $`b_j = -s^3 S_2/m`$, $`k_j = -\kappa\,s\,S_1/m`$ (0 when the statistics are
+ * constants). When every group is one cell, the group sums are kept without γ and the mean term is
+ * written $`-a_j \sum dy/m`$. A one-value group (centered, batch statistics) has $`\hat x \equiv 0`$,
+ * so every coefficient is 0 and $`dx = 0`$ exactly, on any backend and in either dtype.
+ *
+ * @param call - the backward call (read only)
+ * @param sumDy - per cell, $`\sum dy`$
+ * @param sumDyCentered - per cell, $`\sum dy\,(x - c_g)`$
+ * @param reduceGroupSums - optional hook on the per-group sums (see {@link BackwardMode})
+ * @param scratch - optional: take the temporaries and the returned coefficients from slots 0–5
+ *   of this scratch (valid until they are taken again) instead of allocating them
+ * @returns the per-cell coefficients
+ */
+export function cellInputGradientCoefficients(
   call: BackwardCellsCall,
   sumDy: Float64Array,
   sumDyCentered: Float64Array,
@@ -391,18 +419,11 @@ export function cellGradientCoefficients(
   const oneCellPerGroup = cells === groups;
   const groupSumG = take(1, groups);
   const groupSumGCentered = take(2, groups);
-  const paramSumDy = call.sumDy;
-  const paramSumDyXhat = call.sumDyXhat;
   for (let j = 0; j < cells; j++) {
     const g = cellGroup[j];
     const gamma = oneCellPerGroup || weight === null || cellParam === null ? 1 : weight[cellParam[j]];
     groupSumG[g] += gamma * sumDy[j];
     groupSumGCentered[g] += gamma * sumDyCentered[j];
-    if (cellParam !== null) {
-      const p = cellParam[j];
-      paramSumDy[p] += sumDy[j];
-      paramSumDyXhat[p] += call.invStd[g] * sumDyCentered[j];
-    }
   }
   reduceGroupSums?.(groupSumG, groupSumGCentered);
   const a = take(3, cells);
@@ -425,6 +446,27 @@ export function cellGradientCoefficients(
     }
   }
   return { center, a, b, k };
+}
+
+/**
+ * Adds a backward call's per-cell gradient sums into its parameter sums (when the layout has
+ * per-cell parameters): $`\sum dy`$ into `call.sumDy[p]` and $`s_g \sum dy\,(x - c_g)`$ (that is
+ * $`\sum dy\,\hat x`$) into `call.sumDyXhat[p]`, for the parameter `p` of each cell.
+ *
+ * @param call - the backward call (its `sumDy`, `sumDyXhat` are added into)
+ * @param sumDy - per cell, $`\sum dy`$
+ * @param sumDyCentered - per cell, $`\sum dy\,(x - c_g)`$
+ */
+export function addCellParamSums(call: BackwardCellsCall, sumDy: Float64Array, sumDyCentered: Float64Array): void {
+  const { cells, cellGroup, cellParam } = call.cells;
+  if (cellParam === null) return;
+  const paramSumDy = call.sumDy;
+  const paramSumDyXhat = call.sumDyXhat;
+  for (let j = 0; j < cells; j++) {
+    const p = cellParam[j];
+    paramSumDy[p] += sumDy[j];
+    paramSumDyXhat[p] += call.invStd[cellGroup[j]] * sumDyCentered[j];
+  }
 }
 
 /** The fallback of `backwardCells`: `gradientSums`, the folding, then `inputGradient`, each through the registry. */
