@@ -26,6 +26,8 @@ export interface NormSaved {
  * @param plugin - the plugin name, for the message
  * @param fits - a check of the saved input's shape against the options (`null` when it fits, else what is wrong)
  * @param groupsOf - the number of statistics groups for an input shape
+ * @param allowEmpty - accept an empty saved input (a plugin whose forward accepts one, see
+ *   `ForwardSpec.allowEmpty`). Default `false`
  * @returns `saved`, typed
  * @throws NormkitError `E_STATE` otherwise
  */
@@ -34,6 +36,7 @@ export function checkNormSaved(
   plugin: string,
   fits: (shape: readonly number[]) => string | null,
   groupsOf: (shape: readonly number[]) => number,
+  allowEmpty = false,
 ): NormSaved {
   const fail = (what: string): never => {
     throw new NormkitError('E_STATE', `saved: expected the saved value of a ${plugin} forward call with these options, got ${what}`, 'saved');
@@ -43,7 +46,7 @@ export function checkNormSaved(
   if (!isTensor(s.x)) return fail('no input tensor x');
   // The full check (strides inside the buffer, no empty axes): backward reads x through its strides.
   try {
-    assertTensor(s.x, 'saved.x');
+    assertTensor(s.x, 'saved.x', { allowEmpty });
   } catch (e) {
     return fail(`an input tensor x that is not readable (${(e as Error).message})`);
   }

@@ -147,6 +147,22 @@ describe('checkForward', () => {
     expect(thrown(() => checkForward({ ...goodArgs(), out: zeros([4, 3], 'float32') }, spec))?.code).toBe('E_DTYPE');
     expect(thrown(() => checkForward({ ...goodArgs(), out: zeros([3, 4], 'float64').transpose(1, 0) }, spec))?.code).toBe('E_SHAPE');
   });
+
+  it('refuses an empty x (E_SHAPE) unless the plugin allows it; then an empty out of that shape is accepted, and backward takes an empty dy', () => {
+    const empty = zeros([0, 3], 'float64');
+    const refused = thrown(() => checkForward({ ...goodArgs(), x: empty }, spec));
+    expect(refused?.code).toBe('E_SHAPE');
+    expect(refused?.message).toContain('expected a non-empty tensor, got shape [0, 3]');
+    const allowing: ForwardSpec = { ...spec, allowEmpty: true };
+    const checked = checkForward({ ...goodArgs(), x: empty, out: zeros([0, 3], 'float64') }, allowing);
+    expect(checked.x.shape).toEqual([0, 3]);
+    expect(checked.out?.shape).toEqual([0, 3]);
+    expect(thrown(() => checkForward({ ...goodArgs(), x: empty, out: zeros([0, 3], 'float32') }, allowing))?.code).toBe('E_DTYPE');
+    expect(thrown(() => checkForward({ ...goodArgs(), x: zeros([0, 2], 'float64') }, allowing))?.code).toBe('E_SHAPE'); // the plugin's own check still runs
+    const params = { weight: full([3], 'float64', 1), bias: zeros([3], 'float64') };
+    expect(checkBackward({ dy: zeros([0, 3], 'float32'), params }, empty, spec).dy.shape).toEqual([0, 3]);
+    expect(thrown(() => checkBackward({ dy: zeros([0, 3], 'float64'), params }, zeros([2, 3], 'float64'), spec))?.code).toBe('E_SHAPE');
+  });
 });
 
 describe('checkBackward', () => {

@@ -24,6 +24,12 @@ export interface ForwardSpec {
   readonly stateShapes: Readonly<Record<string, Shape | undefined>>;
   /** State entries that are integer counters stored as float64 whatever the dtype (e.g. `numBatchesTracked`). */
   readonly counters?: readonly string[];
+  /**
+   * Accept an empty `x` (an axis of size 0), and then an empty `out` (default `false`: refused
+   * with `E_SHAPE`). For plugins that give an empty input a meaning: sync batch norm's
+   * participant with no share of the batch still joins the collective steps.
+   */
+  readonly allowEmpty?: boolean;
 }
 
 /** The checked arguments of a forward call. */
@@ -49,8 +55,8 @@ export interface CheckedForward<P extends string = string, S extends string = st
 /**
  * The one validation path of every forward call, run before anything is computed:
  *
- * - `x`: a Float32/Float64 ndarray, non-empty, strides inside its buffer, rank ≥ `minRank`,
- *   and the plugin's own shape check (`E_DTYPE` / `E_SHAPE`);
+ * - `x`: a Float32/Float64 ndarray, non-empty (unless `allowEmpty`), strides inside its
+ *   buffer, rank ≥ `minRank`, and the plugin's own shape check (`E_DTYPE` / `E_SHAPE`);
  * - `mode`: `'train'` or `'eval'` (`E_OPTION`);
  * - `params` and `state`: exactly the expected names with the expected shapes (`E_STATE`,
  *   `E_SHAPE`), parameters and floating state **in `x`'s dtype** (`E_DTYPE`, naming both
@@ -79,7 +85,7 @@ export function checkForward(
   if (typeof args !== 'object' || args === null) {
     throw new NormkitError('E_STATE', `${spec.plugin} forward: expected an arguments object { x, params, state, mode }, got ${describeValue(args)}`, 'args');
   }
-  const x = assertTensor(args.x, 'x', { minRank: spec.minRank ?? 1 });
+  const x = assertTensor(args.x, 'x', { minRank: spec.minRank ?? 1, allowEmpty: spec.allowEmpty === true });
   const problem = spec.checkShape?.(x.shape) ?? null;
   if (problem !== null) throw new NormkitError('E_SHAPE', `x: ${problem}`, 'x');
   const mode = assertMode(args.mode, spec.plugin);
@@ -111,7 +117,7 @@ export interface CheckedBackward<P extends string = string> {
 
 /**
  * The one validation path of every backward call: `dy` a float tensor of the forward input's
- * shape (either dtype: `dx` follows `x`'s), the parameters as in forward, and `out` with `x`'s
+ * shape (either dtype: `dx` follows `x`'s; empty when that input was, see `allowEmpty`), the parameters as in forward, and `out` with `x`'s
  * shape and dtype, row-major, sharing no memory with `x`, `dy` or a parameter.
  *
  * @param args - the backward arguments as handed in (`saved` already checked by the plugin)
@@ -135,7 +141,7 @@ export function checkBackward(
   if (typeof args !== 'object' || args === null) {
     throw new NormkitError('E_STATE', `${spec.plugin} backward: expected an arguments object { dy, params, saved }, got ${describeValue(args)}`, 'args');
   }
-  const dy = assertTensor(args.dy, 'dy');
+  const dy = assertTensor(args.dy, 'dy', { allowEmpty: sizeOf(x.shape) === 0 });
   if (!shapesEqual(dy.shape, x.shape)) {
     throw new NormkitError('E_SHAPE', `dy: expected the shape of the forward input ${formatShape(x.shape)}, got ${formatShape(dy.shape)}`, 'dy');
   }
@@ -159,7 +165,8 @@ function checkSameDtype(t: Tensor, name: string, dtype: Dtype): void {
 }
 
 /**
- * Checks a preallocated output.
+ * Checks a preallocated output (for an empty `shape`, which only an `allowEmpty` plugin's input
+ * has, an empty `out` of that shape and dtype).
  *
  * @param out - what came
  * @param shape - the output shape
@@ -169,7 +176,10 @@ function checkSameDtype(t: Tensor, name: string, dtype: Dtype): void {
  * @throws NormkitError `E_SHAPE` for another shape, non-row-major strides or shared memory; `E_DTYPE` for another dtype
  */
 export function checkOut(out: unknown, shape: Shape, dtype: Dtype, inputs: readonly Tensor[]): Tensor {
-  const t = assertTensor(out, 'out', { shape, dtype });
+  const size = sizeOf(shape);
+  // An empty output (of an accepted empty input) holds nothing to overwrite.
+  const t = assertTensor(out, 'out', { shape, dtype, allowEmpty: size === 0 });
+  if (size === 0) return t;
   if (!isContiguous(t)) {
     throw new NormkitError('E_SHAPE', `out: expected a row-major contiguous tensor of shape ${formatShape(shape)}, got strides ${formatShape(t.stride)}`, 'out');
   }
@@ -181,7 +191,6 @@ export function checkOut(out: unknown, shape: Shape, dtype: Dtype, inputs: reado
       throw new NormkitError('E_SHAPE', 'out: expected memory of its own, got memory shared with an input, a parameter or the state it would overwrite', 'out');
     }
   }
-  const size = sizeOf(shape);
   if (t.offset === 0 && t.data.length === size) return t;
   return tensor(t.data.subarray(t.offset, t.offset + size), shape);
 }

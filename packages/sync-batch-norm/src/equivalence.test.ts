@@ -98,12 +98,16 @@ describe('sync batch norm over worker threads equals batch norm on the concatena
   it("2 workers, Keras 3's synchronized=True: biased running variance (unbiasedRunningVar false), momentum 0.01, eps 1e-3, shares 3 + 2", async () => {
     await checkAgainstBatchNorm({ numFeatures: 3, channelAxis: -1, momentum: 0.01, eps: 1e-3, unbiasedRunningVar: false }, [2, 3], [3, 2], 3);
   }, 120_000);
+
+  it("3 workers, one with an empty share (4 + 0 + 3 of (7, 2, 3)), as PyTorch's SyncBatchNorm: it joins both collective steps, gets an empty y and dx, zero dγ and dβ, and the same running statistics", async () => {
+    await checkAgainstBatchNorm({ numFeatures: 2 }, [2, 3], [4, 0, 3], 2);
+  }, 120_000);
 });
 
 describe('recalibrate (PreciseBN) over worker threads', () => {
-  it('3 replicas with uneven shares (2 + 3 + 1) get the population statistics of the whole batches, as batch norm in one process (1e-12)', async () => {
+  it('3 replicas with uneven shares, one empty (2 + 0 + 4), get the population statistics of the whole batches, as batch norm in one process (1e-12)', async () => {
     const rest = [2, 3];
-    const splits = [2, 3, 1];
+    const splits = [2, 0, 4]; // the second replica has no samples: it sends a count of 0
     const batches = [1, 2, 3].map((s) => toTypedArray(randn([6, ...rest], 40 + s, 'float64', s, 1 + s)) as Float64Array);
     const results = await runWorkers<{ mean: Float64Array; variance: Float64Array }>(new URL('../test/workers/recalibrate.mjs', import.meta.url), {
       size: 3,

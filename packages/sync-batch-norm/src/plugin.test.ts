@@ -109,4 +109,49 @@ describe('sync batch norm: options and failures', () => {
     expect(errorCode(() => sync.forward({ x: randn([1, 2], 1), params, state, mode: 'train' }))).toBe('E_DEGENERATE');
     expect(Array.from(toTypedArray(state.runningVar!))).toEqual([1, 1]);
   });
+
+  it("an empty share (PyTorch's SyncBatchNorm): count 0 in the all-gather, zeros in the all-reduce; empty y and dx, zero dγ and dβ, the others' running statistics (1e-14)", () => {
+    // A pretend group of 2: rank 1 holds a (5, 2) batch; its block of the all-gather is [count, mean_c…, m2_c…].
+    const peerX = randn([5, 2], 7, 'float64');
+    const values = toTypedArray(peerX);
+    const mean = [0, 1].map((c) => (values[c] + values[2 + c] + values[4 + c] + values[6 + c] + values[8 + c]) / 5);
+    const m2 = [0, 1].map((c) => [0, 1, 2, 3, 4].reduce((acc, n) => acc + (values[2 * n + c] - mean[c]) ** 2, 0));
+    const sent: number[][] = [];
+    const group: AllReduce = {
+      rank: 0,
+      size: 2,
+      sum(buffer: Float64Array) {
+        sent.push(Array.from(buffer));
+        if (buffer.length === 10) buffer.set([5, ...mean, ...m2], 5);
+      },
+      abort() {},
+    };
+    const sync = syncBatchNorm.create({ numFeatures: 2, allReduce: group });
+    const { params, state } = sync.init('float64');
+    const empty = zeros([0, 2], 'float64');
+    const { y, state: next, saved } = sync.forward({ x: empty, params, state, mode: 'train', out: zeros([0, 2], 'float64') });
+    expect(y.shape).toEqual([0, 2]);
+    expect(sent[0]).toEqual(new Array(10).fill(0));
+    const bn = batchNorm.create({ numFeatures: 2 });
+    const reference = bn.forward({ x: peerX, params, state, mode: 'train' }).state;
+    for (const name of ['runningMean', 'runningVar', 'numBatchesTracked'] as const) expect(maxDiff(next[name], reference[name])).toBeLessThan(1e-14);
+    const { dx, grads } = sync.backward({ dy: zeros([0, 2], 'float64'), params, saved });
+    expect(dx.shape).toEqual([0, 2]);
+    expect(sent[1]).toEqual([0, 0, 0, 0]);
+    expect(Array.from(toTypedArray(grads.weight!))).toEqual([0, 0]);
+    expect(Array.from(toTypedArray(grads.bias!))).toEqual([0, 0]);
+    // eval: local, nothing to compute with running statistics; without them, no statistics to take
+    expect(sync.forward({ x: empty, params, state: next, mode: 'eval' }).y.shape).toEqual([0, 2]);
+    expect(sent).toHaveLength(2);
+    const untracked = syncBatchNorm.create({ numFeatures: 2, trackRunningStats: false, allReduce: group });
+    expect(errorCode(() => untracked.forward({ x: empty, params, state: {}, mode: 'eval' }))).toBe('E_DEGENERATE');
+  });
+
+  it('an empty input in one process is E_DEGENERATE in train (no values over all participants), state unchanged', () => {
+    const sync = syncBatchNorm.create({ numFeatures: 2 });
+    const { params, state } = sync.init('float64');
+    expect(errorCode(() => sync.forward({ x: zeros([0, 2], 'float64'), params, state, mode: 'train' }))).toBe('E_DEGENERATE');
+    expect(Array.from(toTypedArray(state.runningVar!))).toEqual([1, 1]);
+    expect(Array.from(toTypedArray(state.numBatchesTracked!))).toEqual([0]);
+  });
 });

@@ -24,9 +24,10 @@ import {
   outputOf,
   planCache,
   planNormalization,
+  sizeOf,
   viewOf,
 } from '@normkit/core';
-import type { BatchMoments, BatchStatistics, ForwardSpec, Invariant, Moments, NormPlan, NormSaved, NormStatistics, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
+import type { BatchMoments, BatchStatistics, ForwardSpec, Invariant, Moments, NormSaved, NormStatistics, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
 import type { SyncBatchNormInputOptions, SyncBatchNormOptions } from './options.js';
 import { resolveSyncBatchNormOptions } from './options.js';
 import { syncBatchNormOnnx } from './onnx.js';
@@ -39,7 +40,7 @@ import { VERSION } from './version.js';
  * and how the statistics were taken.
  */
 export interface SyncBatchNormSaved extends NormSaved {
-  /** The number of values per channel the statistics were taken over (all participants' together when synchronized). */
+  /** The number of values per channel the statistics were taken over (all participants' together when synchronized; 0 for an empty input in eval). */
   readonly count: number;
   /** True when the statistics were synchronized, so backward all-reduces its sums too. */
   readonly synchronized: boolean;
@@ -68,7 +69,9 @@ export const SYNC_BATCH_NORM_FORMULA = 'y = \\frac{x - \\mu_c}{\\sqrt{\\sigma^2_
  * Synchronized batch normalization (PyTorch's `nn.SyncBatchNorm`) for data-parallel
  * training: each participant (worker thread) holds a replica of the layer and its share of
  * the batch, and the layer computes what batch norm computes on the **concatenation** of all
- * shares. Shares may have different sizes, as in PyTorch.
+ * shares. Shares may have different sizes, as in PyTorch, and one may be empty: that
+ * participant joins the all-gather with a count of 0 and the backward all-reduce with zeros,
+ * and gets an empty `y` and `dx`, zero parameter gradients and the same running statistics.
  *
  * - Forward (train): each participant takes its per-channel moments (count, mean, m2) with
  *   the engine, the group all-gathers them (one `sum` of zero-padded blocks) and every
@@ -137,7 +140,9 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
       const axis = axisOf(shape);
       return shape[axis] === channels ? null : `expected ${channels} channels (numFeatures) on axis ${axis}, got shape ${formatShape(shape)}`;
     };
-    const spec: ForwardSpec = { plugin: 'sync-batch-norm', minRank: 2, checkShape: shapeProblem, paramShapes, stateShapes, counters: ['numBatchesTracked'] };
+    // An empty share (a participant with no samples this step) is accepted: it joins the
+    // collective steps with a count of 0, as PyTorch's SyncBatchNorm does.
+    const spec: ForwardSpec = { plugin: 'sync-batch-norm', minRank: 2, checkShape: shapeProblem, paramShapes, stateShapes, counters: ['numBatchesTracked'], allowEmpty: true };
     const plans = planCache((shape) => {
       const axis = axisOf(shape);
       return planNormalization(shape, [axis], options.affine ? [axis] : null);
@@ -157,12 +162,13 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
      * Every participant's per-channel moments, by one all-gather (a sum of zero-padded
      * blocks `[count, mean_0 … mean_{C−1}, m2_0 … m2_{C−1}]`, exact).
      */
-    const gatherMoments = (local: BatchStatistics, count: number): Moments[][] => {
+    const gatherMoments = (local: BatchStatistics | null, count: number): Moments[][] => {
       const block = 1 + 2 * channels;
       const buffer = new Float64Array(group.size * block);
       const at = group.rank * block;
       buffer[at] = count;
-      for (let c = 0; c < channels; c++) {
+      // An empty share sends zeros with count 0, which mergeMoments skips.
+      for (let c = 0; local !== null && c < channels; c++) {
         buffer[at + 1 + c] = local.center[c];
         buffer[at + 1 + channels + c] = local.variance[c] * count;
       }
@@ -172,12 +178,12 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
       );
     };
 
-    /** The global batch statistics (and m2, count) from the local ones: merged exactly, in rank order. */
-    const globalStatistics = (local: BatchStatistics, plan: NormPlan): { stats: BatchStatistics; m2: Float64Array; count: number } => {
-      if (!distributed) {
-        return { stats: local, m2: local.variance.map((v) => v * plan.count), count: plan.count };
+    /** The global batch statistics (and m2, count) from the local ones (`null` for an empty share): merged exactly, in rank order. */
+    const globalStatistics = (local: BatchStatistics | null, localCount: number): { stats: BatchStatistics; m2: Float64Array; count: number } => {
+      if (!distributed && local !== null) {
+        return { stats: local, m2: local.variance.map((v) => v * localCount), count: localCount };
       }
-      const perChannel = gatherMoments(local, plan.count);
+      const perChannel = gatherMoments(local, localCount);
       const center = new Float64Array(channels);
       const variance = new Float64Array(channels);
       const invStd = new Float64Array(channels);
@@ -192,6 +198,59 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
         invStd[c] = 1 / Math.sqrt(variance[c] + options.eps);
       });
       return { stats: { center, variance, invStd }, m2, count };
+    };
+
+    /**
+     * The global statistics of a train-mode step from this participant's (`null` for an empty
+     * share), checked (more than one value per channel over all participants), and the next
+     * running statistics. Every participant receives the same moments, so the check agrees everywhere.
+     */
+    const trainStatistics = (
+      local: BatchStatistics | null,
+      localCount: number,
+      x: Tensor,
+      state: Readonly<Record<string, Tensor>>,
+      given: TensorMap<SyncBatchNormTypes['State']>,
+    ): { stats: BatchStatistics; count: number; nextState: TensorMap<SyncBatchNormTypes['State']> } => {
+      const { stats, m2, count } = abortingOnError(true, () => globalStatistics(local, localCount));
+      if (count <= 1) {
+        throw new NormkitError(
+          'E_DEGENERATE',
+          `x: expected more than 1 value per channel over all ${group.size} participant(s), got ${count} (input shape ${formatShape(x.shape)} here)`,
+          'x',
+        );
+      }
+      let nextState = given;
+      if (tracked) {
+        const batchVariance = m2.map((v) => v / (options.unbiasedRunningVar ? count - 1 : count));
+        nextState = nextRunningStatistics(state as TensorMap<SyncBatchNormTypes['State']>, stats.center, batchVariance, options.momentum) as TensorMap<SyncBatchNormTypes['State']>;
+      }
+      return { stats, count, nextState };
+    };
+
+    /**
+     * Forward of an empty share: in train mode it joins the all-gather with a count of 0 and
+     * takes the same global statistics and next running statistics as the others (PyTorch's
+     * SyncBatchNorm); `y` is empty. In eval mode there is nothing to compute with running
+     * statistics, and no statistics to take without them (`E_DEGENERATE`, as batch norm).
+     */
+    const emptyForward = (
+      x: Tensor,
+      y: Tensor,
+      state: Readonly<Record<string, Tensor>>,
+      given: TensorMap<SyncBatchNormTypes['State']>,
+      mode: 'train' | 'eval',
+    ): { y: Tensor; state: TensorMap<SyncBatchNormTypes['State']>; saved: SyncBatchNormSaved } => {
+      if (mode === 'eval') {
+        if (!tracked) {
+          throw new NormkitError('E_DEGENERATE', `x: expected more than 1 value per channel when using batch statistics, got input shape ${formatShape(x.shape)}`, 'x');
+        }
+        const runningVar = float64Values(state.runningVar);
+        const invStd = runningVar.map((v) => 1 / Math.sqrt(v + options.eps));
+        return { y, state: given, saved: { x, center: float64Values(state.runningMean), invStd, batchStats: false, count: 0, synchronized: false } };
+      }
+      const { stats, count, nextState } = trainStatistics(null, 0, x, state, given);
+      return { y, state: nextState, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true, count, synchronized: distributed } };
     };
 
     return {
@@ -244,11 +303,12 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
 
       batchMoments(x): BatchMoments {
         const { input, plan } = abortingOnError(true, () => {
-          const t = assertTensor(x, 'x', { minRank: 2 });
+          const t = assertTensor(x, 'x', { minRank: 2, allowEmpty: distributed });
           const problem = shapeProblem(t.shape);
           if (problem !== null) throw new NormkitError('E_SHAPE', `x: ${problem}`, 'x');
-          return { input: t, plan: plans(t.shape) };
+          return { input: t, plan: sizeOf(t.shape) === 0 ? null : plans(t.shape) };
         });
+        if (plan === null) return { kind: 'pooled', groups: gatherMoments(null, 0), ...(options.unbiasedRunningVar ? {} : { runningVariance: 'biased' as const }) };
         const local = batchStatistics(viewOf(input), plan, true, 0);
         const runningVariance = options.unbiasedRunningVar ? {} : ({ runningVariance: 'biased' } as const);
         if (!distributed) {
@@ -268,8 +328,9 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
           checkRunningStatistics(checked.state);
           return checked;
         });
-        const plan = plans(x.shape);
         const y = outputOf(out, x.shape, dtype);
+        if (sizeOf(x.shape) === 0) return emptyForward(x, y, state, args.state, mode);
+        const plan = plans(x.shape);
         const weight = params.weight === undefined ? null : float64Values(params.weight);
         const bias = params.bias === undefined ? null : float64Values(params.bias);
         if (mode === 'eval') {
@@ -287,20 +348,7 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
           return { y, state: args.state, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: !tracked, count: plan.count, synchronized: false } };
         }
         const local = batchStatistics(viewOf(x), plan, true, options.eps);
-        // Every participant receives the same moments, so the checks below agree everywhere.
-        const { stats, m2, count } = abortingOnError(true, () => globalStatistics(local, plan));
-        if (count <= 1) {
-          throw new NormkitError(
-            'E_DEGENERATE',
-            `x: expected more than 1 value per channel over all ${group.size} participant(s), got ${count} (input shape ${formatShape(x.shape)} here)`,
-            'x',
-          );
-        }
-        let nextState: TensorMap<SyncBatchNormTypes['State']> = args.state;
-        if (tracked) {
-          const batchVariance = m2.map((v) => v / (options.unbiasedRunningVar ? count - 1 : count));
-          nextState = nextRunningStatistics(state, stats.center, batchVariance, options.momentum);
-        }
+        const { stats, count, nextState } = trainStatistics(local, plan.count, x, state, args.state);
         normalizeForward(viewOf(x), plan, stats, weight, bias, viewOf(y));
         return { y, state: nextState, saved: { x, center: stats.center, invStd: stats.invStd, batchStats: true, count, synchronized: distributed } };
       },
@@ -308,16 +356,23 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
       backward(args) {
         const collective = (args as { saved?: { synchronized?: unknown } } | null)?.saved?.synchronized !== false;
         const { saved, dy, params, out } = abortingOnError(collective, () => {
-          const s = checkNormSaved(args.saved, 'sync-batch-norm', shapeProblem, () => channels) as SyncBatchNormSaved;
-          if (typeof s.synchronized !== 'boolean' || !(s.count >= 1)) {
+          const s = checkNormSaved(args.saved, 'sync-batch-norm', shapeProblem, () => channels, true) as SyncBatchNormSaved;
+          // count 0: an empty share's eval call (no statistics taken).
+          if (typeof s.synchronized !== 'boolean' || !(s.count >= 1 || (s.count === 0 && sizeOf(s.x.shape) === 0))) {
             throw new NormkitError('E_STATE', 'saved: expected the saved value of a sync-batch-norm forward call with these options, got one without count and synchronized', 'saved');
           }
           return { saved: s, ...checkBackward(args, s.x, spec) };
         });
         const { x } = saved;
-        const plan = plans(x.shape);
         const dtype = dtypeOf(x);
         const dx = outputOf(out, x.shape, dtype);
+        if (sizeOf(x.shape) === 0) {
+          // An empty share: nothing to differentiate, but a synchronized step's all-reduce
+          // still needs this participant (zeros), and its own parameter sums are zeros.
+          if (saved.synchronized && distributed) abortingOnError(true, () => group.sum(new Float64Array(2 * channels)));
+          return { dx, grads: options.affine ? { weight: full([channels], dtype, 0), bias: full([channels], dtype, 0) } : {} };
+        }
+        const plan = plans(x.shape);
         const weight = params.weight === undefined ? null : float64Values(params.weight);
         const synchronized = saved.synchronized;
         const reduceGroupSums = (sumG: Float64Array, sumGCentered: Float64Array) => {
