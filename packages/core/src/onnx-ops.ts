@@ -1,3 +1,4 @@
+import { NormkitError } from './errors.js';
 import type { OnnxAttribute, OnnxGraphBuilder } from './onnx.js';
 import type { Shape, Tensor } from './tensor.js';
 import { normalizeAxis } from './tensor.js';
@@ -34,6 +35,33 @@ function reduce(graph: OnnxGraphBuilder, op: 'ReduceMean' | 'ReduceSum', input: 
   // ReduceSum takes axes as an input from opset 13, ReduceMean from opset 18.
   if (op === 'ReduceSum' || graph.opset >= 18) return graph.node(op, [input, graph.int64Constant('axes', axes)], { keepdims: { int: 1 } });
   return graph.node(op, [input], { axes: { ints: axes }, keepdims: { int: 1 } });
+}
+
+/** The smallest normal float32, 2⁻¹²⁶. */
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+
+/**
+ * The `epsilon` attribute of ONNX's normalization ops, checked: ONNX stores it as a float32
+ * (in float64 graphs too), so an ε that float32 rounds to 0, to a subnormal or to ±Infinity
+ * cannot be exported. With ε = 0 a constant row gives 0/0 = NaN in ONNX Runtime where the layer
+ * gives 0. The same check guards the ε of primitive-op graphs ({@link onnxNormalizePrimitive}):
+ * ONNX Runtime's default optimizations fuse those into `LayerNormalization`, with a float32 ε.
+ *
+ * @param eps - the layer's ε
+ * @returns `{ float: eps }`
+ * @throws NormkitError `E_OPTION` naming `options.eps` when float32 cannot hold ε as a normal number
+ */
+export function onnxEpsilon(eps: number): OnnxAttribute {
+  const stored = Math.fround(eps);
+  if (!(Number.isFinite(stored) && Math.abs(stored) >= FLOAT32_MIN_NORMAL)) {
+    throw new NormkitError(
+      'E_OPTION',
+      `options.eps: ONNX stores epsilon as a float32, which holds ${eps} as ${stored === 0 ? '0' : stored}${Number.isFinite(stored) ? ' (below its normal range)' : ''}; ` +
+        `a layer needs eps in [${FLOAT32_MIN_NORMAL.toPrecision(3)}, 3.40e+38] to be exported`,
+      'options.eps',
+    );
+  }
+  return { float: eps };
 }
 
 /**
@@ -74,6 +102,7 @@ export function onnxNormalizePrimitive(graph: OnnxGraphBuilder, input: string, a
   const centered = how.centered ? graph.node('Sub', [input, reduce(graph, 'ReduceMean', input, axes)]) : input;
   const square = graph.node('Mul', [centered, centered]);
   const moment = reduce(graph, how.reduction === 'sum' ? 'ReduceSum' : 'ReduceMean', square, axes);
+  if (how.eps !== 0) onnxEpsilon(how.eps); // refused as the ops' attribute is (see onnxEpsilon)
   const root = graph.node('Sqrt', [graph.node('Add', [moment, graph.constant('eps', [how.eps], [])])]);
   return graph.node('Div', [centered, root]);
 }
@@ -143,7 +172,7 @@ export function onnxChannelNormalization(graph: OnnxGraphBuilder, args: ChannelN
           graph.constant('running_mean', float64Values(runningMean), [channels]),
           graph.constant('running_var', float64Values(runningVar), [channels]),
         ],
-        { epsilon: { float: args.eps } },
+        { epsilon: onnxEpsilon(args.eps) },
       );
     }
     const axes = Array.from({ length: rank }, (_, k) => k).filter((k) => k !== 1);

@@ -1,4 +1,4 @@
-import { float64Values, normalizeAxis, onnxAffine, onnxChannelNormalization, onnxNormalizePrimitive, onnxWithChannelsFirst } from '@normkit/core';
+import { float64Values, normalizeAxis, onnxAffine, onnxChannelNormalization, onnxEpsilon, onnxNormalizePrimitive, onnxWithChannelsFirst } from '@normkit/core';
 import type { OnnxExport } from '@normkit/core';
 import type { InstanceNormTypes } from './plugin.js';
 
@@ -50,7 +50,7 @@ function batchedGraph({ options, params, state, input, inputShape, graph }: Para
     const scale = params.weight === undefined ? new Float64Array(channels).fill(1) : float64Values(params.weight);
     const shift = params.bias === undefined ? new Float64Array(channels) : float64Values(params.bias);
     return graph.node('InstanceNormalization', [x, graph.constant('scale', scale, [channels]), graph.constant('bias', shift, [channels])], {
-      epsilon: { float: options.eps },
+      epsilon: onnxEpsilon(options.eps),
     });
   });
 }

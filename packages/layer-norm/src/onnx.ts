@@ -1,4 +1,4 @@
-import { float64Values, onnxAffine, onnxNormalizePrimitive, onnxStashType } from '@normkit/core';
+import { float64Values, onnxAffine, onnxEpsilon, onnxNormalizePrimitive, onnxStashType } from '@normkit/core';
 import type { OnnxExport } from '@normkit/core';
 import type { LayerNormTypes } from './plugin.js';
 
@@ -20,6 +20,6 @@ export const layerNormOnnx: OnnxExport<LayerNormTypes> = {
     const size = normalizedShape.reduce((a, b) => a * b, 1);
     const scale = graph.constant('scale', params.weight === undefined ? new Float64Array(size).fill(1) : float64Values(params.weight), normalizedShape);
     const inputs = params.bias === undefined ? [input, scale] : [input, scale, graph.constant('bias', float64Values(params.bias), normalizedShape)];
-    return graph.node('LayerNormalization', inputs, { axis: { int: first }, epsilon: { float: eps }, ...onnxStashType(graph) });
+    return graph.node('LayerNormalization', inputs, { axis: { int: first }, epsilon: onnxEpsilon(eps), ...onnxStashType(graph) });
   },
 };

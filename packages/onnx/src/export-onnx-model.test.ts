@@ -87,6 +87,12 @@ describe('exportOnnx refuses', () => {
     ['the same name for input and output', () => exportOnnx(bn, { inputShape: [2, 2], inputName: 'x', outputName: 'x' }), 'E_OPTION', 'options.outputName'],
     // A misspelt opset would otherwise give a model at the newest opset, silently.
     ['an unknown option', () => exportOnnx(bn, { inputShape: [2, 2], opst: 17 } as never), 'E_OPTION', 'options.opst'],
+    // ONNX stores epsilon as a float32: ε = 1e-50 became 0, and a constant row gave NaN in ONNX Runtime where the layer gives 0.
+    ['an eps float32 rounds to 0', () => exportOnnx(new LayerNorm({ normalizedShape: [2], eps: 1e-50 }, { dtype: 'float64' }), { inputShape: [2, 2] }), 'E_OPTION', 'options.eps'],
+    ['an eps float32 holds only as a subnormal', () => exportOnnx(new BatchNorm({ numFeatures: 2, eps: 1e-40 }), { inputShape: [2, 2] }), 'E_OPTION', 'options.eps'],
+    ['an eps beyond float32', () => exportOnnx(new InstanceNorm({ numFeatures: 2, eps: 1e39 }, { dtype: 'float64' }), { inputShape: [1, 2, 3] }), 'E_OPTION', 'options.eps'],
+    // primitive ops too: ONNX Runtime fuses them into LayerNormalization, whose epsilon is a float32
+    ['an eps float32 rounds to 0, at an opset without LayerNormalization', () => exportOnnx(new LayerNorm({ normalizedShape: [2], eps: 1e-50 }, { dtype: 'float64' }), { inputShape: [2, 2], opset: 13 }), 'E_OPTION', 'options.eps'],
   ];
   for (const [what, fn, code, argument] of cases) {
     it(what, () => {
@@ -100,6 +106,11 @@ describe('exportOnnx refuses', () => {
     expect(errorOf(() => exportOnnx([new LayerNorm({ normalizedShape: [2] }), new InstanceNorm({ numFeatures: 2 })], { inputShape: [3, 2] })).message).toMatch(
       /^exportOnnx layers\[1\] \(instance-norm\) at input shape \[3, 2\]: /,
     );
+  });
+
+  it('names the layer and says why an eps cannot be exported', () => {
+    const message = errorOf(() => exportOnnx([new LayerNorm({ normalizedShape: [2] }), new LayerNorm({ normalizedShape: [2], eps: 1e-50 })], { inputShape: [3, 2] })).message;
+    expect(message).toMatch(/^exportOnnx layers\[1\] \(layer-norm\) at input shape \[3, 2\]: options.eps: ONNX stores epsilon as a float32, which holds 1e-50 as 0/);
   });
 
   it('explains why train mode is not exported', () => {

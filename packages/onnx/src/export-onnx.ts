@@ -111,15 +111,19 @@ function checkLayers(layers: OnnxExportableLayer | readonly OnnxExportableLayer[
   return list;
 }
 
-/** Runs a layer's eval forward on ones of `shape`: its own checks of the shape, and the output shape. */
-function evalOutputShape(layer: OnnxExportableLayer, shape: Shape, index: number): Shape {
-  let y: Tensor;
+/** Runs `step` for layer `index`; a NormkitError it throws is rethrown with the layer's index, name and input shape first. */
+function namingLayer<T>(index: number, layer: OnnxExportableLayer, shape: Shape, step: () => T): T {
   try {
-    y = layer.normalizer.forward({ x: ones(shape, layer.dtype), params: layer.params, state: layer.state, mode: 'eval' }).y;
+    return step();
   } catch (e) {
     if (isNormkitError(e)) throw new NormkitError(e.code, `exportOnnx layers[${index}] (${layer.normalizer.meta.name}) at input shape [${shape.join(', ')}]: ${e.message}`, e.argument);
     throw e;
   }
+}
+
+/** Runs a layer's eval forward on ones of `shape`: its own checks of the shape, and the output shape. */
+function evalOutputShape(layer: OnnxExportableLayer, shape: Shape, index: number): Shape {
+  const y: Tensor = namingLayer(index, layer, shape, () => layer.normalizer.forward({ x: ones(shape, layer.dtype), params: layer.params, state: layer.state, mode: 'eval' }).y);
   if (dtypeOf(y) !== layer.dtype) {
     throw new NormkitError('E_DTYPE', `exportOnnx layers[${index}]: its output is ${dtypeOf(y)}, expected ${layer.dtype}`, `layers[${index}]`);
   }
@@ -164,15 +168,11 @@ export function exportOnnx(layers: OnnxExportableLayer | readonly OnnxExportable
     const outputShape = evalOutputShape(layer, shape, i);
     const plugin = layer.normalizer.plugin as Normalizer;
     graph.enterScope(`${i}.${plugin.meta.name}`);
-    value = (plugin.onnx as OnnxExport).evalGraph({
-      options: layer.normalizer.options,
-      params: layer.params,
-      state: layer.state,
-      input: value,
-      inputShape: shape,
-      outputShape,
-      graph,
-    });
+    const input = value;
+    const inputShape = shape;
+    value = namingLayer(i, layer, inputShape, () =>
+      (plugin.onnx as OnnxExport).evalGraph({ options: layer.normalizer.options, params: layer.params, state: layer.state, input, inputShape, outputShape, graph }),
+    );
     shape = outputShape;
   });
   if (value === resolved.inputName) {

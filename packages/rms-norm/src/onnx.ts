@@ -1,4 +1,4 @@
-import { float64Values, onnxAffine, onnxNormalizePrimitive, onnxStashType } from '@normkit/core';
+import { float64Values, onnxAffine, onnxEpsilon, onnxNormalizePrimitive, onnxStashType } from '@normkit/core';
 import type { OnnxExport } from '@normkit/core';
 import { epsFor } from './options.js';
 import type { RmsNormTypes } from './plugin.js';
@@ -20,6 +20,6 @@ export const rmsNormOnnx: OnnxExport<RmsNormTypes> = {
     }
     const size = normalizedShape.reduce((a, b) => a * b, 1);
     const scale = graph.constant('scale', params.weight === undefined ? new Float64Array(size).fill(1) : float64Values(params.weight), normalizedShape);
-    return graph.node('RMSNormalization', [input, scale], { axis: { int: first }, epsilon: { float: eps }, ...onnxStashType(graph) });
+    return graph.node('RMSNormalization', [input, scale], { axis: { int: first }, epsilon: onnxEpsilon(eps), ...onnxStashType(graph) });
   },
 };
