@@ -5,7 +5,7 @@ import { batchRenormSchedule } from './schedule.js';
 const PLUGIN = 'batch-renorm';
 
 /** The option names batch renorm accepts; any other key is rejected with `E_OPTION`. */
-const KNOWN_OPTIONS: readonly string[] = ['numFeatures', 'eps', 'momentum', 'affine', 'channelAxis', 'rmax', 'dmax'];
+const KNOWN_OPTIONS: readonly string[] = ['numFeatures', 'eps', 'momentum', 'affine', 'channelAxis', 'rmax', 'dmax', 'runningStd'];
 
 /**
  * A limit of the renorm correction: a constant, or a function of the training step (the
@@ -42,6 +42,15 @@ export interface BatchRenormInputOptions {
    * Default: the paper's schedule, 0 for 5000 steps, then up to 5 at 25k.
    */
   readonly dmax?: RenormLimit;
+  /**
+   * Keep the paper's running σ (Algorithm 1): a moving average of the batch's
+   * $`\sigma_B = \sqrt{\sigma^2_B + \epsilon}`$ (biased variance), $`\sigma \leftarrow \sigma + \alpha(\sigma_B - \sigma)`$
+   * with α the `momentum` (or 1/(step + 1) for `null`), stored as `runningVar` = σ² − ε so that
+   * eval stays batch norm's with σ. Default `false`: batch norm's running variance (the
+   * unbiased batch variance averaged), whose σ is larger by about 1/(1 − 3/(4m)) with m values
+   * per channel, so r averages below 1 on small batches (see the README).
+   */
+  readonly runningStd?: boolean;
 }
 
 /** Resolved batch-renorm options (see {@link BatchRenormInputOptions}). */
@@ -60,6 +69,8 @@ export interface BatchRenormOptions {
   readonly rmax: RenormLimit;
   /** The limit of d (a constant or a function of the step). */
   readonly dmax: RenormLimit;
+  /** Whether the running σ is the paper's moving average of σ_B (see {@link BatchRenormInputOptions.runningStd}). */
+  readonly runningStd: boolean;
 }
 
 /** The paper's schedule, the default limits. */
@@ -104,12 +115,12 @@ export function limitAt(limit: RenormLimit, step: number, key: 'rmax' | 'dmax'):
  * @returns the resolved options
  * @throws NormkitError `E_OPTION` for a missing or non-integer `numFeatures`, `eps ≤ 0`,
  *   `momentum` outside [0, 1] (and not `null`), a non-boolean `affine`, a non-integer
- *   `channelAxis`, `rmax` < 1 or `dmax` < 0 (and not a function), or an unknown key (such as
+ *   `channelAxis`, `rmax` < 1 or `dmax` < 0 (and not a function), a non-boolean `runningStd`, or an unknown key (such as
  *   `trackRunningStats`: batch renorm always has running statistics)
  * @example
  * ```ts
  * resolveBatchRenormOptions({ numFeatures: 64, rmax: 3, dmax: 5 });
- * // → { numFeatures: 64, eps: 1e-5, momentum: 0.1, affine: true, channelAxis: 1, rmax: 3, dmax: 5 }
+ * // → { numFeatures: 64, eps: 1e-5, momentum: 0.1, affine: true, channelAxis: 1, rmax: 3, dmax: 5, runningStd: false }
  * ```
  */
 export function resolveBatchRenormOptions(input: BatchRenormInputOptions | undefined): BatchRenormOptions {
@@ -124,5 +135,6 @@ export function resolveBatchRenormOptions(input: BatchRenormInputOptions | undef
   }
   const rmax = limitOption(o, 'rmax', PAPER.rmax);
   const dmax = limitOption(o, 'dmax', PAPER.dmax);
-  return Object.freeze({ numFeatures, eps, momentum, affine, channelAxis, rmax, dmax });
+  const runningStd = booleanOption(o, 'runningStd', false, PLUGIN);
+  return Object.freeze({ numFeatures, eps, momentum, affine, channelAxis, rmax, dmax, runningStd });
 }

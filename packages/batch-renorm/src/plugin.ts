@@ -25,7 +25,7 @@ import {
   planNormalization,
   viewOf,
 } from '@normkit/core';
-import type { ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
+import type { Dtype, ForwardSpec, Invariant, NormSaved, NormalizerTypes, Shape, StateUpdate, Tensor, TensorMap } from '@normkit/core';
 import type { BatchRenormInputOptions, BatchRenormOptions } from './options.js';
 import { limitAt, resolveBatchRenormOptions } from './options.js';
 import { batchRenormOnnx } from './onnx.js';
@@ -85,8 +85,10 @@ function clip(v: number, lo: number, hi: number): number {
  * `dmax = 0` training is batch norm's exactly. `rmax` and `dmax` are constants or functions of
  * the step `numBatchesTracked` (default: the paper's schedule, plain batch norm for 5000
  * steps). The running statistics follow batch norm's (PyTorch's) rule: momentum average of
- * μ_B and of the **unbiased** batch variance (the paper averages σ_B, the standard deviation;
- * see the package README), and `batchMoments` serves `recalibrate` as batch norm's does.
+ * μ_B and of the **unbiased** batch variance (the paper averages σ_B, the standard deviation:
+ * `runningStd: true` does, storing σ² − ε as `runningVar`; see the package README), and
+ * `batchMoments` serves `recalibrate` as batch norm's does (batch norm's population variance,
+ * whatever `runningStd`).
  *
  * @throws NormkitError from `create`: `E_OPTION` for bad options. From `forward`: batch norm's
  *   errors (`E_SHAPE`, `E_DTYPE`, `E_STATE`, `E_OPTION` for a bad mode or axis,
@@ -143,6 +145,23 @@ export const batchRenorm = defineNormalizer<BatchRenormTypes>({
     const ones = new Float64Array(channels).fill(1);
     const zeros = new Float64Array(channels);
 
+    /**
+     * The paper's running σ as the next `runningVar`: σ = √(runningVar + ε) moves towards
+     * σ_B = √(σ²_B + ε) by α (the momentum, or 1/(step + 1) for the cumulative average), and is
+     * stored as σ² − ε (at least 0), so that eval's √(runningVar + ε) is σ.
+     */
+    const runningStdVariance = (runningVar: Float64Array, batchVariance: Float64Array, step: number, dtype: Dtype): Tensor => {
+      const rate = options.momentum ?? 1 / (step + 1);
+      const next = new Float64Array(channels);
+      for (let c = 0; c < channels; c++) {
+        const sigma = Math.sqrt(runningVar[c] + options.eps);
+        const sigmaB = Math.sqrt(batchVariance[c] + options.eps);
+        const moved = sigma + rate * (sigmaB - sigma);
+        next[c] = Math.max(0, moved * moved - options.eps);
+      }
+      return fromArray(next, [channels], dtype);
+    };
+
     return {
       paramShapes: () => paramShapes,
       stateShapes: () => stateShapes,
@@ -165,7 +184,9 @@ export const batchRenorm = defineNormalizer<BatchRenormTypes>({
 
       dtypes: CONTRACT_DTYPES,
 
-      stateUpdate(xShape): StateUpdate {
+      stateUpdate(xShape): StateUpdate | null {
+        // The paper's running σ is not one of the contract's update kinds (the package's tests check it).
+        if (options.runningStd) return null;
         // Batch norm's running statistics; r and d only change y.
         return {
           kind: 'moving-average',
@@ -218,7 +239,8 @@ export const batchRenorm = defineNormalizer<BatchRenormTypes>({
         const dmax = limitAt(options.dmax, step, 'dmax');
         const batch = batchStatistics(viewOf(x), plan, true, options.eps);
         const unbiased = batch.variance.map((v) => (v * plan.count) / (plan.count - 1));
-        const nextState: TensorMap<BatchRenormTypes['State']> = nextRunningStatistics(state, batch.center, unbiased, options.momentum);
+        let nextState: TensorMap<BatchRenormTypes['State']> = nextRunningStatistics(state, batch.center, unbiased, options.momentum);
+        if (options.runningStd) nextState = { ...nextState, runningVar: runningStdVariance(runningVar, batch.variance, step, dtype) };
         const r = new Float64Array(channels);
         const d = new Float64Array(channels);
         const scale = new Float64Array(channels);
