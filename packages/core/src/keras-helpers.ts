@@ -106,6 +106,10 @@ export function kerasAffineWeights(config: KerasConfig): KerasAffineWeight[] {
  * from `inputShape` when it gives them all, else from the weights (one size per axis).
  *
  * @param context - the import context (config, weights' shapes, input shape)
+ * @param sortAxes - read the axes as a set, as Keras's `RMSNormalization` builds them
+ *   (`sorted(set(resolved axes))`, the weight shaped by that order): resolved against the rank
+ *   when it is known, duplicates dropped, sorted. Default `false`: as given, in order (Keras's
+ *   `LayerNormalization` shapes γ and β by the order given)
  * @returns the sizes of the normalized axes
  * @throws NormkitError `E_OPTION` for axes that are not the trailing ones (normalize a transposed
  *   view instead), a non-negative axis without `inputShape`, or sizes that neither the input
@@ -116,7 +120,8 @@ export function kerasTrailingShape(context: KerasContext, sortAxes = false): num
   const className = config.className;
   const rank = inputShape?.length;
   const given = config.axes('axis', -1);
-  const axes = kerasAxes(sortAxes ? [...given].sort((a, b) => a - b) : given, rank, className);
+  const resolved = kerasAxes(given, rank, className);
+  const axes = sortAxes ? [...new Set(resolved)].sort((a, b) => a - b) : resolved;
   const trailing = axes.map((_, i) => (rank === undefined ? -axes.length + i : rank - axes.length + i));
   const written = JSON.stringify(config.value('axis') ?? -1);
   if (axes.some((axis, i) => axis !== trailing[i])) {

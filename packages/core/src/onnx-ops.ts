@@ -44,8 +44,9 @@ const FLOAT32_MIN_NORMAL = 2 ** -126;
  * The `epsilon` attribute of ONNX's normalization ops, checked: ONNX stores it as a float32
  * (in float64 graphs too), so an ε that float32 rounds to 0, to a subnormal or to ±Infinity
  * cannot be exported. With ε = 0 a constant row gives 0/0 = NaN in ONNX Runtime where the layer
- * gives 0. The same check guards the ε of primitive-op graphs ({@link onnxNormalizePrimitive}):
- * ONNX Runtime's default optimizations fuse those into `LayerNormalization`, with a float32 ε.
+ * gives 0. The same check guards the ε of primitive-op graphs over a mean
+ * ({@link onnxNormalizePrimitive}): ONNX Runtime's default optimizations fuse those into
+ * `LayerNormalization`, with a float32 ε (a sum of squares, weight norm's, is not fused).
  *
  * @param eps - the layer's ε
  * @returns `{ float: eps }`
@@ -102,7 +103,9 @@ export function onnxNormalizePrimitive(graph: OnnxGraphBuilder, input: string, a
   const centered = how.centered ? graph.node('Sub', [input, reduce(graph, 'ReduceMean', input, axes)]) : input;
   const square = graph.node('Mul', [centered, centered]);
   const moment = reduce(graph, how.reduction === 'sum' ? 'ReduceSum' : 'ReduceMean', square, axes);
-  if (how.eps !== 0) onnxEpsilon(how.eps); // refused as the ops' attribute is (see onnxEpsilon)
+  // A mean of squares plus ε is what ONNX Runtime fuses into (Simplified)LayerNormalization, with
+  // a float32 ε: refused as the ops' attribute is (see onnxEpsilon). A sum (weight norm) is kept.
+  if (how.eps !== 0 && how.reduction !== 'sum') onnxEpsilon(how.eps);
   const root = graph.node('Sqrt', [graph.node('Add', [moment, graph.constant('eps', [how.eps], [])])]);
   return graph.node('Div', [centered, root]);
 }

@@ -81,7 +81,8 @@ function meanOf(values: readonly number[]): number {
  * - `'pooled'` normalizers (batch norm, batch renorm, ghost batch norm, sync batch norm):
  *   each batch's moments are rescaled to the average count $`\bar n`$ (keeping its mean and
  *   biased variance; with equal batch sizes nothing changes) and merged exactly
- *   ({@link mergeMoments}). `runningMean` is the merged mean and `runningVar` the merged
+ *   ({@link mergeMoments}). A batch with no values (every replica's share of it empty, in
+ *   sync batch norm) is left out: K counts the batches with values. `runningMean` is the merged mean and `runningVar` the merged
  *   **unbiased** variance $`m_2/(K\bar n - 1)`$: with equal batches, the exact mean and
  *   unbiased variance of all values seen, the spread between batch means included (the
  *   biased $`m_2/(K\bar n)`$ when the normalizer reports `runningVariance: 'biased'`).
@@ -191,13 +192,19 @@ export function recalibrate(layers: readonly Layer[], batches: Iterable<readonly
     const variance = new Float64Array(acc.channels);
     for (let c = 0; c < acc.channels; c++) {
       if (acc.kind === 'pooled') {
+        // Every batch weighs the same; a batch with no values here (every share of it empty, as
+        // sync batch norm's replicas may have) has no statistics and is left out, not read as 0.
         let total = 0;
-        for (const perBatch of acc.pooled) total += perBatch[c].count;
-        const share = total / k;
+        let batchesWithValues = 0;
+        for (const perBatch of acc.pooled) {
+          total += perBatch[c].count;
+          if (perBatch[c].count > 0) batchesWithValues++;
+        }
+        const share = total / batchesWithValues;
         let merged: Moments = EMPTY_MOMENTS;
         for (const perBatch of acc.pooled) {
           const m = perBatch[c];
-          merged = mergeMoments(merged, { count: share, mean: m.mean, m2: m.count > 0 ? (m.m2 * share) / m.count : 0 });
+          if (m.count > 0) merged = mergeMoments(merged, { count: share, mean: m.mean, m2: (m.m2 * share) / m.count });
         }
         if (acc.biased === true ? !(total > 0) : !(total > 1)) {
           const need = acc.biased === true ? 'at least 1 value' : 'more than 1 value';

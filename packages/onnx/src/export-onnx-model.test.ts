@@ -4,6 +4,7 @@ import { NormkitError, fromArray } from '@normkit/core';
 import type { Layer } from '@normkit/core';
 import { InstanceNorm } from '@normkit/instance-norm';
 import { LayerNorm } from '@normkit/layer-norm';
+import { WeightNorm } from '@normkit/weight-norm';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -106,6 +107,12 @@ describe('exportOnnx refuses', () => {
     expect(errorOf(() => exportOnnx([new LayerNorm({ normalizedShape: [2] }), new InstanceNorm({ numFeatures: 2 })], { inputShape: [3, 2] })).message).toMatch(
       /^exportOnnx layers\[1\] \(instance-norm\) at input shape \[3, 2\]: /,
     );
+  });
+
+  it("keeps weight norm's tiny eps: its sum of squares is not fused into a float32-ε op", () => {
+    const bytes = exportOnnx(new WeightNorm({ shape: [3, 4], eps: 1e-45 }, { dtype: 'float64' }), { inputShape: [3, 4] });
+    const eps = onnx.ModelProto.decode(bytes).graph?.initializer?.find((t) => t.name?.includes('eps'));
+    expect(eps?.doubleData?.[0] ?? new Float64Array(Uint8Array.from(eps?.rawData ?? []).buffer)[0]).toBe(1e-45);
   });
 
   it('names the layer and says why an eps cannot be exported', () => {

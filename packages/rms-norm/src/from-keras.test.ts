@@ -41,10 +41,15 @@ describe('rmsNormFromKeras', () => {
     const layer = rmsNormFromKeras({ config: { name: 'rms', trainable: true, dtype: 'float32', axis: -1, epsilon: 1e-6 }, weights: [scale5] }, { dtype: 'float64' });
     expect(layer.options).toMatchObject({ normalizedShape: [5], eps: 1e-6, elementwiseAffine: true });
     expect(maxAbsDifference(toTypedArray(layer.forward(x)), kerasRmsNorm(x, 5, scale5, 1e-6))).toBeLessThan(1e-12);
-    // A built layer stores its int axis as a one-element list; epsilon left out is Keras's 1e-6.
-    const built = rmsNormFromKeras({ config: { axis: [-1] }, weights: { scale: scale5 } }, { dtype: 'float64' });
-    expect(built.options.eps).toBe(1e-6);
-    expect(maxAbsDifference(toTypedArray(built.forward(x)), kerasRmsNorm(x, 5, scale5, 1e-6))).toBeLessThan(1e-12);
+    // A layer built by Keras 3 stores its axis as a list ([-1] in early releases, [2] with inputShape now); epsilon left out is Keras's 1e-6.
+    for (const built of [
+      rmsNormFromKeras({ config: { axis: [-1] }, weights: { scale: scale5 } }, { dtype: 'float64' }),
+      rmsNormFromKeras({ config: { axis: [2] }, weights: { scale: scale5 }, inputShape: [null, 6, 5] }, { dtype: 'float64' }),
+      rmsNormFromKeras({ config: { axis: [-1, -1] }, weights: { scale: scale5 } }, { dtype: 'float64' }),
+    ]) {
+      expect(built.options.eps).toBe(1e-6);
+      expect(maxAbsDifference(toTypedArray(built.forward(x)), kerasRmsNorm(x, 5, scale5, 1e-6))).toBeLessThan(1e-12);
+    }
   });
 
   it("reproduces Keras's documented example: x = 0..9 gives 0, 0.1873, 0.3746, …, 1.6859 (4 digits given)", () => {
@@ -67,6 +72,8 @@ describe('rmsNormFromKeras', () => {
       { config: { axis: [-2, -1], epsilon: 1e-3 }, weights: [flat], inputShape: [null, 3, 4] },
       { config: { axis: [1, 2], epsilon: 1e-3 }, weights: [scale34], inputShape: [null, 3, 4] },
       { config: { axis: [2, 1], epsilon: 1e-3 }, weights: [scale34], inputShape: [null, 3, 4] }, // Keras sorts the axes
+      { config: { axis: [-1, 1], epsilon: 1e-3 }, weights: [scale34], inputShape: [null, 3, 4] }, // resolved first: {2, 1} → [1, 2]
+      { config: { axis: [2, 1, -1], epsilon: 1e-3 }, weights: [scale34], inputShape: [null, 3, 4] }, // duplicates dropped
     ]) {
       const rms = rmsNormFromKeras(layer, { dtype: 'float64' });
       expect(rms.options.normalizedShape).toEqual([3, 4]);
@@ -86,7 +93,7 @@ describe('rmsNormFromKeras', () => {
   it('refuses what it cannot reproduce, naming the key', () => {
     const cases: [() => unknown, string, string[]][] = [
       // KerasHub's Gemma-style layer: no axis in its config, weight 1 + scale
-      [() => rmsNormFromKeras({ config: { name: 'gemma_norm', epsilon: 1e-6 }, weights: [scale5] }), 'E_OPTION', ['no axis', '1 + scale', 'config.axis -1']],
+      [() => rmsNormFromKeras({ config: { name: 'gemma_norm', epsilon: 1e-6 }, weights: [scale5] }), 'E_OPTION', ['no axis', '1 + scale', 'config.axis -1', "read the layer's call"]],
       [() => rmsNormFromKeras({ config: { axis: 1 }, weights: [[1, 1, 1]], inputShape: [null, 3, 4] }), 'E_OPTION', ['trailing axes in order ([2] here)', 'transposed view']],
       [() => rmsNormFromKeras({ config: { axis: [1] }, weights: [scale5] }), 'E_OPTION', ['counts from the batch axis', 'pass layer.inputShape']],
       [() => rmsNormFromKeras({ config: { axis: -1, epsilon: 0 }, weights: [scale5] }), 'E_OPTION', ['config.epsilon', 'expected a finite number > 0, got 0']],

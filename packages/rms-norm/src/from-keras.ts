@@ -10,7 +10,7 @@ import { rmsNorm } from './plugin.js';
  *
  * @param layer - `{ config, weights }`: `get_config()` (it must have `axis`) and `get_weights()`
  *   (`[scale]`, or `{ scale }`); `inputShape` (batch axis included) when `axis` is non-negative,
- *   as a built layer with a list `axis` stores it
+ *   as a layer built by current Keras stores it (`[2]` for the default on rank 3)
  * @param options - `dtype` (default float32, or the config's float64), `overrides` (normkit
  *   options that win over the config's; `undefined` values are ignored)
  * @returns the layer

@@ -1,9 +1,10 @@
 import { batchNorm } from '@normkit/batch-norm';
-import { toContiguous, toTypedArray, zeros } from '@normkit/core';
+import { fromArray, recalibrate, toContiguous, toTypedArray, zeros } from '@normkit/core';
 import type { Tensor } from '@normkit/core';
 import { errorCode, randn } from '@normkit/testkit';
 import { describe, expect, it } from 'vitest';
 import type { AllReduce } from './all-reduce.js';
+import { SyncBatchNorm } from './layer.js';
 import { syncBatchNorm } from './plugin.js';
 
 function maxDiff(a: Tensor | undefined, b: Tensor | undefined): number {
@@ -147,11 +148,19 @@ describe('sync batch norm: options and failures', () => {
     expect(errorCode(() => untracked.forward({ x: empty, params, state: {}, mode: 'eval' }))).toBe('E_DEGENERATE');
   });
 
-  it('an empty input in one process is E_DEGENERATE in train (no values over all participants), state unchanged', () => {
-    const sync = syncBatchNorm.create({ numFeatures: 2 });
-    const { params, state } = sync.init('float64');
-    expect(errorCode(() => sync.forward({ x: zeros([0, 2], 'float64'), params, state, mode: 'train' }))).toBe('E_DEGENERATE');
-    expect(Array.from(toTypedArray(state.runningVar!))).toEqual([1, 1]);
-    expect(Array.from(toTypedArray(state.numBatchesTracked!))).toEqual([0]);
+  it('an empty input in one process is E_DEGENERATE in train (no values over all participants), the layer unchanged', () => {
+    const layer = new SyncBatchNorm({ numFeatures: 2 }, { dtype: 'float64' });
+    expect(errorCode(() => layer.forward(zeros([0, 2], 'float64')))).toBe('E_DEGENERATE');
+    expect(Array.from(toTypedArray(layer.runningVar!))).toEqual([1, 1]);
+    expect(Array.from(toTypedArray(layer.state.numBatchesTracked!))).toEqual([0]);
+  });
+
+  it('recalibrate leaves out a batch whose every share is empty (it was read as values at 0): mean 13, unbiased variance 20/3 from the one batch with values', () => {
+    // rank 0 of a pretend group of 2 whose peer has no values in either batch (it sends zeros)
+    const group: AllReduce = { rank: 0, size: 2, sum() {}, abort() {} };
+    const layer = new SyncBatchNorm({ numFeatures: 1, allReduce: group }, { dtype: 'float64' });
+    recalibrate([layer], [[fromArray([10, 12, 14, 16], [4, 1], 'float64')], [zeros([0, 1], 'float64')]]);
+    expect(toTypedArray(layer.runningMean!)[0]).toBeCloseTo(13, 12);
+    expect(toTypedArray(layer.runningVar!)[0]).toBeCloseTo(20 / 3, 12);
   });
 });

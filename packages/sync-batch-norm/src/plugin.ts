@@ -359,7 +359,8 @@ export const syncBatchNorm = defineNormalizer<SyncBatchNormTypes>({
           const s = checkNormSaved(args.saved, 'sync-batch-norm', shapeProblem, () => channels, true) as SyncBatchNormSaved;
           // count 0: an empty share's eval call (no statistics taken).
           if (typeof s.synchronized !== 'boolean' || !(s.count >= 1 || (s.count === 0 && sizeOf(s.x.shape) === 0))) {
-            throw new NormkitError('E_STATE', 'saved: expected the saved value of a sync-batch-norm forward call with these options, got one without count and synchronized', 'saved');
+            const what = typeof s.synchronized !== 'boolean' || typeof s.count !== 'number' ? 'one without count and synchronized' : `count ${s.count} for an input of shape ${formatShape(s.x.shape)}`;
+            throw new NormkitError('E_STATE', `saved: expected the saved value of a sync-batch-norm forward call with these options, got ${what}`, 'saved');
           }
           return { saved: s, ...checkBackward(args, s.x, spec) };
         });
