@@ -82,10 +82,11 @@ function meanOf(values: readonly number[]): number {
  *   each batch's moments are rescaled to the average count $`\bar n`$ (keeping its mean and
  *   biased variance; with equal batch sizes nothing changes) and merged exactly
  *   ({@link mergeMoments}). A batch with no values (every replica's share of it empty, in
- *   sync batch norm) is left out: K counts the batches with values. `runningMean` is the merged mean and `runningVar` the merged
- *   **unbiased** variance $`m_2/(K\bar n - 1)`$: with equal batches, the exact mean and
- *   unbiased variance of all values seen, the spread between batch means included (the
- *   biased $`m_2/(K\bar n)`$ when the normalizer reports `runningVariance: 'biased'`).
+ *   sync batch norm) is left out: K counts the batches with values. `runningMean` is the
+ *   merged mean and `runningVar` the merged **unbiased** variance $`m_2/(K\bar n - 1)`$:
+ *   with equal batches, the exact mean and unbiased variance of all values seen, the spread
+ *   between batch means included (the biased $`m_2/(K\bar n)`$ when the normalizer reports
+ *   `runningVariance: 'biased'`).
  * - `'per-group'` normalizers (instance norm with `trackRunningStats`): its running
  *   statistics estimate the average over samples of each sample's mean and unbiased
  *   variance (see instance norm's update), so the population statistics are those averages
